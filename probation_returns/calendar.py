@@ -1,0 +1,127 @@
+"""Quarters and England & Wales business days.
+
+A quarter is a calendar quarter written ``YYYYQn`` (Q1 = January to March). Business days are
+Monday to Friday excluding England & Wales bank holidays, taken from the ``holidays`` library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+import numpy as np
+
+_QUARTER = re.compile(r"^\s*(\d{4})\s*[Qq]([1-4])\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Quarter":
+        match = _QUARTER.match(str(text))
+        if not match:
+            raise ValueError(f"{text!r} is not a quarter; write it as YYYYQn, for example 2017Q3")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, day: dt.date) -> "Quarter":
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    @classmethod
+    def from_ordinal(cls, ordinal: int) -> "Quarter":
+        return cls(ordinal // 4, ordinal % 4 + 1)
+
+    @property
+    def ordinal(self) -> int:
+        """Quarters since year 0; consecutive quarters have consecutive ordinals."""
+        return self.year * 4 + self.number - 1
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return (self + 1).first_day - dt.timedelta(days=1)
+
+    def months(self) -> list[tuple[dt.date, dt.date]]:
+        """The three calendar months of the quarter as (first day, last day)."""
+        out = []
+        for m in range(3 * self.number - 2, 3 * self.number + 1):
+            first = dt.date(self.year, m, 1)
+            nxt = dt.date(self.year + (m == 12), m % 12 + 1, 1)
+            out.append((first, nxt - dt.timedelta(days=1)))
+        return out
+
+    def __add__(self, quarters: int) -> "Quarter":
+        return Quarter.from_ordinal(self.ordinal + quarters)
+
+    def __sub__(self, quarters: int) -> "Quarter":
+        return Quarter.from_ordinal(self.ordinal - quarters)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+
+def quarter_range(text: str) -> list[Quarter]:
+    """``2016Q1..2017Q3`` (inclusive), or a single ``2017Q3``, or a comma-separated list."""
+    quarters: list[Quarter] = []
+    for part in str(text).split(","):
+        if ".." in part:
+            first, last = (Quarter.parse(p) for p in part.split("..", 1))
+            if last < first:
+                raise ValueError(f"{part!r}: the last quarter is before the first")
+            quarters.extend(Quarter.from_ordinal(o) for o in range(first.ordinal, last.ordinal + 1))
+        else:
+            quarters.append(Quarter.parse(part))
+    return sorted(set(quarters))
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day of the month ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return min(day.replace(day=1, year=year, month=month) + dt.timedelta(days=day.day - 1),
+               nxt - dt.timedelta(days=1))
+
+
+# Business days -------------------------------------------------------------------------------
+
+_FIRST_YEAR, _LAST_YEAR = 1990, 2045
+
+
+@lru_cache(maxsize=1)
+def bank_holidays() -> tuple[dt.date, ...]:
+    """England & Wales bank holidays (the ``holidays`` library, subdivision ENG, which Wales shares)."""
+    calendar = holidays.country_holidays("GB", subdiv="ENG", years=range(_FIRST_YEAR, _LAST_YEAR + 1))
+    return tuple(sorted(calendar))
+
+
+@lru_cache(maxsize=1)
+def _busdaycalendar() -> np.busdaycalendar:
+    return np.busdaycalendar(weekmask="1111100", holidays=np.array(bank_holidays(), dtype="datetime64[D]"))
+
+
+def is_business_day(day: dt.date) -> bool:
+    return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=_busdaycalendar()))
+
+
+def add_business_days(days, n):
+    """The n-th business day after each date (the deadline for "within n business days after").
+
+    Works on a single ``date`` or on a numpy ``datetime64[D]`` array (whole arrays at once). A date
+    that is itself not a business day counts from the business day before it, so the first business
+    day after Saturday is Monday.
+    """
+    scalar = isinstance(days, dt.date)
+    arr = np.asarray(np.datetime64(days, "D") if scalar else days, dtype="datetime64[D]")
+    out = np.busday_offset(arr, n, roll="backward", busdaycal=_busdaycalendar())
+    return out.astype(dt.date) if scalar else out

@@ -1,0 +1,40 @@
+"""Police National Computer ids: ``YYYY/NNNNNNNC`` with a modulus-23 check letter.
+
+The check letter is ``ALPHABET[int(YY + NNNNNNN) % 23]`` where YY is the last two digits of the
+year and NNNNNNN the seven-digit serial (the algorithm UK justice systems use to validate PNC ids).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
+CANONICAL = re.compile(r"^(\d{4})/(\d{7})([A-Z])$")
+CANONICAL_PATTERN = CANONICAL.pattern
+
+
+def check_letter(year: int, serial: int) -> str:
+    return ALPHABET[((year % 100) * 10_000_000 + serial) % 23]
+
+
+def format_pnc(year: int, serial: int) -> str:
+    return f"{year:04d}/{serial:07d}{check_letter(year, serial)}"
+
+
+def is_valid(pnc_id: str | None) -> bool:
+    match = CANONICAL.match(pnc_id or "")
+    if not match:
+        return False
+    return check_letter(int(match.group(1)), int(match.group(2))) == match.group(3)
+
+
+def format_many(years: np.ndarray, serials: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`format_pnc` for whole arrays."""
+    years = np.asarray(years, dtype=np.int64)
+    serials = np.asarray(serials, dtype=np.int64)
+    letters = np.frombuffer(ALPHABET.encode(), dtype="S1")[((years % 100) * 10_000_000 + serials) % 23]
+    y = np.char.zfill(years.astype("U4"), 4)
+    s = np.char.zfill(serials.astype("U7"), 7)
+    return np.char.add(np.char.add(np.char.add(y, "/"), s), letters.astype("U1"))
