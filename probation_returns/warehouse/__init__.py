@@ -1,0 +1,1 @@
+"""The warehouse (SQLAlchemy 2 models, Alembic migrations, sessions)."""

@@ -1,0 +1,82 @@
+"""Connecting to the warehouse and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from probation_returns.reference import providers
+from probation_returns.warehouse.models import Provider
+
+DEFAULT_URL = "sqlite:///var/returns.db"
+
+
+def database_url() -> str:
+    """``RETURNS_DATABASE_URL``, or the embedded SQLite file ``var/returns.db``."""
+    return os.environ.get("RETURNS_DATABASE_URL") or DEFAULT_URL
+
+
+def engine_for(url: str | None = None) -> Engine:
+    url = url or database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("probation_returns.warehouse") / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Apply the migrations, then make sure the provider reference rows are present."""
+    url = url or database_url()
+    engine = engine_for(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        if revision == "head":
+            with Session(engine) as session, session.begin():
+                sync_providers(session)
+    finally:
+        engine.dispose()
+
+
+def sync_providers(session: Session) -> None:
+    existing = {p.code: p for p in session.scalars(select(Provider))}
+    for code, ref in providers().items():
+        row = existing.get(code) or Provider(code=code)
+        row.name, row.type, row.owner_2015, row.typical_caseload = ref.name, ref.type, ref.owner_2015 or None, ref.typical_caseload
+        session.add(row)
+
+
+@contextmanager
+def session_scope(engine: Engine):
+    """One transaction: committed if the block finishes, rolled back if it raises."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,264 @@
+"""The warehouse: everything the service received, decided and produced, in one relational schema.
+
+SQLite by default (``var/returns.db``), PostgreSQL in production. Money is ``NUMERIC(14, 2)``;
+``pnc_id`` is never stored, only its keyed hash (``pnc_hash``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(14, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(3))  # CRC or NPS
+    owner_2015: Mapped[str | None] = mapped_column(String(100))
+    typical_caseload: Mapped[int] = mapped_column(Integer)
+
+
+class Submission(Base):
+    """One version of one provider's return for one quarter, as received."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("provider_code", "quarter", "version"),
+        UniqueConstraint("provider_code", "quarter", "sha256"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"), index=True)
+    quarter: Mapped[str] = mapped_column(String(6), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # sha256 over the files' own sha256s in name order: the identity of the return's bytes
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_names: Mapped[list] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    status: Mapped[str] = mapped_column(String(20))  # received, validated, superseded, failed
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    files: Mapped[list[SubmissionFile]] = relationship(back_populates="submission", order_by="SubmissionFile.file_name")
+
+
+class SubmissionFile(Base):
+    """A file of a submission, archived immutably under its content address."""
+
+    __tablename__ = "submission_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    archive_path: Mapped[str] = mapped_column(String(500))
+    submission: Mapped[Submission] = relationship(back_populates="files")
+
+
+class ValidationRun(Base):
+    __tablename__ = "validation_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(40))
+    rules_version: Mapped[str] = mapped_column(String(40))
+    reference_version: Mapped[str] = mapped_column(String(40))
+    software_version: Mapped[str] = mapped_column(String(40))
+    table_counts: Mapped[dict] = mapped_column(JSON)  # {table: {rows, rejected, errors, warnings}}
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    validation_run_id: Mapped[int] = mapped_column(ForeignKey("validation_runs.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(20))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    case_ref: Mapped[str | None] = mapped_column(String(40))
+    column_name: Mapped[str | None] = mapped_column(String(100))
+    rule_id: Mapped[str] = mapped_column(String(10), index=True)
+    severity: Mapped[str] = mapped_column(String(1))
+    value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class AcceptedCase(Base):
+    """A case record that passed validation, as of one submission (the version it came in)."""
+
+    __tablename__ = "accepted_cases"
+    __table_args__ = (UniqueConstraint("submission_id", "case_ref"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    case_ref: Mapped[str] = mapped_column(String(7))
+    pnc_hash: Mapped[str] = mapped_column(String(64), index=True)
+    provider_code: Mapped[str] = mapped_column(String(3))
+    sentence_type: Mapped[str] = mapped_column(String(3))
+    sentence_date: Mapped[dt.date] = mapped_column(Date)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    rosh_level: Mapped[str] = mapped_column(String(2))
+    ogrs3_2yr: Mapped[int] = mapped_column(Integer)
+    age_at_start: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(1))
+    index_offence_group: Mapped[str] = mapped_column(String(30))
+    em_only: Mapped[bool] = mapped_column(Boolean)
+    first_appointment_date: Mapped[dt.date | None] = mapped_column(Date)
+    first_appointment_attended: Mapped[bool | None] = mapped_column(Boolean)
+    sentence_plan_date: Mapped[dt.date | None] = mapped_column(Date)
+    upw_required: Mapped[bool] = mapped_column(Boolean)
+    upw_arranged_date: Mapped[dt.date | None] = mapped_column(Date)
+    escalation_referral_date: Mapped[dt.date | None] = mapped_column(Date)
+    termination_date: Mapped[dt.date | None] = mapped_column(Date)
+    termination_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class AcceptedContact(Base):
+    __tablename__ = "accepted_contacts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    case_ref: Mapped[str] = mapped_column(String(7))
+    contact_date: Mapped[dt.date] = mapped_column(Date)
+    contact_type: Mapped[str] = mapped_column(String(5))
+    outcome: Mapped[str] = mapped_column(String(20))
+    followup_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AcceptedBreach(Base):
+    __tablename__ = "accepted_breaches"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    breach_ref: Mapped[str] = mapped_column(String(40))
+    case_ref: Mapped[str] = mapped_column(String(7))
+    awareness_date: Mapped[dt.date] = mapped_column(Date)
+    referral_date: Mapped[dt.date | None] = mapped_column(Date)
+    pack_complete: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class ReoffendingExtract(Base):
+    __tablename__ = "reoffending_extracts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    archive_path: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    rows: Mapped[int | None] = mapped_column(Integer)
+
+
+class Measure(Base):
+    """A service level (or reported-only measure) for one provider and quarter."""
+
+    __tablename__ = "measures"
+    __table_args__ = (Index("ix_measures_quarter_provider", "quarter", "provider_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6))
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    measure: Mapped[str] = mapped_column(String(20))
+    numerator: Mapped[int | None] = mapped_column(Integer)
+    denominator: Mapped[int | None] = mapped_column(Integer)
+    performance: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(30))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    parameter_version: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Credit(Base):
+    """A service credit as computed; decisions about it are separate rows, never edits."""
+
+    __tablename__ = "credits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6), index=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    measure: Mapped[str] = mapped_column(String(20))
+    amount_gbp: Mapped[Decimal] = mapped_column(Money)
+    unscaled_gbp: Mapped[Decimal] = mapped_column(Money)
+    parameter_version: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class CreditDecision(Base):
+    __tablename__ = "credit_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_id: Mapped[int] = mapped_column(ForeignKey("credits.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))  # applied, waived, reinvested
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Payment(Base):
+    """An outcome payment (or deduction) for a CRC's cohort quarter."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6), index=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    cohort_quarter: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(20))  # binary, frequency, deduction
+    amount_gbp: Mapped[Decimal] = mapped_column(Money)
+    final: Mapped[bool] = mapped_column(Boolean)
+    extract_id: Mapped[int | None] = mapped_column(ForeignKey("reoffending_extracts.id"))
+    parameter_version: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ReturnBuild(Base):
+    """A numbered, kept build of a quarter's ministry return."""
+
+    __tablename__ = "return_builds"
+    __table_args__ = (UniqueConstraint("quarter", "build_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6))
+    build_number: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    software_version: Mapped[str] = mapped_column(String(40))
+    parameter_version: Mapped[str] = mapped_column(String(40))
+    extract_id: Mapped[int | None] = mapped_column(ForeignKey("reoffending_extracts.id"))
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    output_path: Mapped[str] = mapped_column(String(500))
+
+
+class ReturnBuildSubmission(Base):
+    __tablename__ = "return_build_submissions"
+    build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
