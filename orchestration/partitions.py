@@ -1,0 +1,44 @@
+"""Partitions, declared once.
+
+Dagster has no quarterly partition, so a quarter is a time window starting on its first day:
+partition key ``2017-07-01`` is quarter ``2017Q3``. A provider return is keyed by quarter and
+provider code (a multi-partition, e.g. ``2017-07-01|C14``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from probation_returns.calendar import Quarter
+from probation_returns.reference import providers
+
+FIRST_QUARTER = Quarter(2015, 1)  # Transforming Rehabilitation contracts began in February 2015
+
+quarter_partitions = dg.TimeWindowPartitionsDefinition(
+    start=FIRST_QUARTER.first_day.isoformat(),
+    cron_schedule="0 0 1 1,4,7,10 *",
+    fmt="%Y-%m-%d",
+    timezone="Europe/London",
+)
+provider_partitions = dg.StaticPartitionsDefinition(list(providers()))
+return_partitions = dg.MultiPartitionsDefinition({"quarter": quarter_partitions, "provider": provider_partitions})
+
+
+def quarter_key(quarter: Quarter | str) -> str:
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    return q.first_day.isoformat()
+
+
+def quarter_of(key: str) -> Quarter:
+    return Quarter.containing(dt.date.fromisoformat(key))
+
+
+def return_key(quarter: Quarter | str, provider: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"quarter": quarter_key(quarter), "provider": provider})
+
+
+def split_return_key(context: dg.AssetExecutionContext) -> tuple[Quarter, str]:
+    keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
+    return quarter_of(keys["quarter"]), keys["provider"]

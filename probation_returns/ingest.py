@@ -1,0 +1,201 @@
+"""Receiving returns: find them in the landing folder, archive every byte, record the submission.
+
+Landing layout: ``landing/<PROVIDER>/<files>`` (files directly in ``landing/`` are attributed to
+the provider their name says). Recognised names: ``P_Q.xlsx`` and ``P_Q_<table>.csv``. A file's
+bytes are archived under their sha256 before anything reads them, so nothing a provider sent is
+ever lost, and names a provider chose never become paths in the archive.
+
+A submission is the set of a provider's files for one quarter. The same bytes again are a
+duplicate (recorded nowhere new, processed once); different bytes are a new version that
+supersedes the previous one, which is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from probation_returns.calendar import Quarter
+from probation_returns.reference import providers
+from probation_returns.warehouse.models import Submission, SubmissionFile
+
+RETURN_NAME = re.compile(
+    r"^(?P<provider>[A-Za-z]\d{2})[_\- ](?P<quarter>\d{4}\s*[Qq][1-4])(?:[_\- ](?P<table>[A-Za-z]+))?\.(?P<ext>csv|xlsx)$"
+)
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    provider: str  # the provider whose folder it arrived in (or whose name it bears, if loose)
+    quarter: str
+    named_provider: str  # the provider code in the file's own name
+    table: str | None
+    size: int
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class LandedReturn:
+    provider: str
+    quarter: str
+    files: list[LandedFile] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        """The return's identity: a hash over its files' names and contents, in name order."""
+        h = hashlib.sha256()
+        for f in sorted(self.files, key=lambda f: f.name):
+            h.update(f"{f.name}\0{f.sha256}\n".encode())
+        return h.hexdigest()
+
+    @property
+    def is_complete(self) -> bool:
+        """A workbook, or all three CSVs."""
+        if any(f.path.suffix.lower() == ".xlsx" for f in self.files):
+            return True
+        return {"cases", "contacts", "breaches"} <= {f.table for f in self.files if f.table}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _landed(path: Path, folder_provider: str | None) -> LandedFile | None:
+    match = RETURN_NAME.match(path.name)
+    if not match:
+        return None
+    named = match.group("provider").upper()
+    quarter = str(Quarter.parse(match.group("quarter")))
+    table = (match.group("table") or "").lower() or None
+    return LandedFile(path=path, provider=folder_provider or named, quarter=quarter, named_provider=named,
+                      table=table, size=path.stat().st_size, sha256=sha256_file(path))
+
+
+def discover(landing: Path, provider: str | None = None, quarter: str | None = None) -> list[LandedReturn]:
+    """Returns waiting in ``landing``, grouped by provider and quarter (optionally just one of each)."""
+    known = providers()
+    found: dict[tuple[str, str], LandedReturn] = {}
+    if not landing.is_dir():
+        return []
+    candidates: list[tuple[Path, str | None]] = []
+    for entry in sorted(landing.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and entry.name.upper() in known:
+            candidates.extend((f, entry.name.upper()) for f in sorted(entry.iterdir()))
+        else:
+            candidates.append((entry, None))
+    for path, folder in candidates:
+        if not path.is_file() or path.is_symlink():
+            continue
+        landed = _landed(path, folder)
+        if landed is None or landed.provider not in known:
+            continue
+        if (provider and landed.provider != provider) or (quarter and landed.quarter != quarter):
+            continue
+        found.setdefault((landed.provider, landed.quarter), LandedReturn(landed.provider, landed.quarter)).files.append(landed)
+    return [found[k] for k in sorted(found)]
+
+
+def archive_file(source: Path, sha256: str, archive_root: Path) -> Path:
+    """Copy into ``archive_root/ab/cd/<sha256>`` once, read-only; the copy is verified before it counts."""
+    target = archive_root / sha256[:2] / sha256[2:4] / sha256
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
+        if sha256_file(Path(tmp)) != sha256:
+            raise OSError(f"{source.name} changed while it was being archived; it will be picked up again")
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+@dataclass(frozen=True)
+class Receipt:
+    submission_id: int
+    version: int
+    duplicate: bool
+    superseded_id: int | None
+
+
+def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Receipt:
+    """Archive the return's files and record the submission (in the caller's transaction)."""
+    digest = landed.sha256
+    existing = session.scalar(
+        select(Submission).where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter,
+                                 Submission.sha256 == digest)
+    )
+    if existing is not None:
+        return Receipt(existing.id, existing.version, True, None)
+    stored = [(f, archive_file(f.path, f.sha256, archive_root)) for f in landed.files]
+    current = session.scalar(
+        select(Submission)
+        .where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter,
+               Submission.status != "superseded")
+        .order_by(Submission.version.desc())
+    )
+    version = (session.scalar(
+        select(func.max(Submission.version)).where(Submission.provider_code == landed.provider,
+                                                   Submission.quarter == landed.quarter)
+    ) or 0) + 1
+    submission = Submission(
+        provider_code=landed.provider, quarter=landed.quarter, version=version, sha256=digest,
+        file_names=sorted(f.name for f in landed.files), status="received",
+        supersedes_id=current.id if current else None,
+    )
+    session.add(submission)
+    if current is not None:
+        current.status = "superseded"
+    for f, path in stored:
+        submission.files.append(SubmissionFile(file_name=f.name, sha256=f.sha256, size_bytes=f.size,
+                                               archive_path=str(path)))
+    session.flush()
+    return Receipt(submission.id, version, False, current.id if current else None)
+
+
+def current_submissions(session: Session, quarter: str) -> list[dict]:
+    """Every provider's current submission for the quarter (providers with none get a row too)."""
+    current = {
+        s.provider_code: s
+        for s in session.scalars(
+            select(Submission).where(Submission.quarter == quarter, Submission.status != "superseded")
+        )
+    }
+    rows = []
+    for code in providers():
+        s = current.get(code)
+        rows.append({
+            "quarter": quarter,
+            "provider_code": code,
+            "submission_id": s.id if s else None,
+            "version": s.version if s else None,
+            "received_at": s.received_at.isoformat(timespec="seconds") if s else None,
+            "sha256": s.sha256 if s else None,
+            "files": ";".join(s.file_names) if s else None,
+            "status": s.status if s else "no return",
+            "outcome": s.outcome if s else None,
+        })
+    return rows
