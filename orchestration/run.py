@@ -41,18 +41,19 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
         "folders": Folders(landing=str(landing), archive=str(archive), output=str(output)),
     }
     inst = instance()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     failed: list[str] = []
     for code in providers:
         result = dg.materialize([provider_submission], partition_key=return_key(quarter, code),
                                 resources=resources, instance=inst, raise_on_error=False,
-                                tags={"source": "cli"})
+                                tags={"source": "cli"}, run_config=quiet)
         if not result.success:
             failed.append(code)
         if progress:
             progress(code)
     result = dg.materialize([provider_submission, quarter_submissions], selection=[quarter_submissions],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
-                            raise_on_error=False, tags={"source": "cli"})
+                            raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
     if not result.success:
         failed.append("quarter summary")
     return QuarterRun(quarter, len(providers) + 1, failed, output / str(quarter) / "submissions.csv")

@@ -73,32 +73,34 @@ class Breaker:
         self.rng, self.quarter, self.is_crc = rng, quarter, is_crc
         self.t = {k: _Table(k, tables[k], text[k]) for k in tables}
         self.faults: list[Fault] = []
-        self.broken_cases: set[str] = set()
         self.first = np.datetime64(quarter.first_day, "D")
         self.last = np.datetime64(quarter.last_day, "D")
         cases = tables["cases"]
         self.refs = cases["case_ref"].to_numpy()
-        busy = set(tables["contacts"]["case_ref"].to_list()) | set(tables["breaches"]["case_ref"].to_list())
-        self.quiet = ~np.isin(self.refs, list(busy))  # no contacts or breaches this quarter
+        self.broken = np.zeros(cases.height, dtype=bool)  # cases that already have a broken record
+        index = cases.select("case_ref").with_row_index("case_row")
+        self.case_row = {
+            name: tables[name].select("case_ref").join(index, on="case_ref", how="left", maintain_order="left")
+            ["case_row"].fill_null(-1).to_numpy().astype(np.int64)
+            for name in ("contacts", "breaches")
+        }
+        busy = pl.concat([tables["contacts"]["case_ref"], tables["breaches"]["case_ref"]])
+        self.quiet = ~cases["case_ref"].is_in(busy.implode()).to_numpy()  # no contacts or breaches this quarter
 
     # -- choosing rows ---------------------------------------------------------------------
     def _pick(self, table: str, mask: np.ndarray, k: int) -> np.ndarray:
         t = self.t[table]
         ok = mask & ~t.used
-        if table != "cases":
-            ok &= ~np.isin(t.typed["case_ref"].to_numpy(), list(self.broken_cases))
-        else:
-            ok &= ~np.isin(self.refs, list(self.broken_cases))
+        case_row = np.arange(len(self.broken)) if table == "cases" else self.case_row[table]
+        ok &= (case_row < 0) | ~self.broken[np.maximum(case_row, 0)]
         rows = np.flatnonzero(ok)
         if len(rows) == 0 or k <= 0:
             return rows[:0]
         rows = np.sort(self.rng.choice(rows, size=min(k, len(rows)), replace=False))
         t.used[rows] = True
-        if table == "cases":
-            self.broken_cases.update(self.refs[rows].tolist())
-        else:
-            # A case with a broken contact or breach gets no other broken record of any table.
-            self.broken_cases.update(t.typed["case_ref"].to_numpy()[rows].tolist())
+        # A case with a broken record of any table gets no other broken record.
+        hit = case_row[rows]
+        self.broken[hit[hit >= 0]] = True
         return rows
 
     def _note(self, rule: str, table: str, rows: np.ndarray, column: str | None, values) -> None:
