@@ -210,7 +210,9 @@ def _cohort(seed: int, code: str, ordinal: int, scale: float) -> Cohort:
 
     high_risk = np.isin(rosh, ["H", "VH"])
     refer = provider.is_crc & (high_risk | (rng.random(n) < 0.03))
-    escalation = np.where(refer, _bdays(start, rng.integers(1, 21, n)), np.datetime64("NaT"))
+    # High-risk cases are referred for risk review at allocation; a few others later on.
+    escalation_lag = np.where(high_risk, 0, rng.integers(1, 21, n))
+    escalation = np.where(refer, _bdays(start, escalation_lag), np.datetime64("NaT"))
 
     # Termination: reasons so that successful completion is near the provider's rate.
     done = practice["completion"] * 0.975
@@ -284,7 +286,7 @@ def _breaches(rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str,
     reason = cases["termination_reason"].to_numpy()
     count = np.where(reason == "FAILURE_TO_COMPLY", rng.integers(1, 3, n), (rng.random(n) < 0.08).astype(np.int64))
     row = np.repeat(np.arange(n), count)
-    k = np.concatenate([np.arange(c) for c in count]) if n else np.zeros(0, dtype=np.int64)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)  # 0, 1, .. within each case
     start = cases["start_date"].to_numpy()[row]
     end = cases["termination_date"].to_numpy()[row]
     span = np.maximum((end - start).astype(np.int64) - 14, 1)
@@ -293,16 +295,19 @@ def _breaches(rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str,
     referred = rng.random(m) < 0.93
     referral = np.where(referred, _bdays(awareness, _lags(rng, m, practice["ae"], 8, 20)), np.datetime64("NaT"))
     pack = np.where(rng.random(m) < practice["pack"], "Y", "N")
-    refs = np.char.add(np.char.add("BR", np.char.zfill(serial[row].astype("U12"), 12)), np.char.add("-", k.astype("U1")))
     return pl.DataFrame(
         {
-            "breach_ref": refs,
+            "breach_ref": pl.Series(serial[row]).cast(pl.String).str.zfill(12),
             "case_ref": cases["case_ref"].to_numpy()[row],
             "awareness_date": awareness,
             "referral_date": referral.astype("datetime64[D]"),
             "pack_complete": pack,
-        }
-    ).with_columns(pl.when(pl.col("referral_date").is_not_null()).then(pl.col("pack_complete")).alias("pack_complete"))
+        },
+        schema_overrides=dict.fromkeys(("breach_ref", "case_ref", "pack_complete"), pl.String),
+    ).with_columns(
+        pl.format("BR{}-{}", pl.col("breach_ref"), pl.Series(k)).alias("breach_ref"),
+        pl.when(pl.col("referral_date").is_not_null()).then(pl.col("pack_complete")).alias("pack_complete"),
+    )
 
 
 def _offences(rng: np.random.Generator, provider: Provider, prof: TypeProfile, people: pl.DataFrame,
@@ -336,7 +341,7 @@ def _offences(rng: np.random.Generator, provider: Provider, prof: TypeProfile, p
             "disposal_date": disposal,
             "disposal_type": np.where(rng.random(m) < 0.8, "CONVICTION", "CAUTION"),
             "offence_group": groups.astype(str),
-        }))
+        }, schema_overrides=dict.fromkeys(("pnc_id", "disposal_type", "offence_group"), pl.String)))
     return pl.concat(parts)
 
 

@@ -84,7 +84,8 @@ def _contacts(rng: np.random.Generator, cases: pl.DataFrame, quarter: Quarter) -
         parts.append({"case_ref": ref[idx], "contact_date": date,
                       "contact_type": _mix(rng, CONTACT_TYPE_MIX, len(idx)),
                       "outcome": _mix(rng, OUTCOME_MIX, len(idx))})
-    frame = pl.concat([pl.DataFrame(p) for p in parts])
+    text = dict.fromkeys(("case_ref", "contact_type", "outcome"), pl.String)
+    frame = pl.concat([pl.DataFrame(p, schema_overrides=text) for p in parts])
     n = frame.height
     fta = frame["outcome"].to_numpy() == "FAILED_TO_ATTEND"
     dates = frame["contact_date"].to_numpy()
