@@ -3,10 +3,9 @@
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
-from orchestration.partitions import return_partitions
 
 intake_job = dg.define_asset_job(
-    "provider_intake", selection=[provider_submission], partitions_def=return_partitions,
+    "provider_intake", selection=[provider_submission],
     description="Receive and archive one provider's return for one quarter.",
 )
 quarter_job = dg.define_asset_job(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 23:24:02.205012
+Create Date: 2026-11-29 23:45:12.594309
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.Column('output_path', sa.String(length=500), nullable=False),
     sa.ForeignKeyConstraint(['extract_id'], ['reoffending_extracts.id'], name=op.f('fk_return_builds_extract_id_reoffending_extracts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_return_builds')),
-    sa.UniqueConstraint('quarter', 'build_number', name=op.f('uq_return_builds_quarter'))
+    sa.UniqueConstraint('quarter', 'build_number', name=op.f('uq_return_builds_quarter_build_number'))
     )
     op.create_table('submissions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -100,8 +100,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['provider_code'], ['providers.code'], name=op.f('fk_submissions_provider_code_providers')),
     sa.ForeignKeyConstraint(['supersedes_id'], ['submissions.id'], name=op.f('fk_submissions_supersedes_id_submissions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_submissions')),
-    sa.UniqueConstraint('provider_code', 'quarter', 'sha256', name=op.f('uq_submissions_provider_code')),
-    sa.UniqueConstraint('provider_code', 'quarter', 'version', name=op.f('uq_submissions_provider_code'))
+    sa.UniqueConstraint('provider_code', 'quarter', 'sha256', name=op.f('uq_submissions_provider_code_quarter_sha256')),
+    sa.UniqueConstraint('provider_code', 'quarter', 'version', name=op.f('uq_submissions_provider_code_quarter_version'))
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_submissions_provider_code'), ['provider_code'], unique=False)
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('termination_reason', sa.String(length=30), nullable=True),
     sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'], name=op.f('fk_accepted_cases_submission_id_submissions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accepted_cases')),
-    sa.UniqueConstraint('submission_id', 'case_ref', name=op.f('uq_accepted_cases_submission_id'))
+    sa.UniqueConstraint('submission_id', 'case_ref', name=op.f('uq_accepted_cases_submission_id_case_ref'))
     )
     with op.batch_alter_table('accepted_cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accepted_cases_pnc_hash'), ['pnc_hash'], unique=False)

@@ -1,0 +1,42 @@
+"""The ``returns`` command: clear errors for bad input, and the commands do what they say."""
+
+import json
+
+from typer.testing import CliRunner
+
+from probation_returns.cli import app
+
+runner = CliRunner()
+
+
+def test_generate_rejects_a_bad_quarter_with_a_one_line_error(tmp_path):
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--quarters", "2017Q5"])
+    assert result.exit_code == 2
+    assert "YYYYQn" in result.output and "Traceback" not in result.output
+
+
+def test_generate_rejects_an_unknown_provider(tmp_path):
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--providers", "C99"])
+    assert result.exit_code == 2 and "C99" in result.output
+
+
+def test_generate_writes_returns_and_a_manifest(tmp_path):
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--quarters", "2017Q3", "--providers", "C01,N01",
+                                 "--scale", "0.02", "--faults", "0.01"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["providers"] == ["C01", "N01"] and manifest["faults"]
+    assert (tmp_path / "N01" / "N01_2017Q3_cases.csv").exists()
+
+
+def test_db_upgrade_creates_the_warehouse(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = runner.invoke(app, ["db", "upgrade", "--url", url])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x.db").exists()
+
+
+def test_db_upgrade_reports_an_unreachable_server_in_one_line():
+    result = runner.invoke(app, ["db", "upgrade", "--url", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1
+    assert "could not upgrade" in result.output and "Traceback" not in result.output
