@@ -99,25 +99,30 @@ def _safe_url(url: str) -> str:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo's landing folder, archive and outputs go.")] = Path("var/demo"),
     quarter: Annotated[str, typer.Option(help="The quarter to generate and process.")] = "2017Q3",
     scale: Annotated[float, typer.Option(help="Volume relative to the real caseloads.")] = 1.0,
     faults: Annotated[float, typer.Option(help="Share of rows to break, so the feedback has something to say.")] = 0.002,
 ) -> None:
-    """Generate a quarter for all 28 providers and run the whole pipeline on it through Dagster."""
+    """Generate a quarter for all 28 providers and run the whole pipeline on it through Dagster.
+
+    Uses the service's own folders (var/landing, var/archive, var/output) and warehouse, so the
+    Dagster UI (make ui) shows the same data afterwards. Running it again is safe: the same files
+    are recognised as already received.
+    """
+    from orchestration.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.generator import generate as run_generator
     from probation_returns.reference import provider_codes
-    from probation_returns.warehouse.db import upgrade
+    from probation_returns.warehouse.db import database_url, upgrade
 
     try:
         q = Quarter.parse(quarter)
     except ValueError as exc:
         _fail(str(exc))
     _dagster_home()
-    out = out.resolve()
-    landing, archive, output = out / "landing", out / "archive", out / "output"
-    db_url = os.environ.get("RETURNS_DATABASE_URL") or f"sqlite:///{out / 'returns.db'}"
+    folders = Folders()
+    landing, archive, output = (p.resolve() for p in (folders.landing_path, folders.archive_path, folders.output_path))
+    db_url = database_url()
     codes = provider_codes("all")
     started = time.perf_counter()
     upgrade(db_url)

@@ -43,6 +43,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):
         yield f"sqlite:///{tmp_path / 'warehouse.db'}"
         return
     if not POSTGRES_URL:
+        if os.environ.get("RETURNS_REQUIRE_POSTGRES"):
+            pytest.fail("RETURNS_REQUIRE_POSTGRES is set but RETURNS_TEST_POSTGRES_URL is not")
         pytest.skip("RETURNS_TEST_POSTGRES_URL is not set (CI sets it; see .ci/run)")
     url, drop = _postgres_database()
     try:

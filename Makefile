@@ -1,0 +1,33 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+# uv from PATH if there is one, otherwise a private copy installed from PyPI into .tools/
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test ui db-upgrade clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+
+setup: $(UV)
+	$(UV) sync --locked
+
+demo: setup
+	$(UV) run --locked returns demo
+
+test: setup
+	$(UV) run --locked pytest
+
+db-upgrade: setup
+	$(UV) run --locked returns db upgrade
+
+# The Dagster UI (webserver and daemon) on http://127.0.0.1:3000, with the demo's run history.
+ui: setup
+	mkdir -p var/dagster && touch var/dagster/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/var/dagster $(UV) run --locked dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf var .venv .tools
