@@ -156,6 +156,41 @@ def demo(
         _fail(f"pipeline steps failed for: {', '.join(run.failed)}; see the Dagster UI for why", 1)
 
 
+@app.command()
+def run(
+    landing: Annotated[Path, typer.Option(help="Folder of returns: files directly in it or in <PROVIDER>/ sub-folders.")],
+    quarter: Annotated[str, typer.Option(help="The quarter to process, e.g. 2017Q3.")],
+    out: Annotated[Path, typer.Option(help="Where the quarter's outputs are written.")],
+    archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
+) -> None:
+    """Receive whatever returns are in LANDING for the quarter and process them through Dagster."""
+    from orchestration.resources import Folders
+    from probation_returns.calendar import Quarter
+    from probation_returns.reference import provider_codes
+    from probation_returns.warehouse.db import database_url, upgrade
+
+    try:
+        q = Quarter.parse(quarter)
+    except ValueError as exc:
+        _fail(str(exc))
+    if not landing.is_dir():
+        _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
+    _dagster_home()
+    db_url = database_url()
+    upgrade(db_url)
+    from orchestration.run import run_quarter
+
+    codes = provider_codes("all")
+    with _progress() as bar:
+        task = bar.add_task("pipeline", total=len(codes))
+        result = run_quarter(q, codes, landing=landing.resolve(), archive=(archive or Folders().archive_path).resolve(),
+                             output=out.resolve(), database_url=db_url,
+                             progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
+    console.print(f"{q}: submissions listed in {result.submissions_csv}")
+    if result.failed:
+        _fail(f"pipeline steps failed for: {', '.join(result.failed)}; see the Dagster UI for why", 1)
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="returns")
 

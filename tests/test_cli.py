@@ -40,3 +40,14 @@ def test_db_upgrade_reports_an_unreachable_server_in_one_line():
     result = runner.invoke(app, ["db", "upgrade", "--url", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
     assert result.exit_code == 1
     assert "could not upgrade" in result.output and "Traceback" not in result.output
+
+
+def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C02", "--scale", "0.02"])
+    result = runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "2017Q3" / "submissions.csv").read_text()
+    assert "2017Q3,C02,1,1," in text and text.count("no return") == 27
+    missing = runner.invoke(app, ["run", "--landing", "nowhere", "--quarter", "2017Q3", "--out", "out"])
+    assert missing.exit_code == 2 and "not a folder" in missing.output
