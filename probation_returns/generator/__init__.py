@@ -24,6 +24,7 @@ from probation_returns import __version__
 from probation_returns.calendar import Quarter, add_months
 from probation_returns.generator.faults import (
     FATAL_RETURN_FAULTS,
+    RECORD_RULES,
     RETURN_FAULTS,
     Breaker,
     Fault,
@@ -84,6 +85,20 @@ def _designations(seed: int, quarter: Quarter, codes: list[str], quarters: list[
     return out
 
 
+def _guarantees(codes: list[str], designated: dict[str, str]) -> dict[str, set[str]]:
+    """Every record rule gets at least one fault each quarter, spread round the usable returns."""
+    usable = [c for c in codes if designated.get(c) not in FATAL_RETURN_FAULTS]
+    out: dict[str, set[str]] = {}
+    if not usable:
+        return out
+    rules = [r for table_rules in RECORD_RULES.values() for r in table_rules]
+    crc = [c for c in usable if providers()[c].is_crc] or usable
+    for i, rule in enumerate(rules):
+        pool = crc if rule == "CAS-017" else usable  # only CRCs must refer high-risk cases
+        out.setdefault(pool[i % len(pool)], set()).add(rule)
+    return out
+
+
 def generate(
     out: Path,
     quarters: list[Quarter],
@@ -105,8 +120,9 @@ def generate(
     previous: dict[str, str] = {}
     for quarter in quarters:
         designated = _designations(seed, quarter, codes, quarters, previous) if faults > 0 else {}
+        guaranteed = _guarantees(codes, designated)
         for code in codes:
-            _one_return(result, seed, code, quarter, scale, faults, designated.get(code))
+            _one_return(result, seed, code, quarter, scale, faults, designated.get(code), guaranteed.get(code, set()))
             if progress:
                 progress(f"{code} {quarter}")
         previous = designated
@@ -139,7 +155,7 @@ def _file_entry(out: Path, path: Path, rows: int | None, provider: str | None, q
 
 
 def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter, scale: float,
-                rate: float, designated: str | None) -> None:
+                rate: float, designated: str | None, guaranteed: set[str]) -> None:
     q = str(quarter)
     typed = provider_return(seed, code, quarter, scale)
     if designated == "RET-001":
@@ -152,7 +168,7 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
     if rate > 0 and designated not in FATAL_RETURN_FAULTS:
         rng = np.random.default_rng([seed, provider_index(code), quarter.ordinal, 2])
         breaker = Breaker(rng, typed, text, quarter, providers()[code].is_crc)
-        breaker.record_faults(rate)
+        breaker.record_faults(rate, guaranteed)
         if designated == "RET-002":
             breaker.phone_heavy()
         text = breaker.tables()

@@ -2,10 +2,11 @@
 
 Each record-level fault changes one value so that exactly one rule fires on that row (a duplicate
 makes the rule fire on both copies, and both are listed). Faulty rows are kept apart: a case that is
-broken has no broken contacts or breaches, and faults that move a case's dates only go to cases with
-no contacts or breaches in the quarter, so no second rule fires by accident. The manifest therefore
-lists every finding a correct validator must report, apart from the cascade (contacts and breaches
-of a rejected case), which follows from the listed ``case_ref``.
+broken has no broken contacts or breaches. Where one change necessarily breaks more (ending a case
+before the quarter or before its start puts its contacts outside supervision, CON-005), every
+consequence is listed too. The manifest therefore lists every finding a correct validator must
+report, apart from the cascade (contacts and breaches of a rejected case), which follows from the
+listed ``case_ref``.
 """
 
 from __future__ import annotations
@@ -84,8 +85,6 @@ class Breaker:
             ["case_row"].fill_null(-1).to_numpy().astype(np.int64)
             for name in ("contacts", "breaches")
         }
-        busy = pl.concat([tables["contacts"]["case_ref"], tables["breaches"]["case_ref"]])
-        self.quiet = ~cases["case_ref"].is_in(busy.implode()).to_numpy()  # no contacts or breaches this quarter
 
     # -- choosing rows ---------------------------------------------------------------------
     def _pick(self, table: str, mask: np.ndarray, k: int) -> np.ndarray:
@@ -122,12 +121,13 @@ class Breaker:
         return self.t[table].typed[column].to_numpy()
 
     # -- record faults -------------------------------------------------------------------------
-    def record_faults(self, rate: float) -> None:
+    def record_faults(self, rate: float, guaranteed: set[str] = frozenset()) -> None:
+        """About ``rate`` of each table's rows, spread over its rules, plus one of each ``guaranteed`` rule."""
         for table, rules in RECORD_RULES.items():
-            n = self.t[table].typed.height
-            total = max(len(rules), int(round(rate * n)))
+            total = int(round(rate * self.t[table].typed.height))
             counts = np.full(len(rules), total // len(rules))
             counts[: total % len(rules)] += 1
+            counts += np.array([rule in guaranteed for rule in rules], dtype=np.int64)
             for rule, k in zip(rules, counts):
                 getattr(self, "_" + rule.replace("-", "_").lower())(int(k))
 
@@ -172,14 +172,23 @@ class Breaker:
 
     def _cas_007(self, k: int) -> None:
         start = self.col("cases", "start_date")
-        mask = self.quiet & (start < self.first - _d(2))
+        self._end_case_early("CAS-007", start < self.first - _d(2), k, lambda rows: np.full(len(rows), self.first - _d(1)))
+
+    def _end_case_early(self, rule: str, mask: np.ndarray, k: int, end: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Give a case a termination date before its contacts; each of those contacts then breaks CON-005."""
         rows = self._pick("cases", mask, k)
-        if len(rows):
-            values = _iso(np.full(len(rows), self.first - _d(1)))
-            self.t["cases"].set(rows, "termination_date", values)
-            reasons = self.t["cases"].text["termination_reason"].to_numpy()[rows]
-            self.t["cases"].set(rows, "termination_reason", [r or "COMPLETED" for r in reasons])
-            self._note("CAS-007", "cases", rows, "termination_date", values)
+        if not len(rows):
+            return
+        values = _iso(end(rows))
+        self.t["cases"].set(rows, "termination_date", values)
+        reasons = self.t["cases"].text["termination_reason"].to_numpy()[rows]
+        self.t["cases"].set(rows, "termination_reason", [r or "COMPLETED" for r in reasons])
+        self._note(rule, "cases", rows, "termination_date", values)
+        contacts = self.t["contacts"]
+        hit = np.flatnonzero(np.isin(self.case_row["contacts"], rows))
+        contacts.used[hit] = True
+        dates = _iso(self.col("contacts", "contact_date")[hit]) if len(hit) else []
+        self._note("CON-005", "contacts", hit, "contact_date", dates)
 
     def _cas_008(self, k: int) -> None:
         start = self.col("cases", "start_date")
@@ -207,14 +216,7 @@ class Breaker:
 
     def _cas_013(self, k: int) -> None:
         start = self.col("cases", "start_date")
-        mask = self.quiet & (start >= self.first + _d(2))
-        rows = self._pick("cases", mask, k)
-        if len(rows):
-            values = _iso(start[rows] - _d(1))
-            self.t["cases"].set(rows, "termination_date", values)
-            reasons = self.t["cases"].text["termination_reason"].to_numpy()[rows]
-            self.t["cases"].set(rows, "termination_reason", [r or "COMPLETED" for r in reasons])
-            self._note("CAS-013", "cases", rows, "termination_date", values)
+        self._end_case_early("CAS-013", start >= self.first + _d(2), k, lambda rows: start[rows] - _d(1))
 
     def _cas_014(self, k: int) -> None:
         terminated = ~np.isnat(self.col("cases", "termination_date"))

@@ -1,0 +1,182 @@
+"""Validating a provider return: read, run every rule on every record, cascade, decide the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from expectations.catalogue import RETURN_RULES, Params
+from probation_returns.calendar import Quarter
+from probation_returns.reference import providers
+from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, SPEC_VERSION, TABLES
+from probation_returns.validation.engine import FINDING_SCHEMA, run_table
+from probation_returns.validation.reader import ROW, RawReturn, read_return
+
+RULES_VERSION = f"spec-{SPEC_VERSION}"
+DEFAULT_TOLERANCE = 0.01  # share of a table's rows that may be rejected (a contract parameter)
+OUTCOMES = ("Rejected", "Accepted with record rejections", "Accepted with warnings", "Accepted")
+CASCADE = "CASCADE"
+
+
+@dataclass
+class ValidationResult:
+    provider: str
+    quarter: str
+    outcome: str
+    findings: pl.DataFrame
+    tables: dict[str, dict[str, int]]
+    accepted: dict[str, pl.DataFrame] = field(default_factory=dict)
+    gx_results: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def accepted_ok(self) -> bool:
+        return self.outcome != "Rejected"
+
+    def rules(self) -> list[dict]:
+        """Each rule that fired: id, severity, count, message (what it checks) and what to do."""
+        if self.findings.height == 0:
+            return []
+        counts = (self.findings.group_by("rule_id", "severity").agg(pl.len().alias("count"))
+                  .sort("rule_id"))
+        actions = _actions()
+        out = []
+        for rule_id, severity, count in counts.iter_rows():
+            rule = RULES_BY_ID.get(rule_id)
+            out.append({"rule_id": rule_id, "severity": severity, "count": count,
+                        "message": rule.summary if rule else "record rejected because its case was rejected",
+                        "action": actions.get(rule_id, "")})
+        return out
+
+
+def _actions() -> dict[str, str]:
+    from expectations.catalogue import RECORD_RULES
+    from probation_returns.validation.engine import expectations
+
+    out = {t.rule_id: t.action for t in RECORD_RULES}
+    out.update({t.rule_id: t.action for t in RETURN_RULES})
+    for table in TABLES:
+        for e in expectations(table):
+            out.setdefault(e.rule_id, e.meta.get("action", ""))
+    out[CASCADE] = "Fix the case in the cases table; its contacts and breaches will then be accepted."
+    out.update({
+        "FIL-001": "Send the return as a readable .xlsx workbook or UTF-8, comma-separated CSV files.",
+        "FIL-002": "Send all three tables: cases, contacts and breaches.",
+        "FIL-003": "Add the missing column; header names must match the specification.",
+        "FIL-004": "Name the files <provider>_<quarter>.xlsx or <provider>_<quarter>_<table>.csv.",
+        "FIL-005": "Remove columns the specification does not define (they are ignored).",
+        "FIL-006": "List every case supervised in the quarter.",
+    })
+    return out
+
+
+def params_for(provider: str, quarter: str, previous_cases: int | None = None) -> Params:
+    q = Quarter.parse(quarter)
+    return Params(provider_code=provider, provider_is_crc=providers()[provider].is_crc, quarter=str(q),
+                  quarter_first_day=q.first_day, quarter_last_day=q.last_day, previous_cases=previous_cases)
+
+
+def validate_files(files: list[Path], provider: str, quarter: str, *, previous_cases: int | None = None,
+                   tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
+    raw = read_return(files, provider, str(Quarter.parse(quarter)))
+    return validate(raw, params_for(provider, quarter, previous_cases), tolerance=tolerance)
+
+
+def _file_findings(raw: RawReturn) -> pl.DataFrame:
+    rows = [{"table": f.table, "row_number": None, "case_ref": None, "column": f.column, "rule_id": f.rule_id,
+             "severity": RULES_BY_ID[f.rule_id].severity, "value": f.value, "message": f.message} for f in raw.findings]
+    return pl.DataFrame(rows, schema=FINDING_SCHEMA)
+
+
+def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
+    parts = [_file_findings(raw)]
+    gx: dict[str, list[dict]] = {}
+    unusable = raw.fatal or not raw.tables
+    if not unusable:
+        for table, frame in raw.tables.items():
+            result = run_table(table, frame, raw.tables, params, raw.missing_columns.get(table, set()))
+            parts.append(result.findings)
+            gx[table] = result.gx_results
+        for rule in RETURN_RULES:
+            hit = rule.check(params, raw.tables)
+            if hit:
+                value, message = hit
+                parts.append(pl.DataFrame([{"table": rule.table, "row_number": None, "case_ref": None, "column": None,
+                                            "rule_id": rule.rule_id, "severity": rule.severity, "value": value,
+                                            "message": message}], schema=FINDING_SCHEMA))
+        parts.append(_cascade(raw.tables, pl.concat(parts)))
+    findings = pl.concat(parts)
+    tables = _table_counts(raw, findings)
+    outcome = _outcome(findings, tables, tolerance, unusable)
+    accepted = {} if outcome == "Rejected" else _accepted(raw.tables, findings)
+    return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx)
+
+
+def _cascade(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> pl.DataFrame:
+    """Contacts and breaches of a rejected case are rejected too, and said so."""
+    rejected_rows = findings.filter((pl.col("table") == "cases") & pl.col("severity").is_in(["E", "F"])
+                                    & pl.col("row_number").is_not_null())
+    if rejected_rows.height == 0 or "cases" not in tables:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    rejected = (tables["cases"].join(rejected_rows.select(pl.col("row_number").alias(ROW)).unique(), on=ROW)
+                .filter(pl.col("case_ref").is_not_null())
+                .group_by("case_ref").agg(pl.col(ROW).min().alias("case_row")))
+    parts = []
+    for table in ("contacts", "breaches"):
+        if table not in tables:
+            continue
+        parts.append(
+            tables[table].join(rejected, on="case_ref", how="inner").select(
+                pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), "case_ref",
+                pl.lit("case_ref").alias("column"), pl.lit(CASCADE).alias("rule_id"), pl.lit("E").alias("severity"),
+                pl.col("case_ref").alias("value"),
+                pl.format("Row {}: rejected because its case {} (cases row {}) was rejected.",
+                          pl.col(ROW), pl.col("case_ref"), pl.col("case_row")).alias("message"),
+            )
+        )
+    return pl.concat(parts).cast(FINDING_SCHEMA).sort("table", "row_number") if parts else pl.DataFrame(schema=FINDING_SCHEMA)
+
+
+def _table_counts(raw: RawReturn, findings: pl.DataFrame) -> dict[str, dict[str, int]]:
+    out = {}
+    for table in TABLES:
+        mine = findings.filter(pl.col("table") == table)
+        rows = raw.tables[table].height if table in raw.tables else 0
+        rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())["row_number"].n_unique()
+        out[table] = {
+            "rows": rows,
+            "rejected": rejected,
+            "errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
+            "warnings": mine.filter(pl.col("severity") == "W").height,
+        }
+    return out
+
+
+def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], tolerance: float, unusable: bool) -> str:
+    if unusable or (findings["severity"] == "F").any():
+        return "Rejected"
+    if any(t["rows"] and t["rejected"] / t["rows"] > tolerance for t in tables.values()):
+        return "Rejected"
+    if (findings["severity"] == "E").any():
+        return "Accepted with record rejections"
+    if (findings["severity"] == "W").any():
+        return "Accepted with warnings"
+    return "Accepted"
+
+
+def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The records that passed, typed: dates as dates, whole numbers as integers, Y/N as booleans."""
+    out = {}
+    for table, frame in tables.items():
+        bad = findings.filter((pl.col("table") == table) & pl.col("severity").is_in(["E", "F"])
+                              & pl.col("row_number").is_not_null()).select(pl.col("row_number").alias(ROW)).unique()
+        kept = frame.join(bad, on=ROW, how="anti")
+        typed = kept.with_columns(
+            [pl.col(c).str.to_date("%Y-%m-%d") for c in DATE_COLUMNS[table]]
+            + [pl.col(c).cast(pl.Int64) for c in ("ogrs3_2yr", "age_at_start") if c in kept.columns]
+            + [(pl.col(c) == "Y").alias(c) for c in ("em_only", "first_appointment_attended", "upw_required",
+                                                      "pack_complete") if c in kept.columns]
+        )
+        out[table] = typed.rename({ROW: "row_number"})
+    return out

@@ -1,0 +1,223 @@
+"""A Polars engine for the Great Expectations suites in ``expectations/``.
+
+Each supported expectation type compiles to a boolean Polars expression (``True`` = unexpected)
+with the same meaning as GX's own engine, including how it treats blanks; all of a table's
+expectations run in one pass over the whole table, every failing row is kept, and the results
+come out both as findings and in GX's validation-result shape. GX itself is not imported here
+(importing it takes seconds); ``tests/test_gx_parity.py`` runs GX's engine on the same suites as
+the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import polars as pl
+
+from expectations.catalogue import RECORD_RULES, Params
+from probation_returns.spec import DATE_COLUMNS
+from probation_returns.validation.reader import ROW
+
+FINDING_SCHEMA = {
+    "table": pl.String, "row_number": pl.Int64, "case_ref": pl.String, "column": pl.String,
+    "rule_id": pl.String, "severity": pl.String, "value": pl.String, "message": pl.String,
+}
+SUPPORTED = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_be_unique",
+    "expect_column_values_to_match_strftime_format",
+    "expect_column_values_to_be_between",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_compound_columns_to_be_unique",
+}
+MAX_VALUE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str
+    kwargs: dict
+    meta: dict
+
+    @property
+    def rule_id(self) -> str:
+        return self.meta["rule_id"]
+
+    def columns(self) -> list[str]:
+        k = self.kwargs
+        cols = [k[c] for c in ("column", "column_A", "column_B") if c in k] + list(k.get("column_list", []))
+        return [c.removesuffix("__date") for c in cols]
+
+
+@lru_cache(maxsize=1)
+def suites() -> dict[str, dict]:
+    """The suites as data: ``{table: suite dict}`` read from ``expectations/<table>.json``."""
+    out = {}
+    for table in DATE_COLUMNS:
+        text = resources.files("expectations").joinpath(f"{table}.json").read_text(encoding="utf-8")
+        out[table] = json.loads(text)
+    return out
+
+
+def expectations(table: str) -> list[Expectation]:
+    return [Expectation(e["type"], e["kwargs"], e["meta"]) for e in suites()[table]["expectations"]]
+
+
+def parameters(params: Params) -> dict:
+    return {"provider_codes": [params.provider_code], "quarter_first_day": params.quarter_first_day,
+            "quarter_last_day": params.quarter_last_day}
+
+
+def _resolve(value, values: dict):
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return values[value["$PARAMETER"]]
+    return value
+
+
+def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
+    """The rows ``exp`` finds unexpected, as GX's pandas engine decides them."""
+    k = {key: _resolve(v, values) for key, v in exp.kwargs.items()}
+    t = exp.type
+    if t == "expect_column_values_to_not_be_null":
+        return pl.col(k["column"]).is_null()
+    col = pl.col(k["column"]) if "column" in k else None
+    present = col.is_not_null() if col is not None else None
+    if t == "expect_column_values_to_be_in_set":
+        return present & ~col.is_in(pl.Series(list(k["value_set"]), dtype=pl.String).implode()).fill_null(False)
+    if t == "expect_column_values_to_match_regex":
+        return present & ~col.str.contains(k["regex"]).fill_null(False)
+    if t == "expect_column_values_to_be_unique":
+        return present & col.is_duplicated()
+    if t == "expect_column_values_to_match_strftime_format":
+        return present & col.str.to_date(k["strftime_format"], strict=False).is_null()
+    if t == "expect_column_values_to_be_between":
+        out = pl.lit(False)
+        if k.get("min_value") is not None:
+            out = out | (col < pl.lit(k["min_value"])).fill_null(False)
+        if k.get("max_value") is not None:
+            out = out | (col > pl.lit(k["max_value"])).fill_null(False)
+        return present & out
+    if t == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = pl.col(k["column_A"]), pl.col(k["column_B"])
+        both = a.is_not_null() & b.is_not_null()
+        ok = (a >= b) if k.get("or_equal") else (a > b)
+        return both & ~ok.fill_null(True)
+    if t == "expect_compound_columns_to_be_unique":
+        cols = k["column_list"]
+        some = pl.any_horizontal([pl.col(c).is_not_null() for c in cols])
+        return some & pl.struct(cols).is_duplicated()
+    raise ValueError(f"expectation type {t} is not supported by the Polars engine")
+
+
+def _message(template: str) -> pl.Expr:
+    """A message per row from a template with {row}, {value}, {case_ref} and {column}."""
+    parts = re.split(r"\{(row|value|case_ref|column)\}", template)
+    fmt, args = "", []
+    for i, part in enumerate(parts):
+        if i % 2:
+            fmt += "{}"
+            args.append({"row": pl.col("row_number").cast(pl.String), "value": pl.col("value"),
+                         "case_ref": pl.col("case_ref"), "column": pl.col("column")}[part].fill_null(""))
+        else:
+            fmt += part.replace("{", "(").replace("}", ")")
+    return pl.format(fmt, *args) if args else pl.lit(fmt)
+
+
+def shown_value(column: str) -> pl.Expr:
+    """The value as submitted, shortened; ``pnc_id`` masked to its last 4 characters."""
+    v = pl.col(column).cast(pl.String)
+    if column == "pnc_id":
+        return pl.when(v.is_null()).then(None).otherwise(pl.lit("****") + v.str.slice(-4))
+    return pl.when(v.str.len_chars() > MAX_VALUE_CHARS).then(v.str.slice(0, MAX_VALUE_CHARS) + pl.lit("…")).otherwise(v)
+
+
+def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The table with ``<date column>__date`` helpers, and the case's own dates for contacts and breaches."""
+    out = frame.with_columns(
+        pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
+    )
+    if table in ("contacts", "breaches") and "cases" in tables:
+        cases = (
+            tables["cases"].filter(pl.col("case_ref").is_not_null())
+            .unique(subset="case_ref", keep="first", maintain_order=True)
+            .select(
+                "case_ref",
+                pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("case__start_date__date"),
+                pl.col("termination_date").str.to_date("%Y-%m-%d", strict=False).alias("case__termination_date__date"),
+            )
+        )
+        out = out.join(cases, on="case_ref", how="left", maintain_order="left")
+    return out
+
+
+@dataclass
+class TableResult:
+    findings: pl.DataFrame
+    gx_results: list[dict]
+
+
+def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], params: Params,
+              missing: set[str] = frozenset()) -> TableResult:
+    """Every expectation of the table's suite and every catalogue rule, over the whole table at once."""
+    values = parameters(params)
+    evaluated = evaluation_frame(table, frame, tables)
+    checks: list[tuple[str, str, str, str, pl.Expr, Expectation | None]] = []
+    for exp in expectations(table):
+        if missing & set(exp.columns()):
+            continue
+        checks.append((exp.rule_id, exp.meta["severity"], exp.meta.get("column") or exp.columns()[0],
+                       exp.meta["message"], compile_expectation(exp, values), exp))
+    for rule in RECORD_RULES:
+        if rule.table == table and not missing & set(rule.columns):
+            checks.append((rule.rule_id, rule.severity, rule.column, rule.message, rule.unexpected(params, tables), None))
+
+    flags = evaluated.lazy().select(
+        pl.col(ROW), *[expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)]
+    ).collect()
+    base = evaluated.select(ROW, "case_ref", *sorted({c[2] for c in checks} - {"case_ref"})).lazy()
+    parts = []
+    for i, (rule_id, severity, column, message, _, _) in enumerate(checks):
+        hit = flags.lazy().filter(pl.col(f"__x{i}")).select(ROW)
+        parts.append(
+            hit.join(base, on=ROW, how="left").select(
+                pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
+                pl.lit(column).alias("column"), pl.lit(rule_id).alias("rule_id"), pl.lit(severity).alias("severity"),
+                shown_value(column).alias("value"),
+            ).with_columns(_message(message).alias("message"))
+        )
+    findings = (pl.concat(parts).collect() if parts else pl.DataFrame(schema=FINDING_SCHEMA)).cast(FINDING_SCHEMA)
+    # A rule with several expectations (blank, then malformed) reports a row once.
+    findings = findings.unique(subset=["row_number", "rule_id", "column"], keep="first", maintain_order=True)
+
+    counts = flags.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
+    gx = []
+    for (rule_id, _, column, _, _, exp), unexpected in zip(checks, counts):
+        if exp is None:
+            continue
+        gx.append(_gx_result(exp, int(unexpected), evaluated, column))
+    return TableResult(findings.sort("row_number", "rule_id", maintain_order=True), gx)
+
+
+def _gx_result(exp: Expectation, unexpected: int, frame: pl.DataFrame, column: str) -> dict:
+    n = frame.height
+    missing = frame[exp.kwargs["column"]].null_count() if "column" in exp.kwargs else 0
+    return {
+        "success": unexpected == 0,
+        "expectation_config": {"type": exp.type, "kwargs": exp.kwargs, "meta": exp.meta},
+        "result": {
+            "element_count": n,
+            "missing_count": missing,
+            "missing_percent": 100.0 * missing / n if n else None,
+            "unexpected_count": unexpected,
+            "unexpected_percent": 100.0 * unexpected / (n - missing) if n - missing else None,
+            "unexpected_percent_total": 100.0 * unexpected / n if n else None,
+        },
+        "exception_info": {"raised_exception": False, "exception_message": None, "exception_traceback": None},
+        "meta": {},
+    }
