@@ -77,6 +77,42 @@ def generate(
     print(result.manifest_path)
 
 
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="The return: one .xlsx workbook or the three .csv files.")],
+    provider: Annotated[str, typer.Option(help="Your provider code, e.g. C14.")],
+    quarter: Annotated[str, typer.Option(help="The quarter the return is for, e.g. 2017Q3.")],
+    out: Annotated[Path, typer.Option(help="Folder for findings.csv, summary.json, feedback.xlsx, feedback.html.")],
+) -> None:
+    """Check a return before sending it: the same rules and findings as the service.
+
+    Exit code 0 when the return would be accepted (with or without warnings or record rejections),
+    1 when it would be rejected, 2 for a usage error.
+    """
+    from probation_returns.calendar import Quarter
+    from probation_returns.reference import provider_codes
+    from probation_returns.validation import validate_files
+    from reports.feedback import write_feedback
+
+    try:
+        q = str(Quarter.parse(quarter))
+        code = provider_codes(provider)
+    except ValueError as exc:
+        _fail(str(exc))
+    if len(code) != 1:
+        _fail("give exactly one provider code with --provider")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _fail(f"no such file: {', '.join(missing)}")
+    result = validate_files(files, code[0], q)
+    write_feedback(result, out)
+    console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "
+                  f"{result.findings.height:,} findings written to {out}")
+    for r in result.rules()[:15]:
+        console.print(f"  {r['rule_id']:<8} {r['severity']} {r['count']:>8,}  {r['message']}")
+    raise typer.Exit(1 if result.outcome == "Rejected" else 0)
+
+
 @db_app.command("upgrade")
 def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL; default RETURNS_DATABASE_URL "
                                                       "or sqlite:///var/returns.db.")] = None) -> None:

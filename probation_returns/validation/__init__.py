@@ -29,6 +29,7 @@ class ValidationResult:
     tables: dict[str, dict[str, int]]
     accepted: dict[str, pl.DataFrame] = field(default_factory=dict)
     gx_results: dict[str, list[dict]] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)  # why the outcome is what it is, in plain words
 
     @property
     def accepted_ok(self) -> bool:
@@ -108,9 +109,9 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
         parts.append(_cascade(raw.tables, pl.concat(parts)))
     findings = pl.concat(parts)
     tables = _table_counts(raw, findings)
-    outcome = _outcome(findings, tables, tolerance, unusable)
+    outcome, reasons = _outcome(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else _accepted(raw.tables, findings)
-    return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx)
+    return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
 
 
 def _cascade(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> pl.DataFrame:
@@ -153,16 +154,22 @@ def _table_counts(raw: RawReturn, findings: pl.DataFrame) -> dict[str, dict[str,
     return out
 
 
-def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], tolerance: float, unusable: bool) -> str:
-    if unusable or (findings["severity"] == "F").any():
-        return "Rejected"
-    if any(t["rows"] and t["rejected"] / t["rows"] > tolerance for t in tables.values()):
-        return "Rejected"
+def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], tolerance: float,
+             unusable: bool) -> tuple[str, list[str]]:
+    fatal = findings.filter(pl.col("severity") == "F")["rule_id"].unique().sort().to_list()
+    if unusable or fatal:
+        return "Rejected", [f"A fatal problem ({', '.join(fatal) or 'FIL-001'}) makes the return unusable."]
+    over = [f"{name}: {t['rejected']:,} of {t['rows']:,} records rejected ({t['rejected'] / t['rows']:.1%}), "
+            f"more than the {tolerance:.0%} allowed." for name, t in tables.items()
+            if t["rows"] and t["rejected"] / t["rows"] > tolerance]
+    if over:
+        return "Rejected", over
     if (findings["severity"] == "E").any():
-        return "Accepted with record rejections"
+        rejected = sum(t["rejected"] for t in tables.values())
+        return "Accepted with record rejections", [f"{rejected:,} records were rejected, within the {tolerance:.0%} allowed."]
     if (findings["severity"] == "W").any():
-        return "Accepted with warnings"
-    return "Accepted"
+        return "Accepted with warnings", ["No record was rejected; some records have warnings."]
+    return "Accepted", []
 
 
 def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[str, pl.DataFrame]:

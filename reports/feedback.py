@@ -1,0 +1,163 @@
+"""The provider's feedback on a return: findings.csv, summary.json, feedback.xlsx and feedback.html.
+
+Written to a folder that only the provider sees. Values a provider typed are never run as formulas:
+CSV cells get a leading apostrophe, workbook cells are stored as plain strings, HTML is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+
+from probation_returns import __version__
+from probation_returns.validation import RULES_VERSION, ValidationResult
+from reports.csv import write_csv
+
+MAX_WORKBOOK_FINDINGS = 100_000
+MAX_HTML_FINDINGS = 2_000
+FINDING_COLUMNS = ["table", "row_number", "case_ref", "column", "rule_id", "severity", "value", "message"]
+SEVERITY_WORDS = {"F": "fatal", "E": "error", "W": "warning"}
+OUTCOME_WORDS = {
+    "Accepted": "Your return was accepted. Nothing needs fixing.",
+    "Accepted with warnings": "Your return was accepted. Some records look unusual: please check the warnings "
+                              "below and correct them in your next return if they are mistakes.",
+    "Accepted with record rejections": "Your return was accepted, but some records were rejected and will not count "
+                                       "towards your performance. Correct them and resubmit to have them counted.",
+    "Rejected": "Your return was rejected and cannot be used. Fix the problems below and send the whole return again.",
+}
+
+
+def summary(result: ValidationResult, submission_id: int | None) -> dict:
+    return {
+        "provider": result.provider,
+        "quarter": result.quarter,
+        "submission_id": submission_id,
+        "outcome": result.outcome,
+        "reasons": result.reasons,
+        "tables": result.tables,
+        "rules": [{k: r[k] for k in ("rule_id", "severity", "count", "message")} for r in result.rules()],
+        "rules_version": RULES_VERSION,
+        "software_version": __version__,
+    }
+
+
+def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {name: folder / name for name in ("findings.csv", "summary.json", "feedback.xlsx", "feedback.html")}
+    findings = result.findings.select(FINDING_COLUMNS).sort("table", "row_number", "rule_id", nulls_last=False)
+    write_csv(findings, paths["findings.csv"])
+    info = summary(result, submission_id)
+    paths["summary.json"].write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    _workbook(result, info, findings, paths["feedback.xlsx"])
+    _html(result, info, findings, paths["feedback.html"])
+    return paths
+
+
+def _text_cell(ws, value):
+    """A cell whose text is shown as typed: strings are never read as formulas."""
+    cell = WriteOnlyCell(ws, value=None)
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Path) -> None:
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+
+    def header(ws, names):
+        row = []
+        for n in names:
+            c = WriteOnlyCell(ws, value=n)
+            c.font, c.fill = bold, head_fill
+            row.append(c)
+        ws.append(row)
+
+    ws = wb.create_sheet("Summary")
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 100
+    title = WriteOnlyCell(ws, value=f"Validation of {result.provider}'s return for {result.quarter}")
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    ws.append(["Outcome", result.outcome])
+    ws.append(["What this means", OUTCOME_WORDS[result.outcome]])
+    for reason in result.reasons:
+        ws.append(["Why", reason])
+    ws.append(["Submission", info["submission_id"] if info["submission_id"] is not None else "checked before sending"])
+    ws.append(["Rules version", f"{RULES_VERSION} (software {__version__})"])
+    ws.append([])
+    header(ws, ["Table", "Rows", "Rejected records", "Errors", "Warnings"])
+    for table, c in result.tables.items():
+        ws.append([table, c["rows"], c["rejected"], c["errors"], c["warnings"]])
+
+    ws = wb.create_sheet("Rules")
+    for col, width in zip("ABCDE", (11, 10, 10, 60, 80)):
+        ws.column_dimensions[col].width = width
+    header(ws, ["Rule", "Severity", "Count", "What it checks", "What to do"])
+    for r in result.rules():
+        ws.append([r["rule_id"], SEVERITY_WORDS.get(r["severity"], r["severity"]), r["count"],
+                   _text_cell(ws, r["message"]), _text_cell(ws, r["action"])])
+
+    ws = wb.create_sheet("Findings")
+    for col, width in zip("ABCDEFGH", (10, 8, 10, 24, 10, 8, 24, 90)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    header(ws, FINDING_COLUMNS)
+    for row in findings.head(MAX_WORKBOOK_FINDINGS).iter_rows():
+        ws.append([_text_cell(ws, v) for v in row])
+    if findings.height > MAX_WORKBOOK_FINDINGS:
+        ws.append([f"Only the first {MAX_WORKBOOK_FINDINGS:,} of {findings.height:,} findings are shown here; "
+                   "findings.csv holds all of them."])
+    wb.save(path)
+
+
+def _html(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Path) -> None:
+    e = html.escape
+    rows_tables = "".join(
+        f"<tr><td>{e(t)}</td><td>{c['rows']:,}</td><td>{c['rejected']:,}</td><td>{c['errors']:,}</td><td>{c['warnings']:,}</td></tr>"
+        for t, c in result.tables.items()
+    )
+    rows_rules = "".join(
+        f"<tr class='{e(r['severity'])}'><td>{e(r['rule_id'])}</td><td>{e(SEVERITY_WORDS.get(r['severity'], r['severity']))}</td>"
+        f"<td>{r['count']:,}</td><td>{e(r['message'])}</td><td>{e(r['action'])}</td></tr>"
+        for r in result.rules()
+    )
+    shown = findings.head(MAX_HTML_FINDINGS)
+    rows_findings = "".join(
+        "<tr>" + "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in shown.iter_rows()
+    )
+    more = (f"<p>Showing the first {MAX_HTML_FINDINGS:,} of {findings.height:,} findings; findings.csv and "
+            "feedback.xlsx hold more.</p>") if findings.height > MAX_HTML_FINDINGS else ""
+    outcome_class = "bad" if result.outcome == "Rejected" else ("warn" if result.outcome != "Accepted" else "good")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{e(result.provider)} {e(result.quarter)}: {e(result.outcome)}</title>
+<style>
+body{{font-family:system-ui,Arial,sans-serif;margin:2em;color:#1b1b1b;max-width:1200px}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}}
+th{{background:#ddebf7}}.outcome{{font-size:1.4em;padding:.5em;border-radius:4px}}
+.good{{background:#e2f0d9}}.warn{{background:#fff2cc}}.bad{{background:#f8cbad}}tr.F,tr.E{{background:#fbe5d6}}
+</style></head><body>
+<h1>Validation of {e(result.provider)}'s return for {e(result.quarter)}</h1>
+<p class="outcome {outcome_class}"><strong>{e(result.outcome)}</strong>: {e(OUTCOME_WORDS[result.outcome])}</p>
+{''.join(f"<p>{e(r)}</p>" for r in result.reasons)}
+<p>Submission: {e(str(info['submission_id'] if info['submission_id'] is not None else 'checked before sending'))}.
+Rules version {e(RULES_VERSION)}, software {e(__version__)}.</p>
+<h2>Tables</h2><table><tr><th>Table</th><th>Rows</th><th>Rejected records</th><th>Errors</th><th>Warnings</th></tr>{rows_tables}</table>
+<h2>Rules that found problems</h2>
+<table><tr><th>Rule</th><th>Severity</th><th>Count</th><th>What it checks</th><th>What to do</th></tr>{rows_rules}</table>
+<h2>Findings</h2>{more}
+<table><tr>{''.join(f'<th>{e(c)}</th>' for c in FINDING_COLUMNS)}</tr>{rows_findings}</table>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
