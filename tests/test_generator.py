@@ -106,7 +106,7 @@ def test_workbook_providers_send_one_workbook_with_real_dates(tmp_path):
 
 def test_every_rule_is_injected_and_the_manifest_points_at_the_broken_value(tmp_path):
     codes = provider_codes("all")[:12] + ["N01", "N02"]
-    result = generate(tmp_path, quarter_range("2017Q2..2017Q3"), codes, scale=0.04, faults=0.01)
+    result = generate(tmp_path, quarter_range("2017Q2..2017Q3"), codes, scale=0.1, faults=0.002)
     manifest = json.loads(result.manifest_path.read_text())
     assert {f["rule_id"] for f in manifest["faults"]} == {r.rule_id for r in RULES}
     tables: dict[str, dict[str, pl.DataFrame]] = {}

@@ -36,6 +36,7 @@ from probation_returns.generator.writers import as_text, write_csv, write_workbo
 from probation_returns.reference import providers
 from probation_returns.spec import REOFFENDING_COLUMNS, return_file_names
 
+REJECTION_TOLERANCE = 0.01  # the contract's default share of rejected records before a return is rejected
 # Providers whose case-management systems export one workbook rather than three CSVs.
 WORKBOOK_PROVIDERS = {"C03": "dates", "C12": "text", "C14": "dates", "N03": "dates"}
 
@@ -78,7 +79,7 @@ def _designations(seed: int, quarter: Quarter, codes: list[str], quarters: list[
                 continue
             if rule == "RET-001":
                 # Needs an accepted return from the previous quarter to differ from.
-                if (quarter - 1) not in quarters or previous.get(code) in FATAL_RETURN_FAULTS:
+                if (quarter - 1) not in quarters or previous.get(code, "rejected") == "rejected":
                     continue
             out[code] = rule
             break
@@ -117,15 +118,17 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     result = GenerationResult(out=out)
     quarters = sorted(quarters)
-    previous: dict[str, str] = {}
+    previous: dict[str, str] = {}  # provider -> whether its return last quarter will be "accepted" or "rejected"
     for quarter in quarters:
         designated = _designations(seed, quarter, codes, quarters, previous) if faults > 0 else {}
         guaranteed = _guarantees(codes, designated)
+        current = {}
         for code in codes:
-            _one_return(result, seed, code, quarter, scale, faults, designated.get(code), guaranteed.get(code, set()))
+            current[code] = _one_return(result, seed, code, quarter, scale, faults, designated.get(code),
+                                        guaranteed.get(code, set()))
             if progress:
                 progress(f"{code} {quarter}")
-        previous = designated
+        previous = current
 
     as_of = extract_date or default_extract_date(quarters)
     extract = (
@@ -155,7 +158,8 @@ def _file_entry(out: Path, path: Path, rows: int | None, provider: str | None, q
 
 
 def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter, scale: float,
-                rate: float, designated: str | None, guaranteed: set[str]) -> None:
+                rate: float, designated: str | None, guaranteed: set[str]) -> str:
+    """Write one return; say whether a correct validator will accept or reject it."""
     q = str(quarter)
     typed = provider_return(seed, code, quarter, scale)
     if designated == "RET-001":
@@ -165,6 +169,7 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
         typed["cases"] = typed["cases"].sort("start_date", "case_ref")
     text = {k: as_text(v) for k, v in typed.items()}
     found: list[Fault] = []
+    verdict = "rejected" if designated in FATAL_RETURN_FAULTS else "accepted"
     if rate > 0 and designated not in FATAL_RETURN_FAULTS:
         rng = np.random.default_rng([seed, provider_index(code), quarter.ordinal, 2])
         breaker = Breaker(rng, typed, text, quarter, providers()[code].is_crc)
@@ -173,6 +178,8 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
             breaker.phone_heavy()
         text = breaker.tables()
         found.extend(breaker.faults)
+        if breaker.rejected_share() > REJECTION_TOLERANCE:
+            verdict = "rejected"
     if designated == "RET-001":
         found.append(fault_record("RET-001", "cases"))
     if designated:
@@ -208,6 +215,7 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
     for fault in found:
         file = written.get(fault.table, next(iter(written.values())) if written else folder)
         result.faults.append(fault.record(code, q, file.relative_to(result.out).as_posix()))
+    return verdict
 
 
 def _break_return(rule: str, code: str, quarter: Quarter, text: dict[str, pl.DataFrame]):

@@ -324,6 +324,26 @@ class Breaker:
         t.set(keep, "contact_type", np.full(len(keep), "PHONE"))
         self.faults.append(Fault("RET-002", "contacts", None, "contact_type", None, None))
 
+    def rejected_share(self) -> float:
+        """The largest share of a table's rows that a correct validator rejects (errors and the cascade)."""
+        errors = [f for f in self.faults if f.row_number is not None and RULES_BY_ID[f.rule_id].severity in "EF"]
+        rows = {t: {f.row_number for f in errors if f.table == t} for t in self.t}
+        bad_cases = np.zeros(len(self.broken), dtype=bool)
+        index = {ref: i for i, ref in enumerate(self.refs.tolist())}
+        for f in errors:
+            if f.table == "cases" and f.case_ref in index:
+                bad_cases[index[f.case_ref]] = True
+        share = 0.0
+        for name, t in self.t.items():
+            height = t.typed.height + len(t.appended)
+            cascaded = 0
+            if name != "cases":
+                case_row = self.case_row[name]
+                cascaded = int((bad_cases[np.maximum(case_row, 0)] & (case_row >= 0)).sum())
+            if height:
+                share = max(share, (len(rows[name]) + cascaded) / height)
+        return share
+
     def tables(self) -> dict[str, pl.DataFrame]:
         out = {}
         for name, t in self.t.items():
