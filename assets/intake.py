@@ -47,7 +47,7 @@ with warnings.catch_warnings():
 @dg.asset(
     partitions_def=quarter_partitions,
     group_name="intake",
-    deps=[dg.AssetDep(provider_submission, partition_mapping=ALL_PROVIDERS_OF_QUARTER)],
+    deps=[dg.AssetDep("provider_validation", partition_mapping=ALL_PROVIDERS_OF_QUARTER)],
     kinds={"csv"},
 )
 def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders) -> dg.MaterializeResult:

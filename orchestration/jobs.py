@@ -3,10 +3,11 @@
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
+from assets.validation import provider_validation
 
 intake_job = dg.define_asset_job(
-    "provider_intake", selection=[provider_submission],
-    description="Receive and archive one provider's return for one quarter.",
+    "provider_intake", selection=[provider_submission, provider_validation],
+    description="Receive, archive and validate one provider's return for one quarter.",
 )
 quarter_job = dg.define_asset_job(
     "quarter_intake_summary", selection=[quarter_submissions],

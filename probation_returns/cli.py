@@ -155,6 +155,9 @@ def demo(
         q = Quarter.parse(quarter)
     except ValueError as exc:
         _fail(str(exc))
+    from probation_returns.pseudonym import DEMO_KEY
+
+    os.environ.setdefault("RETURNS_PSEUDONYM_KEY", DEMO_KEY)  # synthetic data: the published demo key will do
     _dagster_home()
     folders = Folders()
     landing, archive, output = (p.resolve() for p in (folders.landing_path, folders.archive_path, folders.output_path))
@@ -183,6 +186,7 @@ def demo(
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
         ("Submissions this quarter", run.submissions_csv),
+        ("Feedback for providers", output / "feedback"),
         ("Dagster run history", os.environ["DAGSTER_HOME"]),
     ]
     for label, where in rows:
@@ -211,6 +215,12 @@ def run(
         _fail(str(exc))
     if not landing.is_dir():
         _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
+    from probation_returns.pseudonym import MissingKey, key
+
+    try:
+        key()
+    except MissingKey as exc:
+        _fail(str(exc))
     _dagster_home()
     db_url = database_url()
     upgrade(db_url)

@@ -18,6 +18,7 @@ BACKENDS = ["sqlite", "postgresql"]
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test touches the developer's var/ folder or database."""
     monkeypatch.setenv("RETURNS_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
     # set, then delete: monkeypatch then restores the original state even if the CLI sets it
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.delenv("DAGSTER_HOME")

@@ -14,7 +14,11 @@ from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.
-ASSETS = ["provider_submission", "quarter_submissions"]
+ASSETS = ["provider_submission", "provider_validation", "quarter_submissions"]
+CHECKS = ["provider_validation:breaches_errors", "provider_validation:breaches_warnings",
+          "provider_validation:cases_errors", "provider_validation:cases_warnings",
+          "provider_validation:contacts_errors", "provider_validation:contacts_warnings",
+          "provider_validation:file_readable"]
 JOBS = ["provider_intake", "quarter_intake_summary"]
 
 
@@ -22,6 +26,8 @@ def test_definitions_load_and_match_the_snapshot():
     repo = defs.get_repository_def()
     assert sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()) == ASSETS
     assert sorted(j for j in repo.job_names if not j.startswith("__")) == JOBS
+    checks = repo.asset_graph.asset_check_keys
+    assert sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in checks) == CHECKS
     dg.Definitions.validate_loadable(defs)
 
 
@@ -44,6 +50,8 @@ def test_a_quarter_runs_through_dagster_and_lists_every_provider(tmp_path):
         rows = {r["provider_code"]: r for r in csv.DictReader(f)}
     assert len(rows) == 28
     assert rows["C01"]["version"] == "1" and rows["C14"]["files"] == "C14_2017Q3.xlsx"
+    assert rows["C01"]["outcome"] == "Accepted" and rows["C01"]["status"] == "validated"
+    assert (tmp_path / "out" / "feedback" / "C01" / "2017Q3" / f"submission-{rows['C01']['submission_id']}" / "summary.json").exists()
     assert rows["C02"]["status"] == "no return" and rows["C02"]["submission_id"] == ""
     # Running again changes nothing: the same bytes are recognised.
     run_quarter(Quarter.parse("2017Q3"), ["C01"], landing=tmp_path / "landing", archive=tmp_path / "archive",

@@ -79,8 +79,9 @@ def params_for(provider: str, quarter: str, previous_cases: int | None = None) -
 
 
 def validate_files(files: list[Path], provider: str, quarter: str, *, previous_cases: int | None = None,
-                   tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
-    raw = read_return(files, provider, str(Quarter.parse(quarter)))
+                   tolerance: float = DEFAULT_TOLERANCE, names: list[str] | None = None) -> ValidationResult:
+    """Validate the files of one return (``names``: the names they were sent under, if archived)."""
+    raw = read_return(files, provider, str(Quarter.parse(quarter)), names)
     return validate(raw, params_for(provider, quarter, previous_cases), tolerance=tolerance)
 
 

@@ -49,11 +49,15 @@ def _finding(rule: str, table: str, message: str, column: str | None = None, val
     return FileFinding(rule, table, column, value, message)
 
 
-def read_return(files: list[Path], provider: str, quarter: str) -> RawReturn:
-    """Read a return sent as one workbook or as CSVs, for ``provider`` and ``quarter``."""
+def read_return(files: list[Path], provider: str, quarter: str, names: list[str] | None = None) -> RawReturn:
+    """Read a return sent as one workbook or as CSVs, for ``provider`` and ``quarter``.
+
+    ``names`` are the names the files were sent under, when ``files`` are archived copies.
+    """
     out = RawReturn()
     sources: dict[str, pl.DataFrame] = {}
-    for path in files:
+    for path, sent_as in zip(files, names or [f.name for f in files]):
+        path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
         expected = f"{provider}_{quarter}"
         if not name_match or (name_match.group("provider").upper(), _q(name_match.group("quarter"))) != (provider, quarter):
@@ -90,6 +94,26 @@ def read_return(files: list[Path], provider: str, quarter: str) -> RawReturn:
         out.findings.append(_finding("FIL-006", "cases", "The cases table has no rows. A return must list every "
                                      "case supervised in the quarter."))
     return out
+
+
+class _Named:
+    """A file on disk known by the name it was sent under (archived files are named by their hash)."""
+
+    def __init__(self, real: Path, name: str):
+        self.real, self.name = Path(real), Path(name).name
+        self.stem, self.suffix = Path(self.name).stem, Path(self.name).suffix
+
+    def stat(self):
+        return self.real.stat()
+
+    def read_bytes(self) -> bytes:
+        return self.real.read_bytes()
+
+    def open(self, mode: str = "rb"):
+        return self.real.open(mode)
+
+    def __fspath__(self) -> str:
+        return str(self.real)
 
 
 def _q(text: str) -> str:
@@ -140,7 +164,7 @@ def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
     try:
         import fastexcel
 
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(str(path.real))
         names = {n.strip().lower(): n for n in reader.sheet_names}
         frames = {}
         for table in TABLES:
@@ -164,10 +188,10 @@ def _check_workbook(path: Path) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return (f"{path.name} is password-protected or an old .xls file. Remove the password and save it as an "
                 "Excel workbook (.xlsx).")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path.real):
         return f"{path.name} is not an Excel workbook (it may be damaged or cut short). Save it again as .xlsx."
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(path.real) as z:
             sheets = [i for i in z.infolist() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
             if not sheets or "xl/workbook.xml" not in z.namelist():
                 return f"{path.name} is a zip file but not an Excel workbook. Save it again as .xlsx."

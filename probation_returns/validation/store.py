@@ -1,0 +1,101 @@
+"""Keeping a validation in the warehouse: the run, every finding and the accepted records, at once.
+
+Everything for one submission is written in the caller's transaction, replacing any earlier run of
+the same submission, so a crash leaves nothing half-stored and a rerun gives the same rows. ``pnc_id``
+is stored only as its keyed hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from probation_returns import __version__
+from probation_returns.calendar import Quarter
+from probation_returns.pseudonym import hash_values
+from probation_returns.validation import RULES_VERSION, ValidationResult
+from probation_returns.warehouse.models import (
+    AcceptedBreach,
+    AcceptedCase,
+    AcceptedContact,
+    Finding,
+    Submission,
+    ValidationRun,
+)
+
+REFERENCE_VERSION = "reference-2026-11"
+
+
+def previous_accepted_cases(session: Session, provider: str, quarter: str) -> int | None:
+    """Rows in the cases table of the provider's accepted return for the quarter before."""
+    before = str(Quarter.parse(quarter) - 1)
+    run = session.execute(
+        select(ValidationRun.table_counts)
+        .join(Submission, Submission.id == ValidationRun.submission_id)
+        .where(Submission.provider_code == provider, Submission.quarter == before,
+               Submission.status != "superseded", Submission.outcome != "Rejected")
+        .order_by(ValidationRun.id.desc())
+    ).first()
+    return run[0]["cases"]["rows"] if run else None
+
+
+def _bulk(session: Session, model, frame: pl.DataFrame) -> None:
+    """Insert a whole frame in the session's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if frame.height == 0:
+        return
+    table = model.__table__
+    columns = [c for c in frame.columns if c in table.columns]
+    frame = frame.select(columns)
+    dbapi = session.connection().connection.dbapi_connection
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if session.get_bind().dialect.name == "postgresql":
+        with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in frame.iter_rows():
+                copy.write_row(row)
+        return
+    # SQLite keeps dates as ISO text and booleans as 0/1, as SQLAlchemy does.
+    frame = frame.with_columns(
+        [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean]
+    )
+    marks = ", ".join("?" for _ in columns)
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', frame.iter_rows())
+    finally:
+        cursor.close()
+
+
+def store(session: Session, submission_id: int, result: ValidationResult, started: dt.datetime) -> int:
+    for model in (AcceptedCase, AcceptedContact, AcceptedBreach):
+        session.execute(delete(model).where(model.submission_id == submission_id))
+    old_runs = select(ValidationRun.id).where(ValidationRun.submission_id == submission_id).scalar_subquery()
+    session.execute(delete(Finding).where(Finding.validation_run_id.in_(old_runs)))
+    session.execute(delete(ValidationRun).where(ValidationRun.submission_id == submission_id))
+
+    run = ValidationRun(submission_id=submission_id, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc),
+                        outcome=result.outcome, rules_version=RULES_VERSION, reference_version=REFERENCE_VERSION,
+                        software_version=__version__, table_counts=result.tables)
+    session.add(run)
+    session.flush()
+    findings = result.findings.rename({"table": "table_name", "column": "column_name"}).with_columns(
+        pl.lit(run.id).alias("validation_run_id"))
+    _bulk(session, Finding, findings)
+    accepted = {name: frame.with_columns(pl.lit(submission_id).alias("submission_id"))
+                for name, frame in result.accepted.items()}
+    if "cases" in accepted:
+        cases = accepted["cases"]
+        _bulk(session, AcceptedCase, cases.with_columns(hash_values(cases["pnc_id"]).alias("pnc_hash")).drop("pnc_id"))
+    if "contacts" in accepted:
+        _bulk(session, AcceptedContact, accepted["contacts"])
+    if "breaches" in accepted:
+        _bulk(session, AcceptedBreach, accepted["breaches"])
+    submission = session.get(Submission, submission_id)
+    submission.outcome = result.outcome
+    if submission.status != "superseded":
+        submission.status = "validated"
+    session.flush()
+    return run.id
