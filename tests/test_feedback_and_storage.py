@@ -1,0 +1,145 @@
+"""What providers receive, and what the warehouse keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from probation_returns.cli import app
+from probation_returns.ingest import discover, receive
+from probation_returns.validation import validate_files
+from probation_returns.validation.service import validate_submission
+from probation_returns.validation.store import store
+from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.models import AcceptedCase, AcceptedContact, Finding, Submission, ValidationRun
+from reports.feedback import write_feedback
+from tests.returns import clean_tables, set_value, write_csvs
+
+
+def _broken(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "index_offence_group", "=HYPERLINK(\"http://x\")")  # CAS-012, formula-like
+    set_value(tables, "cases", 1, "first_appointment_attended", "")  # CAS-019 warning
+    return write_csvs(tmp_path / "in", tables)
+
+
+def test_feedback_files_say_what_is_wrong_and_never_run_formulas(tmp_path):
+    result = validate_files(_broken(tmp_path), "C05", "2017Q3", tolerance=0.5)
+    paths = write_feedback(result, tmp_path / "out", submission_id=7)
+
+    summary = json.loads(paths["summary.json"].read_text())
+    assert summary["provider"] == "C05" and summary["quarter"] == "2017Q3" and summary["submission_id"] == 7
+    assert summary["outcome"] == "Accepted with record rejections"
+    assert summary["tables"]["cases"] == {"rows": 3, "rejected": 1, "errors": 1, "warnings": 1}
+    assert {r["rule_id"]: r["count"] for r in summary["rules"]} == {"CAS-012": 1, "CAS-019": 1, "CASCADE": 2}
+
+    findings = pl.read_csv(paths["findings.csv"], infer_schema=False)
+    assert findings.columns == ["table", "row_number", "case_ref", "column", "rule_id", "severity", "value", "message"]
+    bad = findings.filter(pl.col("rule_id") == "CAS-012").row(0, named=True)
+    assert bad["value"].startswith("'=") and bad["row_number"] == "2"
+
+    book = load_workbook(paths["feedback.xlsx"])
+    assert book.sheetnames == ["Summary", "Rules", "Findings"]
+    values = [c.value for row in book["Findings"].iter_rows() for c in row]
+    assert '=HYPERLINK("http://x")' in values
+    cell = next(c for row in book["Findings"].iter_rows() for c in row if c.value == '=HYPERLINK("http://x")')
+    assert cell.data_type == "s"
+    assert book["Summary"]["B2"].value == "Accepted with record rejections"
+
+    page = paths["feedback.html"].read_text()
+    assert "Accepted with record rejections" in page and "&quot;http://x&quot;" in page and "<script" not in page
+
+
+def test_the_workbook_points_to_the_csv_when_there_are_too_many_findings(tmp_path, monkeypatch):
+    import reports.feedback as feedback
+
+    monkeypatch.setattr(feedback, "MAX_WORKBOOK_FINDINGS", 2)
+    result = validate_files(_broken(tmp_path), "C05", "2017Q3", tolerance=0.5)
+    paths = write_feedback(result, tmp_path / "out")
+    last = list(load_workbook(paths["feedback.xlsx"])["Findings"].iter_rows(values_only=True))[-1]
+    assert "findings.csv holds all of them" in last[0]
+
+
+@pytest.fixture
+def engine(database_url):
+    upgrade(database_url)
+    engine = engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _received(engine, tmp_path, tables):
+    write_csvs(tmp_path / "landing" / "C05", tables)
+    with session_scope(engine) as session:
+        return receive(session, discover(tmp_path / "landing")[0], tmp_path / "archive").submission_id
+
+
+def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 2, "rosh_level", "X")  # A100003 rejected, its contact and breach cascade
+    sid = _received(engine, tmp_path, tables)
+    done = validate_submission(engine, sid, tmp_path / "feedback")
+    assert done.result.outcome == "Rejected"  # 1 of 3 cases is over the 1% tolerance
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 0
+        assert session.get(Submission, sid).outcome == "Rejected"
+        assert {f.rule_id for f in session.scalars(select(Finding))} == {"CAS-009", "CASCADE"}
+    assert (tmp_path / "feedback" / "C05" / "2017Q3" / f"submission-{sid}" / "feedback.xlsx").exists()
+
+
+def test_accepted_records_are_stored_typed_and_a_rerun_gives_the_same_rows(engine, tmp_path):
+    sid = _received(engine, tmp_path, clean_tables())
+    validate_submission(engine, sid, tmp_path / "feedback")
+    validate_submission(engine, sid, tmp_path / "feedback")
+    with session_scope(engine) as session:
+        cases = session.scalars(select(AcceptedCase).order_by(AcceptedCase.row_number)).all()
+        assert [c.case_ref for c in cases] == ["A100001", "A100002", "A100003"]
+        assert cases[0].start_date == dt.date(2017, 7, 3) and cases[0].upw_required is True and cases[0].ogrs3_2yr == 45
+        assert len(cases[0].pnc_hash) == 64 and "2001/0012345H" not in cases[0].pnc_hash
+        assert session.scalar(select(func.count()).select_from(AcceptedContact)) == 5
+        assert session.scalar(select(func.count()).select_from(ValidationRun)) == 1
+        assert session.get(Submission, sid).status == "validated"
+
+
+def test_a_crash_while_storing_leaves_nothing_half_stored(engine, tmp_path):
+    sid = _received(engine, tmp_path, clean_tables())
+    result = validate_files(write_csvs(tmp_path / "x", clean_tables()), "C05", "2017Q3")
+    result.accepted["contacts"] = result.accepted["contacts"].with_columns(pl.lit(None, dtype=pl.String).alias("contact_type"))
+    with pytest.raises(Exception):
+        with session_scope(engine) as session:
+            store(session, sid, result, dt.datetime.now(dt.timezone.utc))
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 0
+        assert session.scalar(select(func.count()).select_from(ValidationRun)) == 0
+        assert session.get(Submission, sid).status == "received"
+
+
+def test_the_pseudonym_key_is_required(engine, tmp_path, monkeypatch):
+    monkeypatch.delenv("RETURNS_PSEUDONYM_KEY")
+    sid = _received(engine, tmp_path, clean_tables())
+    with pytest.raises(Exception, match="RETURNS_PSEUDONYM_KEY"):
+        validate_submission(engine, sid, tmp_path / "feedback")
+
+
+def test_validate_command_exit_codes(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", *map(str, write_csvs(tmp_path / "a", clean_tables())), "--provider", "C05",
+                             "--quarter", "2017Q3", "--out", str(tmp_path / "fa")])
+    assert ok.exit_code == 0 and "Accepted" in ok.output and (tmp_path / "fa" / "feedback.html").exists()
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "provider_code", "C09")
+    rejected = runner.invoke(app, ["validate", *map(str, write_csvs(tmp_path / "b", tables)), "--provider", "C05",
+                                   "--quarter", "2017Q3", "--out", str(tmp_path / "fb")])
+    assert rejected.exit_code == 1 and "Rejected" in rejected.output
+    usage = runner.invoke(app, ["validate", str(tmp_path / "nothing.csv"), "--provider", "C05", "--quarter", "2017Q3",
+                                "--out", str(tmp_path / "fc")])
+    assert usage.exit_code == 2 and "no such file" in usage.output
+    bad_provider = runner.invoke(app, ["validate", str(tmp_path / "a" / "C05_2017Q3_cases.csv"), "--provider", "Q1",
+                                       "--quarter", "2017Q3", "--out", str(tmp_path / "fd")])
+    assert bad_provider.exit_code == 2
