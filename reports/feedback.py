@@ -49,12 +49,15 @@ def summary(result: ValidationResult, submission_id: int | None) -> dict:
 
 def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / name for name in ("findings.csv", "summary.json", "feedback.xlsx", "feedback.html")}
+    paths = {name: folder / name for name in ("findings.csv", "summary.json", "feedback.xlsx", "feedback.html",
+                                              "validation_result.json")}
     findings = result.findings.select(FINDING_COLUMNS).sort("table", "row_number", "rule_id", nulls_last=False)
     write_csv(findings, paths["findings.csv"])
     info = summary(result, submission_id)
     paths["summary.json"].write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     _workbook(result, info, findings, paths["feedback.xlsx"])
+    paths["validation_result.json"].write_text(json.dumps(result.gx_document(), indent=1, default=str) + "\n",
+                                               encoding="utf-8")
     _html(result, info, findings, paths["feedback.html"])
     return paths
 

@@ -110,3 +110,25 @@ def test_polars_engine_agrees_with_great_expectations(gx_validate, table, data):
         assert not gx_result.exception_info.get("raised_exception"), gx_result.exception_info
         assert gx_result.result.get("unexpected_count", 0) == unexpected, (exp.type, exp.kwargs, rows)
         assert gx_result.success == (unexpected == 0), (exp.type, exp.kwargs)
+
+
+def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
+    import json
+
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    from probation_returns.validation import validate_files
+    from reports.feedback import write_feedback
+    from tests.returns import clean_tables, set_value, write_csvs
+
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "rosh_level", "X")
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3", tolerance=0.5)
+    paths = write_feedback(result, tmp_path / "out")
+    document = json.loads(paths["validation_result.json"].read_text())
+    loaded = ExpectationSuiteValidationResultSchema().load(document)
+    assert loaded.statistics["unsuccessful_expectations"] == 1
+    page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(loaded))
+    assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page

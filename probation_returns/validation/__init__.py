@@ -35,6 +35,25 @@ class ValidationResult:
     def accepted_ok(self) -> bool:
         return self.outcome != "Rejected"
 
+    def gx_document(self) -> dict:
+        """All tables' results in GX's ExpectationSuiteValidationResult shape (Data Docs can render it)."""
+        results = [r for table in TABLES for r in self.gx_results.get(table, [])]
+        passed = sum(r["success"] for r in results)
+        return {
+            "success": passed == len(results) and self.outcome != "Rejected",
+            "results": results,
+            "suite_name": "provider_return",
+            "suite_parameters": {},
+            "statistics": {
+                "evaluated_expectations": len(results),
+                "successful_expectations": passed,
+                "unsuccessful_expectations": len(results) - passed,
+                "success_percent": 100.0 * passed / len(results) if results else None,
+            },
+            "meta": {"provider": self.provider, "quarter": self.quarter, "outcome": self.outcome,
+                     "rules_version": RULES_VERSION, "engine": "probation_returns polars engine"},
+        }
+
     def rules(self) -> list[dict]:
         """Each rule that fired: id, severity, count, message (what it checks) and what to do."""
         if self.findings.height == 0:
