@@ -70,6 +70,19 @@ class ValidationResult:
         return out
 
 
+# What to do, for rules that span several columns (the suites' actions are per column).
+RULE_ACTIONS = {
+    CASCADE: "Fix the case in the cases table; its contacts and breaches will then be accepted.",
+    "CAS-006": "Write dates as YYYY-MM-DD (e.g. 2017-07-31) or as real date cells in a workbook; check the day exists.",
+    "CAS-012": "Use only the listed codes: sex M, F or U; the listed offence groups and termination reasons; Y or N for flags.",
+    "CAS-015": "Events of a case cannot come before supervision started; correct the date or the start date.",
+    "CAS-016": "Only report what had happened by the end of the quarter; leave later dates for the next return.",
+    "CON-002": "Give each appointment's date as YYYY-MM-DD, within the quarter.",
+    "CON-003": "Use the listed codes: contact_type F2F, VIDEO or PHONE; outcome ATTENDED, FAILED_TO_ATTEND or ACCEPTABLE_ABSENCE.",
+    "BRE-003": "Give the awareness date (required) and referral date (if referred) as YYYY-MM-DD.",
+}
+
+
 def _actions() -> dict[str, str]:
     from expectations.catalogue import RECORD_RULES
     from probation_returns.validation.engine import expectations
@@ -79,7 +92,7 @@ def _actions() -> dict[str, str]:
     for table in TABLES:
         for e in expectations(table):
             out.setdefault(e.rule_id, e.meta.get("action", ""))
-    out[CASCADE] = "Fix the case in the cases table; its contacts and breaches will then be accepted."
+    out.update(RULE_ACTIONS)
     out.update({
         "FIL-001": "Send the return as a readable .xlsx workbook or UTF-8, comma-separated CSV files.",
         "FIL-002": "Send all three tables: cases, contacts and breaches.",
@@ -186,7 +199,8 @@ def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], toleranc
         return "Rejected", over
     if (findings["severity"] == "E").any():
         rejected = sum(t["rejected"] for t in tables.values())
-        return "Accepted with record rejections", [f"{rejected:,} records were rejected, within the {tolerance:.0%} allowed."]
+        return "Accepted with record rejections", [
+            f"{rejected:,} records were rejected; no table is over the {tolerance:.0%} of its rows allowed."]
     if (findings["severity"] == "W").any():
         return "Accepted with warnings", ["No record was rejected; some records have warnings."]
     return "Accepted", []
