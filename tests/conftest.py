@@ -54,3 +54,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):
         yield url
     finally:
         drop()
+
+
+@pytest.fixture
+def engine(database_url):
+    """A migrated warehouse on each backend."""
+    from probation_returns.warehouse.db import engine_for, upgrade
+
+    upgrade(database_url)
+    engine = engine_for(database_url)
+    yield engine
+    engine.dispose()

@@ -16,7 +16,7 @@ from probation_returns.ingest import discover, receive
 from probation_returns.validation import validate_files
 from probation_returns.validation.service import validate_submission
 from probation_returns.validation.store import store
-from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AcceptedCase, AcceptedContact, Finding, Submission, ValidationRun
 from reports.feedback import write_feedback
 from tests.returns import clean_tables, set_value, write_csvs
@@ -64,14 +64,6 @@ def test_the_workbook_points_to_the_csv_when_there_are_too_many_findings(tmp_pat
     paths = write_feedback(result, tmp_path / "out")
     last = list(load_workbook(paths["feedback.xlsx"])["Findings"].iter_rows(values_only=True))[-1]
     assert "findings.csv holds all of them" in last[0]
-
-
-@pytest.fixture
-def engine(database_url):
-    upgrade(database_url)
-    engine = engine_for(database_url)
-    yield engine
-    engine.dispose()
 
 
 def _received(engine, tmp_path, tables):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.ingest import current_submissions, discover, receive, sha256_file
-from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Submission
 
 
@@ -19,14 +19,6 @@ from probation_returns.warehouse.models import Submission
 def landing(tmp_path) -> Path:
     generate(tmp_path / "landing", [Quarter.parse("2017Q3")], ["C01", "C14"], scale=0.02)
     return tmp_path / "landing"
-
-
-@pytest.fixture
-def engine(database_url):
-    upgrade(database_url)
-    engine = engine_for(database_url)
-    yield engine
-    engine.dispose()
 
 
 def test_discover_groups_a_providers_files_by_quarter(landing):
