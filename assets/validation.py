@@ -33,29 +33,27 @@ def provider_validation(context: dg.AssetExecutionContext, warehouse: Warehouse,
             yield dg.AssetCheckResult(check_name=spec.name, passed=True, metadata={"status": "no return"})
         return
     done = validate_submission(warehouse.engine, submission_id, folders.output_path / "feedback")
-    result = done.result
-    rules = {r["rule_id"]: r["count"] for r in result.rules()}
     yield dg.MaterializeResult(metadata={
-        "outcome": result.outcome,
+        "outcome": done.outcome,
         "submission_id": submission_id,
         "validation_run_id": done.validation_run_id,
-        "findings": result.findings.height,
-        "rules_fired": dg.MetadataValue.json(rules),
+        "reused_earlier_validation": done.reused,
+        "findings": sum(done.rule_counts.values()),
+        "rules_fired": dg.MetadataValue.json(done.rule_counts),
         "feedback": dg.MetadataValue.path(str(done.feedback)),
-        **{f"{t}_rows": c["rows"] for t, c in result.tables.items()},
+        **{f"{t}_rows": c["rows"] for t, c in done.tables.items()},
     })
-    fatal = result.findings.filter(result.findings["severity"] == "F")
     yield dg.AssetCheckResult(
-        check_name="file_readable", passed=fatal.height == 0, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"fatal_findings": fatal.height, "rules": ", ".join(sorted(set(fatal["rule_id"]))) or "none"})
-    for table, counts in result.tables.items():
+        check_name="file_readable", passed=not done.fatal_rules, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"fatal_rules": ", ".join(done.fatal_rules) or "none"})
+    for table, counts in done.tables.items():
         rows = counts["rows"]
         rejected_share = counts["rejected"] / rows if rows else 0.0
         yield dg.AssetCheckResult(
-            check_name=f"{table}_errors", passed=result.outcome != "Rejected" and rejected_share <= 0.01,
-            severity=dg.AssetCheckSeverity.ERROR,
+            check_name=f"{table}_errors", passed=done.outcome != "Rejected", severity=dg.AssetCheckSeverity.ERROR,
             metadata={"rows": rows, "rejected": counts["rejected"], "errors": counts["errors"],
-                      "pass_rate": dg.MetadataValue.float(round(1 - rejected_share, 6))})
+                      "pass_rate": dg.MetadataValue.float(round(1 - rejected_share, 6)),
+                      "return_outcome": done.outcome})
         yield dg.AssetCheckResult(
             check_name=f"{table}_warnings", passed=counts["warnings"] == 0, severity=dg.AssetCheckSeverity.WARN,
             metadata={"rows": rows, "warnings": counts["warnings"]})

@@ -77,7 +77,10 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
     set_value(tables, "cases", 2, "rosh_level", "X")  # A100003 rejected, its contact and breach cascade
     sid = _received(engine, tmp_path, tables)
     done = validate_submission(engine, sid, tmp_path / "feedback")
-    assert done.result.outcome == "Rejected"  # 1 of 3 cases is over the 1% tolerance
+    assert done.outcome == "Rejected"  # 1 of 3 cases is over the 1% tolerance
+    assert done.rule_counts == {"CAS-009": 1, "CASCADE": 2} and not done.reused
+    again = validate_submission(engine, sid, tmp_path / "feedback")
+    assert again.reused and again.rule_counts == done.rule_counts and again.outcome == "Rejected"
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 0
         assert session.get(Submission, sid).outcome == "Rejected"
@@ -88,7 +91,7 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
 def test_accepted_records_are_stored_typed_and_a_rerun_gives_the_same_rows(engine, tmp_path):
     sid = _received(engine, tmp_path, clean_tables())
     validate_submission(engine, sid, tmp_path / "feedback")
-    validate_submission(engine, sid, tmp_path / "feedback")
+    assert validate_submission(engine, sid, tmp_path / "feedback", force=True).reused is False
     with session_scope(engine) as session:
         cases = session.scalars(select(AcceptedCase).order_by(AcceptedCase.row_number)).all()
         assert [c.case_ref for c in cases] == ["A100001", "A100002", "A100003"]
