@@ -43,6 +43,7 @@ def summary(result: ValidationResult, submission_id: int | None) -> dict:
         "tables": result.tables,
         "rules": [{k: r[k] for k in ("rule_id", "severity", "count", "message")} for r in result.rules()],
         "rules_version": RULES_VERSION,
+        "parameter_version": result.parameter_version,
         "software_version": __version__,
     }
 
@@ -97,7 +98,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     for reason in result.reasons:
         ws.append(["Why", reason])
     ws.append(["Submission", info["submission_id"] if info["submission_id"] is not None else "checked before sending"])
-    ws.append(["Rules version", f"{RULES_VERSION} (software {__version__})"])
+    ws.append(["Rules version", f"{RULES_VERSION}; contract parameters {result.parameter_version}; software {__version__}"])
     ws.append([])
     header(ws, ["Table", "Rows", "Rejected records", "Errors", "Warnings"])
     for table, c in result.tables.items():
@@ -155,7 +156,7 @@ th{{background:#ddebf7}}.outcome{{font-size:1.4em;padding:.5em;border-radius:4px
 <p class="outcome {outcome_class}"><strong>{e(result.outcome)}</strong>: {e(OUTCOME_WORDS[result.outcome])}</p>
 {''.join(f"<p>{e(r)}</p>" for r in result.reasons)}
 <p>Submission: {e(str(info['submission_id'] if info['submission_id'] is not None else 'checked before sending'))}.
-Rules version {e(RULES_VERSION)}, software {e(__version__)}.</p>
+Rules version {e(RULES_VERSION)}, contract parameters {e(str(result.parameter_version))}, software {e(__version__)}.</p>
 <h2>Tables</h2><table><tr><th>Table</th><th>Rows</th><th>Rejected records</th><th>Errors</th><th>Warnings</th></tr>{rows_tables}</table>
 <h2>Rules that found problems</h2>
 <table><tr><th>Rule</th><th>Severity</th><th>Count</th><th>What it checks</th><th>What to do</th></tr>{rows_rules}</table>

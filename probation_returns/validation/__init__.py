@@ -15,7 +15,7 @@ from probation_returns.validation.engine import FINDING_SCHEMA, run_table
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 
 RULES_VERSION = f"spec-{SPEC_VERSION}"
-DEFAULT_TOLERANCE = 0.01  # share of a table's rows that may be rejected (a contract parameter)
+DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
 OUTCOMES = ("Rejected", "Accepted with record rejections", "Accepted with warnings", "Accepted")
 CASCADE = "CASCADE"
 
@@ -30,6 +30,7 @@ class ValidationResult:
     accepted: dict[str, pl.DataFrame] = field(default_factory=dict)
     gx_results: dict[str, list[dict]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)  # why the outcome is what it is, in plain words
+    parameter_version: str | None = None
 
     @property
     def accepted_ok(self) -> bool:
@@ -111,10 +112,19 @@ def params_for(provider: str, quarter: str, previous_cases: int | None = None) -
 
 
 def validate_files(files: list[Path], provider: str, quarter: str, *, previous_cases: int | None = None,
-                   tolerance: float = DEFAULT_TOLERANCE, names: list[str] | None = None) -> ValidationResult:
-    """Validate the files of one return (``names``: the names they were sent under, if archived)."""
+                   tolerance: float | None = None, names: list[str] | None = None) -> ValidationResult:
+    """Validate the files of one return (``names``: the names they were sent under, if archived).
+
+    The rejection tolerance comes from the quarter's contract parameters unless given.
+    """
+    from probation_returns.parameters import for_quarter
+
+    contract = for_quarter(quarter)
     raw = read_return(files, provider, str(Quarter.parse(quarter)), names)
-    return validate(raw, params_for(provider, quarter, previous_cases), tolerance=tolerance)
+    result = validate(raw, params_for(provider, quarter, previous_cases),
+                      tolerance=contract.rejection_tolerance if tolerance is None else tolerance)
+    result.parameter_version = contract.version
+    return result
 
 
 def _file_findings(raw: RawReturn) -> pl.DataFrame:
