@@ -1,0 +1,1 @@
+"""Contract performance: service levels, service credits, proven reoffending and outcome payments."""

@@ -1,0 +1,40 @@
+"""Service credits for CRCs, in exact money.
+
+For each measure below target with at least the minimum volume (or every measure, at 0%, when the
+provider has no valid return): ``min(cap_per_measure x fee, rate x fee x shortfall)``, shortfall in
+percentage points. The quarter's total is capped; where the cap bites every credit is scaled down in
+proportion. Computed in Decimal; each credit rounded half up to the penny at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from probation_returns.measures.service_levels import ServiceLevel
+from probation_returns.parameters import ContractParameters
+
+PENNY = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Credit:
+    measure: str
+    unscaled_gbp: Decimal  # before the quarterly cap
+    amount_gbp: Decimal  # what is levied
+    parameter_version: str
+
+
+def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters) -> list[Credit]:
+    raw: dict[str, Decimal] = {}
+    for level in levels:
+        if level.status not in ("missed", "no valid return"):
+            raw[level.measure] = Decimal(0)
+            continue
+        shortfall = level.target - level.performance
+        raw[level.measure] = min(params.credit_cap_per_measure * fee, params.credit_rate_per_point * fee * shortfall)
+    total = sum(raw.values(), Decimal(0))
+    cap = params.credit_cap_per_quarter * fee
+    factor = cap / total if total > cap else Decimal(1)
+    return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), (value * factor).quantize(PENNY, rounding=ROUND_HALF_UP),
+                   params.version) for m, value in raw.items()]
