@@ -22,24 +22,30 @@ def _offset_months(col: str, months: int) -> pl.Expr:
     return pl.col(col).dt.offset_by(f"{months}mo")
 
 
-def cohort(cases: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
-    """One row per person: ``pnc_id``, ``case_ref``, ``index_date``, ``ogrs3_2yr`` (typed ``cases``)."""
+def cohort(cases: pl.DataFrame, quarter: Quarter, person: str = "pnc_id") -> pl.DataFrame:
+    """One row per person: ``person``, ``case_ref``, ``index_date``, ``ogrs3_2yr`` (typed ``cases``).
+
+    ``person`` is ``pnc_id``, or ``pnc_hash`` for cases read back from the warehouse; ``em_only`` may
+    be ``Y``/``N`` text or a boolean.
+    """
+    em = pl.col("em_only")
+    em_only = (em == "Y") if cases.schema["em_only"] == pl.String else em.cast(pl.Boolean)
     return (
         cases.filter(
             pl.col("sentence_type").is_in(COHORT_SENTENCES)
-            & (pl.col("em_only") != "Y")
+            & ~em_only.fill_null(False)
             & pl.col("start_date").is_between(quarter.first_day, quarter.last_day)
         )
-        .sort("pnc_id", "start_date", "case_ref")
-        .unique(subset="pnc_id", keep="first", maintain_order=True)
-        .select("pnc_id", "case_ref", pl.col("start_date").alias("index_date"), "ogrs3_2yr")
+        .sort(person, "start_date", "case_ref")
+        .unique(subset=person, keep="first", maintain_order=True)
+        .select(person, "case_ref", pl.col("start_date").alias("index_date"), "ogrs3_2yr")
     )
 
 
-def proven_reoffences(people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+def proven_reoffences(people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.date, person: str = "pnc_id") -> pl.DataFrame:
     """Each person's count of proven reoffences (0 for none)."""
     counted = (
-        extract.join(people.select("pnc_id", "index_date"), on="pnc_id", how="inner")
+        extract.join(people.select(person, "index_date"), on=person, how="inner")
         .filter(
             (pl.col("offence_group") != "BREACH")
             & (pl.col("offence_date") >= pl.col("index_date"))
@@ -47,10 +53,10 @@ def proven_reoffences(people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.dat
             & (pl.col("disposal_date") < _offset_months("index_date", 18))
             & (pl.col("disposal_date") <= as_of)
         )
-        .group_by("pnc_id")
+        .group_by(person)
         .agg(pl.len().alias("reoffences"))
     )
-    return people.join(counted, on="pnc_id", how="left").with_columns(pl.col("reoffences").fill_null(0))
+    return people.join(counted, on=person, how="left").with_columns(pl.col("reoffences").fill_null(0))
 
 
 def rates(people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.date, quarter: Quarter) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 from hypothesis import given, settings
@@ -141,9 +141,11 @@ def test_credit_per_measure_cap_and_quarterly_scaling():
     [c] = credits([_level("AE", "75")], fee, PARAMS)
     assert c.amount_gbp == Decimal("100000.00")
     # No valid return: all 7 measures at 0% -> 7 x 100,000 = 700,000, over the 10% quarterly cap of
-    # 400,000: each scaled by 4/7 -> 57,142.857... -> 57,142.86.
+    # 400,000: each scaled by 4/7 -> 57,142.857...; in pennies that add up to the cap: five of
+    # 57,142.86 and two of 57,142.85 (= 400,000.00).
     result = credits(service_levels(Q, PARAMS, None), fee, PARAMS)
-    assert {c.amount_gbp for c in result} == {Decimal("57142.86")}
+    assert [c.amount_gbp for c in result] == [Decimal("57142.86")] * 5 + [Decimal("57142.85")] * 2
+    assert sum(c.amount_gbp for c in result) == Decimal("400000.00")
     assert all(c.unscaled_gbp == Decimal("100000.00") for c in result)
     # Met and insufficient volume earn no credit.
     assert credits([_level("AK", "95", "met"), _level("AE", "10", "insufficient volume")], fee, PARAMS)[1].amount_gbp == 0
@@ -160,8 +162,11 @@ def test_credits_never_exceed_the_caps_and_improvement_never_costs_more(pairs, f
         status = "insufficient volume" if d < 10 else ("met" if perf >= 90 else "missed")
         levels.append(ServiceLevel(measure, met, d, perf, Decimal(90), status))
     result = credits(levels, fee, PARAMS)
-    assert all(0 <= c.amount_gbp <= (PARAMS.credit_cap_per_measure * fee).quantize(Decimal("0.01")) for c in result)
-    assert sum(c.amount_gbp for c in result) <= (PARAMS.credit_cap_per_quarter * fee) + Decimal("0.05")
+    def pence(x):
+        return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    assert all(0 <= c.amount_gbp <= pence(PARAMS.credit_cap_per_measure * fee) for c in result)
+    assert sum(c.amount_gbp for c in result) <= pence(PARAMS.credit_cap_per_quarter * fee)
     better = [ServiceLevel(s.measure, s.denominator, s.denominator, Decimal(100) if s.denominator else s.performance,
                            s.target, "met" if s.status == "missed" else s.status) for s in levels]
     assert sum(c.amount_gbp for c in credits(better, fee, PARAMS)) <= sum(c.amount_gbp for c in result)

@@ -3,13 +3,14 @@
 For each measure below target with at least the minimum volume (or every measure, at 0%, when the
 provider has no valid return): ``min(cap_per_measure x fee, rate x fee x shortfall)``, shortfall in
 percentage points. The quarter's total is capped; where the cap bites every credit is scaled down in
-proportion. Computed in Decimal; each credit rounded half up to the penny at the end.
+proportion. Computed in Decimal; each credit rounded half up to the penny at the end, except that
+scaled credits are rounded so that they add up to the cap exactly (largest remainders get the pennies).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from probation_returns.measures.service_levels import ServiceLevel
 from probation_returns.parameters import ContractParameters
@@ -35,6 +36,20 @@ def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters
         raw[level.measure] = min(params.credit_cap_per_measure * fee, params.credit_rate_per_point * fee * shortfall)
     total = sum(raw.values(), Decimal(0))
     cap = params.credit_cap_per_quarter * fee
-    factor = cap / total if total > cap else Decimal(1)
-    return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), (value * factor).quantize(PENNY, rounding=ROUND_HALF_UP),
-                   params.version) for m, value in raw.items()]
+    if total <= cap:
+        amounts = {m: v.quantize(PENNY, rounding=ROUND_HALF_UP) for m, v in raw.items()}
+    else:
+        amounts = _share(raw, cap.quantize(PENNY, rounding=ROUND_HALF_UP), total)
+    return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version)
+            for m, value in raw.items()]
+
+
+def _share(raw: dict[str, Decimal], cap: Decimal, total: Decimal) -> dict[str, Decimal]:
+    """Scale to the cap in whole pennies that add up to the cap exactly."""
+    exact = {m: v * cap / total for m, v in raw.items()}
+    floors = {m: v.quantize(PENNY, rounding=ROUND_DOWN) for m, v in exact.items()}
+    pennies = int((cap - sum(floors.values())) / PENNY)
+    order = sorted(exact, key=lambda m: (-(exact[m] - floors[m]), list(raw).index(m)))
+    for m in order[:pennies]:
+        floors[m] += PENNY
+    return floors
