@@ -3,8 +3,8 @@
 For each measure below target with at least the minimum volume (or every measure, at 0%, when the
 provider has no valid return): ``min(cap_per_measure x fee, rate x fee x shortfall)``, shortfall in
 percentage points. The quarter's total is capped; where the cap bites every credit is scaled down in
-proportion. Computed in Decimal; each credit rounded half up to the penny at the end, except that
-scaled credits are rounded so that they add up to the cap exactly (largest remainders get the pennies).
+proportion. Computed in Decimal; the quarter's total is rounded half up to the penny at the end and
+shared out in whole pennies (largest remainders first), so the credits always add up to it exactly.
 """
 
 from __future__ import annotations
@@ -36,19 +36,17 @@ def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters
         raw[level.measure] = min(params.credit_cap_per_measure * fee, params.credit_rate_per_point * fee * shortfall)
     total = sum(raw.values(), Decimal(0))
     cap = params.credit_cap_per_quarter * fee
-    if total <= cap:
-        amounts = {m: v.quantize(PENNY, rounding=ROUND_HALF_UP) for m, v in raw.items()}
-    else:
-        amounts = _share(raw, cap.quantize(PENNY, rounding=ROUND_HALF_UP), total)
+    levied = min(total, cap).quantize(PENNY, rounding=ROUND_HALF_UP)
+    amounts = _share(raw, levied, total) if total else {m: Decimal("0.00") for m in raw}
     return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version)
             for m, value in raw.items()]
 
 
-def _share(raw: dict[str, Decimal], cap: Decimal, total: Decimal) -> dict[str, Decimal]:
-    """Scale to the cap in whole pennies that add up to the cap exactly."""
-    exact = {m: v * cap / total for m, v in raw.items()}
+def _share(raw: dict[str, Decimal], levied: Decimal, total: Decimal) -> dict[str, Decimal]:
+    """``raw`` scaled to ``levied`` in whole pennies that add up to it exactly."""
+    exact = {m: v * levied / total for m, v in raw.items()}
     floors = {m: v.quantize(PENNY, rounding=ROUND_DOWN) for m, v in exact.items()}
-    pennies = int((cap - sum(floors.values())) / PENNY)
+    pennies = int((levied - sum(floors.values())) / PENNY)
     order = sorted(exact, key=lambda m: (-(exact[m] - floors[m]), list(raw).index(m)))
     for m in order[:pennies]:
         floors[m] += PENNY
