@@ -3,8 +3,10 @@
 For each measure below target with at least the minimum volume (or every measure, at 0%, when the
 provider has no valid return): ``min(cap_per_measure x fee, rate x fee x shortfall)``, shortfall in
 percentage points. The quarter's total is capped; where the cap bites every credit is scaled down in
-proportion. Computed in Decimal; the quarter's total is rounded half up to the penny at the end and
-shared out in whole pennies (largest remainders first), so the credits always add up to it exactly.
+proportion. Computed in Decimal; each credit is rounded half up to the penny at the end. Where the
+quarterly cap bites (or rounding would take the total past it), the capped total is shared out in
+whole pennies instead, largest remainders first, so the credits add up to the cap exactly; a
+measure may then carry one penny of that rounding.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters
     total = sum(raw.values(), Decimal(0))
     cap = params.credit_cap_per_quarter * fee
     levied = min(total, cap).quantize(PENNY, rounding=ROUND_HALF_UP)
-    amounts = _share(raw, levied, total) if total else {m: Decimal("0.00") for m in raw}
+    amounts = {m: v.quantize(PENNY, rounding=ROUND_HALF_UP) for m, v in raw.items()}
+    if total > cap or sum(amounts.values()) > levied:
+        amounts = _share(raw, levied, total)
     return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version)
             for m, value in raw.items()]
 
