@@ -59,7 +59,7 @@ def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse,
         "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
         "received_at": pl.String, "sha256": pl.String, "files": pl.String, "status": pl.String, "outcome": pl.String,
     })
-    path = folders.output_path / str(quarter) / "submissions.csv"
+    path = folders.quarter_output(quarter) / "submissions.csv"
     write_csv(frame, path)
     received = frame.filter(pl.col("submission_id").is_not_null()).height
     return dg.MaterializeResult(

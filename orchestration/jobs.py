@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
+from assets.performance import quarter_performance
 from assets.validation import provider_validation
 
 intake_job = dg.define_asset_job(
@@ -10,6 +11,6 @@ intake_job = dg.define_asset_job(
     description="Receive, archive and validate one provider's return for one quarter.",
 )
 quarter_job = dg.define_asset_job(
-    "quarter_intake_summary", selection=[quarter_submissions],
-    description="List the current submission of every provider for the quarter.",
+    "quarter_build", selection=[quarter_submissions, quarter_performance],
+    description="The quarter's submissions list, service levels, credits, reoffending and payments.",
 )

@@ -28,6 +28,8 @@ class Folders(dg.ConfigurableResource):
     landing: str = ""
     archive: str = ""
     output: str = ""
+    extract: str = ""  # a reoffending extract to use; empty: the latest reoffending_*.csv in the landing folder
+    quarter_subfolders: bool = True  # outputs under output/<quarter>/ (False: straight into output/)
 
     def _path(self, value: str, env: str, default: str) -> Path:
         return Path(value or os.environ.get(env) or default)
@@ -43,3 +45,14 @@ class Folders(dg.ConfigurableResource):
     @property
     def output_path(self) -> Path:
         return self._path(self.output, "RETURNS_OUTPUT", "var/output")
+
+    def quarter_output(self, quarter) -> Path:
+        return self.output_path / str(quarter) if self.quarter_subfolders else self.output_path
+
+    @property
+    def extract_path(self) -> Path | None:
+        if self.extract:
+            return Path(self.extract)
+        from probation_returns.measures.reoffending_extract import latest
+
+        return latest(self.landing_path)

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
+from assets.performance import quarter_performance
 from assets.validation import provider_validation
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
@@ -48,11 +49,11 @@ def crashed(result: dg.ExecuteInProcessResult) -> bool:
 
 
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
-                database_url: str = "", progress: Callable[[str], None] | None = None) -> QuarterRun:
-    resources = {
-        "warehouse": Warehouse(url=database_url),
-        "folders": Folders(landing=str(landing), archive=str(archive), output=str(output)),
-    }
+                database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
+                progress: Callable[[str], None] | None = None) -> QuarterRun:
+    folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
+                      extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
+    resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
     inst = instance()
     # Rejected returns fail blocking checks by design; the CLI reports real failures itself.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -65,9 +66,10 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
             failed.append(code)
         if progress:
             progress(code)
-    result = dg.materialize([provider_validation, quarter_submissions], selection=[quarter_submissions],
+    result = dg.materialize([provider_validation, quarter_submissions, quarter_performance],
+                            selection=[quarter_submissions, quarter_performance],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
                             raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
     if crashed(result):
-        failed.append("quarter summary")
-    return QuarterRun(quarter, len(providers) + 1, failed, output / str(quarter) / "submissions.csv")
+        failed.append("quarter build")
+    return QuarterRun(quarter, len(providers) + 1, failed, folders.quarter_output(quarter) / "submissions.csv")

@@ -186,6 +186,7 @@ def demo(
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
         ("Submissions this quarter", run.submissions_csv),
+        ("Service levels, reoffending, payments", run.submissions_csv.parent),
         ("Feedback for providers", output / "feedback"),
         ("Dagster run history", os.environ["DAGSTER_HOME"]),
     ]
@@ -202,8 +203,14 @@ def run(
     quarter: Annotated[str, typer.Option(help="The quarter to process, e.g. 2017Q3.")],
     out: Annotated[Path, typer.Option(help="Where the quarter's outputs are written.")],
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
+    extract: Annotated[Path | None, typer.Option(help="Reoffending extract reoffending_YYYY-MM-DD.csv; default: "
+                                                  "the latest one in the landing folder.")] = None,
 ) -> None:
-    """Receive whatever returns are in LANDING for the quarter and process them through Dagster."""
+    """Receive, validate and measure the returns in LANDING for the quarter, through Dagster.
+
+    Writes submissions.csv, service_levels.csv, reoffending.csv and payments.csv into OUT; exits 0
+    when the run itself succeeded (a rejected return is a normal outcome).
+    """
     from orchestration.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
@@ -215,6 +222,15 @@ def run(
         _fail(str(exc))
     if not landing.is_dir():
         _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
+    if extract is not None:
+        from probation_returns.measures.reoffending_extract import ExtractError, as_of_date
+
+        if not extract.is_file():
+            _fail(f"no such extract: {extract}")
+        try:
+            as_of_date(extract)
+        except ExtractError as exc:
+            _fail(str(exc))
     from probation_returns.pseudonym import MissingKey, key
 
     try:
@@ -230,9 +246,10 @@ def run(
     with _progress() as bar:
         task = bar.add_task("pipeline", total=len(codes))
         result = run_quarter(q, codes, landing=landing.resolve(), archive=(archive or Folders().archive_path).resolve(),
-                             output=out.resolve(), database_url=db_url,
+                             output=out.resolve(), database_url=db_url, quarter_subfolders=False,
+                             extract=extract.resolve() if extract else None,
                              progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
-    console.print(f"{q}: submissions listed in {result.submissions_csv}")
+    console.print(f"{q}: submissions.csv, service_levels.csv, reoffending.csv and payments.csv in {out}")
     if result.failed:
         _fail(f"pipeline steps failed for: {', '.join(result.failed)}; see the Dagster UI for why", 1)
 
