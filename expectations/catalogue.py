@@ -120,8 +120,8 @@ def old_community_sentence(p: Params, t: dict[str, pl.DataFrame]) -> pl.Expr:
 
 
 def _unknown_case(t: dict[str, pl.DataFrame]) -> pl.Expr:
-    known = t["cases"]["case_ref"].drop_nulls().unique() if "cases" in t else pl.Series([], dtype=pl.String)
-    return pl.col("case_ref").is_null() | ~pl.col("case_ref").is_in(known.implode())
+    # ``case__known`` comes from the join with the cases table in the evaluation frame.
+    return pl.col("case_ref").is_null() | pl.col("case__known").is_null()
 
 
 @record("CON-001", "contacts", "E", "case_ref", ["case_ref"],

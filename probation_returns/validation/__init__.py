@@ -138,8 +138,9 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
     gx: dict[str, list[dict]] = {}
     unusable = raw.fatal or not raw.tables
     if not unusable:
+        shared: dict = {}
         for table, frame in raw.tables.items():
-            result = run_table(table, frame, raw.tables, params, raw.missing_columns.get(table, set()))
+            result = run_table(table, frame, raw.tables, params, raw.missing_columns.get(table, set()), shared)
             parts.append(result.findings)
             gx[table] = result.gx_results
         for rule in RETURN_RULES:

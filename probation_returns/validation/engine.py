@@ -111,7 +111,7 @@ def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
     if t == "expect_compound_columns_to_be_unique":
         cols = k["column_list"]
         some = pl.any_horizontal([pl.col(c).is_not_null() for c in cols])
-        return some & pl.struct(cols).is_duplicated()
+        return some & (pl.len().over(cols) > 1)
     raise ValueError(f"expectation type {t} is not supported by the Polars engine")
 
 
@@ -137,23 +137,36 @@ def shown_value(column: str) -> pl.Expr:
     return pl.when(v.str.len_chars() > MAX_VALUE_CHARS).then(v.str.slice(0, MAX_VALUE_CHARS) + pl.lit("…")).otherwise(v)
 
 
-def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """The table with ``<date column>__date`` helpers, and the case's own dates for contacts and breaches."""
-    out = frame.with_columns(
+def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
+    """Each case reference once, with its start and termination dates (for contacts and breaches)."""
+    return (
+        cases.lazy().filter(pl.col("case_ref").is_not_null())
+        .unique(subset="case_ref", keep="first", maintain_order=False)
+        .select(
+            "case_ref",
+            pl.lit(True).alias("case__known"),
+            pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("case__start_date__date"),
+            pl.col("termination_date").str.to_date("%Y-%m-%d", strict=False).alias("case__termination_date__date"),
+        )
+        .collect()
+    )
+
+
+def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame],
+                     shared: dict | None = None) -> pl.DataFrame:
+    """The table with ``<date column>__date`` helpers, and the case's own dates for contacts and breaches.
+
+    ``shared`` carries work done once per return (the cases' dates) between tables.
+    """
+    out = frame.lazy().with_columns(
         pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
     )
     if table in ("contacts", "breaches") and "cases" in tables:
-        cases = (
-            tables["cases"].filter(pl.col("case_ref").is_not_null())
-            .unique(subset="case_ref", keep="first", maintain_order=True)
-            .select(
-                "case_ref",
-                pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("case__start_date__date"),
-                pl.col("termination_date").str.to_date("%Y-%m-%d", strict=False).alias("case__termination_date__date"),
-            )
-        )
-        out = out.join(cases, on="case_ref", how="left", maintain_order="left")
-    return out
+        shared = {} if shared is None else shared
+        if "case_dates" not in shared:
+            shared["case_dates"] = case_dates(tables["cases"])
+        out = out.join(shared["case_dates"].lazy(), on="case_ref", how="left")  # row order is not needed
+    return out.collect()
 
 
 @dataclass
@@ -163,10 +176,10 @@ class TableResult:
 
 
 def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], params: Params,
-              missing: set[str] = frozenset()) -> TableResult:
+              missing: set[str] = frozenset(), shared: dict | None = None) -> TableResult:
     """Every expectation of the table's suite and every catalogue rule, over the whole table at once."""
     values = parameters(params)
-    evaluated = evaluation_frame(table, frame, tables)
+    evaluated = evaluation_frame(table, frame, tables, shared)
     checks: list[tuple[str, str, str, str, pl.Expr, Expectation | None]] = []
     for exp in expectations(table):
         if missing & set(exp.columns()):
@@ -177,25 +190,27 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
         if rule.table == table and not missing & set(rule.columns):
             checks.append((rule.rule_id, rule.severity, rule.column, rule.message, rule.unexpected(params, tables), None))
 
-    flags = evaluated.lazy().select(
-        pl.col(ROW), *[expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)]
+    flagged = evaluated.lazy().with_columns(
+        expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)
     ).collect()
-    base = evaluated.select(ROW, "case_ref", *sorted({c[2] for c in checks} - {"case_ref"})).lazy()
+    counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     parts = []
     for i, (rule_id, severity, column, message, _, _) in enumerate(checks):
-        hit = flags.lazy().filter(pl.col(f"__x{i}")).select(ROW)
+        if not counts[i]:
+            continue
+        # Eager per rule: only rules that found something get here, and one lazy concat of many
+        # branches over the same frame hit a Polars 2.1 panic.
         parts.append(
-            hit.join(base, on=ROW, how="left").select(
+            flagged.filter(pl.col(f"__x{i}")).select(
                 pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
                 pl.lit(column).alias("column"), pl.lit(rule_id).alias("rule_id"), pl.lit(severity).alias("severity"),
                 shown_value(column).alias("value"),
-            ).with_columns(_message(message).alias("message"))
+            ).with_columns(_message(message).alias("message")).cast(FINDING_SCHEMA)
         )
-    findings = (pl.concat(parts).collect() if parts else pl.DataFrame(schema=FINDING_SCHEMA)).cast(FINDING_SCHEMA)
+    findings = pl.concat(parts) if parts else pl.DataFrame(schema=FINDING_SCHEMA)
     # A rule with several expectations (blank, then malformed) reports a row once.
     findings = findings.unique(subset=["row_number", "rule_id", "column"], keep="first", maintain_order=True)
 
-    counts = flags.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     gx = []
     for (rule_id, _, column, _, _, exp), unexpected in zip(checks, counts):
         if exp is None:

@@ -56,6 +56,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
     """
     out = RawReturn()
     sources: dict[str, pl.DataFrame] = {}
+    from_workbook: set[str] = set()
     for path, sent_as in zip(files, names or [f.name for f in files]):
         path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
@@ -69,6 +70,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
             sources.update(_read_workbook(path, out))
+            from_workbook.update(TABLES)
         elif suffix == ".csv":
             table = (name_match.group("table") or "").lower()
             if table not in TABLES:
@@ -89,7 +91,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
             out.findings.append(_finding("FIL-002", table, f"The {table} table is missing. Send {provider}_{quarter}_"
                                          f"{table}.csv, or a sheet named {table!r} in the workbook."))
             continue
-        out.tables[table] = _conform(table, sources[table], out)
+        out.tables[table] = _conform(table, sources[table], out, workbook=table in from_workbook)
     if "cases" in out.tables and out.tables["cases"].height == 0:
         out.findings.append(_finding("FIL-006", "cases", "The cases table has no rows. A return must list every "
                                      "case supervised in the quarter."))
@@ -139,13 +141,13 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> pl.DataFrame | None:
             "FIL-001", table, f"{path.name} is not UTF-8 text (byte {exc.start + 1} cannot be read).{hint} "
             "Save it as 'CSV UTF-8 (comma delimited)'."))
         return None
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:65536].split("\n", 1)[0]
     if "," not in first_line and ";" in first_line:
         out.findings.append(_finding("FIL-001", table, f"{path.name} separates columns with semicolons; the "
                                      "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'."))
         return None
     try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, has_header=True, truncate_ragged_lines=False,
+        frame = pl.read_csv(data, infer_schema=False, has_header=True, truncate_ragged_lines=False,
                             raise_if_empty=False)
     except (pl.exceptions.PolarsError, ValueError) as exc:  # malformed quoting or ragged rows
         out.findings.append(_finding("FIL-001", table, f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0][:160]}). "
@@ -242,7 +244,7 @@ def _count_cells(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
 
 # Conforming a table ------------------------------------------------------------------------------
 
-def _conform(table: str, frame: pl.DataFrame, out: RawReturn) -> pl.DataFrame:
+def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False) -> pl.DataFrame:
     """Headers matched ignoring case and spaces; text trimmed; blanks null; row numbers; no blank tail."""
     renamed: dict[str, str] = {}
     seen: set[str] = set()
@@ -263,17 +265,16 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn) -> pl.DataFrame:
         out.findings.append(_finding("FIL-003", table, f"The {table} table has no {col!r} column. Add it (header "
                                      f"names: {', '.join(TABLES[table])}).", column=col))
     out.missing_columns[table] = set(missing)
-    frame = frame.select([pl.col(c).cast(pl.String).alias(k) for c, k in renamed.items()])
-    frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
-    frame = frame.select(TABLES[table]).with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in TABLES[table]
-    )
-    dates = [c for c in DATE_COLUMNS[table]]
-    frame = frame.with_columns(
-        # A real date cell comes through as "YYYY-MM-DD 00:00:00".
-        [pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1") for c in dates]
-        + [pl.col(c).str.replace(r"^(\d+)\.0+$", "$1") for c in TABLES[table] if c in _INT_COLUMNS]
-    ).with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    blank_to_null = [pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(k) for c, k in renamed.items()]
+    frame = frame.lazy().select(blank_to_null).with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in missing]).select(TABLES[table])
+    if workbook:
+        frame = frame.with_columns(
+            # A real date cell comes through as "YYYY-MM-DD 00:00:00"; a whole number may come as "45.0".
+            [pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1") for c in DATE_COLUMNS[table]]
+            + [pl.col(c).str.replace(r"^(\d+)\.0+$", "$1") for c in TABLES[table] if c in _INT_COLUMNS]
+        )
+    frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64)).collect()
     # Blank rows at the end of a sheet or file are not records.
     filled = pl.any_horizontal([pl.col(c).is_not_null() for c in TABLES[table]])
     last = frame.select(pl.when(filled).then(pl.col(ROW)).max()).item()
