@@ -186,7 +186,7 @@ def demo(
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
         ("Submissions this quarter", run.submissions_csv),
-        ("Service levels, reoffending, payments", run.submissions_csv.parent),
+        ("Measures and money", run.submissions_csv.parent),
         ("Feedback for providers", output / "feedback"),
         ("Dagster run history", os.environ["DAGSTER_HOME"]),
     ]
