@@ -7,6 +7,7 @@ import dagster as dg
 from assets.intake import ALL_PROVIDERS_OF_QUARTER
 from orchestration.partitions import quarter_of, quarter_partitions
 from orchestration.resources import Folders, Warehouse
+from probation_returns.measures.decisions import current_credits
 from probation_returns.measures.quarter import provider_quarter, store, write_outputs
 from probation_returns.measures.reoffending_extract import load
 from probation_returns.parameters import for_quarter
@@ -38,7 +39,10 @@ def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse,
     with session_scope(warehouse.engine) as session:
         for result in results:
             store(session, quarter, result, params)
-    paths = write_outputs(quarter, results, extract, folders.quarter_output(quarter))
+    with session_scope(warehouse.engine) as session:
+        decisions = {(r.provider, c.measure): c.decision for r in results
+                     for c in current_credits(session, str(quarter), r.provider)}
+    paths = write_outputs(quarter, results, extract, folders.quarter_output(quarter), decisions)
     levels = [s for r in results for s in r.levels]
     statuses = {status: sum(s.status == status for s in levels) for status in sorted({s.status for s in levels})}
     yield dg.MaterializeResult(metadata={

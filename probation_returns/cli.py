@@ -17,6 +17,8 @@ app = typer.Typer(help="Probation Returns: validate providers' quarterly returns
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+credits_app = typer.Typer(help="Service credits and contract managers' decisions on them.", no_args_is_help=True)
+app.add_typer(credits_app, name="credits")
 console = Console(stderr=True)
 
 
@@ -111,6 +113,57 @@ def validate(
     for r in result.rules()[:15]:
         console.print(f"  {r['rule_id']:<8} {r['severity']} {r['count']:>8,}  {r['message']}")
     raise typer.Exit(1 if result.outcome == "Rejected" else 0)
+
+
+@credits_app.command("list")
+def credits_list(
+    quarter: Annotated[str, typer.Option(help="The quarter, e.g. 2017Q3.")],
+    provider: Annotated[str, typer.Option(help="A CRC's code, e.g. C05.")],
+) -> None:
+    """The provider's current credits for the quarter with the latest decision on each."""
+    from rich.table import Table
+
+    from probation_returns.calendar import Quarter
+    from probation_returns.measures.decisions import current_credits
+    from probation_returns.warehouse.db import database_url, engine_for, session_scope
+
+    try:
+        q = str(Quarter.parse(quarter))
+    except ValueError as exc:
+        _fail(str(exc))
+    with session_scope(engine_for(database_url())) as session:
+        rows = current_credits(session, q, provider.upper())
+    if not rows:
+        _fail(f"no service credits for {provider.upper()} in {q}; build the quarter first (returns run)", 1)
+    table = Table("measure", "credit £", "decision", "reason", "by", "when")
+    for r in rows:
+        table.add_row(r.measure, f"{r.amount_gbp:,.2f}", r.decision, r.reason or "", r.decided_by or "", r.decided_at or "")
+    Console().print(table)
+
+
+@credits_app.command("decide")
+def credits_decide(
+    quarter: Annotated[str, typer.Option(help="The quarter, e.g. 2017Q3.")],
+    provider: Annotated[str, typer.Option(help="A CRC's code, e.g. C05.")],
+    measure: Annotated[str, typer.Option(help="The measure, e.g. SL006R.")],
+    decision: Annotated[str, typer.Option(help="applied, waived or reinvested.")],
+    reason: Annotated[str, typer.Option(help="Why, in words the provider and auditors will read.")],
+    by: Annotated[str, typer.Option(help="Who decided (name and role).")],
+) -> None:
+    """Record a decision on a credit. Decisions are kept as a trail: the original figure stays."""
+    from probation_returns.calendar import Quarter
+    from probation_returns.measures.decisions import DecisionError, decide
+    from probation_returns.warehouse.db import database_url, engine_for, session_scope
+
+    try:
+        q = str(Quarter.parse(quarter))
+        with session_scope(engine_for(database_url())) as session:
+            row = decide(session, q, provider.upper(), measure.upper(), decision.lower(), reason, by)
+            when = row.decided_at
+    except (ValueError, DecisionError) as exc:
+        _fail(str(exc))
+    console.print(f"Recorded: {provider.upper()} {measure.upper()} {q} {decision.lower()} by {by} at {when}. "
+                  "Rebuild the quarter (returns run) to show it in the outputs.")
 
 
 @db_app.command("upgrade")

@@ -39,3 +39,37 @@ def test_returns_run_writes_the_quarters_figures(tmp_path, monkeypatch):
     for path in ("service_levels.csv", "reoffending.csv", "payments.csv"):
         text = (tmp_path / "out" / path).read_text()
         assert "pnc" not in text.lower() and "'" not in text  # no identifiers; plain numbers, not neutralised text
+
+
+def test_credit_decisions_are_a_trail_and_show_in_the_outputs(tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from probation_returns.warehouse.db import engine_for, session_scope
+    from probation_returns.warehouse.models import Credit, CreditDecision
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C05", "--scale", "0.05"])
+    assert runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"]).exit_code == 0
+    # C01 sent nothing: every measure has a credit. Waive one, then change our mind.
+    args = ["credits", "decide", "--quarter", "2017Q3", "--provider", "C01", "--measure", "AK"]
+    first = runner.invoke(app, args + ["--decision", "waived", "--reason", "system outage agreed", "--by", "J Smith (CM)"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, args + ["--decision", "reinvested", "--reason", "reinvested in AK training", "--by", "J Smith (CM)"])
+    assert second.exit_code == 0
+    bad = runner.invoke(app, args + ["--decision", "forgiven", "--reason", "x", "--by", "y"])
+    assert bad.exit_code == 2 and "one of applied, waived, reinvested" in bad.output
+    listing = runner.invoke(app, ["credits", "list", "--quarter", "2017Q3", "--provider", "C01"])
+    assert "reinvested" in listing.output and "66,428.58" in listing.output
+
+    # Rebuilding keeps the unchanged credit (and its decisions) and shows the latest decision.
+    assert runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"]).exit_code == 0
+    levels = pl.read_csv(tmp_path / "out" / "service_levels.csv", infer_schema=False)
+    ak = levels.filter((pl.col("provider_code") == "C01") & (pl.col("measure") == "AK")).row(0, named=True)
+    assert (ak["credit_gbp"], ak["credit_decision"]) == ("66428.57", "reinvested")  # 465,000 / 7, pennies shared
+    with session_scope(engine_for(f"sqlite:///{tmp_path / 'default.db'}")) as session:
+        credits = session.scalars(select(Credit).where(Credit.provider_code == "C01", Credit.measure == "AK")).all()
+        assert len(credits) == 1 and credits[0].replaced_at is None
+        trail = session.scalars(select(CreditDecision).order_by(CreditDecision.id)).all()
+        assert [(d.decision, d.reason) for d in trail] == [("waived", "system outage agreed"),
+                                                           ("reinvested", "reinvested in AK training")]

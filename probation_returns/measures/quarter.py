@@ -115,18 +115,29 @@ def store(session: Session, quarter: Quarter, result: ProviderQuarter, params: C
           extract_id: int | None = None) -> None:
     """Replace the provider's figures for the quarter (a rerun gives the same rows)."""
     q = str(quarter)
-    for model in (Measure, CreditRow, Payment):
+    for model in (Measure, Payment):
         session.execute(delete(model).where(model.quarter == q, model.provider_code == result.provider))
+    current = {c.measure: c for c in session.scalars(select(CreditRow).where(
+        CreditRow.quarter == q, CreditRow.provider_code == result.provider, CreditRow.replaced_at.is_(None)))}
     for level in result.levels:
         session.add(Measure(quarter=q, provider_code=result.provider, measure=level.measure, numerator=level.numerator,
                             denominator=level.denominator,
                             performance=float(level.performance) if level.performance is not None else None,
                             target=float(level.target), status=level.status, submission_id=result.submission_id,
                             parameter_version=params.version))
+    now = dt.datetime.now(dt.timezone.utc)
     for credit in result.credits:
+        old = current.pop(credit.measure, None)
+        if old is not None and (old.amount_gbp, old.unscaled_gbp, old.parameter_version) == (
+                credit.amount_gbp, credit.unscaled_gbp, params.version):
+            continue  # unchanged: the credit and any decision on it stand
+        if old is not None:
+            old.replaced_at = now
         session.add(CreditRow(quarter=q, provider_code=result.provider, measure=credit.measure,
                               amount_gbp=credit.amount_gbp, unscaled_gbp=credit.unscaled_gbp,
                               parameter_version=params.version))
+    for old in current.values():  # no longer computed (e.g. the provider is now an NPS comparison only)
+        old.replaced_at = now
     r = result.reoffending
     if r is not None:
         for kind, amount in (("binary", r.binary_payment_gbp), ("frequency", r.frequency_payment_gbp)):
@@ -139,8 +150,13 @@ def _pct(value) -> float | None:
     return None if value is None else float(value)
 
 
-def write_outputs(quarter: Quarter, results: list[ProviderQuarter], extract: Extract | None, out: Path) -> dict[str, Path]:
-    """``service_levels.csv``, ``reoffending.csv`` and ``payments.csv`` for the quarter."""
+def write_outputs(quarter: Quarter, results: list[ProviderQuarter], extract: Extract | None, out: Path,
+                  decisions: dict[tuple[str, str], str] | None = None) -> dict[str, Path]:
+    """``service_levels.csv``, ``reoffending.csv`` and ``payments.csv`` for the quarter.
+
+    ``decisions``: the latest decision on each (provider, measure) credit, for the credit_decision column.
+    """
+    decisions = decisions or {}
     params = for_quarter(quarter)
     q = str(quarter)
     levels, reoffending, payments = [], [], []
@@ -152,6 +168,8 @@ def write_outputs(quarter: Quarter, results: list[ProviderQuarter], extract: Ext
                            "performance_pct": str(s.performance_shown) if s.performance_shown is not None else None,
                            "target_pct": str(s.target.quantize(Decimal("0.1"))), "status": s.status,
                            "credit_gbp": str(credit_by.get(s.measure, Decimal("0.00"))) if r.credits else None,
+                           "credit_decision": (decisions.get((r.provider, s.measure), "applied")
+                                               if credit_by.get(s.measure) else None),
                            "parameter_version": params.version})
         terms = params.providers[r.provider]
         o = r.reoffending

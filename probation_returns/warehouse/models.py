@@ -202,7 +202,10 @@ class Measure(Base):
 
 
 class Credit(Base):
-    """A service credit as computed; decisions about it are separate rows, never edits."""
+    """A service credit as computed; decisions about it are separate rows, never edits.
+
+    A recomputation that changes the figure keeps the old row (``replaced_at`` set) and adds a new one.
+    """
 
     __tablename__ = "credits"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -213,6 +216,7 @@ class Credit(Base):
     unscaled_gbp: Mapped[Decimal] = mapped_column(Money)
     parameter_version: Mapped[str] = mapped_column(String(40))
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    replaced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CreditDecision(Base):

@@ -1,0 +1,22 @@
+"""Credits keep their history: a changed figure replaces, never overwrites
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("credits") as batch:
+        batch.add_column(sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("credits") as batch:
+        batch.drop_column("replaced_at")
