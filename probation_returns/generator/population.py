@@ -70,8 +70,8 @@ SERVICE_LEVEL_CENTRES = {
     "sl001": 0.957,  # initial contact, community sentences (published 93.8-97.6%)
     "sl002": 0.958,  # initial contact, licence (93.9-97.8%)
     "sl003": 0.925,  # sentence plan within 15 business days
-    "sl006": 0.860,  # unpaid work arranged (82.7-89.1%)
-    "ae": 0.893,  # breach referral timeliness (86.6-92.1%)
+    "sl006": 0.875,  # unpaid work arranged (82.7-89.1%)
+    "ae": 0.915,  # breach referral timeliness (86.6-92.1%), of the 97% referred
     "pack": 0.925,  # breach pack complete
 }
 COMPLETION_CENTRE = 0.75  # successful completion, national average (seed 001)
@@ -292,7 +292,7 @@ def _breaches(rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str,
     span = np.maximum((end - start).astype(np.int64) - 14, 1)
     awareness = start + (14 + (rng.random(len(row)) * span).astype(np.int64)).astype("timedelta64[D]")
     m = len(row)
-    referred = rng.random(m) < 0.93
+    referred = rng.random(m) < 0.97
     referral = np.where(referred, _bdays(awareness, _lags(rng, m, practice["ae"], 8, 20)), np.datetime64("NaT"))
     pack = np.where(rng.random(m) < practice["pack"], "Y", "N")
     return pl.DataFrame(

@@ -12,7 +12,7 @@ from probation_returns.spec import DATE_COLUMNS, TABLES
 CONTACT_TYPE_MIX = (("F2F", 0.80), ("VIDEO", 0.06), ("PHONE", 0.14))
 OUTCOME_MIX = (("ATTENDED", 0.85), ("FAILED_TO_ATTEND", 0.10), ("ACCEPTABLE_ABSENCE", 0.05))
 FOLLOWUP_ON_TIME = 0.85  # follow-up of a missed appointment within 5 business days
-NO_CONTACT_MONTH = 0.04  # case-months with no appointment at all
+NO_CONTACT_MONTH = 0.02  # case-months with no appointment at all
 
 
 def provider_return(seed: int, code: str, quarter: Quarter, scale: float) -> dict[str, pl.DataFrame]:
@@ -76,7 +76,7 @@ def _contacts(rng: np.random.Generator, cases: pl.DataFrame, quarter: Quarter) -
         hi = np.minimum(ml, end)
         live = hi >= lo
         months_in = (mf - start).astype(np.int64) / 30.44
-        lam = np.where(months_in < 3, 0.9, 0.2)
+        lam = np.where(months_in < 3, 0.9, 0.35)
         count = np.where(live & (rng.random(len(ref)) >= NO_CONTACT_MONTH), 1 + rng.poisson(lam), 0)
         idx = np.repeat(np.arange(len(ref)), count)
         span = (hi - lo).astype(np.int64)[idx] + 1
