@@ -138,3 +138,17 @@ def test_validate_command_exit_codes(tmp_path):
     bad_provider = runner.invoke(app, ["validate", str(tmp_path / "a" / "C05_2017Q3_cases.csv"), "--provider", "Q1",
                                        "--quarter", "2017Q3", "--out", str(tmp_path / "fd")])
     assert bad_provider.exit_code == 2
+
+
+def test_accepted_records_read_back_typed_on_each_backend(engine, tmp_path):
+    from probation_returns.measures.quarter import accepted_tables
+
+    sid = _received(engine, tmp_path, clean_tables())
+    validate_submission(engine, sid, tmp_path / "feedback")
+    tables = accepted_tables(engine, sid)
+    cases = tables["cases"]
+    assert cases["case_ref"].to_list() == ["A100001", "A100002", "A100003"]
+    assert cases.schema["start_date"] == pl.Date and cases.schema["upw_required"] == pl.Boolean
+    assert cases["termination_date"].to_list() == [None, dt.date(2017, 8, 31), None]
+    assert tables["breaches"]["pack_complete"].to_list() == [True, None]
+    assert tables["contacts"].height == 5
