@@ -5,9 +5,11 @@ import dagster as dg
 from assets import intake, performance, validation
 from orchestration.jobs import intake_job, quarter_job
 from orchestration.resources import Folders, Warehouse
+from orchestration.sensors import landing_sensor
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([intake, validation, performance]),
     jobs=[intake_job, quarter_job],
+    sensors=[landing_sensor],
     resources={"warehouse": Warehouse(), "folders": Folders()},
 )

@@ -2,7 +2,7 @@
 
 Dagster has no quarterly partition, so a quarter is a time window starting on its first day:
 partition key ``2017-07-01`` is quarter ``2017Q3``. A provider return is keyed by quarter and
-provider code (a multi-partition, e.g. ``2017-07-01|C14``).
+provider code (a multi-partition; Dagster writes its key ``C14|2017-07-01``).
 """
 
 from __future__ import annotations

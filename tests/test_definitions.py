@@ -21,12 +21,14 @@ CHECKS = ["provider_validation:breaches_errors", "provider_validation:breaches_w
           "provider_validation:file_readable", "quarter_performance:credits_within_caps",
           "quarter_performance:every_provider_present", "quarter_performance:numerators_within_denominators"]
 JOBS = ["provider_intake", "quarter_build"]
+SENSORS = ["landing_sensor"]
 
 
 def test_definitions_load_and_match_the_snapshot():
     repo = defs.get_repository_def()
     assert sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()) == ASSETS
     assert sorted(j for j in repo.job_names if not j.startswith("__")) == JOBS
+    assert sorted(s.name for s in repo.sensor_defs) == SENSORS
     checks = repo.asset_graph.asset_check_keys
     assert sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in checks) == CHECKS
     dg.Definitions.validate_loadable(defs)
