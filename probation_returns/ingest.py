@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session
 
 from probation_returns.calendar import Quarter
 from probation_returns.reference import providers
+from probation_returns.spec import RETURN_STEM
 from probation_returns.warehouse.models import Submission, SubmissionFile
 
-RETURN_NAME = re.compile(
-    r"^(?P<provider>[A-Za-z]\d{2})[_\- ](?P<quarter>\d{4}\s*[Qq][1-4])(?:[_\- ](?P<table>[A-Za-z]+))?\.(?P<ext>csv|xlsx)$"
-)
+RETURN_NAME = re.compile(rf"^{RETURN_STEM}\.(?P<ext>csv|xlsx)$")
 CHUNK = 1 << 20
 
 

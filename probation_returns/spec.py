@@ -102,6 +102,10 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_ID = {r.rule_id: r for r in RULES}
 
 
+# A return's file name without its extension: provider, quarter and (for CSVs) the table.
+RETURN_STEM = r"(?P<provider>[A-Za-z]\d{2})[_\- ](?P<quarter>\d{4}\s*[Qq][1-4])(?:[_\- ](?P<table>[A-Za-z]+))?"
+
+
 def return_file_names(provider: str, quarter: str) -> dict[str, str]:
     """The CSV file names of a return, by table, and the workbook's under ``workbook``."""
     names = {t: f"{provider}_{quarter}_{t}.csv" for t in TABLES}

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,10 +32,11 @@ from probation_returns.generator.faults import (
 from probation_returns.generator.population import offences_for, provider_index
 from probation_returns.generator.quarter import provider_return
 from probation_returns.generator.writers import as_text, write_csv, write_workbook
+from probation_returns.ingest import sha256_file
+from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.spec import REOFFENDING_COLUMNS, return_file_names
 
-REJECTION_TOLERANCE = 0.01  # the contract's default share of rejected records before a return is rejected
 # Providers whose case-management systems export one workbook rather than three CSVs.
 WORKBOOK_PROVIDERS = {"C03": "dates", "C12": "text", "C14": "dates", "N03": "dates"}
 
@@ -57,14 +57,6 @@ class GenerationResult:
     @property
     def manifest_path(self) -> Path:
         return self.out / "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _designations(seed: int, quarter: Quarter, codes: list[str], quarters: list[Quarter],
@@ -153,7 +145,7 @@ def generate(
 
 
 def _file_entry(out: Path, path: Path, rows: int | None, provider: str | None, quarter: str | None) -> dict:
-    return {"path": path.relative_to(out).as_posix(), "sha256": _sha256(path), "rows": rows,
+    return {"path": path.relative_to(out).as_posix(), "sha256": sha256_file(path), "rows": rows,
             "provider": provider, "quarter": quarter}
 
 
@@ -178,7 +170,7 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
             breaker.phone_heavy()
         text = breaker.tables()
         found.extend(breaker.faults)
-        if breaker.rejected_share() > REJECTION_TOLERANCE:
+        if breaker.rejected_share() > for_quarter(quarter).rejection_tolerance:
             verdict = "rejected"
     if designated == "RET-001":
         found.append(fault_record("RET-001", "cases"))

@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 
 from probation_returns.calendar import Quarter, add_business_days
+from probation_returns.measures.payments import ONE_YEAR_OFFSET as OGRS_ONE_YEAR_OFFSET
 from probation_returns.pnc import format_many
 from probation_returns.reference import Provider, providers
 from probation_returns.spec import OFFENCE_GROUPS, TERMINATION_REASONS
 
-OGRS_ONE_YEAR_OFFSET = 0.71914  # logit(p2) - logit(p1), the OGRS3 one- and two-year offsets' difference
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import polars as pl
 
-from probation_returns.spec import DATE_COLUMNS, TABLES
+from probation_returns.calendar import Quarter
+from probation_returns.spec import DATE_COLUMNS, RETURN_STEM, TABLES
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # FIL-001: over 200 MB
 MAX_CELLS = 2_000_000  # FIL-001: a workbook over 2,000,000 cells
 MAX_SHEET_XML_BYTES = 1024 * 1024 * 1024  # a sheet that inflates past this is treated as a bomb
 ROW = "__row"
 _INT_COLUMNS = {"ogrs3_2yr", "age_at_start"}
-_NAME = re.compile(r"^(?P<provider>[A-Za-z]\d{2})[_\- ](?P<quarter>\d{4}\s*[Qq][1-4])(?:[_\- ](?P<table>[A-Za-z]+))?$")
+_NAME = re.compile(rf"^{RETURN_STEM}$")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
         path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
         expected = f"{provider}_{quarter}"
-        if not name_match or (name_match.group("provider").upper(), _q(name_match.group("quarter"))) != (provider, quarter):
+        if not name_match or (name_match.group("provider").upper(), str(Quarter.parse(name_match.group("quarter")))) != (provider, quarter):
             out.findings.append(_finding(
                 "FIL-004", "file", f"The file name {path.name!r} does not match the return it was sent as "
                 f"({provider}, {quarter}). Name it {expected}.xlsx or {expected}_<table>.csv.", value=path.name))
@@ -116,10 +117,6 @@ class _Named:
 
     def __fspath__(self) -> str:
         return str(self.real)
-
-
-def _q(text: str) -> str:
-    return re.sub(r"\s+", "", text).upper()
 
 
 # CSV -------------------------------------------------------------------------------------------
