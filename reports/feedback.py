@@ -88,8 +88,11 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
         ws.append(row)
 
     ws = wb.create_sheet("Summary")
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 100
+    # Narrow number columns for the table; the long sentences in column B run on across them.
+    ws.column_dimensions["A"].width = 22
+    for col in "BCDE":
+        ws.column_dimensions[col].width = 16
+    _fit_to_page_width(ws)
     title = WriteOnlyCell(ws, value=f"Validation of {result.provider}'s return for {result.quarter}")
     title.font = Font(bold=True, size=14)
     ws.append([title])
@@ -97,7 +100,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     ws.append(["What this means", OUTCOME_WORDS[result.outcome]])
     for reason in result.reasons:
         ws.append(["Why", reason])
-    ws.append(["Submission", info["submission_id"] if info["submission_id"] is not None else "checked before sending"])
+    ws.append(["Submission", str(info["submission_id"]) if info["submission_id"] is not None else "checked before sending"])
     ws.append(["Rules version", f"{RULES_VERSION}; contract parameters {result.parameter_version}; software {__version__}"])
     ws.append([])
     header(ws, ["Table", "Rows", "Rejected records", "Errors", "Warnings"])
@@ -105,6 +108,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
         ws.append([table, c["rows"], c["rejected"], c["errors"], c["warnings"]])
 
     ws = wb.create_sheet("Rules")
+    _fit_to_page_width(ws)
     for col, width in zip("ABCDE", (11, 10, 10, 60, 80)):
         ws.column_dimensions[col].width = width
     header(ws, ["Rule", "Severity", "Count", "What it checks", "What to do"])
@@ -113,6 +117,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
                    _text_cell(ws, r["message"]), _text_cell(ws, r["action"])])
 
     ws = wb.create_sheet("Findings")
+    _fit_to_page_width(ws)
     for col, width in zip("ABCDEFGH", (10, 8, 10, 24, 10, 8, 24, 90)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
@@ -123,6 +128,14 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
         ws.append([f"Only the first {MAX_WORKBOOK_FINDINGS:,} of {findings.height:,} findings are shown here; "
                    "findings.csv holds all of them."])
     wb.save(path)
+
+
+def _fit_to_page_width(ws) -> None:
+    """Printed or converted to PDF, a sheet is one page wide, landscape."""
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
 
 
 def _html(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Path) -> None:
