@@ -9,10 +9,10 @@ from probation_returns.spec import TABLES
 from probation_returns.validation.service import current_submission, validate_submission
 from probation_returns.warehouse.db import session_scope
 
-CHECKS = [dg.AssetCheckSpec("file_readable", asset="provider_validation", blocking=True,
+CHECKS = [dg.AssetCheckSpec("file_readable", asset="provider_validation",
                             description="The return could be read: no fatal file finding (FIL-*, CAS-004).")]
 for _table in TABLES:
-    CHECKS.append(dg.AssetCheckSpec(f"{_table}_errors", asset="provider_validation", blocking=True,
+    CHECKS.append(dg.AssetCheckSpec(f"{_table}_errors", asset="provider_validation",
                                     description=f"Records of {_table} rejected by error rules, within the tolerance."))
     CHECKS.append(dg.AssetCheckSpec(f"{_table}_warnings", asset="provider_validation",
                                     description=f"Warnings on {_table} (accepted, shown to the provider)."))

@@ -7,10 +7,12 @@ the results are stored (replacing the quarter's earlier figures) and ``service_l
 ``probation_returns.measures.quarter`` does it:
 
     extract = load(extract_csv)                                  # timed separately
-    results = [provider_quarter(engine, code, quarter, extract) for code in provider_codes("all")]
+    levels = [provider_levels(engine, code, quarter) for code in provider_codes("all")]
+    cohorts = cohort_results(engine, quarter, extract)
     with session_scope(engine) as s:
-        for r in results: store(s, quarter, r, for_quarter(quarter))
-    write_outputs(quarter, results, extract, out_dir)
+        for r in levels: store_levels(s, quarter, r, for_quarter(quarter))
+        store_cohorts(s, quarter, cohorts, for_quarter(quarter), None)
+    write_measures(quarter_figures(engine, quarter), out_dir)   # read back from the warehouse
 
 - one quarter (2017Q3), median of 3 runs in this process (``--repeats-one``);
 - all 8 quarters (2016Q1..2017Q4) in one loop, the extract loaded once, each run in a fresh process
@@ -18,7 +20,7 @@ the results are stored (replacing the quarter's earlier figures) and ``service_l
 - peak memory of one quarter, in a fresh process too;
 - the calibrated 2017Q3 figures (national CRC / NPS service levels and reoffending) from the CSVs.
 
-Inside ``provider_quarter`` the time is split by wrapping (in this process only) the module's
+Inside ``provider_levels`` and ``cohort_results`` the time is split by wrapping (in this process only) the module's
 ``accepted_submission`` + ``accepted_tables`` (reading the accepted records from SQLite) and
 ``reoffending_for`` (cohort, proven reoffences, outcome); the rest is the service levels and credits.
 
@@ -71,7 +73,9 @@ from sqlalchemy import func, select
 
 import probation_returns.measures.quarter as quarter_mod
 from probation_returns.calendar import Quarter, quarter_range
-from probation_returns.measures.quarter import provider_quarter, store, write_outputs
+from probation_returns.measures.figures import quarter_figures
+from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
+from reports.measures_csv import write_measures
 from probation_returns.measures.reoffending_extract import load
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import provider_codes, providers
@@ -162,7 +166,7 @@ def rows_per_quarter(engine, codes: list[str]) -> dict:
 # The timed step ---------------------------------------------------------------------------------
 
 class Split:
-    """Time spent inside provider_quarter: reading accepted records, and the reoffending part."""
+    """Time spent inside provider_levels and cohort_results: reading accepted records, and the reoffending part."""
 
     def __init__(self) -> None:
         self.read = self.reoffending = 0.0
@@ -194,13 +198,15 @@ class Split:
 
 def measure_quarter(engine, codes: list[str], quarter: Quarter, extract, split: Split | None = None) -> dict:
     start = time.perf_counter()
-    results = [provider_quarter(engine, code, quarter, extract) for code in codes]
+    levels = [provider_levels(engine, code, quarter) for code in codes]
+    cohorts = cohort_results(engine, quarter, extract)
     computed = time.perf_counter()
     with session_scope(engine) as s:
-        for r in results:
-            store(s, quarter, r, for_quarter(quarter))
+        for r in levels:
+            store_levels(s, quarter, r, for_quarter(quarter))
+        store_cohorts(s, quarter, cohorts, for_quarter(quarter), None)
     stored = time.perf_counter()
-    write_outputs(quarter, results, extract, OUT / str(quarter))
+    write_measures(quarter_figures(engine, quarter), OUT / str(quarter))
     written = time.perf_counter()
     return {"providers": computed - start, "store": stored - computed, "write": written - stored,
             "total": written - start}
@@ -347,7 +353,7 @@ def main() -> None:
               f"peak {found['peak_mib']} MiB", flush=True)
     memory["one_quarter"].pop("run", None)
     result = {
-        "what": "measures and money (provider_quarter for every provider, store, write_outputs), "
+        "what": "measures and money (provider_levels for every provider, cohort_results, store, figures read back and written), "
                 "after ingest and validation; seconds",
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),

@@ -3,14 +3,18 @@
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
-from assets.performance import quarter_performance
+from assets.performance import provider_measures, quarter_performance, reoffending_extract, reoffending_results
 from assets.validation import provider_validation
 
 intake_job = dg.define_asset_job(
-    "provider_intake", selection=[provider_submission, provider_validation],
-    description="Receive, archive and validate one provider's return for one quarter.",
+    "provider_intake", selection=[provider_submission, provider_validation, provider_measures],
+    description="Receive, archive and validate one provider's return for one quarter, then measure it.",
 )
 quarter_job = dg.define_asset_job(
-    "quarter_build", selection=[quarter_submissions, quarter_performance],
-    description="The quarter's submissions list, service levels, credits, reoffending and payments.",
+    "quarter_build", selection=[quarter_submissions, reoffending_results, quarter_performance],
+    description="The quarter's submissions list, reoffending results, and all providers' figures and money.",
+)
+extract_job = dg.define_asset_job(
+    "extract_intake", selection=[reoffending_extract],
+    description="Archive, check and register a new reoffending extract.",
 )

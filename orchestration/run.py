@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
-from assets.performance import quarter_performance
+from assets.performance import provider_measures, quarter_performance, reoffending_extract, reoffending_results
 from assets.validation import provider_validation
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
@@ -58,18 +58,22 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     # Rejected returns fail blocking checks by design; the CLI reports real failures itself.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     failed: list[str] = []
+    result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
+                            tags={"source": "cli"}, run_config=quiet)
+    if crashed(result):
+        failed.append("reoffending extract")
     for code in providers:
-        result = dg.materialize([provider_submission, provider_validation], partition_key=return_key(quarter, code),
+        result = dg.materialize([provider_submission, provider_validation, provider_measures],
+                                partition_key=return_key(quarter, code),
                                 resources=resources, instance=inst, raise_on_error=False,
                                 tags={"source": "cli"}, run_config=quiet)
         if crashed(result):
             failed.append(code)
         if progress:
             progress(code)
-    result = dg.materialize([provider_validation, quarter_submissions, quarter_performance],
-                            selection=[quarter_submissions, quarter_performance],
+    result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
                             raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
     if crashed(result):
         failed.append("quarter build")
-    return QuarterRun(quarter, len(providers) + 1, failed, folders.quarter_output(quarter) / "submissions.csv")
+    return QuarterRun(quarter, len(providers) + 2, failed, folders.quarter_output(quarter) / "submissions.csv")

@@ -12,6 +12,7 @@ supersedes the previous one, which is kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -41,6 +42,7 @@ class LandedFile:
     table: str | None
     size: int
     sha256: str
+    modified_at: dt.datetime  # the file's own time stamp (UTC)
 
     @property
     def name(self) -> str:
@@ -60,6 +62,16 @@ class LandedReturn:
         for f in sorted(self.files, key=lambda f: f.name):
             h.update(f"{f.name}\0{f.sha256}\n".encode())
         return h.hexdigest()
+
+    @property
+    def delivered_at(self) -> dt.datetime:
+        """When the provider delivered the return: its newest file's time stamp, never in the future.
+
+        SFTP and rsync keep the sender's time stamps, so a return replayed later (a backfill, the demo)
+        is judged against the submission deadline on when it was really sent.
+        """
+        now = dt.datetime.now(dt.timezone.utc)
+        return min(max(f.modified_at for f in self.files), now)
 
     @property
     def is_complete(self) -> bool:
@@ -84,8 +96,10 @@ def _landed(path: Path, folder_provider: str | None) -> LandedFile | None:
     named = match.group("provider").upper()
     quarter = str(Quarter.parse(match.group("quarter")))
     table = (match.group("table") or "").lower() or None
+    stat = path.stat()
     return LandedFile(path=path, provider=folder_provider or named, quarter=quarter, named_provider=named,
-                      table=table, size=path.stat().st_size, sha256=sha256_file(path))
+                      table=table, size=stat.st_size, sha256=sha256_file(path),
+                      modified_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
 
 
 def discover(landing: Path, provider: str | None = None, quarter: str | None = None) -> list[LandedReturn]:
@@ -162,7 +176,7 @@ def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Recei
     ) or 0) + 1
     submission = Submission(
         provider_code=landed.provider, quarter=landed.quarter, version=version, sha256=digest,
-        file_names=sorted(f.name for f in landed.files), status="received",
+        file_names=sorted(f.name for f in landed.files), status="received", delivered_at=landed.delivered_at,
         supersedes_id=current.id if current else None,
     )
     session.add(submission)

@@ -51,6 +51,7 @@ def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monk
     assert "2017Q3,C02,1,1," in text and text.count("no return") == 27
     levels = (tmp_path / "out" / "service_levels.csv").read_text().splitlines()
     assert levels[0].startswith("quarter,provider_code,measure,numerator,denominator,performance_pct,target_pct,status,credit_gbp")
-    assert len(levels) == 1 + 28 * 7 and sum("no valid return" in line for line in levels) == 27 * 7
+    # 7 service levels each, and 3 reported-only measures for the one provider that sent a return
+    assert len(levels) == 1 + 28 * 7 + 3 and sum("no valid return" in line for line in levels) == 27 * 7
     missing = runner.invoke(app, ["run", "--landing", "nowhere", "--quarter", "2017Q3", "--out", "out"])
     assert missing.exit_code == 2 and "not a folder" in missing.output

@@ -18,8 +18,11 @@ def test_returns_run_writes_the_quarters_figures(tmp_path, monkeypatch):
                                  "--extract", "landing/reoffending_2019-03-31.csv"])
     assert result.exit_code == 0, result.output
     levels = pl.read_csv(tmp_path / "out" / "service_levels.csv", infer_schema=False)
-    c05 = levels.filter(pl.col("provider_code") == "C05")
-    assert c05["measure"].to_list() == ["SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK"]
+    c05_all = levels.filter(pl.col("provider_code") == "C05")
+    assert c05_all["measure"].to_list() == ["SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK",
+                                            "successful_completion", "face_to_face_share", "high_risk_not_referred"]
+    assert set(c05_all.filter(pl.col("target_pct").is_null())["status"]) == {"reported"}  # no target, no credit
+    c05 = c05_all.filter(pl.col("status") != "reported")
     assert set(c05["status"]) <= {"met", "missed", "insufficient volume"}
     numbers = c05.select(pl.col("numerator").cast(pl.Int64), pl.col("denominator").cast(pl.Int64))
     assert (numbers["numerator"] <= numbers["denominator"]).all() and (numbers["denominator"] > 0).all()
@@ -67,6 +70,10 @@ def test_credit_decisions_are_a_trail_and_show_in_the_outputs(tmp_path, monkeypa
     levels = pl.read_csv(tmp_path / "out" / "service_levels.csv", infer_schema=False)
     ak = levels.filter((pl.col("provider_code") == "C01") & (pl.col("measure") == "AK")).row(0, named=True)
     assert (ak["credit_gbp"], ak["credit_decision"]) == ("66428.57", "reinvested")  # 465,000 / 7, pennies shared
+    # A reinvested credit is shown but not deducted: 4,650,000.00 - (465,000.00 - 66,428.57).
+    c01 = pl.read_csv(tmp_path / "out" / "payments.csv", infer_schema=False).filter(pl.col("provider_code") == "C01")
+    assert c01.select("service_credits_gbp", "credits_reinvested_gbp", "credits_applied_gbp", "net_gbp").row(0) == (
+        "465000.00", "66428.57", "398571.43", "4251428.57")
     with session_scope(engine_for(f"sqlite:///{tmp_path / 'default.db'}")) as session:
         credits = session.scalars(select(Credit).where(Credit.provider_code == "C01", Credit.measure == "AK")).all()
         assert len(credits) == 1 and credits[0].replaced_at is None

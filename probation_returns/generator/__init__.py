@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from probation_returns import __version__
-from probation_returns.calendar import Quarter, add_months
+from probation_returns.calendar import Quarter, add_business_days, add_months
 from probation_returns.generator.faults import (
     FATAL_RETURN_FAULTS,
     RECORD_RULES,
@@ -204,10 +206,21 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
                 path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
             written[table] = path
             result.files.append(_file_entry(result.out, path, frame.height, code, q))
+    delivered = delivery_time(seed, code, quarter)
+    for path in set(written.values()):
+        os.utime(path, (delivered, delivered))
     for fault in found:
         file = written.get(fault.table, next(iter(written.values())) if written else folder)
         result.faults.append(fault.record(code, q, file.relative_to(result.out).as_posix()))
     return verdict
+
+
+def delivery_time(seed: int, code: str, quarter: Quarter) -> float:
+    """When the provider sent its return (the files' time stamp): 16:00 UTC on the 5th to 15th
+    business day after quarter end, always before the 20-business-day deadline."""
+    days = 5 + zlib.crc32(f"{seed}|{code}|{quarter}".encode()) % 11
+    day = add_business_days(quarter.last_day, days)
+    return dt.datetime(day.year, day.month, day.day, 16, tzinfo=dt.timezone.utc).timestamp()
 
 
 def _break_return(rule: str, code: str, quarter: Quarter, text: dict[str, pl.DataFrame]):

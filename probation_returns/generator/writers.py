@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-import zipfile
 from pathlib import Path
 
 import polars as pl
 from openpyxl import Workbook
 
 from probation_returns.spec import DATE_COLUMNS
+from reports.xlsx import reproducible
 
 FIXED_TIME = dt.datetime(2000, 1, 1)
 _INT_COLUMNS = {"ogrs3_2yr", "age_at_start"}
@@ -64,23 +63,4 @@ def write_workbook(tables: dict[str, pl.DataFrame], path: Path, *, dates_as_text
             ws.append(values)
     buffer = io.BytesIO()
     wb.save(buffer)
-    path.write_bytes(_normalise_zip(buffer.getvalue()))
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip with fixed entry times and document-property times, so equal content gives equal bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = _fix_core_times(body)
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, body)
-    return out.getvalue()
-
-
-def _fix_core_times(body: bytes) -> bytes:
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\g<2>", body)
+    path.write_bytes(reproducible(buffer.getvalue(), FIXED_TIME))

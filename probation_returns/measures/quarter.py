@@ -1,10 +1,10 @@
-"""A quarter's performance and money for every provider, from the warehouse's accepted records.
+"""A quarter's performance for every provider, from the warehouse's accepted records.
 
-- service levels and credits: per provider, from its current accepted submission for the quarter
-  (none: ``no valid return``, every measure at 0%);
-- proven reoffending for the quarter's cohort, from the latest extract (final or interim);
-- payments: fee, credits, outcome payments (final results only) and the net.
-Results are stored (replacing the quarter's earlier figures) and written as CSV.
+- service levels and credits: per provider, from the return that counts for the quarter (the latest
+  version delivered by the deadline, if accepted; none: ``no valid return``, every measure at 0%);
+- proven reoffending for the quarter's cohort, from the latest extract (final or interim).
+Results are stored, replacing the quarter's earlier figures (credits keep their history);
+``probation_returns.measures.figures`` reads them back for the returns.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from probation_returns.calendar import Quarter, add_months
+from probation_returns.calendar import Quarter, add_business_days, add_months
 from probation_returns.measures.credits import Credit, credits
 from probation_returns.measures.payments import CohortResult, outcome, p1_from_ogrs3
 from probation_returns.measures.reoffending_extract import Extract
@@ -33,34 +33,67 @@ from probation_returns.warehouse.models import (
     AcceptedContact,
     Credit as CreditRow,
     Measure,
-    Payment,
+    ReoffendingResult,
     Submission,
 )
-from reports.csv import write_csv
 
 TABLE_MODELS = {"cases": AcceptedCase, "contacts": AcceptedContact, "breaches": AcceptedBreach}
 
 
 @dataclass
-class ProviderQuarter:
+class ProviderLevels:
+    """A provider's service levels, reported-only measures and credits for one quarter."""
+
     provider: str
     submission_id: int | None
     levels: list[ServiceLevel]
     reported: dict[str, tuple[int, int]]
     credits: list[Credit]
-    reoffending: CohortResult | None
+
+
+@dataclass
+class ProviderCohort:
+    provider: str
+    submission_id: int | None
+    result: CohortResult | None  # None: no accepted cases for the cohort quarter, or no extract
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def submission_deadline(quarter: Quarter, params: ContractParameters) -> dt.datetime:
+    """The end (midnight, London time) of the last business day on which a return counts."""
+    day = add_business_days(quarter.last_day, params.deadline_business_days) + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LONDON)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the offset
+
+
+def delivered(submission: Submission) -> dt.datetime:
+    return _utc(submission.delivered_at or submission.received_at)
 
 
 def accepted_submission(session: Session, provider: str, quarter: str) -> Submission | None:
-    return session.scalar(
-        select(Submission).where(Submission.provider_code == provider, Submission.quarter == quarter,
-                                 Submission.status != "superseded",
-                                 Submission.outcome.is_not(None), Submission.outcome != "Rejected")
-        .order_by(Submission.version.desc())
-    )
+    """The return that counts: the latest version delivered by the deadline, if it was accepted.
+
+    A later version replaces an earlier one even when it is rejected (the provider withdrew the
+    earlier data); versions delivered after the deadline do not count at all.
+    """
+    deadline = submission_deadline(Quarter.parse(quarter), for_quarter(Quarter.parse(quarter)))
+    versions = session.scalars(select(Submission).where(Submission.provider_code == provider,
+                                                        Submission.quarter == quarter)
+                               .order_by(Submission.version.desc()))
+    for submission in versions:
+        if delivered(submission) < deadline:
+            accepted = submission.outcome is not None and submission.outcome != "Rejected"
+            return submission if accepted else None
+    return None
 
 
-def accepted_tables(engine: Engine, submission_id: int) -> dict[str, pl.DataFrame]:
+def accepted_tables(engine: Engine, submission_id: int,
+                    only: tuple[str, ...] = ("cases", "contacts", "breaches")) -> dict[str, pl.DataFrame]:
     """The submission's accepted records, typed as validation produced them.
 
     Read through the driver's own cursor: SQLAlchemy's per-value type processing made this the
@@ -70,7 +103,8 @@ def accepted_tables(engine: Engine, submission_id: int) -> dict[str, pl.DataFram
     with engine.connect() as connection:
         dbapi = connection.connection.dbapi_connection
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        for name, model in TABLE_MODELS.items():
+        for name in only:
+            model = TABLE_MODELS[name]
             table = model.__table__
             columns = [c for c in table.columns if c.name != "id"]
             cursor = dbapi.cursor()
@@ -113,27 +147,43 @@ def reoffending_for(cases: pl.DataFrame, quarter: Quarter, extract: Extract, par
                    paid=providers()[provider].is_crc)
 
 
-def provider_quarter(engine: Engine, provider: str, quarter: Quarter, extract: Extract | None) -> ProviderQuarter:
-    params = for_quarter(quarter)
+def _accepted(engine: Engine, provider: str, quarter: Quarter) -> int | None:
     with session_scope(engine) as session:
         submission = accepted_submission(session, provider, str(quarter))
-        submission_id = submission.id if submission else None
+        return submission.id if submission else None
+
+
+def provider_levels(engine: Engine, provider: str, quarter: Quarter) -> ProviderLevels:
+    """Service levels and credits from the provider's accepted return (none: ``no valid return``)."""
+    params = for_quarter(quarter)
+    submission_id = _accepted(engine, provider, quarter)
     tables = accepted_tables(engine, submission_id) if submission_id else None
     levels = service_levels(quarter, params, tables)
     is_crc = providers()[provider].is_crc
     fee = params.providers[provider].quarterly_fee_gbp
     money = credits(levels, fee, params) if is_crc else []
     reported = reported_only(quarter, tables, is_crc) if tables else {}
-    reoffending = reoffending_for(tables["cases"], quarter, extract, params, provider) if tables and extract else None
-    return ProviderQuarter(provider, submission_id, levels, reported, money, reoffending)
+    return ProviderLevels(provider, submission_id, levels, reported, money)
 
 
-def store(session: Session, quarter: Quarter, result: ProviderQuarter, params: ContractParameters,
-          extract_id: int | None = None) -> None:
-    """Replace the provider's figures for the quarter (a rerun gives the same rows)."""
+def cohort_results(engine: Engine, quarter: Quarter, extract: Extract | None) -> list[ProviderCohort]:
+    """Proven reoffending of every provider's cohort for ``quarter`` (the cases of its accepted return)."""
+    params = for_quarter(quarter)
+    out = []
+    for provider in providers():
+        submission_id = _accepted(engine, provider, quarter)
+        result = None
+        if submission_id and extract is not None:
+            cases = accepted_tables(engine, submission_id, only=("cases",))["cases"]
+            result = reoffending_for(cases, quarter, extract, params, provider)
+        out.append(ProviderCohort(provider, submission_id, result))
+    return out
+
+
+def store_levels(session: Session, quarter: Quarter, result: ProviderLevels, params: ContractParameters) -> None:
+    """Replace the provider's measures for the quarter; credits keep their history (a rerun adds nothing)."""
     q = str(quarter)
-    for model in (Measure, Payment):
-        session.execute(delete(model).where(model.quarter == q, model.provider_code == result.provider))
+    session.execute(delete(Measure).where(Measure.quarter == q, Measure.provider_code == result.provider))
     current = {c.measure: c for c in session.scalars(select(CreditRow).where(
         CreditRow.quarter == q, CreditRow.provider_code == result.provider, CreditRow.replaced_at.is_(None)))}
     for level in result.levels:
@@ -142,6 +192,10 @@ def store(session: Session, quarter: Quarter, result: ProviderQuarter, params: C
                             performance=float(level.performance) if level.performance is not None else None,
                             target=float(level.target), status=level.status, submission_id=result.submission_id,
                             parameter_version=params.version))
+    for measure, (n, d) in result.reported.items():
+        session.add(Measure(quarter=q, provider_code=result.provider, measure=measure, numerator=n, denominator=d,
+                            performance=100 * n / d if d else None, target=None, status="reported",
+                            submission_id=result.submission_id, parameter_version=params.version))
     now = dt.datetime.now(dt.timezone.utc)
     for credit in result.credits:
         old = current.pop(credit.measure, None)
@@ -155,81 +209,20 @@ def store(session: Session, quarter: Quarter, result: ProviderQuarter, params: C
                               parameter_version=params.version))
     for old in current.values():  # no longer computed (e.g. the provider is now an NPS comparison only)
         old.replaced_at = now
-    r = result.reoffending
-    if r is not None:
-        for kind, amount in (("binary", r.binary_payment_gbp), ("frequency", r.frequency_payment_gbp)):
-            session.add(Payment(quarter=q, provider_code=result.provider, cohort_quarter=q, kind=kind,
-                                amount_gbp=amount, final=r.final, extract_id=extract_id,
-                                parameter_version=params.version))
 
 
-def _pct(value) -> float | None:
-    return None if value is None else float(value)
-
-
-def write_outputs(quarter: Quarter, results: list[ProviderQuarter], extract: Extract | None, out: Path,
-                  decisions: dict[tuple[str, str], str] | None = None) -> dict[str, Path]:
-    """``service_levels.csv``, ``reoffending.csv`` and ``payments.csv`` for the quarter.
-
-    ``decisions``: the latest decision on each (provider, measure) credit, for the credit_decision column.
-    """
-    decisions = decisions or {}
-    params = for_quarter(quarter)
+def store_cohorts(session: Session, quarter: Quarter, results: list[ProviderCohort], params: ContractParameters,
+                  extract_id: int | None) -> None:
+    """Replace the quarter's reoffending results (one row per provider with a cohort result)."""
     q = str(quarter)
-    levels, reoffending, payments = [], [], []
-    for r in results:
-        credit_by = {c.measure: c.amount_gbp for c in r.credits}
-        for s in r.levels:
-            levels.append({"quarter": q, "provider_code": r.provider, "measure": s.measure, "numerator": s.numerator,
-                           "denominator": s.denominator,
-                           "performance_pct": str(s.performance_shown) if s.performance_shown is not None else None,
-                           "target_pct": str(s.target.quantize(Decimal("0.1"))), "status": s.status,
-                           "credit_gbp": str(credit_by.get(s.measure, Decimal("0.00"))) if r.credits else None,
-                           "credit_decision": (decisions.get((r.provider, s.measure), "applied")
-                                               if credit_by.get(s.measure) else None),
-                           "parameter_version": params.version})
-        terms = params.providers[r.provider]
-        o = r.reoffending
-        if o is not None:
-            reoffending.append({
-                "quarter": q, "provider_code": r.provider, "cohort_size": o.cohort_size, "reoffenders": o.reoffenders,
-                "reoffences": o.reoffences,
-                "binary_rate": f"{o.binary:.4f}" if o.binary is not None else None,
-                "frequency_rate": f"{o.frequency:.3f}" if o.frequency is not None else None,
-                "mean_p1": f"{o.mean_p1:.4f}",
-                "adjusted_binary_rate": f"{o.adjusted_binary:.4f}" if o.adjusted_binary is not None else None,
-                "baseline_binary_rate": f"{terms.baseline_binary:.4f}",
-                "baseline_frequency_rate": f"{terms.baseline_frequency:.2f}",
-                "z": f"{o.z:.4f}" if o.z is not None else None, "significance": o.significance,
-                "result": "final" if o.final else "interim",
-                "outcome_payment_gbp": str(o.outcome_payment_gbp), "extract_as_of": extract.as_of.isoformat(),
-                "parameter_version": params.version})
-        fee = terms.quarterly_fee_gbp
-        credit_total = sum((c.amount_gbp for c in r.credits), Decimal("0.00"))
-        paid = o.outcome_payment_gbp if o is not None and o.final else Decimal("0.00")
-        payments.append({"quarter": q, "provider_code": r.provider, "quarterly_fee_gbp": str(fee),
-                         "service_credits_gbp": str(credit_total), "outcome_payments_gbp": str(paid),
-                         "net_gbp": str(fee - credit_total + paid), "parameter_version": params.version})
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, rows in (("service_levels.csv", levels), ("reoffending.csv", reoffending), ("payments.csv", payments)):
-        paths[name] = out / name
-        frame = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String)) if rows else pl.DataFrame(
-            schema={"quarter": pl.String, "provider_code": pl.String})
-        write_csv(_numbers(frame), paths[name])
-    return paths
-
-
-NUMERIC = {"numerator": 0, "denominator": 0, "performance_pct": 1, "target_pct": 1, "credit_gbp": 2, "cohort_size": 0,
-           "reoffenders": 0, "reoffences": 0, "binary_rate": 4, "frequency_rate": 3, "mean_p1": 4,
-           "adjusted_binary_rate": 4, "baseline_binary_rate": 4, "baseline_frequency_rate": 2, "z": 4,
-           "outcome_payment_gbp": 2, "quarterly_fee_gbp": 2, "service_credits_gbp": 2, "outcome_payments_gbp": 2,
-           "net_gbp": 2}
-
-
-def _numbers(frame: pl.DataFrame) -> pl.DataFrame:
-    """Figures as exact decimals (plain digits in the CSV), text stays text."""
-    return frame.with_columns(
-        pl.col(c).cast(pl.Int64) if scale == 0 else pl.col(c).cast(pl.Decimal(20, scale))
-        for c, scale in NUMERIC.items() if c in frame.columns
-    )
+    session.execute(delete(ReoffendingResult).where(ReoffendingResult.quarter == q))
+    for cohort_ in results:
+        r = cohort_.result
+        if r is None:
+            continue
+        session.add(ReoffendingResult(
+            quarter=q, provider_code=cohort_.provider, submission_id=cohort_.submission_id, extract_id=extract_id,
+            cohort_size=r.cohort_size, reoffenders=r.reoffenders, reoffences=r.reoffences, mean_p1=r.mean_p1,
+            binary_rate=r.binary, frequency_rate=r.frequency, adjusted_binary_rate=r.adjusted_binary, z=r.z,
+            significance=r.significance, final=r.final, binary_payment_gbp=r.binary_payment_gbp,
+            frequency_payment_gbp=r.frequency_payment_gbp, parameter_version=params.version))

@@ -101,3 +101,71 @@ def load(path: Path) -> Extract:
         hash_values(good["pnc_id"]).alias("pnc_hash"), pl.col("offence").alias("offence_date"),
         pl.col("disposal").alias("disposal_date"), "disposal_type", "offence_group")
     return Extract(as_of, rows, findings, frame.height, path)
+
+
+def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) -> tuple[int, str, Path]:
+    """Archive the extract's bytes, keep its checked rows (pseudonymised, Parquet) and its findings.
+
+    Returns the warehouse id (the same file again keeps its id), the file's sha256 and the findings file.
+    """
+    from sqlalchemy import select
+
+    from probation_returns.ingest import archive_file, sha256_file
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import ReoffendingExtract
+    from reports.csv import write_csv
+
+    digest = sha256_file(extract.path)
+    archived = archive_file(extract.path, digest, archive_root)
+    rows_path = checked_rows_path(archive_root, digest)
+    if not rows_path.exists():
+        rows_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = rows_path.with_suffix(".incoming")
+        extract.rows.write_parquet(tmp)
+        tmp.replace(rows_path)
+    findings = feedback_root / "reoffending" / extract.as_of.isoformat() / "findings.csv"
+    write_csv(extract.findings, findings)
+    with session_scope(engine) as session:
+        row = session.scalar(select(ReoffendingExtract).where(ReoffendingExtract.sha256 == digest))
+        if row is None:
+            row = ReoffendingExtract(as_of_date=extract.as_of, file_name=extract.path.name, sha256=digest,
+                                     archive_path=str(archived), rows=extract.total_rows)
+            session.add(row)
+            session.flush()
+        return row.id, digest, findings
+
+
+def checked_rows_path(archive_root: Path, sha256: str) -> Path:
+    return archive_root / "extracts" / f"{sha256}.parquet"
+
+
+def latest_registered(engine, archive_root: Path) -> tuple[int, Extract] | None:
+    """The registered extract with the latest as-of date, as checked when it was registered."""
+    from sqlalchemy import select
+
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import ReoffendingExtract
+
+    with session_scope(engine) as session:
+        row = session.scalar(select(ReoffendingExtract).order_by(ReoffendingExtract.as_of_date.desc(),
+                                                                 ReoffendingExtract.id.desc()))
+        if row is None:
+            return None
+        found = (row.id, row.as_of_date, row.sha256, row.rows, Path(row.archive_path), row.file_name)
+    extract_id, as_of, digest, total, archived, name = found
+    rows_path = checked_rows_path(archive_root, digest)
+    if rows_path.exists():
+        rows = pl.read_parquet(rows_path)
+        return extract_id, Extract(as_of, rows, pl.DataFrame(), total or 0, archived)
+    return extract_id, _load_archived(archived, name)
+
+
+def _load_archived(archived: Path, name: str) -> Extract:
+    """Re-check an archived extract (kept under its sha256, so the as-of date comes from its recorded name)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / name
+        shutil.copyfile(archived, copy)
+        return load(copy)

@@ -71,6 +71,9 @@ class Submission(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     file_names: Mapped[list] = mapped_column(JSON)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # when the provider delivered it: the files' own time stamp (kept by SFTP/rsync), never after received_at;
+    # the submission deadline is judged on this
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20))  # received, validated, superseded, failed
     outcome: Mapped[str | None] = mapped_column(String(40))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
@@ -229,18 +232,28 @@ class CreditDecision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class Payment(Base):
-    """An outcome payment (or deduction) for a CRC's cohort quarter."""
+class ReoffendingResult(Base):
+    """Proven reoffending for one provider's cohort quarter, from one extract (final or interim)."""
 
-    __tablename__ = "payments"
+    __tablename__ = "reoffending_results"
+    __table_args__ = (Index("ix_reoffending_results_quarter_provider", "quarter", "provider_code"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    quarter: Mapped[str] = mapped_column(String(6), index=True)
+    quarter: Mapped[str] = mapped_column(String(6))  # the cohort quarter
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
-    cohort_quarter: Mapped[str] = mapped_column(String(6))
-    kind: Mapped[str] = mapped_column(String(20))  # binary, frequency, deduction
-    amount_gbp: Mapped[Decimal] = mapped_column(Money)
-    final: Mapped[bool] = mapped_column(Boolean)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     extract_id: Mapped[int | None] = mapped_column(ForeignKey("reoffending_extracts.id"))
+    cohort_size: Mapped[int] = mapped_column(Integer)
+    reoffenders: Mapped[int] = mapped_column(Integer)
+    reoffences: Mapped[int] = mapped_column(Integer)
+    mean_p1: Mapped[Decimal] = mapped_column(Numeric(12, 10))
+    binary_rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 10))
+    frequency_rate: Mapped[Decimal | None] = mapped_column(Numeric(14, 10))
+    adjusted_binary_rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 10))
+    z: Mapped[float | None] = mapped_column(Float)
+    significance: Mapped[str] = mapped_column(String(30))
+    final: Mapped[bool] = mapped_column(Boolean)
+    binary_payment_gbp: Mapped[Decimal] = mapped_column(Money)
+    frequency_payment_gbp: Mapped[Decimal] = mapped_column(Money)
     parameter_version: Mapped[str] = mapped_column(String(40))
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

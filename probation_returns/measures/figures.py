@@ -1,0 +1,151 @@
+"""A quarter's figures as the warehouse holds them, as tidy frames: what every return is made from.
+
+The CSVs, the workbook and the Dagster checks all read these frames, so a figure shown anywhere is
+the figure stored. Money and rates are exact decimals; a percentage is recomputed from its
+numerator and denominator (one decimal place, half away from zero), never from a stored float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from probation_returns.calendar import Quarter
+from probation_returns.measures.service_levels import percent_1dp
+from probation_returns.parameters import MEASURES, ContractParameters, for_quarter
+from probation_returns.reference import providers
+from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.models import (
+    Credit,
+    CreditDecision,
+    Measure,
+    ReoffendingExtract,
+    ReoffendingResult,
+)
+
+ZERO = Decimal("0.00")
+MONEY = pl.Decimal(14, 2)
+REPORTED = ("successful_completion", "face_to_face_share", "high_risk_not_referred")
+MEASURE_ORDER = {m: i for i, m in enumerate(MEASURES + REPORTED)}
+
+SERVICE_LEVELS = {
+    "quarter": pl.String, "provider_code": pl.String, "measure": pl.String, "numerator": pl.Int64,
+    "denominator": pl.Int64, "performance_pct": pl.Decimal(5, 1), "target_pct": pl.Decimal(5, 1),
+    "status": pl.String, "credit_gbp": MONEY, "credit_decision": pl.String, "parameter_version": pl.String,
+}
+REOFFENDING = {
+    "quarter": pl.String, "provider_code": pl.String, "cohort_quarter": pl.String, "cohort_size": pl.Int64,
+    "reoffenders": pl.Int64, "reoffences": pl.Int64, "binary_rate": pl.Decimal(6, 4),
+    "frequency_rate": pl.Decimal(7, 3), "mean_p1": pl.Decimal(6, 4), "adjusted_binary_rate": pl.Decimal(6, 4),
+    "baseline_binary_rate": pl.Decimal(6, 4), "baseline_frequency_rate": pl.Decimal(6, 2),
+    "z": pl.Decimal(8, 4), "significance": pl.String, "result": pl.String, "outcome_payment_gbp": MONEY,
+    "extract_as_of": pl.Date, "parameter_version": pl.String,
+}
+PAYMENTS = {
+    "quarter": pl.String, "provider_code": pl.String, "quarterly_fee_gbp": MONEY, "service_credits_gbp": MONEY,
+    "credits_waived_gbp": MONEY, "credits_reinvested_gbp": MONEY, "credits_applied_gbp": MONEY,
+    "outcome_payments_gbp": MONEY, "net_gbp": MONEY, "parameter_version": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class ExtractInfo:
+    id: int
+    as_of: object  # datetime.date
+    sha256: str
+    file_name: str
+    rows: int | None
+
+
+@dataclass
+class QuarterFigures:
+    quarter: Quarter
+    params: ContractParameters
+    service_levels: pl.DataFrame
+    reoffending: pl.DataFrame
+    payments: pl.DataFrame
+    extract: ExtractInfo | None
+
+
+def _dp(value, places: str) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
+    params = for_quarter(quarter)
+    q = str(quarter)
+    codes = list(providers())
+    with session_scope(engine) as session:
+        measures = session.scalars(select(Measure).where(Measure.quarter == q)).all()
+        credit_rows = session.scalars(select(Credit).where(Credit.quarter == q, Credit.replaced_at.is_(None))).all()
+        latest = (select(CreditDecision.credit_id, func.max(CreditDecision.id).label("id"))
+                  .group_by(CreditDecision.credit_id).subquery())
+        decisions = {d.credit_id: d.decision for d in session.scalars(
+            select(CreditDecision).join(latest, CreditDecision.id == latest.c.id))}
+        cohorts = session.scalars(select(ReoffendingResult).where(ReoffendingResult.quarter == q)).all()
+        extract_ids = {r.extract_id for r in cohorts if r.extract_id is not None}
+        extract = None
+        if extract_ids:
+            row = session.get(ReoffendingExtract, max(extract_ids))
+            extract = ExtractInfo(row.id, row.as_of_date, row.sha256, row.file_name, row.rows)
+        credits = {(c.provider_code, c.measure): (c.amount_gbp, decisions.get(c.id, "applied")) for c in credit_rows}
+        level_rows = [_level_row(m, credits, params) for m in measures]
+        cohort_rows = [_cohort_row(r, params, extract) for r in cohorts]
+    rank = {code: i for i, code in enumerate(codes)}
+    levels = pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row")
+    levels = levels.sort(pl.col("provider_code").replace_strict(rank, return_dtype=pl.Int32),
+                         pl.col("measure").replace_strict(MEASURE_ORDER, default=99, return_dtype=pl.Int32))
+    reoffending = pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row").sort(
+        pl.col("provider_code").replace_strict(rank, return_dtype=pl.Int32))
+    payments = _payments(q, codes, credits, reoffending, params)
+    return QuarterFigures(quarter, params, levels, reoffending, payments, extract)
+
+
+def _level_row(m: Measure, credits: dict, params: ContractParameters) -> tuple:
+    if m.status == "no valid return":
+        shown = Decimal("0.0")
+    elif m.denominator:
+        shown = percent_1dp(m.numerator, m.denominator)
+    else:
+        shown = None
+    credit = credits.get((m.provider_code, m.measure))
+    is_crc = providers()[m.provider_code].is_crc
+    amount = credit[0] if credit else (ZERO if is_crc and m.status != "reported" else None)
+    decision = credit[1] if credit and credit[0] > 0 else None
+    return (m.quarter, m.provider_code, m.measure, m.numerator, m.denominator, shown, _dp(m.target, "0.1"),
+            m.status, amount, decision, m.parameter_version)
+
+
+def _cohort_row(r: ReoffendingResult, params: ContractParameters, extract: ExtractInfo | None) -> tuple:
+    terms = params.providers[r.provider_code]
+    paid = r.binary_payment_gbp + r.frequency_payment_gbp
+    return (r.quarter, r.provider_code, r.quarter, r.cohort_size, r.reoffenders, r.reoffences,
+            _dp(r.binary_rate, "0.0001"), _dp(r.frequency_rate, "0.001"), _dp(r.mean_p1, "0.0001"),
+            _dp(r.adjusted_binary_rate, "0.0001"), _dp(terms.baseline_binary, "0.0001"),
+            _dp(terms.baseline_frequency, "0.01"), _dp(r.z, "0.0001"), r.significance,
+            "final" if r.final else "interim", paid, extract.as_of if extract else None, r.parameter_version)
+
+
+def _payments(q: str, codes: list[str], credits: dict, reoffending: pl.DataFrame,
+              params: ContractParameters) -> pl.DataFrame:
+    """Fee, credits by decision, outcome payments (final results only) and the net, for all 28 providers.
+
+    Only applied credits reduce the fee; waived and reinvested credits are shown but not deducted.
+    """
+    final = {r["provider_code"]: r["outcome_payment_gbp"] for r in reoffending.iter_rows(named=True)
+             if r["result"] == "final"}
+    rows = []
+    for code in codes:
+        by = {"applied": ZERO, "waived": ZERO, "reinvested": ZERO}
+        for (provider, _), (amount, decision) in credits.items():
+            if provider == code:
+                by[decision] += amount
+        total = sum(by.values(), ZERO)
+        fee = params.providers[code].quarterly_fee_gbp
+        paid = final.get(code, ZERO)
+        rows.append((q, code, fee, total, by["waived"], by["reinvested"], by["applied"], paid,
+                     fee - by["applied"] + paid, params.version))
+    return pl.DataFrame(rows, schema=PAYMENTS, orient="row")
