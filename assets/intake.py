@@ -10,7 +10,7 @@ from orchestration.partitions import quarter_of, quarter_partitions, return_part
 from orchestration.resources import Folders, Warehouse
 from probation_returns.ingest import current_submissions, discover, receive
 from probation_returns.warehouse.db import session_scope
-from reports.csv import write_csv
+from reports.markdown import table as markdown_table
 
 
 @dg.asset(partitions_def=return_partitions, group_name="intake", kinds={"python", "sql"})
@@ -51,7 +51,7 @@ with warnings.catch_warnings():
     kinds={"csv"},
 )
 def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders) -> dg.MaterializeResult:
-    """Which submission version is current for each of the 28 providers this quarter (``submissions.csv``)."""
+    """Which submission version is current for each of the 28 providers this quarter."""
     quarter = quarter_of(context.partition_key)
     with session_scope(warehouse.engine) as session:
         rows = current_submissions(session, str(quarter))
@@ -59,19 +59,12 @@ def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse,
         "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
         "received_at": pl.String, "sha256": pl.String, "files": pl.String, "status": pl.String, "outcome": pl.String,
     })
-    path = folders.quarter_output(quarter) / "submissions.csv"
-    write_csv(frame, path)
     received = frame.filter(pl.col("submission_id").is_not_null()).height
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
             "providers_with_return": received,
             "providers_without_return": frame.height - received,
-            "preview": dg.MetadataValue.md(_markdown(frame.select("provider_code", "submission_id", "version", "status"))),
+            "preview": dg.MetadataValue.md(markdown_table(frame.select("provider_code", "submission_id", "version", "status"))),
         }
     )
 
-
-def _markdown(frame: pl.DataFrame) -> str:
-    head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
-    return head + "\n".join("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())

@@ -17,7 +17,6 @@ from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Measure
-from reports.measures_csv import write_measures
 
 
 @dg.asset(group_name="performance", kinds={"polars", "csv"})
@@ -101,7 +100,7 @@ CHECKS = [
 @dg.asset(partitions_def=quarter_partitions, group_name="performance", check_specs=CHECKS, kinds={"polars", "csv"},
           deps=[dg.AssetDep("provider_measures", partition_mapping=ALL_PROVIDERS_OF_QUARTER), reoffending_results])
 def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
-    """Service levels, credits, reoffending and payments of all 28 providers, as stored (three CSVs)."""
+    """Service levels, credits, reoffending and payments of all 28 providers, as stored and checked."""
     quarter = quarter_of(context.partition_key)
     params = for_quarter(quarter)
     with session_scope(warehouse.engine) as session:
@@ -112,7 +111,6 @@ def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse,
             with session_scope(warehouse.engine) as session:
                 store_levels(session, quarter, result, params)
     figures = quarter_figures(warehouse.engine, quarter)
-    paths = write_measures(figures, folders.quarter_output(quarter))
     levels = figures.service_levels
     statuses = dict(levels.group_by("status").len().sort("status").iter_rows())
     yield dg.MaterializeResult(metadata={
@@ -122,7 +120,6 @@ def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse,
         "statuses": dg.MetadataValue.json(statuses),
         "service_credits_gbp": str(figures.payments["service_credits_gbp"].sum()),
         "outcome_payments_gbp": str(figures.payments["outcome_payments_gbp"].sum()),
-        **{name: dg.MetadataValue.path(str(path)) for name, path in paths.items()},
     })
     present = levels["provider_code"].n_unique()
     yield dg.AssetCheckResult(check_name="every_provider_present", passed=present == len(providers()),

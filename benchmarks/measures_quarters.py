@@ -12,7 +12,8 @@ the results are stored (replacing the quarter's earlier figures) and ``service_l
     with session_scope(engine) as s:
         for r in levels: store_levels(s, quarter, r, for_quarter(quarter))
         store_cohorts(s, quarter, cohorts, for_quarter(quarter), None)
-    write_measures(quarter_figures(engine, quarter), out_dir)   # read back from the warehouse
+    figures = quarter_figures(engine, quarter)                   # read back from the warehouse
+    for name in ("service_levels", "reoffending", "payments"): write_csv(getattr(figures, name), out_dir / f"{name}.csv")
 
 - one quarter (2017Q3), median of 3 runs in this process (``--repeats-one``);
 - all 8 quarters (2016Q1..2017Q4) in one loop, the extract loaded once, each run in a fresh process
@@ -75,7 +76,7 @@ import probation_returns.measures.quarter as quarter_mod
 from probation_returns.calendar import Quarter, quarter_range
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
-from reports.measures_csv import write_measures
+from reports.csv import write_csv
 from probation_returns.measures.reoffending_extract import load
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import provider_codes, providers
@@ -206,7 +207,9 @@ def measure_quarter(engine, codes: list[str], quarter: Quarter, extract, split: 
             store_levels(s, quarter, r, for_quarter(quarter))
         store_cohorts(s, quarter, cohorts, for_quarter(quarter), None)
     stored = time.perf_counter()
-    write_measures(quarter_figures(engine, quarter), OUT / str(quarter))
+    figures = quarter_figures(engine, quarter)  # read back from the warehouse, as the returns are
+    for name in ("service_levels", "reoffending", "payments"):
+        write_csv(getattr(figures, name), OUT / str(quarter) / f"{name}.csv")
     written = time.perf_counter()
     return {"providers": computed - start, "store": stored - computed, "write": written - stored,
             "total": written - start}

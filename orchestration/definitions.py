@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from assets import intake, performance, validation
+from assets import intake, performance, returns, validation
 from orchestration.jobs import extract_job, intake_job, quarter_job
 from orchestration.resources import Folders, Warehouse
 from orchestration.sensors import landing_sensor
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([intake, validation, performance]),
+    assets=dg.load_assets_from_modules([intake, validation, performance, returns]),
     jobs=[intake_job, quarter_job, extract_job],
     sensors=[landing_sensor],
     resources={"warehouse": Warehouse(), "folders": Folders()},

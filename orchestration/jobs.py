@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
 from assets.performance import provider_measures, quarter_performance, reoffending_extract, reoffending_results
+from assets.returns import ministry_return
 from assets.validation import provider_validation
 
 intake_job = dg.define_asset_job(
@@ -11,8 +12,8 @@ intake_job = dg.define_asset_job(
     description="Receive, archive and validate one provider's return for one quarter, then measure it.",
 )
 quarter_job = dg.define_asset_job(
-    "quarter_build", selection=[quarter_submissions, reoffending_results, quarter_performance],
-    description="The quarter's submissions list, reoffending results, and all providers' figures and money.",
+    "quarter_build", selection=[quarter_submissions, reoffending_results, quarter_performance, ministry_return],
+    description="The quarter's reoffending results, all providers' figures and money, and the ministry return.",
 )
 extract_job = dg.define_asset_job(
     "extract_intake", selection=[reoffending_extract],

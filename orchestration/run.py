@@ -14,6 +14,7 @@ import dagster as dg
 
 from assets.intake import provider_submission, quarter_submissions
 from assets.performance import provider_measures, quarter_performance, reoffending_extract, reoffending_results
+from assets.returns import ministry_return
 from assets.validation import provider_validation
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
@@ -71,7 +72,7 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
             failed.append(code)
         if progress:
             progress(code)
-    result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance],
+    result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance, ministry_return],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
                             raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
     if crashed(result):

@@ -238,8 +238,9 @@ def demo(
         ("Reoffending extract", generated.extract),
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
-        ("Submissions this quarter", run.submissions_csv),
-        ("Measures and money", run.submissions_csv.parent),
+        ("Ministry return", f"{run.submissions_csv.parent / f'ministry_return_{q}.xlsx'} ({_build_of(run.submissions_csv.parent)})"),
+        ("CSV twin and manifest", run.submissions_csv.parent),
+        ("Publication copy", run.submissions_csv.parent / "publication"),
         ("Feedback for providers", output / "feedback"),
         ("Dagster run history", os.environ["DAGSTER_HOME"]),
     ]
@@ -261,8 +262,10 @@ def run(
 ) -> None:
     """Receive, validate and measure the returns in LANDING for the quarter, through Dagster.
 
-    Writes submissions.csv, service_levels.csv, reoffending.csv and payments.csv into OUT; exits 0
-    when the run itself succeeded (a rejected return is a normal outcome).
+    Writes the ministry return into OUT: ministry_return_YYYYQn.xlsx, service_levels.csv,
+    reoffending.csv, payments.csv, data_quality.csv, submissions.csv, manifest.json and the
+    publication copy (publication/); each numbered build is kept under OUT/builds/. Exits 0 when the
+    run itself succeeded (a rejected return is a normal outcome).
     """
     from orchestration.resources import Folders
     from probation_returns.calendar import Quarter
@@ -302,9 +305,20 @@ def run(
                              output=out.resolve(), database_url=db_url, quarter_subfolders=False,
                              extract=extract.resolve() if extract else None,
                              progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
-    console.print(f"{q}: submissions.csv, service_levels.csv, reoffending.csv and payments.csv in {out}")
+    console.print(f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
+                  f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
+                  f"{out / 'publication'}; every build kept in {out / 'builds'}")
     if result.failed:
         _fail(f"pipeline steps failed for: {', '.join(result.failed)}; see the Dagster UI for why", 1)
+
+
+def _build_of(folder: Path) -> str:
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return "not built"
+    import json
+
+    return f"build {json.loads(manifest.read_text(encoding='utf-8'))['build_number']}"
 
 
 def main() -> None:  # pragma: no cover

@@ -1,5 +1,6 @@
 """The ``returns`` command: clear errors for bad input, and the commands do what they say."""
 
+import csv
 import json
 
 from typer.testing import CliRunner
@@ -47,8 +48,12 @@ def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monk
     runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C02", "--scale", "0.02"])
     result = runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"])
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "out" / "submissions.csv").read_text()
-    assert "2017Q3,C02,1,1," in text and text.count("no return") == 27
+    with (tmp_path / "out" / "submissions.csv").open(newline="") as f:
+        subs = {r["provider_code"]: r for r in csv.DictReader(f)}
+    assert (subs["C02"]["submission_id"], subs["C02"]["version"], subs["C02"]["counted"]) == ("1", "1", "yes")
+    assert sum(r["status"] == "no return" for r in subs.values()) == 27
+    assert (tmp_path / "out" / "ministry_return_2017Q3.xlsx").exists()
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["build_number"] == 1
     levels = (tmp_path / "out" / "service_levels.csv").read_text().splitlines()
     assert levels[0].startswith("quarter,provider_code,measure,numerator,denominator,performance_pct,target_pct,status,credit_gbp")
     # 7 service levels each, and 3 reported-only measures for the one provider that sent a return

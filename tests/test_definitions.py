@@ -14,9 +14,9 @@ from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.
-ASSETS = ["provider_measures", "provider_submission", "provider_validation", "quarter_performance",
+ASSETS = ["ministry_return", "provider_measures", "provider_submission", "provider_validation", "quarter_performance",
           "quarter_submissions", "reoffending_extract", "reoffending_results"]
-CHECKS = ["provider_validation:breaches_errors", "provider_validation:breaches_warnings",
+CHECKS = ["ministry_return:files_match_manifest", "provider_validation:breaches_errors", "provider_validation:breaches_warnings",
           "provider_validation:cases_errors", "provider_validation:cases_warnings",
           "provider_validation:contacts_errors", "provider_validation:contacts_warnings",
           "provider_validation:file_readable", "quarter_performance:credits_within_caps",

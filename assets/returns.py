@@ -1,0 +1,40 @@
+"""The quarter's ministry return: workbook, CSV twin, manifest and publication copy, as a numbered build."""
+
+import dagster as dg
+import polars as pl
+
+from orchestration.partitions import quarter_of, quarter_partitions
+from orchestration.resources import Folders, Warehouse
+from reports.markdown import table as markdown_table
+from reports.ministry import sheets
+from reports.ministry.build import build_return, verify
+
+CHECKS = [dg.AssetCheckSpec("files_match_manifest", asset="ministry_return",
+                            description="Every file of the build is present and matches its SHA-256 in manifest.json.")]
+PREVIEW = ("provider_code", "outcome", "SL001R_pct", "SL002R_pct", "AK_pct", "service_credits_gbp",
+           "outcome_payments_gbp")
+
+
+@dg.asset(partitions_def=quarter_partitions, group_name="returns", check_specs=CHECKS, kinds={"excel", "csv"},
+          deps=["quarter_performance", "quarter_submissions"])
+def ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
+    """ministry_return_YYYYQn.xlsx with service_levels, reoffending, payments, data_quality and submissions CSVs,
+    manifest.json and the publication copy; a new numbered build only when an input changed."""
+    quarter = quarter_of(context.partition_key)
+    build = build_return(warehouse.engine, quarter, folders.quarter_output(quarter))
+    summary = pl.DataFrame(sheets.summary(build.content.frames), infer_schema_length=None)
+    yield dg.MaterializeResult(metadata={
+        "build_number": build.number,
+        "new_build": build.new,
+        "built_at": build.built_at.isoformat(timespec="seconds"),
+        "parameter_version": build.content.figures.params.version,
+        "extract_as_of": build.content.figures.extract.as_of.isoformat() if build.content.figures.extract else "none",
+        "workbook": dg.MetadataValue.path(str(build.workbook)),
+        "folder": dg.MetadataValue.path(str(build.folder)),
+        "checksums": dg.MetadataValue.json(build.files),
+        "summary": dg.MetadataValue.md(markdown_table(summary.select([c for c in PREVIEW if c in summary.columns]))),
+    })
+    problems = verify(build.folder)
+    yield dg.AssetCheckResult(check_name="files_match_manifest", passed=not problems,
+                              metadata={"files": len(build.files), "problems": "; ".join(problems) or "none"})
+

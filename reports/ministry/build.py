@@ -1,0 +1,185 @@
+"""Numbered, kept builds of a quarter's ministry return.
+
+A build is the workbook, its CSV twin and ``manifest.json`` (and the publication copy), written to
+``<out>/builds/NNN/`` and copied to ``<out>/`` as the current return. The build number goes up only
+when what the return is made of changes (a resubmission, a new extract, a credit decision, new
+parameters or software); building again from the same inputs reuses the number and build time, so
+the files come out byte for byte the same. A build folder, once written, is never touched again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from probation_returns.calendar import Quarter
+from probation_returns.ingest import sha256_file
+from probation_returns.reference import providers
+from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
+from reports.csv import write_csv
+from reports.ministry import sheets, suppression
+from reports.ministry.content import ReturnContent, gather
+from reports.ministry.workbook import write_workbook
+
+CSV_FILES = ("service_levels", "reoffending", "payments", "data_quality", "submissions")
+
+
+@dataclass(frozen=True)
+class Build:
+    quarter: Quarter
+    number: int
+    built_at: dt.datetime
+    folder: Path  # builds/NNN
+    current: Path  # where the current return is copied
+    files: dict[str, str]  # relative path -> sha256
+    new: bool  # False: the inputs were unchanged, the existing build was kept
+    content: ReturnContent
+
+    @property
+    def workbook(self) -> Path:
+        return self.folder / workbook_name(self.quarter)
+
+
+def workbook_name(quarter: Quarter, publication: bool = False) -> str:
+    return f"ministry_return_{quarter}{'_publication' if publication else ''}.xlsx"
+
+
+def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path) -> None:
+    for name in CSV_FILES:
+        write_csv(frames[name], folder / f"{name}.csv")
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _rows(frame: pl.DataFrame) -> list[dict]:
+    return sheets.with_names(frame).to_dicts()
+
+
+def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication: bool) -> dict[str, list[dict]]:
+    tables = {name: _rows(frame) for name, frame in frames.items()}
+    summary = sheets.summary(content.frames)  # from the internal figures; the publication copy hides as its tables do
+    if publication:
+        summary = suppression.summary(summary, frames)
+    names = {code: p.name for code, p in providers().items()} | suppression.TOTALS
+    tables["summary"] = [{**r, "provider_name": names.get(r["provider_code"])} for r in summary]
+    for rows in tables.values():
+        for r in rows:
+            if r.get("provider_code") in suppression.TOTALS:
+                r["provider_name"] = suppression.TOTALS[r["provider_code"]]
+    tables["chart_data"] = sheets.chart_data(content.figures.service_levels, content.figures.params).to_dicts()
+    tables["notes"] = sheets.notes(content.figures.params, publication).to_dicts()
+    return tables
+
+
+def _provenance(content: ReturnContent, number: int, built_at: dt.datetime, inputs_sha: str) -> list[tuple[str, object]]:
+    extract = content.figures.extract
+    return [
+        ("Build", number),
+        ("Built at (UTC)", built_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+        ("Software version", content.software_version),
+        ("Contract parameters", content.figures.params.version),
+        ("Validation rules", content.rules_version),
+        ("Reoffending extract", f"as of {extract.as_of.isoformat()} (SHA-256 {extract.sha256})" if extract else "none"),
+        ("Submission deadline", "end of " + (content.deadline - dt.timedelta(days=1)).strftime("%A %d %B %Y")
+         + " (UK time)"),
+        ("Inputs checksum", inputs_sha),
+    ]
+
+
+def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime, inputs_sha: str,
+           publication: bool) -> None:
+    q = content.quarter
+    crc = {c for c, p in providers().items() if p.is_crc}
+    provenance = _provenance(content, number, built_at, inputs_sha)
+    _csv_twin(content.frames, folder)
+    write_workbook(folder / workbook_name(q), _tables(content.frames, content, False), quarter=str(q), build=number,
+                   built_at=built_at, provenance=provenance, publication=False, crc_codes=crc)
+    if publication:
+        public = suppression.publication(content.frames)
+        _csv_twin(public, folder / "publication")
+        write_workbook(folder / "publication" / workbook_name(q, True), _tables(public, content, True), quarter=str(q),
+                       build=number, built_at=built_at, provenance=provenance, publication=True, crc_codes=crc)
+    manifest = {
+        "quarter": str(q), "build_number": number,
+        "built_at": built_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "software_version": content.software_version,
+        "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
+        "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
+        "inputs": content.inputs(), "inputs_sha256": inputs_sha,
+        "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bool = True) -> Build:
+    content = gather(engine, quarter)
+    with tempfile.TemporaryDirectory() as tmp:  # the tables' content decides whether anything changed
+        _csv_twin(content.frames, Path(tmp))
+        inputs_sha = content.inputs_sha256(_hashes(Path(tmp)))
+    builds = out / "builds"  # numbered 001, 002, ...
+    with session_scope(engine) as session:
+        latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
+                                .order_by(ReturnBuild.build_number.desc()))
+        same = latest is not None and latest.inputs_sha256 == inputs_sha
+        kept = [int(p.name) for p in builds.glob("[0-9][0-9][0-9]")] if builds.is_dir() else []
+        number = latest.build_number if same else max([latest.build_number if latest else 0, *kept]) + 1
+        built_at = (latest.built_at if same else dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        built_at = built_at if built_at.tzinfo else built_at.replace(tzinfo=dt.timezone.utc)
+    folder = builds / f"{number:03d}"
+    if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
+        builds.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=builds, prefix=".building-"))
+        try:
+            _write(content, staging, number, built_at, inputs_sha, publication)
+            os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    manifest_sha = sha256_file(folder / "manifest.json")
+    if not same:
+        with session_scope(engine) as session:
+            record = ReturnBuild(quarter=str(quarter), build_number=number, built_at=built_at,
+                                 software_version=content.software_version,
+                                 parameter_version=content.figures.params.version,
+                                 extract_id=content.figures.extract.id if content.figures.extract else None,
+                                 inputs_sha256=inputs_sha, manifest_sha256=manifest_sha, output_path=str(folder))
+            session.add(record)
+            session.flush()
+            for submission_id in content.counted_submission_ids:
+                session.add(ReturnBuildSubmission(build_id=record.id, submission_id=submission_id))
+    _publish_current(folder, out)
+    files = {p: d for p, d in _hashes(folder).items()}
+    return Build(quarter, number, built_at, folder, out, files, not same, content)
+
+
+def _publish_current(folder: Path, out: Path) -> None:
+    """Copy the build's files to ``out`` (the current return), each replaced atomically."""
+    for source in sorted(p for p in folder.rglob("*") if p.is_file()):
+        target = out / source.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.incoming")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+
+def verify(folder: Path) -> list[str]:
+    """Files missing or changed since the manifest was written (empty: the build is intact)."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    problems = []
+    for entry in manifest["files"]:
+        path = folder / entry["path"]
+        if not path.is_file():
+            problems.append(f"{entry['path']} is missing")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"{entry['path']} does not match its checksum")
+    return problems

@@ -1,0 +1,138 @@
+"""Everything a quarter's ministry return shows, gathered from the warehouse as tidy frames.
+
+The CSV twin is these frames as they are; the workbook lays the same frames out for people. No
+frame holds a personal identifier: submissions are named by id and checksum, never by case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from probation_returns import __version__
+from probation_returns.calendar import Quarter
+from probation_returns.measures.figures import QuarterFigures, quarter_figures
+from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
+from probation_returns.reference import providers
+from probation_returns.validation import RULES_VERSION
+from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.models import Finding, Submission, ValidationRun
+
+SUBMISSIONS = {
+    "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
+    "delivered_at": pl.String, "received_at": pl.String, "sha256": pl.String, "files": pl.String,
+    "status": pl.String, "outcome": pl.String, "counted": pl.String, "counted_submission_id": pl.Int64,
+}
+DATA_QUALITY = {
+    "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "table": pl.String,
+    "rows": pl.Int64, "rejected_records": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
+    "top_rules": pl.String,
+}
+TABLES = ("cases", "contacts", "breaches")
+TOP_RULES = 3
+
+
+@dataclass
+class ReturnContent:
+    quarter: Quarter
+    figures: QuarterFigures
+    submissions: pl.DataFrame
+    data_quality: pl.DataFrame
+    deadline: dt.datetime
+    software_version: str = __version__
+    rules_version: str = RULES_VERSION
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.frames = {
+            "service_levels": self.figures.service_levels, "reoffending": self.figures.reoffending,
+            "payments": self.figures.payments, "data_quality": self.data_quality, "submissions": self.submissions,
+        }
+
+    @property
+    def counted_submission_ids(self) -> list[int]:
+        return sorted(self.submissions["counted_submission_id"].drop_nulls().to_list())
+
+    def inputs(self) -> dict:
+        """What the return was made from; the same inputs give the same return (and build number)."""
+        counted = self.submissions.filter(pl.col("counted_submission_id").is_not_null())
+        extract = self.figures.extract
+        return {
+            "quarter": str(self.quarter),
+            "parameter_version": self.figures.params.version,
+            "rules_version": self.rules_version,
+            "software_version": self.software_version,
+            "submission_deadline": self.deadline.isoformat(),
+            "submissions": [{"provider_code": p, "submission_id": i, "sha256": s}
+                            for p, i, s in counted.select("provider_code", "counted_submission_id", "sha256").iter_rows()],
+            "reoffending_extract": ({"as_of": extract.as_of.isoformat(), "sha256": extract.sha256,
+                                     "file_name": extract.file_name} if extract else None),
+        }
+
+    def inputs_sha256(self, file_hashes: dict[str, str]) -> str:
+        """Inputs plus the content of the tables: a credit decision changes the content, not the inputs."""
+        body = json.dumps({"inputs": self.inputs(), "tables": file_hashes}, sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
+    figures = quarter_figures(engine, quarter)
+    q = str(quarter)
+    deadline = submission_deadline(quarter, figures.params)
+    with session_scope(engine) as session:
+        latest = {s.provider_code: s for s in session.scalars(
+            select(Submission).where(Submission.quarter == q).order_by(Submission.version))}
+        counted = {code: accepted_submission(session, code, q) for code in providers()}
+        sub_rows, quality_rows = [], []
+        for code in providers():
+            s, c = latest.get(code), counted.get(code)
+            if s is None:
+                state = "no return"
+            elif c is not None:
+                state = "yes" if c.id == s.id else f"yes (version {c.version}; later versions were late)"
+            elif delivered(s) >= deadline and not any(
+                    delivered(v) < deadline for v in session.scalars(select(Submission).where(
+                        Submission.quarter == q, Submission.provider_code == code))):
+                state = "no: delivered after the deadline"
+            else:
+                state = "no: no accepted return"
+            sub_rows.append((q, code, s.id if s else None, s.version if s else None,
+                             _iso(delivered(s)) if s else None, _iso(s.received_at) if s else None,
+                             s.sha256 if s else None, ";".join(s.file_names) if s else None,
+                             s.status if s else "no return", s.outcome if s else None, state, c.id if c else None))
+            quality_rows.extend(_quality(session, q, code, c or s))
+    submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
+    quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
+    return ReturnContent(quarter, figures, submissions, quality, deadline)
+
+
+def _quality(session, q: str, code: str, submission: Submission | None) -> list[tuple]:
+    """Rows, rejected records, errors and warnings per table of the submission that counts (else the latest)."""
+    if submission is None:
+        return [(q, code, None, t, None, None, None, None, None) for t in TABLES]
+    run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id)
+                         .order_by(ValidationRun.id.desc()))
+    if run is None:
+        return [(q, code, submission.id, t, None, None, None, None, "not validated") for t in TABLES]
+    counts = session.execute(
+        select(Finding.table_name, Finding.rule_id, func.count()).where(Finding.validation_run_id == run.id)
+        .group_by(Finding.table_name, Finding.rule_id)).all()
+    out = []
+    for t in TABLES:
+        c = run.table_counts.get(t, {})
+        ranked = sorted(((n, rule) for table, rule, n in counts if table == t), key=lambda x: (-x[0], x[1]))
+        top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or None
+        out.append((q, code, submission.id, t, c.get("rows"), c.get("rejected"), c.get("errors"), c.get("warnings"), top))
+    return out

@@ -1,0 +1,264 @@
+"""The quarterly ministry return: workbook, CSV twin, manifest, numbered builds, safety, LibreOffice."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from orchestration.run import run_quarter
+from probation_returns.calendar import Quarter
+from probation_returns.generator import generate
+from probation_returns.ingest import sha256_file
+from probation_returns.measures.decisions import decide
+from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.models import Credit, Measure, ReturnBuild, ReturnBuildSubmission
+from reports.ministry.build import build_return, verify
+from reports.ministry.layout import FORMATS, NUMERIC_KINDS, TABLES
+
+Q = Quarter.parse("2017Q3")
+SHEETS = ["Cover", "Summary", "Service levels", "Reoffending", "Payments", "Data quality", "Charts", "Notes"]
+CODES = ["C05", "C14", "N02"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One quarter through Dagster: three providers (C14 sends a workbook) and a final extract."""
+    root = tmp_path_factory.mktemp("ministry")
+    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
+    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
+    os.environ.pop("DAGSTER_HOME", None)
+    try:
+        db = f"sqlite:///{root / 'w.db'}"
+        upgrade(db)
+        made = generate(root / "landing", [Q], CODES, scale=0.05)
+        run = run_quarter(Q, CODES, landing=root / "landing", archive=root / "archive", output=root / "out",
+                          database_url=db, extract=made.extract, quarter_subfolders=False)
+        assert run.failed == []
+        yield root, db
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _table(ws, table) -> tuple[list[str], list[list]]:
+    """The sheet's table: the header row is the first row whose first cell is the first column's heading."""
+    first = table.columns[0].heading
+    header = next(r for r in range(1, 30) if ws.cell(r, 1).value == first and ws.cell(r, 2).value == table.columns[1].heading)
+    rows = []
+    for r in range(header + 1, ws.max_row + 1):
+        values = [ws.cell(r, c) for c in range(1, len(table.columns) + 1)]
+        if all(v.value is None for v in values):
+            break
+        rows.append(values)
+    return [ws.cell(header, c).value for c in range(1, len(table.columns) + 1)], rows
+
+
+def test_the_workbook_has_the_specified_sheets_in_order_marked_and_filtered(built):
+    root, _ = built
+    wb = load_workbook(root / "out" / "ministry_return_2017Q3.xlsx")
+    assert wb.sheetnames == SHEETS
+    for table in TABLES:
+        ws = wb[table.sheet]
+        headings, rows = _table(ws, table)
+        assert headings == [c.heading for c in table.columns]
+        assert ws.freeze_panes is not None and ws.auto_filter.ref.startswith("A")
+        assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text and ws["A2"].value == "OFFICIAL-SENSITIVE"
+        assert not ws.merged_cells.ranges
+    cover = wb["Cover"]
+    text = "\n".join(str(cover.cell(r, 1).value) for r in range(1, 12))
+    assert "Build: 1" in text and "Contract parameters: 2017-18.1" in text and "as of 2019-03-31" in text
+
+
+def test_every_number_is_a_number_with_its_excel_format(built):
+    root, _ = built
+    wb = load_workbook(root / "out" / "ministry_return_2017Q3.xlsx")
+    checked = 0
+    for table in TABLES:
+        _, rows = _table(wb[table.sheet], table)
+        for row in rows:
+            for column, cell in zip(table.columns, row):
+                if column.kind in NUMERIC_KINDS and cell.value is not None:
+                    assert isinstance(cell.value, (int, float)), (table.sheet, column.key, cell.value)
+                    assert cell.number_format.startswith(FORMATS[column.kind]), (table.sheet, column.key)
+                    checked += 1
+    assert checked > 500
+
+
+def test_charts_are_native_excel_charts(built):
+    root, _ = built
+    with zipfile.ZipFile(root / "out" / "ministry_return_2017Q3.xlsx") as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2
+        bodies = "".join(z.read(n).decode() for n in charts)
+    assert "'Reoffending'!" in bodies and "Charts!" in bodies.replace("'Charts'!", "Charts!")
+    assert "<lineChart>" in bodies and bodies.count("<barChart>") == 2  # target as a line over the bars
+
+
+def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
+    root, db = built
+    wb = load_workbook(root / "out" / "ministry_return_2017Q3.xlsx")
+    table = next(t for t in TABLES if t.sheet == "Service levels")
+    _, rows = _table(wb["Service levels"], table)
+    keys = [c.key for c in table.columns]
+    sheet = {(r[0].value, r[keys.index("measure")].value): r for r in rows}
+    csv_rows = _csv(root / "out" / "service_levels.csv")
+    assert len(sheet) == len(csv_rows) == 28 * 7 + 3 * 3
+    with session_scope(engine_for(db)) as session:
+        stored = {(m.provider_code, m.measure): m for m in session.scalars(select(Measure).where(Measure.quarter == "2017Q3"))}
+        credits = {(c.provider_code, c.measure): c.amount_gbp
+                   for c in session.scalars(select(Credit).where(Credit.replaced_at.is_(None)))}
+    for line in csv_rows:
+        key = (line["provider_code"], line["measure"])
+        cells = sheet[key]
+        value = {k: cells[keys.index(k)].value for k in keys}
+        assert value["numerator"] == (int(line["numerator"]) if line["numerator"] else None) == stored[key].numerator
+        assert value["denominator"] == (int(line["denominator"]) if line["denominator"] else None) == stored[key].denominator
+        if line["performance_pct"]:
+            assert Decimal(str(value["performance_pct"])) * 100 == pytest.approx(Decimal(line["performance_pct"]))
+        if line["credit_gbp"]:
+            assert Decimal(str(value["credit_gbp"])).quantize(Decimal("0.01")) == Decimal(line["credit_gbp"])
+            assert Decimal(line["credit_gbp"]) == credits.get(key, Decimal("0.00"))
+    payments = {r["provider_code"]: r for r in _csv(root / "out" / "payments.csv")}
+    p_table = next(t for t in TABLES if t.sheet == "Payments")
+    _, p_rows = _table(wb["Payments"], p_table)
+    p_keys = [c.key for c in p_table.columns]
+    for r in p_rows:
+        line = payments[r[0].value]
+        assert Decimal(str(r[p_keys.index("net_gbp")].value)).quantize(Decimal("0.01")) == Decimal(line["net_gbp"])
+        assert Decimal(line["net_gbp"]) == (Decimal(line["quarterly_fee_gbp"]) - Decimal(line["credits_applied_gbp"])
+                                            + Decimal(line["outcome_payments_gbp"]))
+
+
+def test_the_csv_twin_and_manifest_say_where_every_figure_came_from(built):
+    root, _ = built
+    out = root / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    for name in ("service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv",
+                 "ministry_return_2017Q3.xlsx", "publication/ministry_return_2017Q3_publication.xlsx"):
+        assert name in listed
+    assert verify(out) == []
+    assert manifest["build_number"] == 1 and manifest["parameter_version"] == "2017-18.1"
+    assert manifest["extract_as_of"] == "2019-03-31"
+    assert {s["provider_code"] for s in manifest["inputs"]["submissions"]} <= set(CODES)
+    quality = _csv(out / "data_quality.csv")
+    assert len(quality) == 28 * 3 and {"rows", "rejected_records", "errors", "warnings", "top_rules"} <= set(quality[0])
+    for name in ("service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv"):
+        header = (out / name).read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith("quarter,provider_code"), name
+        assert re.fullmatch(r"[a-z0-9_,]+", header), name
+
+
+def test_no_personal_identifier_in_any_output(built):
+    root, _ = built
+    cases = (root / "landing" / "C05" / "C05_2017Q3_cases.csv").read_text().splitlines()[1:]
+    case_refs = {line.split(",")[0] for line in cases}
+    pnc_ids = set(re.findall(r"\d{4}/\d{7}[A-Z]", "\n".join(cases)))
+    texts = []
+    for path in (root / "out").rglob("*"):
+        if "feedback" in path.relative_to(root / "out").parts:
+            continue  # the provider's own feedback names its rows by case_ref, as it should
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                texts.append("".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()))
+        elif path.suffix in (".csv", ".json"):
+            texts.append(path.read_text(encoding="utf-8"))
+    blob = "\n".join(texts)
+    assert pnc_ids and not any(p in blob for p in pnc_ids)
+    assert not re.search(r"\bcase_ref\b|\bpnc_id\b", blob)
+    assert not any(re.search(rf"\b{re.escape(ref)}\b", blob) for ref in list(case_refs)[:200])
+
+
+def test_text_that_looks_like_a_formula_is_stored_as_text(tmp_path):
+    from openpyxl import Workbook
+
+    from reports.ministry.layout import Column, Table
+    from reports.ministry.workbook import write_table
+
+    wb = Workbook()
+    table = Table("T", "t", "x", (Column("provider_code", "Provider", "code"), Column("top_rules", "Rules")))
+    write_table(wb.active, table, [{"provider_code": "=HYPERLINK(\"http://x\")", "top_rules": "@SUM(A1)"}],
+                title="t", marking="OFFICIAL-SENSITIVE", lines=[], footer="f")
+    wb.save(tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx").active
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value[:1] in "=@"]
+    assert len(cells) == 2 and all(c.data_type == "s" and c.quotePrefix for c in cells)
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_a_rebuild_from_the_same_inputs_is_byte_identical_and_keeps_its_number(built, tmp_path):
+    root, db = built
+    engine = engine_for(db)
+    first = build_return(engine, Q, tmp_path / "a")
+    assert not first.new and first.number == 1  # the Dagster run made build 1 from these inputs
+    shutil.rmtree(tmp_path / "a")
+    again = build_return(engine, Q, tmp_path / "a")
+    assert again.number == 1 and again.files == first.files
+    original = {p.relative_to(root / "out" / "builds" / "001"): p.read_bytes()
+                for p in (root / "out" / "builds" / "001").rglob("*") if p.is_file()}
+    rebuilt = {p.relative_to(again.folder): p.read_bytes() for p in again.folder.rglob("*") if p.is_file()}
+    assert rebuilt == original
+
+
+def test_a_credit_decision_makes_a_new_build_and_the_old_one_is_kept(built, tmp_path):
+    root, db = built
+    engine = engine_for(db)
+    out = tmp_path / "returns"
+    before = build_return(engine, Q, out)
+    with session_scope(engine) as session:  # C01 sent nothing: its credits are at the cap; waive one
+        decide(session, "2017Q3", "C01", "AE", "waived", "data system outage agreed with the ministry", "A Manager")
+    after = build_return(engine, Q, out)
+    assert after.new and after.number == before.number + 1
+    kept = {p.relative_to(before.folder).as_posix(): sha256_file(p) for p in before.folder.rglob("*") if p.is_file()}
+    assert kept == before.files  # the earlier build is untouched
+    levels = _csv(out / "service_levels.csv")
+    ae = next(r for r in levels if r["provider_code"] == "C01" and r["measure"] == "AE")
+    assert ae["credit_decision"] == "waived"
+    with session_scope(engine) as session:
+        builds = session.scalars(select(ReturnBuild).where(ReturnBuild.quarter == "2017Q3")
+                                 .order_by(ReturnBuild.build_number)).all()
+        assert [b.build_number for b in builds][-2:] == [before.number, after.number]
+        members = session.scalars(select(ReturnBuildSubmission.submission_id)
+                                  .where(ReturnBuildSubmission.build_id == builds[-1].id)).all()
+        assert len(members) == len(after.content.counted_submission_ids) >= 2
+
+
+def _soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def test_libreoffice_opens_and_converts_both_workbooks(built, tmp_path):
+    soffice = _soffice()
+    if soffice is None:
+        if os.environ.get("RETURNS_REQUIRE_SOFFICE"):
+            pytest.fail("RETURNS_REQUIRE_SOFFICE is set but LibreOffice (soffice) is not installed")
+        pytest.skip("LibreOffice is not installed (.ci/run installs libreoffice-calc)")
+    root, _ = built
+    for book in (root / "out" / "ministry_return_2017Q3.xlsx",
+                 root / "out" / "publication" / "ministry_return_2017Q3_publication.xlsx"):
+        done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                               "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
+                              capture_output=True, text=True, timeout=180, check=False)
+        pdf = tmp_path / (book.stem + ".pdf")
+        assert done.returncode == 0 and pdf.exists(), done.stderr
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
