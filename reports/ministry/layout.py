@@ -31,6 +31,8 @@ class Column:
     kind: str = "text"
     width: float = 12
     status_key: str = ""  # a pct column whose row status is shown after the number ("95.8% met"), still a number
+    wrap: bool = False  # long text wraps within the column's width
+    labels: tuple[tuple[str, str], ...] = ()  # values shown in words (the CSV keeps the code)
 
 
 STATUS_SHOWN = {"met": "met", "missed": "missed", "insufficient volume": "low vol.",
@@ -57,6 +59,8 @@ COVER = Table("Cover", "Submissions that make this return", "submissions", PROVI
 ))
 
 SUMMARY_MEASURES = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
+MEASURE_LABELS = (("successful_completion", "Successful completion"), ("face_to_face_share", "Face-to-face share"),
+                  ("high_risk_not_referred", "High risk not referred"))
 SUMMARY = Table("Summary", "Each provider at a glance", "summary", PROVIDER + (
     Column("type", "Type", "code", 6), Column("outcome", "Return", "text", 30), Column("cases", "Cases", "count", 9),
     *(Column(f"{m}_pct", m, "pct", 17, status_key=f"{m}_status") for m in SUMMARY_MEASURES),
@@ -67,7 +71,7 @@ SUMMARY = Table("Summary", "Each provider at a glance", "summary", PROVIDER + (
         "Net adjustment = outcome payment minus applied service credits (waived and reinvested are not deducted).")
 
 SERVICE_LEVELS = Table("Service levels", "Service levels by provider and measure", "service_levels", PROVIDER + (
-    Column("measure", "Measure", "code", 22), Column("numerator", "Numerator", "count", 11),
+    Column("measure", "Measure", "code", 22, labels=MEASURE_LABELS), Column("numerator", "Numerator", "count", 11),
     Column("denominator", "Denominator", "count", 12), Column("performance_pct", "Performance", "pct", 12),
     Column("target_pct", "Target", "pct", 9), Column("status", "Status", "text", 18),
     Column("credit_gbp", "Service credit", "money", 15), Column("credit_decision", "Credit decision", "text", 15),
@@ -105,7 +109,7 @@ CHART_DATA = Table("Charts", "Service levels of all CRCs together, against targe
         "excluded). The reoffending chart reads the Reoffending sheet.")
 
 NOTES = Table("Notes", "What the figures mean", "notes", (
-    Column("item", "Item", "text", 26), Column("meaning", "Meaning", "text", 110),
+    Column("item", "Item", "text", 26), Column("meaning", "Meaning", "text", 110, wrap=True),
 ))
 
 TABLES = (COVER, SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, CHART_DATA, NOTES)

@@ -101,23 +101,28 @@ def chart_data(levels: pl.DataFrame, params: ContractParameters) -> pl.DataFrame
                                       "target_pct": pl.Decimal(5, 1)})
 
 
+def _pct(rate) -> str:
+    """A rate as a percentage in plain words: 0.0025 -> '0.25%'."""
+    return f"{format((Decimal(str(rate)) * 100).normalize(), 'f')}%"
+
+
 def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
     rows = [(k, v) for k, v in DEFINITIONS.items()]
     rows += [(f"Status: {k}", v) for k, v in STATUS_WORDS.items()]
     rows += [
         ("Blank cell", "No figure: nothing to measure (for example no cases in the population)."),
-        ("Service credit", f"For a CRC's missed measure: {params.credit_rate_per_point * 100}% of the quarterly fee per "
-                           f"percentage point below target, at most {params.credit_cap_per_measure * 100}% of the fee "
-                           f"per measure and {params.credit_cap_per_quarter * 100}% per quarter (scaled down in "
+        ("Service credit", f"For a CRC's missed measure: {_pct(params.credit_rate_per_point)} of the quarterly fee per "
+                           f"percentage point below target, at most {_pct(params.credit_cap_per_measure)} of the fee "
+                           f"per measure and {_pct(params.credit_cap_per_quarter)} per quarter (scaled down in "
                            "proportion when the quarterly cap applies)."),
-        ("Outcome payment", f"Final results only, CRCs only: GBP {params.price_binary_gbp} per reoffender avoided on a "
+        ("Outcome payment", f"Final results only, CRCs only: £{params.price_binary_gbp:,.2f} per reoffender avoided on a "
                             f"significant reduction (|z| >= {params.significance_z}); a deduction of the same form on "
-                            f"a significant increase, capped at {params.deduction_cap * 100}% of the fee; plus GBP "
-                            f"{params.price_frequency_gbp} per reoffence avoided when frequency is below baseline."),
+                            f"a significant increase, capped at {_pct(params.deduction_cap)} of the fee; plus £"
+                            f"{params.price_frequency_gbp:,.2f} per reoffence avoided when frequency is below baseline."),
         ("Targets", "; ".join(f"{m} {t}%" for m, t in params.targets.items())),
         ("Minimum volume", f"{params.minimum_volume} cases in a measure's population"),
         ("Submission deadline", f"{params.deadline_business_days} business days (England and Wales) after quarter end"),
-        ("Rejection tolerance", f"a return is rejected when more than {params.rejection_tolerance * 100:g}% of a table's "
+        ("Rejection tolerance", f"a return is rejected when more than {_pct(params.rejection_tolerance)} of a table's "
                                 "records break an error rule"),
         ("Contract parameters", f"version {params.version} (contract year {params.contract_year})"),
         ("Percentages", "Performance is shown to one decimal place (half away from zero) and compared with the "

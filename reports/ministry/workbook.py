@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,6 +30,9 @@ MARK = Font(bold=True, color="C00000")
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 RIGHT = Alignment(horizontal="right")
+TEXT = Alignment(horizontal="left", vertical="top", indent=1)  # clear of the number to its left
+FIRST = Alignment(horizontal="left", vertical="top")
+WRAPPED = Alignment(horizontal="left", vertical="top", wrap_text=True, indent=1)
 
 
 def _value(value, kind: str):
@@ -50,15 +54,15 @@ def _value(value, kind: str):
     return value
 
 
-def _put(ws, row: int, col: int, value, kind: str = "text", status: str | None = None):
+def _put(ws, row: int, col: int, value, kind: str = "text", status: str | None = None, align: Alignment | None = None):
     cell = ws.cell(row=row, column=col)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula, whatever it starts with
         if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
             cell.quotePrefix = True  # and stays text if someone edits the cell
-        if kind in NUMERIC_KINDS:
-            cell.alignment = RIGHT
+        if kind in NUMERIC_KINDS or align is not None:
+            cell.alignment = RIGHT if kind in NUMERIC_KINDS else align
     elif value is not None and kind in FORMATS:
         cell.number_format = FORMATS[kind]
         if status in STATUS_SHOWN:
@@ -102,9 +106,15 @@ def write_table(ws, table: Table, rows: list[dict], *, title: str, marking: str,
         ws.column_dimensions[get_column_letter(i)].width = column.width
     ws.row_dimensions[header].height = 30  # room for a heading wrapped on two lines
     for offset, row in enumerate(rows, start=1):
+        wrapped = [len(str(row.get(c.key) or "")) / (c.width * 1.15) for c in table.columns if c.wrap]
+        if wrapped and max(wrapped) > 1:  # neither openpyxl nor LibreOffice sizes wrapped rows on their own
+            ws.row_dimensions[header + offset].height = 15 * math.ceil(max(wrapped))
         for i, column in enumerate(table.columns, start=1):
             status = row.get(column.status_key) if column.status_key else None
-            _put(ws, header + offset, i, _value(row.get(column.key), column.kind), column.kind, status)
+            value = row.get(column.key)
+            value = dict(column.labels).get(value, value) if column.labels else value
+            align = WRAPPED if column.wrap else (TEXT if i > 1 else FIRST)
+            _put(ws, header + offset, i, _value(value, column.kind), column.kind, status, align)
     last = header + max(len(rows), 1)
     ws.freeze_panes = ws.cell(row=header + 1, column=1)
     ws.auto_filter.ref = f"A{header}:{get_column_letter(len(table.columns))}{last}"
