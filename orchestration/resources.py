@@ -30,6 +30,7 @@ class Folders(dg.ConfigurableResource):
     output: str = ""
     extract: str = ""  # a reoffending extract to use; empty: the latest reoffending_*.csv in the landing folder
     quarter_subfolders: bool = True  # outputs under output/<quarter>/ (False: straight into output/)
+    alerts: str = ""
 
     def _path(self, value: str, env: str, default: str) -> Path:
         return Path(value or os.environ.get(env) or default)
@@ -45,6 +46,10 @@ class Folders(dg.ConfigurableResource):
     @property
     def output_path(self) -> Path:
         return self._path(self.output, "RETURNS_OUTPUT", "var/output")
+
+    @property
+    def alerts_path(self) -> Path:
+        return self._path(self.alerts, "RETURNS_ALERTS", "var/alerts")
 
     def quarter_output(self, quarter) -> Path:
         return self.output_path / str(quarter) if self.quarter_subfolders else self.output_path

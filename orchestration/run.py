@@ -51,11 +51,12 @@ def crashed(result: dg.ExecuteInProcessResult) -> bool:
 
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
                 database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
-                progress: Callable[[str], None] | None = None) -> QuarterRun:
+                progress: Callable[[str], None] | None = None,
+                dagster_instance: dg.DagsterInstance | None = None) -> QuarterRun:
     folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
                       extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
-    inst = instance()
+    inst = dagster_instance or instance()
     # Rejected returns fail blocking checks by design; the CLI reports real failures itself.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     failed: list[str] = []

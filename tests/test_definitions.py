@@ -22,7 +22,8 @@ CHECKS = ["ministry_return:files_match_manifest", "provider_validation:breaches_
           "provider_validation:file_readable", "quarter_performance:credits_within_caps",
           "quarter_performance:every_provider_present", "quarter_performance:numerators_within_denominators"]
 JOBS = ["extract_intake", "provider_intake", "quarter_build"]
-SENSORS = ["landing_sensor"]
+SENSORS = ["alert_sensor", "extract_rebuild_sensor", "extract_sensor", "landing_sensor"]
+SCHEDULES = ["quarter_schedule"]
 
 
 def test_definitions_load_and_match_the_snapshot():
@@ -30,6 +31,7 @@ def test_definitions_load_and_match_the_snapshot():
     assert sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()) == ASSETS
     assert sorted(j for j in repo.job_names if not j.startswith("__")) == JOBS
     assert sorted(s.name for s in repo.sensor_defs) == SENSORS
+    assert sorted(s.name for s in repo.schedule_defs) == SCHEDULES
     checks = repo.asset_graph.asset_check_keys
     assert sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in checks) == CHECKS
     dg.Definitions.validate_loadable(defs)

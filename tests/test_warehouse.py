@@ -10,7 +10,7 @@ from probation_returns.warehouse.models import Base, Provider
 EXPECTED_TABLES = {
     "providers", "submissions", "submission_files", "validation_runs", "findings", "accepted_cases",
     "accepted_contacts", "accepted_breaches", "reoffending_extracts", "measures", "credits",
-    "credit_decisions", "reoffending_results", "return_builds", "return_build_submissions",
+    "credit_decisions", "reoffending_results", "return_builds", "return_build_submissions", "alerts",
 }
 
 

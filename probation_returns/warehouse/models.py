@@ -279,3 +279,21 @@ class ReturnBuildSubmission(Base):
     __tablename__ = "return_build_submissions"
     build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+
+
+class Alert(Base):
+    """Something a data engineer must look at: a failed check or a failed run, recorded once."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(100), unique=True)  # the Dagster event it came from
+    kind: Mapped[str] = mapped_column(String(20))  # check_failed, run_failed
+    title: Mapped[str] = mapped_column(String(300))
+    asset_key: Mapped[str | None] = mapped_column(String(200))
+    partition_key: Mapped[str | None] = mapped_column(String(100))
+    check_name: Mapped[str | None] = mapped_column(String(100))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    notified_via: Mapped[str | None] = mapped_column(String(100))
+    notify_error: Mapped[str | None] = mapped_column(Text)

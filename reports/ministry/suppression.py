@@ -143,7 +143,8 @@ def reoffending(frame: pl.DataFrame) -> pl.DataFrame:
                  for i, (t, v) in enumerate(zip(total, table["frequency_rate"]))]
     table = table.with_columns(pl.Series("binary_rate", binary, dtype=pl.Decimal(6, 4)),
                                pl.Series("frequency_rate", frequency, dtype=pl.Decimal(7, 3)),
-                               pl.when(pl.Series(total)).then(pl.col("quarter")).otherwise(pl.col("cohort_quarter"))
+                               pl.when(pl.Series(total, dtype=pl.Boolean)).then(pl.col("quarter"))
+                               .otherwise(pl.col("cohort_quarter"))
                                .alias("cohort_quarter"))
     rows = suppress_rows(table, ["quarter"], counts)
     derived = {"binary_rate": ["cohort_size", "reoffenders"], "frequency_rate": ["reoffenders", "reoffences"],

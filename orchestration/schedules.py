@@ -1,0 +1,36 @@
+"""The quarterly schedule: once a quarter's submission deadline has passed, build its returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.jobs import quarter_job
+from orchestration.partitions import FIRST_QUARTER, quarter_key
+from orchestration.sensors import automation_status
+from probation_returns.calendar import Quarter
+from probation_returns.measures.quarter import submission_deadline
+from probation_returns.parameters import for_quarter
+
+LONDON = "Europe/London"
+
+
+def quarter_due(moment: dt.datetime) -> tuple[Quarter, dt.datetime]:
+    """The most recent quarter to have ended before ``moment``, and its submission deadline."""
+    previous = Quarter.containing(moment.date()) - 1
+    return previous, submission_deadline(previous, for_quarter(previous))
+
+
+@dg.schedule(job=quarter_job, cron_schedule="0 7 * * *", execution_timezone=LONDON,
+             default_status=dg.DefaultScheduleStatus(automation_status().value),
+             description="Daily at 07:00 UK time: once the last quarter's submission deadline (20 business days "
+                         "after quarter end) has passed, builds that quarter for every provider, once.")
+def quarter_schedule(context: dg.ScheduleEvaluationContext):
+    quarter, deadline = quarter_due(context.scheduled_execution_time)
+    if quarter < FIRST_QUARTER:
+        return dg.SkipReason(f"{quarter} is before the contracts began")
+    if context.scheduled_execution_time < deadline:
+        return dg.SkipReason(f"{quarter}: waiting for the submission deadline ({deadline:%Y-%m-%d %H:%M %Z})")
+    return dg.RunRequest(run_key=f"quarter-build-{quarter}", partition_key=quarter_key(quarter),
+                         tags={"quarter": str(quarter), "reason": "submission deadline passed"})

@@ -1,0 +1,208 @@
+"""Schedules and sensors that run the service unattended: the quarterly build after the deadline,
+a new extract registering and rebuilding the quarters it changes, and alerts on failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+from sqlalchemy import select
+
+from orchestration.definitions import defs
+from orchestration.resources import Folders, Warehouse
+from orchestration.schedules import quarter_schedule
+from orchestration.sensors import alert_sensor, extract_sensor, quarters_changed_by, rebuild_requests
+from probation_returns.alerts import Alert, EmailNotifier, WebhookNotifier, raise_alert
+from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.models import Alert as AlertRow
+from probation_returns.warehouse.models import ReoffendingExtract, Submission
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _schedule_at(moment: dt.datetime):
+    context = dg.build_schedule_context(scheduled_execution_time=moment)
+    return quarter_schedule(context)
+
+
+def test_the_quarter_is_built_once_its_submission_deadline_has_passed():
+    # 2017Q3's deadline: end of Friday 27 October 2017 (20 business days after 30 September).
+    before = _schedule_at(dt.datetime(2017, 10, 27, 7, 0, tzinfo=LONDON))
+    assert isinstance(before, dg.SkipReason) and "2017Q3" in before.skip_message
+    after = _schedule_at(dt.datetime(2017, 10, 28, 7, 0, tzinfo=LONDON))
+    assert after.partition_key == "2017-07-01" and after.run_key == "quarter-build-2017Q3"
+    later = _schedule_at(dt.datetime(2017, 12, 1, 7, 0, tzinfo=LONDON))
+    assert later.run_key == after.run_key  # the same key every day after: Dagster runs it once
+    # 2018Q1: the new year's first quarter builds 2017Q4 (deadline end of Monday 29 January 2018).
+    assert isinstance(_schedule_at(dt.datetime(2018, 1, 29, 7, 0, tzinfo=LONDON)), dg.SkipReason)
+    assert _schedule_at(dt.datetime(2018, 1, 30, 7, 0, tzinfo=LONDON)).partition_key == "2017-10-01"
+
+
+def test_a_new_extract_is_registered_once(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    folders = Folders(landing=str(landing))
+    context = dg.build_sensor_context(resources={"folders": folders}, definitions=defs)
+    assert isinstance(extract_sensor(context), dg.SkipReason)
+    (landing / "reoffending_2019-03-31.csv").write_text("pnc_id,offence_date,disposal_date,disposal_type,offence_group\n")
+    result = extract_sensor(dg.build_sensor_context(resources={"folders": folders}, definitions=defs))
+    [request] = result.run_requests
+    assert request.run_key.startswith("extract-")
+    again = extract_sensor(dg.build_sensor_context(cursor=result.cursor, resources={"folders": folders},
+                                                   definitions=defs))
+    assert isinstance(again, dg.SkipReason)
+
+
+def test_a_new_extract_rebuilds_the_quarters_whose_results_it_can_change(tmp_path):
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    engine = engine_for(db)
+    with session_scope(engine) as session:
+        for i, q in enumerate(["2016Q1", "2017Q2", "2017Q3", "2018Q4"]):
+            session.add(Submission(provider_code="C05", quarter=q, version=1, sha256=f"{i:064d}", file_names=[],
+                                   status="validated", outcome="Accepted"))
+    # An extract as of 2018-12-31 after one as of 2018-09-30. 2016Q1 ended 31 Mar 2016, so its result
+    # was final (18 months on) from 30 Sep 2017: nothing changes. 2017Q2 ended 30 Jun 2017 and is final
+    # only from the end of December 2018, after the previous extract: it changes; 2017Q3 likewise.
+    # 2018Q4 ends on the new as-of date: no follow-up yet.
+    quarters = quarters_changed_by(engine, dt.date(2018, 12, 31), dt.date(2018, 9, 30))
+    assert [str(q) for q in quarters] == ["2017Q2", "2017Q3"]
+    assert [str(q) for q in quarters_changed_by(engine, dt.date(2018, 12, 31), None)] == ["2016Q1", "2017Q2", "2017Q3"]
+
+    with session_scope(engine) as session:
+        session.add(ReoffendingExtract(as_of_date=dt.date(2018, 12, 31), file_name="reoffending_2018-12-31.csv",
+                                       sha256="ab" * 32, archive_path="x", rows=1))
+    result = rebuild_requests(engine)
+    assert [r.partition_key for r in result] == ["2016-01-01", "2017-04-01", "2017-07-01"]
+    assert all(r.run_key.startswith("extract-abababababababab-") for r in result)
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 - the http.server interface
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_alert_is_recorded_once_and_sent_to_a_webhook_on_127_0_0_1(tmp_path):
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        db = f"sqlite:///{tmp_path / 'w.db'}"
+        upgrade(db)
+        engine = engine_for(db)
+        hook = WebhookNotifier(f"http://127.0.0.1:{server.server_port}/alerts")
+        alert = Alert(key="check-1", kind="check_failed", title="Check cases_errors failed on provider_validation",
+                      asset_key="provider_validation", partition_key="C05|2017-07-01", check_name="cases_errors")
+        assert raise_alert(engine, tmp_path / "alerts", alert, [hook]) is True
+        assert raise_alert(engine, tmp_path / "alerts", alert, [hook]) is False  # once only
+        assert [m["alert"]["check_name"] for m in _Hook.received] == ["cases_errors"]
+        lines = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+        assert len(lines) == 1 and json.loads(lines[0])["partition_key"] == "C05|2017-07-01"
+        with session_scope(engine) as session:
+            row = session.scalar(select(AlertRow))
+            assert (row.notified_via, row.notify_error) == ("webhook", None)
+    finally:
+        server.shutdown()
+
+
+def test_an_alert_is_e_mailed_through_an_smtp_server_on_127_0_0_1(tmp_path):
+    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+    from aiosmtpd.handlers import Sink
+
+    messages = []
+
+    class Keep(Sink):
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - the aiosmtpd interface
+            messages.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:  # a free port on 127.0.0.1
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = aiosmtpd.Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        db = f"sqlite:///{tmp_path / 'w.db'}"
+        upgrade(db)
+        mail = EmailNotifier("127.0.0.1", port, "returns@example.org",
+                             ["data-engineers@example.org"])
+        alert = Alert(key="run-9", kind="run_failed", title="Run of quarter_build for 2017-07-01 failed",
+                      run_id="abc", detail={"message": "disk full"})
+        assert raise_alert(engine_for(db), tmp_path / "alerts", alert, [mail])
+        [envelope] = messages
+        text = envelope.content.decode()
+        assert envelope.rcpt_tos == ["data-engineers@example.org"]
+        assert "Run of quarter_build for 2017-07-01 failed" in text and "disk full" in text
+    finally:
+        controller.stop()
+
+
+def test_an_unreachable_notifier_is_recorded_and_the_alert_kept(tmp_path):
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    engine = engine_for(db)
+    alert = Alert(key="check-2", kind="check_failed", title="x")
+    assert raise_alert(engine, tmp_path / "alerts", alert, [WebhookNotifier("http://127.0.0.1:9/nothing")])
+    with session_scope(engine) as session:
+        row = session.scalar(select(AlertRow))
+        assert row.notified_via is None and "webhook" in row.notify_error
+
+
+def test_the_alert_sensor_raises_an_alert_for_a_real_failed_check(tmp_path):
+    """A rejected return fails its cases_errors check (the run itself succeeds); the sensor alerts once."""
+    from orchestration.run import run_quarter
+    from probation_returns.calendar import Quarter
+    from tests.returns import clean_tables, set_value, write_csvs
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    tables = clean_tables()
+    for row in range(len(tables["cases"])):  # every case broken: far over the 1% tolerance
+        set_value(tables, "cases", row, "sentence_type", "XX")
+    write_csvs(tmp_path / "landing" / "C05", tables)
+    inst = dg.DagsterInstance.ephemeral()
+    run = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=tmp_path / "landing", archive=tmp_path / "archive",
+                      output=tmp_path / "out", database_url=db, dagster_instance=inst)
+    assert run.failed == []  # a rejected return is a normal outcome for the run
+    resources = {"warehouse": Warehouse(url=db), "folders": Folders(alerts=str(tmp_path / "alerts"))}
+    context = dg.build_sensor_context(instance=inst, resources=resources, definitions=defs)
+    alert_sensor(context)
+    with session_scope(engine_for(db)) as session:
+        alerts = session.scalars(select(AlertRow)).all()
+    checks = sorted(a.check_name for a in alerts if a.kind == "check_failed")
+    assert "cases_errors" in checks and all(a.partition_key == "C05|2017-07-01" for a in alerts if a.check_name)
+    assert not any("warnings" in c for c in checks)  # warnings are not alerts
+    again = dg.build_sensor_context(instance=inst, cursor=context.cursor, resources=resources, definitions=defs)
+    assert isinstance(alert_sensor(again), dg.SkipReason)  # nothing new, nothing twice
+
+
+def test_the_alert_sensor_raises_an_alert_for_a_failed_run_naming_the_fix(tmp_path):
+    from assets.performance import reoffending_extract
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    bad = tmp_path / "landing" / "reoffending_2019-02-30.csv"  # no such date
+    bad.parent.mkdir()
+    bad.write_text("pnc_id,offence_date,disposal_date,disposal_type,offence_group\n")
+    inst = dg.DagsterInstance.ephemeral()
+    resources = {"warehouse": Warehouse(url=db), "folders": Folders(extract=str(bad), alerts=str(tmp_path / "alerts"))}
+    result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False)
+    assert not result.success
+    alert_sensor(dg.build_sensor_context(instance=inst, resources=resources, definitions=defs))
+    line = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()[-1])
+    assert line["kind"] == "run_failed" and line["run_id"] == result.run_id
