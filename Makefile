@@ -26,7 +26,7 @@ db-upgrade: setup
 
 # The Dagster UI (webserver and daemon) on http://127.0.0.1:3000, with the demo's run history.
 ui: setup
-	mkdir -p var/dagster && touch var/dagster/dagster.yaml
+	$(UV) run --locked python -m orchestration.instance var/dagster
 	DAGSTER_HOME=$(CURDIR)/var/dagster $(UV) run --locked dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:

@@ -52,7 +52,7 @@ def crashed(result: dg.ExecuteInProcessResult) -> bool:
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
                 database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
                 progress: Callable[[str], None] | None = None,
-                dagster_instance: dg.DagsterInstance | None = None) -> QuarterRun:
+                dagster_instance: dg.DagsterInstance | None = None, register_extract: bool = True) -> QuarterRun:
     folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
                       extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
@@ -60,10 +60,11 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     # Rejected returns fail blocking checks by design; the CLI reports real failures itself.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     failed: list[str] = []
-    result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
-                            tags={"source": "cli"}, run_config=quiet)
-    if crashed(result):
-        failed.append("reoffending extract")
+    if register_extract:  # a backfill registers the extract once, not once per quarter
+        result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
+                                tags={"source": "cli"}, run_config=quiet)
+        if crashed(result):
+            failed.append("reoffending extract")
     for code in providers:
         result = dg.materialize([provider_submission, provider_validation, provider_measures],
                                 partition_key=return_key(quarter, code),
@@ -78,4 +79,4 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
                             raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
     if crashed(result):
         failed.append("quarter build")
-    return QuarterRun(quarter, len(providers) + 2, failed, folders.quarter_output(quarter) / "submissions.csv")
+    return QuarterRun(quarter, len(providers) + 1 + register_extract, failed, folders.quarter_output(quarter) / "submissions.csv")
