@@ -1,0 +1,190 @@
+"""Timing: a national quarter end to end through `returns run` (ingest, validate, measures, money,
+the ministry workbook, CSVs and the publication copy), and how it grows with the data.
+
+For each scale (default 1.0; `--scales 0.25,1,4` for the growth table) the quarter 2017Q3 is
+generated once for all 28 providers (seed 7, faults 0.002, cached under
+``benchmarks/.data/national/``). Each run is a fresh process with an empty warehouse, archive,
+output folder and Dagster instance, doing exactly what `returns run --landing L --quarter 2017Q3
+--out O --extract E` does; it reports its wall time, where the time went (the 28 provider runs,
+registering the extract, the quarter build) and its peak resident memory (VmHWM). Medians of
+``--repeats`` runs (default 3).
+
+A plain timing script: it measures and reports, it asserts nothing. Run from the project root:
+
+    uv run python benchmarks/national_quarter.py [--scales 0.25,1,4] [--repeats 3]
+
+Figures go to stdout and ``benchmarks/results/national_quarter.json``; a chart of time and memory
+against rows to ``docs/images/growth.png`` when more than one scale was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / ".data" / "national"
+RESULT = ROOT / "benchmarks" / "results" / "national_quarter.json"
+CHART = ROOT / "docs" / "images" / "growth.png"
+QUARTER = "2017Q3"
+KEY = "benchmark-key-0123456789"
+
+
+def landing(scale: float) -> Path:
+    """The generated quarter for this scale (made once)."""
+    folder = DATA / f"scale-{scale:g}"
+    done = folder / "generated.json"
+    if done.exists():
+        return folder / "landing"
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator import generate
+    from probation_returns.reference import provider_codes
+
+    shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
+    made = generate(folder / "landing", [Quarter.parse(QUARTER)], provider_codes("all"), scale=scale, seed=7,
+                    faults=0.002)
+    (folder / "landing" / "manifest.json").unlink()
+    done.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1), "extract": made.extract.name}))
+    return folder / "landing"
+
+
+def rows(folder: Path) -> dict:
+    import polars as pl
+
+    counts = {"cases": 0, "contacts": 0, "breaches": 0}
+    for path in folder.rglob("*_*_*.csv"):
+        table = path.stem.rsplit("_", 1)[1]
+        if table in counts:
+            counts[table] += pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
+    for path in folder.rglob("*.xlsx"):
+        for table in counts:
+            counts[table] += pl.read_excel(path, sheet_name=table, infer_schema_length=0).height
+    return counts
+
+
+def vm_hwm_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(scale: float) -> None:
+    """One run of `returns run` in this (fresh) process, with its phases timed."""
+    folder = landing(scale)
+    extract = next(folder.glob("reoffending_*.csv"))
+    with tempfile.TemporaryDirectory(dir=DATA) as tmp:
+        tmp = Path(tmp)
+        os.environ.update({"RETURNS_PSEUDONYM_KEY": KEY, "RETURNS_DATABASE_URL": f"sqlite:///{tmp / 'returns.db'}",
+                           "DAGSTER_HOME": str(tmp / "dagster"), "RETURNS_ARCHIVE": str(tmp / "archive")})
+        import dagster as dg
+
+        import orchestration.run as run_module
+
+        phases = {"provider runs": 0.0, "extract": 0.0, "quarter build": 0.0}
+        original = dg.materialize
+
+        def timed(assets, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(assets, **kwargs)
+            finally:
+                names = {a.key.to_user_string() for a in assets}
+                phase = ("quarter build" if "ministry_return" in names else
+                         "extract" if names == {"reoffending_extract"} else "provider runs")
+                phases[phase] += time.perf_counter() - start
+
+        run_module.dg.materialize = timed
+        from typer.testing import CliRunner
+
+        from probation_returns.cli import app
+
+        start = time.perf_counter()
+        result = CliRunner().invoke(app, ["run", "--landing", str(folder), "--quarter", QUARTER, "--out",
+                                          str(tmp / "out"), "--extract", str(extract)])
+        total = time.perf_counter() - start
+        manifest = json.loads((tmp / "out" / "manifest.json").read_text()) if result.exit_code == 0 else {}
+    print(json.dumps({"exit_code": result.exit_code, "total": total, "phases": phases, "peak_mib": vm_hwm_mib(),
+                      "build": manifest.get("build_number"), "output": result.output[-500:]}))
+
+
+def measure(scale: float, repeats: int) -> dict:
+    runs = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True,
+                              cwd=ROOT, check=False)
+        if done.returncode:
+            raise SystemExit(f"run failed:\n{done.stderr[-3000:]}")
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        if run["exit_code"]:
+            raise SystemExit(f"returns run exited {run['exit_code']}:\n{run['output']}")
+        runs.append(run)
+        print(f"  scale {scale:g}: {run['total']:.1f} s, peak {run['peak_mib']:.0f} MiB", flush=True)
+    return {
+        "scale": scale, "rows": rows(landing(scale)),
+        "total_median_s": round(statistics.median(r["total"] for r in runs), 1),
+        "totals_s": [round(r["total"], 1) for r in runs],
+        "phases_median_s": {p: round(statistics.median(r["phases"][p] for r in runs), 1) for p in runs[0]["phases"]},
+        "peak_mib_median": round(statistics.median(r["peak_mib"] for r in runs)),
+        "generation_s": json.loads((DATA / f"scale-{scale:g}" / "generated.json").read_text())["seconds"],
+    }
+
+
+def chart(results: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [sum(r["rows"].values()) / 1e6 for r in results]
+    fig, left = plt.subplots(figsize=(6, 3.5))
+    left.plot(x, [r["total_median_s"] for r in results], "o-", color="#1f4e79", label="time (s)")
+    left.set_xlabel("rows in the quarter's returns (millions)")
+    left.set_ylabel("seconds, end to end")
+    right = left.twinx()
+    right.plot(x, [r["peak_mib_median"] for r in results], "s--", color="#c00000", label="peak memory (MiB)")
+    right.set_ylabel("peak MiB")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
+    fig.tight_layout()
+    CHART.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(CHART, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", default="1")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child)
+        return
+    DATA.mkdir(parents=True, exist_ok=True)
+    results = []
+    for scale in (float(s) for s in args.scales.split(",")):
+        landing(scale)
+        results.append(measure(scale, args.repeats))
+        print(json.dumps(results[-1], indent=1), flush=True)
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps({"machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
+                                  "date": time.strftime("%Y-%m-%d"), "results": results}, indent=1) + "\n")
+    if len(results) > 1:
+        try:
+            chart(results)
+        except ImportError:
+            print("matplotlib is not installed: no chart (uv run --with matplotlib ...)")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
