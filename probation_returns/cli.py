@@ -238,7 +238,7 @@ def demo(
         ("Reoffending extract", generated.extract),
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
-        ("Ministry return", f"{run.submissions_csv.parent / f'ministry_return_{q}.xlsx'} ({_build_of(run.submissions_csv.parent)})"),
+        (f"Ministry return ({_build_of(run.submissions_csv.parent)})", run.submissions_csv.parent / f"ministry_return_{q}.xlsx"),
         ("CSV twin and manifest", run.submissions_csv.parent),
         ("Publication copy", run.submissions_csv.parent / "publication"),
         ("Feedback for providers", output / "feedback"),
