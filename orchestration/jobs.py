@@ -14,6 +14,7 @@ intake_job = dg.define_asset_job(
 quarter_job = dg.define_asset_job(
     "quarter_build", selection=[quarter_submissions, reoffending_results, quarter_performance, ministry_return],
     description="The quarter's reoffending results, all providers' figures and money, and the ministry return.",
+    tags={"returns/build": "quarter"},  # the instance runs one build at a time (instance_templates/)
 )
 extract_job = dg.define_asset_job(
     "extract_intake", selection=[reoffending_extract],

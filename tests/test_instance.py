@@ -13,6 +13,12 @@ def test_the_default_instance_is_sqlite_and_a_hand_written_config_is_kept(tmp_pa
     monkeypatch.delenv("RETURNS_DAGSTER_POSTGRES_URL", raising=False)
     path = prepare(tmp_path / "home")
     assert MARK in path.read_text() and "postgres" not in path.read_text()
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    try:  # one run at a time per partition, one quarter build at a time
+        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        assert {limit["key"] for limit in limits} == {"dagster/partition", "returns/build"}
+    finally:
+        instance.dispose()
     path.write_text("telemetry:\n  enabled: true\n")
     prepare(tmp_path / "home")
     assert path.read_text() == "telemetry:\n  enabled: true\n"
