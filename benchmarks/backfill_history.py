@@ -1,13 +1,16 @@
-"""Timing: ten years (40 quarters) of history through `returns backfill`, and whether memory stays flat.
+"""Timing: the whole history of the contracts through `returns backfill`, and whether memory stays flat.
 
-The 40 quarters 2015Q1..2024Q4 are generated once for all 28 providers (seed 7, faults 0.002, one
+The issue asks for ten years (40 quarters), but the Transforming Rehabilitation contracts ran from
+2015Q1 to 2021Q1 (25 quarters; `parameters/` has no contract year after 2020-21, and inventing one
+would be inventing contract terms), so the default is those 25 quarters; the figure for 40 is
+extrapolated from the per-quarter times in the doc. They are generated once for all 28 providers (seed 7, faults 0.002, one
 reoffending extract as of the generator's default date; cached under ``benchmarks/.data/history/``,
 generation timed separately). Then one fresh process runs exactly `returns backfill --quarters
-2015Q1..2024Q4 --landing L --out O --extract E` against an empty warehouse, archive, output folder
+2015Q1..2021Q1 --landing L --out O --extract E` against an empty warehouse, archive, output folder
 and Dagster instance, and records each quarter's time and the process's resident memory after it
 (VmRSS) and at its peak (VmHWM). One run: it takes about half an hour at scale 1.0.
 
-    uv run python benchmarks/backfill_history.py [--scale 1.0] [--quarters 2015Q1..2024Q4]
+    uv run python benchmarks/backfill_history.py [--scale 1.0] [--quarters 2015Q1..2021Q1]
 
 Figures go to stdout and ``benchmarks/results/backfill_history.json``.
 """
@@ -94,7 +97,7 @@ def child(quarters: str, scale: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quarters", default="2015Q1..2024Q4")
+    parser.add_argument("--quarters", default="2015Q1..2021Q1")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
