@@ -113,7 +113,8 @@ def _plain(metadata) -> dict:
 
 
 @dg.sensor(minimum_interval_seconds=min(INTERVAL, 30), default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Turns failed checks (severity ERROR) and failed runs into alerts: a warehouse record, "
+           description="Turns failed checks (severity ERROR; one alert per run and asset) and failed runs into alerts: "
+                       "a warehouse record, "
                        "a line in var/alerts/alerts.jsonl, and e-mail or webhook when configured.")
 def alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, folders: Folders):
     cursor = json.loads(context.cursor) if context.cursor else {}
@@ -124,13 +125,16 @@ def alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, fold
         limit=500, ascending=True)
     failures = context.instance.fetch_run_status_changes(dg.DagsterEventType.RUN_FAILURE, limit=500,
                                                          cursor=cursor.get("runs"), ascending=True)
+    failed: dict[tuple, list] = {}  # one alert per run and asset, naming every check of it that failed
     for record in checks:
         cursor["checks"] = record.storage_id
-        alert = _alert(context.instance, record, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-        raised += bool(alert and raise_alert(warehouse.engine, folders.alerts_path, alert))
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed.setdefault((record.run_id, evaluation.asset_key.to_user_string()), []).append(record)
+    for (run_id, asset), records in failed.items():
+        raised += raise_alert(warehouse.engine, folders.alerts_path, _checks_alert(context.instance, run_id, asset, records))
     for record in failures.records:
-        alert = _alert(context.instance, record, dg.DagsterEventType.RUN_FAILURE)
-        raised += bool(alert and raise_alert(warehouse.engine, folders.alerts_path, alert))
+        raised += raise_alert(warehouse.engine, folders.alerts_path, _run_alert(context.instance, record))
     if failures.cursor:
         cursor["runs"] = failures.cursor
     context.update_cursor(json.dumps(cursor, sort_keys=True))
@@ -140,23 +144,27 @@ def alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, fold
     return None
 
 
-def _alert(instance: dg.DagsterInstance, record, event_type) -> Alert | None:
-    event = record.event_log_entry.dagster_event
-    run = instance.get_run_by_id(record.run_id) if record.run_id else None
-    partition = (run.tags.get("dagster/partition") if run else None)
-    if event_type == dg.DagsterEventType.RUN_FAILURE:
-        job = run.job_name if run else "a run"
-        message = (record.event_log_entry.user_message or "").splitlines()[0][:300]
-        return Alert(key=f"run-{record.storage_id}", kind="run_failed", run_id=record.run_id, partition_key=partition,
-                     title=f"Run of {job}{f' for {partition}' if partition else ''} failed",
-                     detail={"job": job, "message": message})
-    evaluation = event.event_specific_data
-    if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
-        return None
-    partition = evaluation.partition or partition
-    asset = evaluation.asset_key.to_user_string()
-    return Alert(key=f"check-{record.storage_id}", kind="check_failed", asset_key=asset, partition_key=partition,
-                 check_name=evaluation.check_name, run_id=record.run_id,
-                 title=f"Check {evaluation.check_name} failed on {asset}{f' {partition}' if partition else ''}",
-                 detail=_plain(evaluation.metadata))
+def _partition(instance: dg.DagsterInstance, run_id: str | None) -> str | None:
+    run = instance.get_run_by_id(run_id) if run_id else None
+    return run.tags.get("dagster/partition") if run else None
 
+
+def _checks_alert(instance: dg.DagsterInstance, run_id: str, asset: str, records: list) -> Alert:
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    partition = evaluations[0].partition or _partition(instance, run_id)
+    names = [e.check_name for e in evaluations]
+    detail = {f"{e.check_name}.{k}": v for e in evaluations for k, v in _plain(e.metadata).items()}
+    title = (f"Check{'s' if len(names) > 1 else ''} {', '.join(names)} failed on {asset}"
+             f"{f' {partition}' if partition else ''}")
+    return Alert(key=f"checks-{records[0].storage_id}", kind="check_failed", asset_key=asset, partition_key=partition,
+                 check_name=", ".join(names)[:100], run_id=run_id, title=title, detail=detail)
+
+
+def _run_alert(instance: dg.DagsterInstance, record) -> Alert:
+    run = instance.get_run_by_id(record.run_id) if record.run_id else None
+    partition = _partition(instance, record.run_id)
+    job = run.job_name if run else "a run"
+    message = (record.event_log_entry.user_message or "").splitlines()[0][:300] if record.event_log_entry.user_message else ""
+    return Alert(key=f"run-{record.storage_id}", kind="run_failed", run_id=record.run_id, partition_key=partition,
+                 title=f"Run of {job}{f' for {partition}' if partition else ''} failed",
+                 detail={"job": job, "message": message})

@@ -184,9 +184,10 @@ def test_the_alert_sensor_raises_an_alert_for_a_real_failed_check(tmp_path):
     alert_sensor(context)
     with session_scope(engine_for(db)) as session:
         alerts = session.scalars(select(AlertRow)).all()
-    checks = sorted(a.check_name for a in alerts if a.kind == "check_failed")
-    assert "cases_errors" in checks and all(a.partition_key == "C05|2017-07-01" for a in alerts if a.check_name)
-    assert not any("warnings" in c for c in checks)  # warnings are not alerts
+    [alert] = [a for a in alerts if a.kind == "check_failed"]  # one alert for the run's asset, naming its checks
+    assert alert.asset_key == "provider_validation" and alert.partition_key == "C05|2017-07-01"
+    assert "cases_errors" in alert.check_name and "warnings" not in alert.check_name  # warnings are not alerts
+    assert alert.title.startswith("Check") and alert.detail["cases_errors.return_outcome"] == "Rejected"
     again = dg.build_sensor_context(instance=inst, cursor=context.cursor, resources=resources, definitions=defs)
     assert isinstance(alert_sensor(again), dg.SkipReason)  # nothing new, nothing twice
 
