@@ -1,12 +1,17 @@
-"""Running the pipeline in-process, for the command line (``returns demo``, later ``returns run``).
+"""Running the pipeline for the command line (``returns demo``, ``returns run``, ``returns backfill``).
 
 Runs go through Dagster (``materialize``) so that they are recorded in the instance under
-``DAGSTER_HOME`` and show in the UI exactly like scheduled runs.
+``DAGSTER_HOME`` and show in the UI exactly like scheduled runs. With a persistent instance the
+28 provider runs of a quarter go to a pool of worker processes (``workers``; each run is still
+one Dagster run); otherwise, and always for the quarter's build, they run in this process.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,34 +54,68 @@ def crashed(result: dg.ExecuteInProcessResult) -> bool:
     return False
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the CLI reports failures itself
+
+
+def _settings(folders: Folders) -> dict:
+    return {"landing": folders.landing, "archive": folders.archive, "output": folders.output,
+            "extract": folders.extract, "quarter_subfolders": folders.quarter_subfolders, "alerts": folders.alerts}
+
+
+def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str) -> dg.ExecuteInProcessResult:
+    return dg.materialize([provider_submission, provider_validation, provider_measures],
+                          partition_key=return_key(quarter, code), resources=resources, instance=inst,
+                          raise_on_error=False, tags={"source": "cli"}, run_config=QUIET)
+
+
+_WORKER_INSTANCE: dg.DagsterInstance | None = None
+
+
+def _provider_run(quarter: str, code: str, settings: dict, database_url: str) -> tuple[str, bool]:
+    """One provider's run in a worker process, recorded in the shared instance under DAGSTER_HOME."""
+    global _WORKER_INSTANCE
+    if _WORKER_INSTANCE is None:
+        _WORKER_INSTANCE = instance()
+    resources = {"warehouse": Warehouse(url=database_url), "folders": Folders(**settings)}
+    return code, crashed(_materialize_return(_WORKER_INSTANCE, resources, Quarter.parse(quarter), code))
+
+
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
                 database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
                 progress: Callable[[str], None] | None = None,
-                dagster_instance: dg.DagsterInstance | None = None, register_extract: bool = True) -> QuarterRun:
+                dagster_instance: dg.DagsterInstance | None = None, register_extract: bool = True,
+                workers: int = 1) -> QuarterRun:
     folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
                       extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
     inst = dagster_instance or instance()
-    # Rejected returns fail blocking checks by design; the CLI reports real failures itself.
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     failed: list[str] = []
     if register_extract:  # a backfill registers the extract once, not once per quarter
         result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
-                                tags={"source": "cli"}, run_config=quiet)
+                                tags={"source": "cli"}, run_config=QUIET)
         if crashed(result):
             failed.append("reoffending extract")
-    for code in providers:
-        result = dg.materialize([provider_submission, provider_validation, provider_measures],
-                                partition_key=return_key(quarter, code),
-                                resources=resources, instance=inst, raise_on_error=False,
-                                tags={"source": "cli"}, run_config=quiet)
-        if crashed(result):
-            failed.append(code)
-        if progress:
-            progress(code)
+    shared = dagster_instance is None and bool(os.environ.get("DAGSTER_HOME"))  # workers see the same runs
+    if workers > 1 and shared and len(providers) > 1:
+        spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited engines or threads
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url) for code in providers]
+            for job in as_completed(jobs):
+                code, bad = job.result()
+                if bad:
+                    failed.append(code)
+                if progress:
+                    progress(code)
+        failed.sort(key=providers.index)
+    else:
+        for code in providers:
+            if crashed(_materialize_return(inst, resources, quarter, code)):
+                failed.append(code)
+            if progress:
+                progress(code)
     result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance, ministry_return],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
-                            raise_on_error=False, tags={"source": "cli"}, run_config=quiet)
+                            raise_on_error=False, tags={"source": "cli"}, run_config=QUIET)
     if crashed(result):
         failed.append("quarter build")
     return QuarterRun(quarter, len(providers) + 1 + register_extract, failed, folders.quarter_output(quarter) / "submissions.csv")

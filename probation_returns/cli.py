@@ -22,6 +22,9 @@ app.add_typer(credits_app, name="credits")
 console = Console(stderr=True)
 
 
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+
+
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
@@ -229,6 +232,7 @@ def demo(
     with _progress() as bar:
         task = bar.add_task("pipeline", total=len(codes))
         run = run_quarter(q, codes, landing=landing, archive=archive, output=output, database_url=db_url,
+                          workers=DEFAULT_WORKERS,
                           progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
     total = time.perf_counter() - started
     console.print(f"\n[bold]Demo for {q}[/bold]: generated in {generated_in:.1f} s, whole run {total:.1f} s")
@@ -259,6 +263,7 @@ def run(
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
     extract: Annotated[Path | None, typer.Option(help="Reoffending extract reoffending_YYYY-MM-DD.csv; default: "
                                                   "the latest one in the landing folder.")] = None,
+    workers: Annotated[int, typer.Option(help="Provider runs side by side (worker processes).")] = DEFAULT_WORKERS,
 ) -> None:
     """Receive, validate and measure the returns in LANDING for the quarter, through Dagster.
 
@@ -303,7 +308,7 @@ def run(
         task = bar.add_task("pipeline", total=len(codes))
         result = run_quarter(q, codes, landing=landing.resolve(), archive=(archive or Folders().archive_path).resolve(),
                              output=out.resolve(), database_url=db_url, quarter_subfolders=False,
-                             extract=extract.resolve() if extract else None,
+                             extract=extract.resolve() if extract else None, workers=max(1, workers),
                              progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
     console.print(f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
                   f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
@@ -319,6 +324,7 @@ def backfill(
     out: Annotated[Path | None, typer.Option(help="Outputs, one folder per quarter; default var/output.")] = None,
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
     extract: Annotated[Path | None, typer.Option(help="Reoffending extract; default: the latest in the landing folder.")] = None,
+    workers: Annotated[int, typer.Option(help="Provider runs side by side (worker processes).")] = DEFAULT_WORKERS,
 ) -> None:
     """Rebuild history quarter by quarter through Dagster: receive and validate what is in the landing
     folder, measure, and build each quarter's ministry return (OUT/<quarter>/). Safe to repeat: the
@@ -356,7 +362,7 @@ def backfill(
             bar.update(task, description=f"backfill {q}")
             run = run_quarter(q, codes, landing=landing, archive=(archive or folders.archive_path).resolve(), output=out,
                               database_url=db_url, extract=extract.resolve() if extract else None,
-                              register_extract=i == 0)
+                              register_extract=i == 0, workers=max(1, workers))
             failed += [f"{q} {step}" for step in run.failed]
             console.print(f"{q}: {_build_of(out / str(q))}" + (f", failed: {', '.join(run.failed)}" if run.failed else ""))
             bar.update(task, advance=1)

@@ -12,7 +12,7 @@ from orchestration.instance import MARK, prepare
 def test_the_default_instance_is_sqlite_and_a_hand_written_config_is_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("RETURNS_DAGSTER_POSTGRES_URL", raising=False)
     path = prepare(tmp_path / "home")
-    assert MARK in path.read_text() and "postgres" not in path.read_text()
+    assert MARK in path.read_text() and "from sqlite.yaml" in path.read_text() and "storage:" not in path.read_text()
     instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
     try:  # one run at a time per partition, one quarter build at a time
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits

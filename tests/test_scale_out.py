@@ -68,3 +68,33 @@ def test_a_backfill_rebuilds_each_quarter_and_is_idempotent(tmp_path, monkeypatc
         assert json.loads((tmp_path / "out" / q / "manifest.json").read_text()) == m
     assert not (tmp_path / "out" / "2017Q3" / "builds" / "002").exists()
     assert runner.invoke(app, ["backfill", "--quarters", "2017Q9", "--landing", "landing"]).exit_code == 2
+
+
+def test_provider_runs_in_worker_processes_share_the_instance_and_the_warehouse(tmp_path, monkeypatch):
+    from sqlalchemy import func, select
+
+    from orchestration.instance import prepare
+    from orchestration.run import run_quarter
+    from probation_returns.warehouse.db import engine_for, session_scope
+    from probation_returns.warehouse.models import AcceptedCase, Submission
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    codes = ["C05", "C14", "N02"]
+    generate(tmp_path / "landing", [Q], codes, scale=0.03)
+    prepare(tmp_path / "dagster")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    seen = []
+    run = run_quarter(Q, codes, landing=tmp_path / "landing", archive=tmp_path / "archive", output=tmp_path / "out",
+                      database_url=db, workers=2, progress=seen.append)
+    assert run.failed == [] and sorted(seen) == codes
+    with session_scope(engine_for(db)) as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 3
+        assert session.scalar(select(func.count()).select_from(AcceptedCase)) > 0
+    instance = dg.DagsterInstance.get()
+    try:
+        partitions = sorted(r.tags.get("dagster/partition") for r in instance.get_runs()
+                            if r.tags.get("dagster/partition", "").count("|"))
+        assert partitions == [f"{c}|2017-07-01" for c in codes]  # the workers' runs are in the shared instance
+    finally:
+        instance.dispose()

@@ -34,10 +34,17 @@ def engine_for(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            dbapi_connection.isolation_level = None  # the driver must not open transactions itself: see _begin
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):  # noqa: ANN001
+            # Take the write lock when the transaction starts, so two processes writing at once wait for
+            # each other (busy timeout) instead of one failing half way ("database is locked").
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
