@@ -89,15 +89,23 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _landed(path: Path, folder_provider: str | None) -> LandedFile | None:
+def _landed(path: Path, folder_provider: str | None, provider: str | None = None,
+            quarter: str | None = None) -> LandedFile | None:
+    """The file as a landed return file, or None when its name is not one (or not the one asked for).
+
+    The name is checked before the bytes are hashed: a landing folder holding years of returns is
+    not read in full to find one provider's quarter.
+    """
     match = RETURN_NAME.match(path.name)
     if not match:
         return None
     named = match.group("provider").upper()
-    quarter = str(Quarter.parse(match.group("quarter")))
+    in_quarter = str(Quarter.parse(match.group("quarter")))
+    if (provider and (folder_provider or named) != provider) or (quarter and in_quarter != quarter):
+        return None
     table = (match.group("table") or "").lower() or None
     stat = path.stat()
-    return LandedFile(path=path, provider=folder_provider or named, quarter=quarter, named_provider=named,
+    return LandedFile(path=path, provider=folder_provider or named, quarter=in_quarter, named_provider=named,
                       table=table, size=stat.st_size, sha256=sha256_file(path),
                       modified_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
 
@@ -111,13 +119,14 @@ def discover(landing: Path, provider: str | None = None, quarter: str | None = N
     candidates: list[tuple[Path, str | None]] = []
     for entry in sorted(landing.iterdir()):
         if entry.is_dir() and not entry.is_symlink() and entry.name.upper() in known:
-            candidates.extend((f, entry.name.upper()) for f in sorted(entry.iterdir()))
+            if provider is None or entry.name.upper() == provider:
+                candidates.extend((f, entry.name.upper()) for f in sorted(entry.iterdir()))
         else:
             candidates.append((entry, None))
     for path, folder in candidates:
         if not path.is_file() or path.is_symlink():
             continue
-        landed = _landed(path, folder)
+        landed = _landed(path, folder, provider, quarter)
         if landed is None or landed.provider not in known:
             continue
         if (provider and landed.provider != provider) or (quarter and landed.quarter != quarter):

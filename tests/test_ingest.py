@@ -85,3 +85,15 @@ def test_loose_files_are_attributed_to_the_provider_in_their_name(landing, tmp_p
     shutil.copy(landing / "C14" / "C14_2017Q3.xlsx", loose / "c14_2017q3.xlsx")
     found = discover(loose)
     assert [(r.provider, r.quarter) for r in found] == [("C14", "2017Q3")]
+
+
+def test_finding_one_quarter_reads_only_that_quarters_files(tmp_path, monkeypatch):
+    import probation_returns.ingest as ingest
+
+    generate(tmp_path / "landing", [Quarter.parse("2017Q2"), Quarter.parse("2017Q3")], ["C01", "C14"], scale=0.02)
+    hashed = []
+    original = ingest.sha256_file
+    monkeypatch.setattr(ingest, "sha256_file", lambda path: hashed.append(path.name) or original(path))
+    [found] = discover(tmp_path / "landing", provider="C01", quarter="2017Q3")
+    assert sorted(hashed) == sorted(f.name for f in found.files) == [
+        "C01_2017Q3_breaches.csv", "C01_2017Q3_cases.csv", "C01_2017Q3_contacts.csv"]
