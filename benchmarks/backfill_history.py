@@ -78,7 +78,7 @@ def child(quarters: str, scale: float) -> None:
             finally:
                 per_quarter.append({"quarter": str(quarter), "seconds": round(time.perf_counter() - start, 2),
                                     "rss_mib": round(_status("VmRSS")), "hwm_mib": round(_status("VmHWM"))})
-                print(json.dumps(per_quarter[-1]), file=sys.stderr, flush=True)
+                print(json.dumps(per_quarter[-1]), file=sys.__stderr__, flush=True)  # CliRunner captures sys.stderr
 
         run_module.run_quarter = timed
         from typer.testing import CliRunner

@@ -104,17 +104,24 @@ def child(scale: float) -> None:
                          "extract" if names == {"reoffending_extract"} else "provider runs")
                 phases[phase] += time.perf_counter() - start
 
-        run_module.dg.materialize = timed
+        run_module.dg.materialize = timed  # in this process: the extract and the quarter build (provider runs go to workers)
         from typer.testing import CliRunner
 
         from probation_returns.cli import app
 
         start = time.perf_counter()
+        workers = os.environ.get("RETURNS_BENCH_WORKERS")  # default: the command's own default
         result = CliRunner().invoke(app, ["run", "--landing", str(folder), "--quarter", QUARTER, "--out",
-                                          str(tmp / "out"), "--extract", str(extract)])
+                                          str(tmp / "out"), "--extract", str(extract),
+                                          *(["--workers", workers] if workers else [])])
         total = time.perf_counter() - start
         manifest = json.loads((tmp / "out" / "manifest.json").read_text()) if result.exit_code == 0 else {}
-    print(json.dumps({"exit_code": result.exit_code, "total": total, "phases": phases, "peak_mib": vm_hwm_mib(),
+    import resource
+
+    phases["provider runs"] = total - phases["extract"] - phases["quarter build"]  # incl. the command's start-up
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process
+    print(json.dumps({"exit_code": result.exit_code, "total": total, "phases": phases,
+                      "peak_mib": max(vm_hwm_mib(), workers_peak), "main_mib": vm_hwm_mib(), "worker_mib": workers_peak,
                       "build": manifest.get("build_number"), "output": result.output[-500:]}))
 
 
@@ -136,6 +143,9 @@ def measure(scale: float, repeats: int) -> dict:
         "totals_s": [round(r["total"], 1) for r in runs],
         "phases_median_s": {p: round(statistics.median(r["phases"][p] for r in runs), 1) for p in runs[0]["phases"]},
         "peak_mib_median": round(statistics.median(r["peak_mib"] for r in runs)),
+        "main_process_mib_median": round(statistics.median(r["main_mib"] for r in runs)),
+        "largest_worker_mib_median": round(statistics.median(r["worker_mib"] for r in runs)),
+        "workers": int(os.environ.get("RETURNS_BENCH_WORKERS", "0")) or min(os.cpu_count() or 1, 4),
         "generation_s": json.loads((DATA / f"scale-{scale:g}" / "generated.json").read_text())["seconds"],
     }
 
@@ -176,8 +186,11 @@ def main() -> None:
         results.append(measure(scale, args.repeats))
         print(json.dumps(results[-1], indent=1), flush=True)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
+    kept = json.loads(RESULT.read_text())["results"] if RESULT.exists() else []
+    measured = {(r["scale"], r.get("workers")) for r in results}
+    merged = [r for r in kept if (r["scale"], r.get("workers")) not in measured] + results
     RESULT.write_text(json.dumps({"machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
-                                  "date": time.strftime("%Y-%m-%d"), "results": results}, indent=1) + "\n")
+                                  "date": time.strftime("%Y-%m-%d"), "results": merged}, indent=1) + "\n")
     if len(results) > 1:
         try:
             chart(results)
