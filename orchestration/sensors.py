@@ -34,10 +34,21 @@ def automation_status() -> dg.DefaultSensorStatus:
            description="Starts intake, validation and measures for each complete return that is new or changed.")
 def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
     """One run per distinct return content: the run key is provider, quarter and the return's sha256,
-    so the same files never run twice, and a late or out-of-order file changes the key."""
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    so the same files never run twice, and a late or out-of-order file changes the key.
+
+    The cursor keeps each return's sha256 and, per file, its size, time stamp and sha256, so a tick
+    reads only files that are new or changed (a landing folder may hold years of returns)."""
+    state = json.loads(context.cursor) if context.cursor else {}
+    if "returns" not in state:  # a cursor from before the file memo: {provider|quarter: sha256}
+        state = {"returns": state, "files": {}}
+    seen: dict[str, str] = state["returns"]
+    memo: dict[str, list] = state["files"]
     requests = []
-    for landed in discover(folders.landing_path):
+    found = discover(folders.landing_path, memo=memo)
+    present = {str(f.path) for landed in found for f in landed.files}
+    for path in [p for p in memo if p not in present]:
+        del memo[path]  # gone from the landing folder: forget it
+    for landed in found:
         key = f"{landed.provider}|{landed.quarter}"
         if not landed.is_complete:
             context.log.info(f"{key}: waiting for the rest of the return ({len(landed.files)} file(s) so far)")
@@ -50,7 +61,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
             partition_key=return_key(landed.quarter, landed.provider),
             tags={"provider": landed.provider, "quarter": landed.quarter},
         ))
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
 
 
 @dg.sensor(job=extract_job, minimum_interval_seconds=INTERVAL, default_status=automation_status(),

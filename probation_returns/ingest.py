@@ -90,7 +90,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _landed(path: Path, folder_provider: str | None, provider: str | None = None,
-            quarter: str | None = None) -> LandedFile | None:
+            quarter: str | None = None, memo: dict | None = None) -> LandedFile | None:
     """The file as a landed return file, or None when its name is not one (or not the one asked for).
 
     The name is checked before the bytes are hashed: a landing folder holding years of returns is
@@ -105,13 +105,27 @@ def _landed(path: Path, folder_provider: str | None, provider: str | None = None
         return None
     table = (match.group("table") or "").lower() or None
     stat = path.stat()
+    digest = None
+    if memo is not None:  # the sensor's memo: a file with the same size and time stamp is not read again
+        known = memo.get(str(path))
+        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+            digest = known[2]
+    if digest is None:
+        digest = sha256_file(path)
+        if memo is not None:
+            memo[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
     return LandedFile(path=path, provider=folder_provider or named, quarter=in_quarter, named_provider=named,
-                      table=table, size=stat.st_size, sha256=sha256_file(path),
+                      table=table, size=stat.st_size, sha256=digest,
                       modified_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
 
 
-def discover(landing: Path, provider: str | None = None, quarter: str | None = None) -> list[LandedReturn]:
-    """Returns waiting in ``landing``, grouped by provider and quarter (optionally just one of each)."""
+def discover(landing: Path, provider: str | None = None, quarter: str | None = None,
+             memo: dict | None = None) -> list[LandedReturn]:
+    """Returns waiting in ``landing``, grouped by provider and quarter (optionally just one of each).
+
+    ``memo`` (path -> [size, mtime_ns, sha256]) lets a caller that looks often, the landing sensor,
+    skip re-reading files it has hashed before; it is updated in place.
+    """
     known = providers()
     found: dict[tuple[str, str], LandedReturn] = {}
     if not landing.is_dir():
@@ -126,7 +140,7 @@ def discover(landing: Path, provider: str | None = None, quarter: str | None = N
     for path, folder in candidates:
         if not path.is_file() or path.is_symlink():
             continue
-        landed = _landed(path, folder, provider, quarter)
+        landed = _landed(path, folder, provider, quarter, memo)
         if landed is None or landed.provider not in known:
             continue
         if (provider and landed.provider != provider) or (quarter and landed.quarter != quarter):

@@ -45,3 +45,21 @@ def test_new_same_again_resubmitted_incomplete_and_out_of_order(tmp_path):
     write_csvs(landing / "C14", clean_tables(), provider="C14")  # another provider, late
     runs, _ = _tick(landing, cursor)
     assert [r.partition_key for r in runs] == ["C14|2017-07-01"]
+
+
+def test_a_tick_reads_only_new_or_changed_files(tmp_path, monkeypatch):
+    import probation_returns.ingest as ingest
+
+    landing = tmp_path / "landing"
+    write_csvs(landing / "C05", clean_tables())
+    runs, cursor = _tick(landing)
+    assert len(runs) == 1
+    hashed = []
+    original = ingest.sha256_file
+    monkeypatch.setattr(ingest, "sha256_file", lambda path: hashed.append(path.name) or original(path))
+    runs, cursor = _tick(landing, cursor)
+    assert runs == [] and hashed == []  # nothing new: nothing read
+    write_csvs(landing / "C14", clean_tables(), provider="C14")
+    runs, cursor = _tick(landing, cursor)
+    assert [r.partition_key for r in runs] == ["C14|2017-07-01"]
+    assert sorted(hashed) == ["C14_2017Q3_breaches.csv", "C14_2017Q3_cases.csv", "C14_2017Q3_contacts.csv"]
