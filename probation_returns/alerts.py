@@ -104,8 +104,11 @@ def notifiers(env: Mapping[str, str] | None = None) -> list[Notifier]:
         found.append(WebhookNotifier(env["RETURNS_ALERT_WEBHOOK_URL"]))
     if env.get("RETURNS_ALERT_SMTP_HOST"):
         to = [a.strip() for a in env.get("RETURNS_ALERT_EMAIL_TO", "").split(",") if a.strip()]
+        port = env.get("RETURNS_ALERT_SMTP_PORT", "25")
+        if not port.isdigit():
+            raise ValueError(f"RETURNS_ALERT_SMTP_PORT must be a port number, not {port!r}")
         if to:
-            found.append(EmailNotifier(env["RETURNS_ALERT_SMTP_HOST"], int(env.get("RETURNS_ALERT_SMTP_PORT", "25")),
+            found.append(EmailNotifier(env["RETURNS_ALERT_SMTP_HOST"], int(port),
                                        env.get("RETURNS_ALERT_EMAIL_FROM", "probation-returns@localhost"), to,
                                        env.get("RETURNS_ALERT_SMTP_USER", ""), env.get("RETURNS_ALERT_SMTP_PASSWORD", "")))
     return found
@@ -124,7 +127,11 @@ def raise_alert(engine: Engine, alerts_dir: Path, alert: Alert, send: list[Notif
     with (alerts_dir / "alerts.jsonl").open("a", encoding="utf-8") as f:
         f.write(json.dumps(asdict(alert), sort_keys=True) + "\n")
     sent, errors = [], []
-    for notifier in notifiers() if send is None else send:
+    try:
+        chosen = notifiers() if send is None else send
+    except ValueError as exc:  # a mistyped setting: the alert is kept and says why it was not sent
+        chosen, errors = [], [str(exc)]
+    for notifier in chosen:
         try:
             notifier.send(alert)
             sent.append(notifier.name)

@@ -275,32 +275,12 @@ def run(
     from orchestration.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
-    from probation_returns.warehouse.db import database_url, upgrade
 
     try:
         q = Quarter.parse(quarter)
     except ValueError as exc:
         _fail(str(exc))
-    if not landing.is_dir():
-        _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
-    if extract is not None:
-        from probation_returns.measures.reoffending_extract import ExtractError, as_of_date
-
-        if not extract.is_file():
-            _fail(f"no such extract: {extract}")
-        try:
-            as_of_date(extract)
-        except ExtractError as exc:
-            _fail(str(exc))
-    from probation_returns.pseudonym import MissingKey, key
-
-    try:
-        key()
-    except MissingKey as exc:
-        _fail(str(exc))
-    _dagster_home()
-    db_url = database_url()
-    upgrade(db_url)
+    db_url = _ready_to_run(landing, extract)
     from orchestration.run import run_quarter
 
     codes = provider_codes("all")
@@ -332,7 +312,6 @@ def backfill(
     from orchestration.resources import Folders
     from probation_returns.calendar import quarter_range
     from probation_returns.reference import provider_codes
-    from probation_returns.warehouse.db import database_url, upgrade
 
     try:
         qs = quarter_range(quarters)
@@ -340,17 +319,7 @@ def backfill(
         _fail(str(exc))
     folders = Folders()
     landing = (landing or folders.landing_path).resolve()
-    if not landing.is_dir():
-        _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
-    from probation_returns.pseudonym import MissingKey, key
-
-    try:
-        key()
-    except MissingKey as exc:
-        _fail(str(exc))
-    _dagster_home()
-    db_url = database_url()
-    upgrade(db_url)
+    db_url = _ready_to_run(landing, extract)
     from orchestration.run import run_quarter
 
     out = (out or folders.output_path).resolve()
@@ -369,6 +338,32 @@ def backfill(
     console.print(f"{len(qs)} quarter(s) in {time.perf_counter() - started:.1f} s; returns under {out}")
     if failed:
         _fail(f"pipeline steps failed for: {', '.join(failed)}; see the Dagster UI for why", 1)
+
+
+def _ready_to_run(landing: Path, extract: Path | None) -> str:
+    """Check what a pipeline command was given, before anything runs; the warehouse URL, migrated."""
+    from probation_returns.pseudonym import MissingKey, key
+    from probation_returns.warehouse.db import database_url, upgrade
+
+    if not landing.is_dir():
+        _fail(f"{landing} is not a folder; point --landing at the folder the returns are in")
+    if extract is not None:
+        from probation_returns.measures.reoffending_extract import ExtractError, as_of_date
+
+        if not extract.is_file():
+            _fail(f"no such extract: {extract}")
+        try:
+            as_of_date(extract)
+        except ExtractError as exc:
+            _fail(str(exc))
+    try:
+        key()
+    except MissingKey as exc:
+        _fail(str(exc))
+    _dagster_home()
+    db_url = database_url()
+    upgrade(db_url)
+    return db_url
 
 
 def _build_of(folder: Path) -> str:

@@ -207,3 +207,16 @@ def test_the_alert_sensor_raises_an_alert_for_a_failed_run_naming_the_fix(tmp_pa
     alert_sensor(dg.build_sensor_context(instance=inst, resources=resources, definitions=defs))
     line = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()[-1])
     assert line["kind"] == "run_failed" and line["run_id"] == result.run_id
+
+
+def test_a_mistyped_notifier_setting_is_recorded_not_raised(tmp_path, monkeypatch):
+    monkeypatch.setenv("RETURNS_ALERT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RETURNS_ALERT_SMTP_PORT", "twenty-five")
+    monkeypatch.setenv("RETURNS_ALERT_EMAIL_TO", "data-engineers@example.org")
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    engine = engine_for(db)
+    assert raise_alert(engine, tmp_path / "alerts", Alert(key="check-3", kind="check_failed", title="x"))
+    with session_scope(engine) as session:
+        row = session.scalar(select(AlertRow))
+        assert row.notified_via is None and "RETURNS_ALERT_SMTP_PORT must be a port number" in row.notify_error

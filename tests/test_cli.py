@@ -60,3 +60,15 @@ def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monk
     assert len(levels) == 1 + 28 * 7 + 3 and sum("no valid return" in line for line in levels) == 27 * 7
     missing = runner.invoke(app, ["run", "--landing", "nowhere", "--quarter", "2017Q3", "--out", "out"])
     assert missing.exit_code == 2 and "not a folder" in missing.output
+
+
+def test_backfill_refuses_bad_quarters_and_a_misnamed_extract_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "extract.csv").write_text("pnc_id\n")
+    bad_range = runner.invoke(app, ["backfill", "--quarters", "2017Q3..2016Q1", "--landing", "landing"])
+    assert bad_range.exit_code == 2 and "before the first" in bad_range.output
+    misnamed = runner.invoke(app, ["backfill", "--quarters", "2017Q3", "--landing", "landing",
+                                   "--extract", "landing/extract.csv"])
+    assert misnamed.exit_code == 2 and "reoffending_YYYY-MM-DD.csv" in misnamed.output
+    assert "Traceback" not in bad_range.output + misnamed.output
