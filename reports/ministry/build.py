@@ -71,12 +71,8 @@ def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication
     summary = sheets.summary(content.frames)  # from the internal figures; the publication copy hides as its tables do
     if publication:
         summary = suppression.summary(summary, frames)
-    names = {code: p.name for code, p in providers().items()} | suppression.TOTALS
+    names = sheets.provider_names()
     tables["summary"] = [{**r, "provider_name": names.get(r["provider_code"])} for r in summary]
-    for rows in tables.values():
-        for r in rows:
-            if r.get("provider_code") in suppression.TOTALS:
-                r["provider_name"] = suppression.TOTALS[r["provider_code"]]
     tables["chart_data"] = sheets.chart_data(content.figures.service_levels, content.figures.params).to_dicts()
     tables["notes"] = sheets.notes(content.figures.params, publication).to_dicts()
     return tables

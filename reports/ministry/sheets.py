@@ -50,11 +50,18 @@ STATUS_WORDS = {
 }
 
 
+def provider_names() -> dict[str, str]:
+    """Provider codes to names, and the publication's total rows (CRC, NPS, ALL) to theirs."""
+    from reports.ministry.suppression import TOTALS
+
+    return {code: p.name for code, p in providers().items()} | TOTALS
+
+
 def with_names(frame: pl.DataFrame) -> pl.DataFrame:
-    names = {code: p.name for code, p in providers().items()}
     if "provider_code" not in frame.columns:
         return frame
-    return frame.with_columns(pl.col("provider_code").replace_strict(names, default=None).alias("provider_name"))
+    return frame.with_columns(pl.col("provider_code").replace_strict(provider_names(), default=None)
+                              .alias("provider_name"))
 
 
 def summary(frames: dict[str, pl.DataFrame]) -> list[dict]:
