@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -30,8 +31,9 @@ from probation_returns.calendar import Quarter
 class QuarterRun:
     quarter: Quarter
     runs: int
-    failed: list[str]
+    failed: list[str]  # what failed: provider codes, "reoffending extract", "quarter build"
     submissions_csv: Path
+    reasons: dict[str, str] = field(default_factory=dict)  # what failed -> why, in one line
 
 
 def instance() -> dg.DagsterInstance:
@@ -42,19 +44,53 @@ def instance() -> dg.DagsterInstance:
         return dg.DagsterInstance.ephemeral()
 
 
-def crashed(result: dg.ExecuteInProcessResult) -> bool:
-    """Whether a step really failed; a blocking check that stopped a rejected return is a normal outcome."""
+
+def failure(result: dg.ExecuteInProcessResult) -> str | None:
+    """Why a step really failed, in one line (None: it did not)."""
     if result.success:
-        return False
+        return None
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = getattr(event.event_specific_data, "error", None)
-            if error is None or error.cls_name != "DagsterAssetCheckFailedError":
-                return True
-    return False
+            data = event.event_specific_data
+            error = getattr(data, "error", None)
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                continue
+            user = getattr(data, "user_failure_data", None)
+            text = (getattr(user, "description", None) or (error.message if error else "") or "failed").strip()
+            return f"{event.step_key}: {text.splitlines()[0][:300]}"
+    return "the run failed before its steps (see the Dagster UI)"
 
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the CLI reports failures itself
+HOST, PID = "returns/host", "returns/pid"
+
+
+def _tags() -> dict[str, str]:
+    """Who runs it: a run whose process is gone while it is still 'started' was killed (see fail_orphaned_runs)."""
+    return {"source": "cli", HOST: socket.gethostname(), PID: str(os.getpid())}
+
+
+def fail_orphaned_runs(inst: dg.DagsterInstance) -> list[str]:
+    """Mark failed the command line's runs on this machine whose process no longer exists (killed part-way).
+
+    Without this a killed run stays 'Started' in the Dagster UI for good; the daemon's run monitoring
+    (instance templates, max_runtime_seconds) catches runs killed on other machines, later.
+    """
+    failed = []
+    host = socket.gethostname()
+    for run in inst.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+                                                   tags={HOST: host})):
+        try:
+            os.kill(int(run.tags.get(PID, "0")), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except (PermissionError, ValueError):
+            continue
+        inst.report_run_failed(run, f"The process running it (pid {run.tags.get(PID)}) ended without finishing it; "
+                                    "a later run redoes the work.")
+        failed.append(run.run_id)
+    return failed
 
 
 def _settings(folders: Folders) -> dict:
@@ -65,19 +101,19 @@ def _settings(folders: Folders) -> dict:
 def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str) -> dg.ExecuteInProcessResult:
     return dg.materialize([provider_submission, provider_validation, provider_measures],
                           partition_key=return_key(quarter, code), resources=resources, instance=inst,
-                          raise_on_error=False, tags={"source": "cli"}, run_config=QUIET)
+                          raise_on_error=False, tags=_tags(), run_config=QUIET)
 
 
 _WORKER_INSTANCE: dg.DagsterInstance | None = None
 
 
-def _provider_run(quarter: str, code: str, settings: dict, database_url: str) -> tuple[str, bool]:
+def _provider_run(quarter: str, code: str, settings: dict, database_url: str) -> tuple[str, str | None]:
     """One provider's run in a worker process, recorded in the shared instance under DAGSTER_HOME."""
     global _WORKER_INSTANCE
     if _WORKER_INSTANCE is None:
         _WORKER_INSTANCE = instance()
     resources = {"warehouse": Warehouse(url=database_url), "folders": Folders(**settings)}
-    return code, crashed(_materialize_return(_WORKER_INSTANCE, resources, Quarter.parse(quarter), code))
+    return code, failure(_materialize_return(_WORKER_INSTANCE, resources, Quarter.parse(quarter), code))
 
 
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
@@ -89,33 +125,36 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
                       extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
     inst = dagster_instance or instance()
-    failed: list[str] = []
+    fail_orphaned_runs(inst)
+    reasons: dict[str, str] = {}
     if register_extract:  # a backfill registers the extract once, not once per quarter
         result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
-                                tags={"source": "cli"}, run_config=QUIET)
-        if crashed(result):
-            failed.append("reoffending extract")
+                                tags=_tags(), run_config=QUIET)
+        if why := failure(result):
+            reasons["reoffending extract"] = why
     shared = dagster_instance is None and bool(os.environ.get("DAGSTER_HOME"))  # workers see the same runs
     if workers > 1 and shared and len(providers) > 1:
         spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited engines or threads
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url) for code in providers]
             for job in as_completed(jobs):
-                code, bad = job.result()
-                if bad:
-                    failed.append(code)
+                code, why = job.result()
+                if why:
+                    reasons[code] = why
                 if progress:
                     progress(code)
-        failed.sort(key=providers.index)
     else:
         for code in providers:
-            if crashed(_materialize_return(inst, resources, quarter, code)):
-                failed.append(code)
+            if why := failure(_materialize_return(inst, resources, quarter, code)):
+                reasons[code] = why
             if progress:
                 progress(code)
     result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance, ministry_return],
                             partition_key=quarter_key(quarter), resources=resources, instance=inst,
-                            raise_on_error=False, tags={"source": "cli"}, run_config=QUIET)
-    if crashed(result):
-        failed.append("quarter build")
-    return QuarterRun(quarter, len(providers) + 1 + register_extract, failed, folders.quarter_output(quarter) / "submissions.csv")
+                            raise_on_error=False, tags=_tags(), run_config=QUIET)
+    if why := failure(result):
+        reasons["quarter build"] = why
+    order = ["reoffending extract", *providers, "quarter build"]
+    failed = sorted(reasons, key=order.index)
+    return QuarterRun(quarter, len(providers) + 1 + register_extract, failed,
+                      folders.quarter_output(quarter) / "submissions.csv", {k: reasons[k] for k in failed})

@@ -33,8 +33,9 @@ def automation_status() -> dg.DefaultSensorStatus:
 @dg.sensor(job=intake_job, minimum_interval_seconds=INTERVAL, default_status=automation_status(),
            description="Starts intake, validation and measures for each complete return that is new or changed.")
 def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
-    """One run per distinct return content: the run key is provider, quarter and the return's sha256,
-    so the same files never run twice, and a late or out-of-order file changes the key.
+    """One run per delivery of a return: the run key is provider, quarter, the return's content identity and
+    its delivery time, so the same files never run twice, and a late file or a re-sent earlier version
+    changes the key.
 
     The cursor keeps each return's sha256 and, per file, its size, time stamp and sha256, so a tick
     reads only files that are new or changed (a landing folder may hold years of returns)."""
@@ -57,7 +58,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
             continue
         seen[key] = landed.sha256
         requests.append(dg.RunRequest(
-            run_key=f"{landed.provider}-{landed.quarter}-{landed.sha256[:16]}",
+            # the delivery time too: an earlier version sent again after a later one is a new delivery, and counts
+            run_key=f"{landed.provider}-{landed.quarter}-{landed.sha256[:16]}-{int(landed.delivered_at.timestamp())}",
             partition_key=return_key(landed.quarter, landed.provider),
             tags={"provider": landed.provider, "quarter": landed.quarter},
         ))

@@ -294,7 +294,9 @@ def run(
                   f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
                   f"{out / 'publication'}; every build kept in {out / 'builds'}")
     if result.failed:
-        _fail(f"pipeline steps failed for: {', '.join(result.failed)}; see the Dagster UI for why", 1)
+        for what in result.failed:
+            console.print(f"[red]failed:[/red] {what}: {result.reasons.get(what, 'see the Dagster UI')}")
+        _fail(f"pipeline steps failed for: {', '.join(result.failed)}; see the Dagster UI for more", 1)
 
 
 @app.command()

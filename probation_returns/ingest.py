@@ -5,9 +5,14 @@ the provider their name says). Recognised names: ``P_Q.xlsx`` and ``P_Q_<table>.
 bytes are archived under their sha256 before anything reads them, so nothing a provider sent is
 ever lost, and names a provider chose never become paths in the archive.
 
-A submission is the set of a provider's files for one quarter. The same bytes again are a
-duplicate (recorded nowhere new, processed once); different bytes are a new version that
-supersedes the previous one, which is kept.
+A submission is the set of a provider's return files for one quarter: the workbook, or the cases,
+contacts and breaches CSVs. Its identity is what each part holds (the table or workbook and the
+bytes' sha256), not what the files are called, so renamed but identical files are the same return.
+The same content as the latest version is a duplicate (recorded nowhere new, processed once); any
+other content is a new version that supersedes the latest, which is kept, even when it repeats an
+earlier version's bytes (the latest delivery counts). A file named like a return but not one of its
+parts (``C05_2017Q3_notes.csv``) is never part of a return: it is archived, listed on the submission
+and reported to the provider as a warning (FIL-007), and it cannot make or replace a return.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from sqlalchemy.orm import Session
 
 from probation_returns.calendar import Quarter
 from probation_returns.reference import providers
-from probation_returns.spec import RETURN_STEM
+from probation_returns.spec import RETURN_STEM, TABLES
+from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Submission, SubmissionFile
 
 RETURN_NAME = re.compile(rf"^{RETURN_STEM}\.(?P<ext>csv|xlsx)$")
 CHUNK = 1 << 20
+MAX_IGNORED_BYTES = 200 * 1024 * 1024  # a stray file larger than a return may be is listed, not archived
 
 
 @dataclass(frozen=True)
@@ -48,20 +55,41 @@ class LandedFile:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def part(self) -> str | None:
+        """Which part of a return the file is (a table, or ``workbook``); None: not part of a return."""
+        return part_of(self.name)
+
+
+def part_of(name: str) -> str | None:
+    match = RETURN_NAME.match(name)
+    if not match:
+        return None
+    table = (match.group("table") or "").lower()
+    if match.group("ext").lower() == "xlsx":
+        return "workbook" if not table else None
+    return table if table in TABLES else None
+
+
+def identity(parts: list[tuple[str | None, str]]) -> str:
+    """A return's identity from its (part, sha256) pairs: the same content under other names is the same."""
+    h = hashlib.sha256()
+    for part, digest in sorted((p or "", d) for p, d in parts):
+        h.update(f"{part}\0{digest}\n".encode())
+    return h.hexdigest()
+
 
 @dataclass
 class LandedReturn:
     provider: str
     quarter: str
     files: list[LandedFile] = field(default_factory=list)
+    ignored: list[LandedFile] = field(default_factory=list)  # named like a return's files, but not one of its parts
 
     @property
     def sha256(self) -> str:
-        """The return's identity: a hash over its files' names and contents, in name order."""
-        h = hashlib.sha256()
-        for f in sorted(self.files, key=lambda f: f.name):
-            h.update(f"{f.name}\0{f.sha256}\n".encode())
-        return h.hexdigest()
+        """The return's identity: a hash over what each of its parts holds (see :func:`identity`)."""
+        return identity([(f.part, f.sha256) for f in self.files])
 
     @property
     def delivered_at(self) -> dt.datetime:
@@ -145,8 +173,9 @@ def discover(landing: Path, provider: str | None = None, quarter: str | None = N
             continue
         if (provider and landed.provider != provider) or (quarter and landed.quarter != quarter):
             continue
-        found.setdefault((landed.provider, landed.quarter), LandedReturn(landed.provider, landed.quarter)).files.append(landed)
-    return [found[k] for k in sorted(found)]
+        ret = found.setdefault((landed.provider, landed.quarter), LandedReturn(landed.provider, landed.quarter))
+        (ret.files if landed.part else ret.ignored).append(landed)
+    return [found[k] for k in sorted(found) if found[k].files]  # stray files alone are not a return
 
 
 def archive_file(source: Path, sha256: str, archive_root: Path) -> Path:
@@ -178,29 +207,30 @@ class Receipt:
 
 
 def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Receipt:
-    """Archive the return's files and record the submission (in the caller's transaction)."""
+    """Archive the return's files and record the submission (in the caller's transaction).
+
+    Holds the provider-quarter lock, so two runs receiving the same return record one version.
+    """
+    hold(session, "return", landed.provider, landed.quarter)
     digest = landed.sha256
-    existing = session.scalar(
-        select(Submission).where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter,
-                                 Submission.sha256 == digest)
+    latest = session.scalar(
+        select(Submission).where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter)
+        .order_by(Submission.version.desc()).limit(1)
     )
-    if existing is not None:
-        return Receipt(existing.id, existing.version, True, None)
+    if latest is not None and stored_identity(latest) == digest:
+        return Receipt(latest.id, latest.version, True, None)
     stored = [(f, archive_file(f.path, f.sha256, archive_root)) for f in landed.files]
-    current = session.scalar(
-        select(Submission)
-        .where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter,
-               Submission.status != "superseded")
-        .order_by(Submission.version.desc())
-    )
-    version = (session.scalar(
-        select(func.max(Submission.version)).where(Submission.provider_code == landed.provider,
-                                                   Submission.quarter == landed.quarter)
-    ) or 0) + 1
+    ignored = []
+    for f in landed.ignored:  # every byte is kept, even of files that are not part of the return
+        if f.size <= MAX_IGNORED_BYTES:
+            archive_file(f.path, f.sha256, archive_root)
+        ignored.append({"file_name": f.name, "sha256": f.sha256, "size_bytes": f.size})
+    current = latest if latest is not None and latest.status != "superseded" else None
+    version = (latest.version if latest else 0) + 1
     submission = Submission(
         provider_code=landed.provider, quarter=landed.quarter, version=version, sha256=digest,
         file_names=sorted(f.name for f in landed.files), status="received", delivered_at=landed.delivered_at,
-        supersedes_id=current.id if current else None,
+        supersedes_id=current.id if current else None, ignored_files=sorted(ignored, key=lambda i: i["file_name"]) or None,
     )
     session.add(submission)
     if current is not None:
@@ -210,6 +240,11 @@ def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Recei
                                                archive_path=str(path)))
     session.flush()
     return Receipt(submission.id, version, False, current.id if current else None)
+
+
+def stored_identity(submission: Submission) -> str:
+    """The identity of a recorded submission, from its files (whatever formula its ``sha256`` was made with)."""
+    return identity([(part_of(f.file_name), f.sha256) for f in submission.files])
 
 
 def current_submissions(session: Session, quarter: str) -> list[dict]:

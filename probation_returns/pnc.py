@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import polars as pl
 
 ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
 CANONICAL = re.compile(r"^(\d{4})/(\d{7})([A-Z])$")
@@ -38,3 +39,25 @@ def format_many(years: np.ndarray, serials: np.ndarray) -> np.ndarray:
     y = np.char.zfill(years.astype("U4"), 4)
     s = np.char.zfill(serials.astype("U7"), 7)
     return np.char.add(np.char.add(np.char.add(y, "/"), s), letters.astype("U1"))
+
+
+# Anything that looks like a PNC id, wherever it appears (a provider may swap columns or paste one into a
+# note): two- or four-digit year, a slash, the serial (leading zeros are often dropped) and a letter.
+LOOKS_LIKE = r"(?i)\b(?:\d{2}|\d{4})\s?/\s?\d{0,4}(\d{3}[A-Z])\b"
+MASK = "****${1}"  # the last four characters stay, as in the pnc_id column's own findings
+
+
+def mask_expr(expr: pl.Expr) -> pl.Expr:
+    """Text with every PNC-looking id masked to its last four characters."""
+    return expr.str.replace_all(LOOKS_LIKE, MASK)
+
+
+def mask_text(text: str | None) -> str | None:
+    return None if text is None else re.sub(LOOKS_LIKE.replace("(?i)", ""), lambda m: "****" + m.group(1), text,
+                                            flags=re.IGNORECASE)
+
+
+def mask_identifiers(frame: pl.DataFrame, keep: tuple[str, ...] = ("pnc_id",)) -> pl.DataFrame:
+    """Every text column but ``keep`` with PNC-looking ids masked: nothing raw leaves validation."""
+    columns = [c for c, t in frame.schema.items() if t == pl.String and c not in keep]
+    return frame.with_columns([mask_expr(pl.col(c)) for c in columns]) if columns else frame

@@ -65,6 +65,8 @@ RULES: tuple[Rule, ...] = (
     Rule("FIL-004", "F", "file", "the file name does not match the provider and quarter"),
     Rule("FIL-005", "W", "file", "a table has columns that the specification does not define"),
     Rule("FIL-006", "F", "file", "the cases table has no rows"),
+    Rule("FIL-007", "W", "file", "a file named like the return is not one of its tables and was ignored"),
+    Rule("FIL-008", "W", "file", "a cell holds a control character (replaced by U+FFFD)"),
     Rule("CAS-001", "E", "cases", "case_ref blank or not one capital letter and six digits"),
     Rule("CAS-002", "E", "cases", "case_ref appears more than once"),
     Rule("CAS-003", "E", "cases", "pnc_id blank, not canonical, or wrong check letter"),

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +23,7 @@ from probation_returns import __version__
 from probation_returns.validation import RULES_VERSION, ValidationResult
 from reports.csv import write_csv
 
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
 MAX_HTML_FINDINGS = 2_000
 FINDING_COLUMNS = ["table", "row_number", "case_ref", "column", "rule_id", "severity", "value", "message"]
@@ -48,10 +53,29 @@ def summary(result: ValidationResult, submission_id: int | None) -> dict:
     }
 
 
+FILES = ("findings.csv", "feedback.xlsx", "feedback.html", "validation_result.json", "summary.json")
+
+
+def complete(folder: Path) -> bool:
+    """Whether every feedback file is there (they are moved into place together, summary.json last)."""
+    return all((folder / name).is_file() for name in FILES)
+
+
 def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None) -> dict[str, Path]:
+    """Write the five files into a staging folder, then move them into ``folder``: never half a set."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / name for name in ("findings.csv", "summary.json", "feedback.xlsx", "feedback.html",
-                                              "validation_result.json")}
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.incoming-"))
+    try:
+        _write_all(result, staging, submission_id)
+        for name in FILES:  # summary.json last: its presence means the set is complete
+            os.replace(staging / name, folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: folder / name for name in FILES}
+
+
+def _write_all(result: ValidationResult, folder: Path, submission_id: int | None) -> None:
+    paths = {name: folder / name for name in FILES}
     findings = result.findings.select(FINDING_COLUMNS).sort("table", "row_number", "rule_id", nulls_last=False)
     write_csv(findings, paths["findings.csv"])
     info = summary(result, submission_id)
@@ -60,14 +84,13 @@ def write_feedback(result: ValidationResult, folder: Path, submission_id: int | 
     paths["validation_result.json"].write_text(json.dumps(result.gx_document(), indent=1, default=str) + "\n",
                                                encoding="utf-8")
     _html(result, info, findings, paths["feedback.html"])
-    return paths
 
 
 def _text_cell(ws, value):
     """A cell whose text is shown as typed: strings are never read as formulas."""
     cell = WriteOnlyCell(ws, value=None)
     if isinstance(value, str):
-        cell.value = value
+        cell.value = _ILLEGAL.sub("\ufffd", value)  # a workbook cannot hold control characters
         cell.data_type = "s"
     else:
         cell.value = value
@@ -99,7 +122,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     ws.append(["Outcome", result.outcome])
     ws.append(["What this means", OUTCOME_WORDS[result.outcome]])
     for reason in result.reasons:
-        ws.append(["Why", reason])
+        ws.append(["Why", _text_cell(ws, reason)])
     ws.append(["Submission", str(info["submission_id"]) if info["submission_id"] is not None else "checked before sending"])
     ws.append(["Rules version", f"{RULES_VERSION}; contract parameters {result.parameter_version}; software {__version__}"])
     ws.append([])

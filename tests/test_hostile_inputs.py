@@ -142,12 +142,49 @@ def test_odd_headers_a_bom_and_blank_rows_at_the_end_are_fine(tmp_path):
     assert result.tables["cases"]["rows"] == 3
 
 
-def test_a_10_mb_cell_is_a_finding_with_a_short_value(tmp_path):
+def test_a_long_cell_is_a_finding_with_a_short_value(tmp_path):
     tables = clean_tables()
-    set_value(tables, "cases", 0, "sentence_type", "X" * 10_000_000)
+    set_value(tables, "cases", 0, "sentence_type", "X" * 500_000)
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
     hit = result.findings.filter(pl.col("rule_id") == "CAS-005").row(0, named=True)
     assert len(hit["value"]) <= 81 and len(hit["message"]) < 300
+
+
+def test_a_line_over_1_mb_is_fil_001_naming_the_line_before_parsing(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 1, "sentence_type", "X" * 2_000_000)
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
+    assert _rules(result) == ["FIL-001"]
+    assert "C05_2017Q3_cases.csv line 3 is 2.0 MB long, over the 1 MB" in result.findings["message"][0]
+
+
+def test_a_header_of_ten_thousand_columns_is_fil_001(tmp_path):
+    paths = write_csvs(tmp_path, clean_tables())
+    header, rest = paths[0].read_text().split("\n", 1)
+    paths[0].write_text(header + "," * 10_000 + "\n" + rest)
+    result = validate_files(paths, "C05", "2017Q3")
+    assert _rules(result) == ["FIL-001"] and "10,020 columns in its header, over the 200" in result.findings["message"][0]
+
+
+def test_nul_bytes_make_a_csv_unreadable_with_the_line_named(tmp_path):
+    paths = write_csvs(tmp_path, clean_tables())
+    lines = paths[1].read_bytes().split(b"\n")
+    lines[2] = lines[2][:3] + b"\0" + lines[2][3:]
+    paths[1].write_bytes(b"\n".join(lines))
+    result = validate_files(paths, "C05", "2017Q3")
+    assert _rules(result) == ["FIL-001"] and result.outcome == "Rejected"
+    assert "NUL bytes (first on line 3)" in result.findings["message"][0]
+
+
+def test_control_characters_are_reported_per_cell_and_replaced(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "index_offence_group", "THE\x1bFT")
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
+    hit = result.findings.filter(pl.col("rule_id") == "FIL-008").row(0, named=True)
+    assert (hit["row_number"], hit["column"], hit["severity"], hit["value"]) == (2, "index_offence_group", "W", "THE\ufffdFT")
+    assert "CAS-012" in _rules(result)  # and the replaced value is not a listed code
+    assert not result.findings.select(pl.concat_str(pl.all().cast(pl.String), ignore_nulls=True)
+                                      .str.contains("\x1b").any()).item()
 
 
 def test_ragged_csv_is_fil_001(tmp_path):

@@ -56,3 +56,30 @@ def test_a_failed_transaction_leaves_nothing_behind(database_url):
             assert session.get(Provider, "X99") is None
     finally:
         engine.dispose()
+
+
+def test_upgrading_a_warehouse_with_duplicates_from_concurrent_runs_keeps_the_newest_row(database_url):
+    """Warehouses written before the unique constraints may hold duplicates; the migration resolves them."""
+    from sqlalchemy import text
+
+    upgrade(database_url, revision="0004")
+    with engine_for(database_url).begin() as conn:
+        conn.execute(text("INSERT INTO providers (code, name, type, typical_caseload) VALUES ('C05', 'x', 'CRC', 1)"))
+        for performance in (0.5, 0.7):
+            conn.execute(text("INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, "
+                              "computed_at, performance) VALUES ('2017Q3', 'C05', 'SL001R', 'met', 'p', "
+                              "CURRENT_TIMESTAMP, :p)"), {"p": performance})
+        for amount in (10, 20):
+            conn.execute(text("INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, "
+                              "parameter_version, computed_at) VALUES ('2017Q3', 'C05', 'SL001R', :a, :a, 'p', "
+                              "CURRENT_TIMESTAMP)"), {"a": amount})
+    upgrade(database_url)
+    engine = engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT performance FROM measures")).scalars().all() == [0.7]
+            current = conn.execute(text("SELECT amount_gbp FROM credits WHERE replaced_at IS NULL")).scalars().all()
+            assert [float(a) for a in current] == [20.0]
+            assert conn.execute(text("SELECT COUNT(*) FROM credits")).scalar() == 2  # the older one kept as history
+    finally:
+        engine.dispose()

@@ -27,6 +27,7 @@ from probation_returns.parameters import ContractParameters, for_quarter
 from probation_returns.reference import providers
 from probation_returns.reoffending import cohort, proven_reoffences
 from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import (
     AcceptedBreach,
     AcceptedCase,
@@ -183,6 +184,7 @@ def cohort_results(engine: Engine, quarter: Quarter, extract: Extract | None) ->
 def store_levels(session: Session, quarter: Quarter, result: ProviderLevels, params: ContractParameters) -> None:
     """Replace the provider's measures for the quarter; credits keep their history (a rerun adds nothing)."""
     q = str(quarter)
+    hold(session, "measures", q, result.provider)  # a concurrent run waits, then replaces these rows
     session.execute(delete(Measure).where(Measure.quarter == q, Measure.provider_code == result.provider))
     current = {c.measure: c for c in session.scalars(select(CreditRow).where(
         CreditRow.quarter == q, CreditRow.provider_code == result.provider, CreditRow.replaced_at.is_(None)))}
@@ -215,6 +217,7 @@ def store_cohorts(session: Session, quarter: Quarter, results: list[ProviderCoho
                   extract_id: int | None) -> None:
     """Replace the quarter's reoffending results (one row per provider with a cohort result)."""
     q = str(quarter)
+    hold(session, "reoffending_results", q)
     session.execute(delete(ReoffendingResult).where(ReoffendingResult.quarter == q))
     for cohort_ in results:
         r = cohort_.result

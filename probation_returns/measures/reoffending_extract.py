@@ -13,6 +13,7 @@ extract joins to the cases (stored hashed) without the identifier being kept.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,12 +121,17 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
     rows_path = checked_rows_path(archive_root, digest)
     if not rows_path.exists():
         rows_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = rows_path.with_suffix(".incoming")
+        tmp = rows_path.with_suffix(f".{os.getpid()}.incoming")
         extract.rows.write_parquet(tmp)
         tmp.replace(rows_path)
     findings = feedback_root / "reoffending" / extract.as_of.isoformat() / "findings.csv"
-    write_csv(extract.findings, findings)
+    tmp_findings = findings.with_name(f".{findings.name}.{os.getpid()}.incoming")
+    write_csv(extract.findings, tmp_findings)
+    os.replace(tmp_findings, findings)
+    from probation_returns.warehouse.locks import hold
+
     with session_scope(engine) as session:
+        hold(session, "reoffending_extract", digest)  # two runs registering the same file record it once
         row = session.scalar(select(ReoffendingExtract).where(ReoffendingExtract.sha256 == digest))
         if row is None:
             row = ReoffendingExtract(as_of_date=extract.as_of, file_name=extract.path.name, sha256=digest,

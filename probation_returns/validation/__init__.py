@@ -9,6 +9,7 @@ import polars as pl
 
 from expectations.catalogue import RETURN_RULES, Params
 from probation_returns.calendar import Quarter
+from probation_returns.pnc import mask_identifiers
 from probation_returns.reference import providers
 from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, SPEC_VERSION, TABLES
 from probation_returns.validation.engine import FINDING_SCHEMA, run_table
@@ -101,6 +102,8 @@ def _actions() -> dict[str, str]:
         "FIL-004": "Name the files <provider>_<quarter>.xlsx or <provider>_<quarter>_<table>.csv.",
         "FIL-005": "Remove columns the specification does not define (they are ignored).",
         "FIL-006": "List every case supervised in the quarter.",
+        "FIL-007": "Keep only the return's files in the folder: <provider>_<quarter>.xlsx, or the three table CSVs.",
+        "FIL-008": "Remove control characters (often pasted from another system) from the cells named.",
     })
     return out
 
@@ -151,7 +154,8 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
                                             "rule_id": rule.rule_id, "severity": rule.severity, "value": value,
                                             "message": message}], schema=FINDING_SCHEMA))
         parts.append(_cascade(raw.tables, pl.concat(parts)))
-    findings = pl.concat(parts)
+    parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
+    findings = mask_identifiers(pl.concat(parts))
     tables = _table_counts(raw, findings)
     outcome, reasons = _outcome(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else _accepted(raw.tables, findings)
@@ -230,5 +234,5 @@ def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[s
             + [(pl.col(c) == "Y").alias(c) for c in ("em_only", "first_appointment_attended", "upw_required",
                                                       "pack_complete") if c in kept.columns]
         )
-        out[table] = typed.rename({ROW: "row_number"})
+        out[table] = mask_identifiers(typed.rename({ROW: "row_number"}))  # e.g. a PNC id typed into breach_ref
     return out

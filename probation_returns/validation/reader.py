@@ -7,20 +7,32 @@ checked before parsing so that a hostile file cannot take unbounded time or memo
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from probation_returns.calendar import Quarter
 from probation_returns.spec import DATE_COLUMNS, RETURN_STEM, TABLES
 
-MAX_FILE_BYTES = 200 * 1024 * 1024  # FIL-001: over 200 MB
-MAX_CELLS = 2_000_000  # FIL-001: a workbook over 2,000,000 cells
-MAX_SHEET_XML_BYTES = 1024 * 1024 * 1024  # a sheet that inflates past this is treated as a bomb
+# Limits, each checked before the file is parsed (FIL-001 when one is broken): they bound the memory and
+# time one return can take, far above what any real return needs.
+MAX_FILE_BYTES = 200 * 1024 * 1024  # a file over 200 MB
+MAX_LINE_BYTES = 1024 * 1024  # a CSV line over 1 MB (a cell holds at most 32,767 characters in Excel)
+MAX_COLUMNS = 200  # a CSV header with more columns (the widest table has 20)
+MAX_CELLS = 2_000_000  # a workbook over 2,000,000 cells
+MAX_SHEET_XML_BYTES = 512 * 1024 * 1024  # every part of a workbook, inflated, together
+MAX_MEMBER_RATIO = 200  # a part that inflates over 200 times its compressed size (and past 10 MB) is a bomb
+MAX_TEXT_RUN_BYTES = 1024 * 1024  # text or space between two XML tags: a cell's text is at most 32,767 characters
+# Control characters other than tab, line feed and carriage return: never valid in a return, and they break
+# the workbook writer (openpyxl refuses them) and PostgreSQL (NUL). Replaced by U+FFFD and reported (FIL-008).
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ROW = "__row"
 _INT_COLUMNS = {"ogrs3_2yr", "age_at_start"}
 _NAME = re.compile(rf"^{RETURN_STEM}$")
@@ -40,6 +52,7 @@ class RawReturn:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     findings: list[FileFinding] = field(default_factory=list)
     missing_columns: dict[str, set[str]] = field(default_factory=dict)
+    cell_findings: list[pl.DataFrame] = field(default_factory=list)  # per cell (FIL-008), in the findings' schema
 
     @property
     def fatal(self) -> bool:
@@ -58,6 +71,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
     out = RawReturn()
     sources: dict[str, pl.DataFrame] = {}
     from_workbook: set[str] = set()
+    clean_text: set[str] = set()
     for path, sent_as in zip(files, names or [f.name for f in files]):
         path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
@@ -79,9 +93,11 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
                                              "(cases, contacts, breaches); name it <provider>_<quarter>_<table>.csv.",
                                              value=path.name))
                 continue
-            frame = _read_csv(path, table, out)
+            frame, control = _read_csv(path, table, out)
             if frame is not None:
                 sources[table] = frame
+                if not control:
+                    clean_text.add(table)  # no control character anywhere: the cells need not be searched
         else:
             out.findings.append(_finding("FIL-001", "file", f"{path.name!r} is neither CSV nor XLSX; send the return "
                                          "as one .xlsx workbook or three .csv files.", value=path.name))
@@ -92,7 +108,8 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
             out.findings.append(_finding("FIL-002", table, f"The {table} table is missing. Send {provider}_{quarter}_"
                                          f"{table}.csv, or a sheet named {table!r} in the workbook."))
             continue
-        out.tables[table] = _conform(table, sources[table], out, workbook=table in from_workbook)
+        out.tables[table] = _conform(table, sources[table], out, workbook=table in from_workbook,
+                                     control=table not in clean_text)
     if "cases" in out.tables and out.tables["cases"].height == 0:
         out.findings.append(_finding("FIL-006", "cases", "The cases table has no rows. A return must list every "
                                      "case supervised in the quarter."))
@@ -121,36 +138,74 @@ class _Named:
 
 # CSV -------------------------------------------------------------------------------------------
 
-def _read_csv(path: Path, table: str, out: RawReturn) -> pl.DataFrame | None:
+def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | None, bool]:
+    """The table as text, and whether the file holds any control character; None when it cannot be read."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         out.findings.append(_finding("FIL-001", table, f"{path.name} is {size / 1e6:.0f} MB, over the 200 MB limit. "
                                      "Split nothing: remove columns or rows that do not belong, or ask the ministry."))
-        return None
+        return None, False
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        out.findings.append(_finding("FIL-001", table, f"{path.name} is UTF-16 text (Excel's 'Unicode text'), not "
+                                     "UTF-8. Save it as 'CSV UTF-8 (comma delimited)'."))
+        return None, False
+    problem = _csv_shape(path.name, data)
+    if problem:
+        out.findings.append(_finding("FIL-001", table, problem))
+        return None, False
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        hint = " It looks like UTF-16 (Excel's 'Unicode text')." if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         out.findings.append(_finding(
-            "FIL-001", table, f"{path.name} is not UTF-8 text (byte {exc.start + 1} cannot be read).{hint} "
+            "FIL-001", table, f"{path.name} is not UTF-8 text (byte {exc.start + 1} cannot be read). "
             "Save it as 'CSV UTF-8 (comma delimited)'."))
-        return None
+        return None, False
     first_line = text[:65536].split("\n", 1)[0]
     if "," not in first_line and ";" in first_line:
         out.findings.append(_finding("FIL-001", table, f"{path.name} separates columns with semicolons; the "
                                      "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'."))
-        return None
+        return None, False
+    del text
     try:
         frame = pl.read_csv(data, infer_schema=False, has_header=True, truncate_ragged_lines=False,
                             raise_if_empty=False)
-    except (pl.exceptions.PolarsError, ValueError) as exc:  # malformed quoting or ragged rows
-        out.findings.append(_finding("FIL-001", table, f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0][:160]}). "
+    except BaseException as exc:  # malformed quoting or ragged rows; a Rust panic is a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        out.findings.append(_finding("FIL-001", table, f"{path.name} cannot be read as CSV ({_first_line(exc)}). "
                                      "Check that quotes are balanced and every row has the same number of columns."))
-        return None
-    return frame
+        return None, False
+    return frame, _CONTROL_BYTES.search(data) is not None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error, short and without control characters (it is shown to the provider)."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return re.sub(CONTROL, "\ufffd", text)[:160]
+
+
+def _csv_shape(name: str, data: bytes) -> str | None:
+    """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns."""
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        return (f"{name} contains NUL bytes (first on line {line:,}), so it is not a text file. Save it again as "
+                "'CSV UTF-8 (comma delimited)'.")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.concatenate((ends, [len(data)])) - starts
+    longest = int(lengths.argmax()) if len(lengths) else 0
+    if len(lengths) and lengths[longest] > MAX_LINE_BYTES:
+        return (f"{name} line {longest + 1:,} is {lengths[longest] / 1e6:.1f} MB long, over the 1 MB a line may be. "
+                "Check the file is the return and that its quotes are balanced.")
+    header = data[: int(lengths[0]) if len(lengths) else 0]
+    columns = header.count(b",") + 1
+    if columns > MAX_COLUMNS:
+        return (f"{name} has {columns:,} columns in its header, over the {MAX_COLUMNS} allowed (a table has at most "
+                f"{max(len(c) for c in TABLES.values())}). Send only the columns the specification defines.")
+    return None
 
 
 # Workbook --------------------------------------------------------------------------------------
@@ -170,15 +225,22 @@ def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
             if table in names:
                 frames[table] = reader.load_sheet(names[table], dtypes="string").to_polars()
         return frames
-    except Exception as exc:  # fastexcel/calamine errors on malformed sheets
+    except BaseException as exc:  # calamine errors on malformed sheets; its panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         out.findings.append(_finding("FIL-001", "file", f"{path.name} cannot be read as a workbook "
-                                     f"({str(exc).splitlines()[0][:160]}). Open it in Excel and save it again as .xlsx.",
-                                     value=path.name))
+                                     f"({_first_line(exc)}). Check that every date cell holds a real date, then open "
+                                     "it in Excel and save it again as .xlsx.", value=path.name))
         return {}
 
 
 def _check_workbook(path: Path) -> str | None:
-    """Why the workbook must not be parsed, or None: size, format, encryption, and inflated size."""
+    """Why the workbook must not be parsed, or None: size, format, encryption, and every part's inflated size.
+
+    Every part of the zip is checked, wherever it lives (a sheet may be stored anywhere the workbook's
+    relationships point): its declared size and compression ratio first, then its real size while it is
+    inflated in 1 MB steps, counting cells (with or without a namespace prefix) and the longest text.
+    """
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return f"{path.name} is {size / 1e6:.0f} MB, over the 200 MB limit."
@@ -191,21 +253,29 @@ def _check_workbook(path: Path) -> str | None:
         return f"{path.name} is not an Excel workbook (it may be damaged or cut short). Save it again as .xlsx."
     try:
         with zipfile.ZipFile(path.real) as z:
-            sheets = [i for i in z.infolist() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
-            if not sheets or "xl/workbook.xml" not in z.namelist():
+            members = z.infolist()
+            if "xl/workbook.xml" not in z.namelist():
                 return f"{path.name} is a zip file but not an Excel workbook. Save it again as .xlsx."
-            declared = sum(i.file_size for i in sheets)
+            declared = sum(i.file_size for i in members)
             if declared > MAX_SHEET_XML_BYTES:
-                return (f"{path.name} expands to {declared / 1e9:.1f} GB of sheet data, far more than any return; "
+                return (f"{path.name} expands to {declared / 1e9:.1f} GB, far more than any return; "
                         "it was not opened. Send the three tables only.")
-            cells = 0
-            for info in sheets:
-                cells += _count_cells(z, info)
+            for info in members:
+                if info.file_size > 10 * 1024 * 1024 and info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
+                    return (f"{path.name} expands to {info.file_size / 1e6:,.0f} MB from {info.compress_size / 1e6:,.1f} MB "
+                            f"({info.filename}), which no real workbook does; it was not opened.")
+            cells = inflated = 0
+            for info in members:
+                if info.is_dir():
+                    continue
+                counted, size_read = _scan_member(z, info, MAX_SHEET_XML_BYTES - inflated)
+                inflated += size_read
+                cells += counted
                 if cells > MAX_CELLS:
                     return (f"{path.name} holds more than {MAX_CELLS:,} cells, the limit for a workbook. "
                             "Send the return as three CSV files instead.")
-    except zipfile.BadZipFile:
-        return f"{path.name} is damaged (the zip structure is broken). Save it again as .xlsx."
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+        return f"{path.name} is damaged ({_first_line(exc)}). Save it again as .xlsx."
     except _Bomb as exc:
         return f"{path.name} {exc}; it was not opened. Send the three tables only."
     return None
@@ -215,33 +285,46 @@ class _Bomb(Exception):
     pass
 
 
-def _count_cells(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
-    """Cells in a sheet, counted while inflating in 1 MB steps so that a lying header cannot blow memory."""
-    cells = 0
-    inflated = 0
+# A cell element, with or without a namespace prefix: <c r="A1">, <x:c>, <c/>
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,63}:)?c[\s>/]")
+_TAIL = 128
+
+
+def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tuple[int, int]:
+    """Cells in one part and its inflated size, read in 1 MB steps so that a lying header cannot blow memory."""
+    cells = inflated = run = 0
     tail = b""
     with z.open(info) as stream:
         while True:
-            try:
-                block = stream.read(1 << 20)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise _Bomb(f"is damaged ({exc})") from exc
+            block = stream.read(1 << 20)
             if not block:
                 break
             inflated += len(block)
-            if inflated > MAX_SHEET_XML_BYTES:
-                raise _Bomb("expands to more than 1 GB of sheet data")
+            if inflated > budget:
+                raise _Bomb(f"expands to more than {MAX_SHEET_XML_BYTES / 2**20:,.0f} MB ({info.filename})")
+            tags = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 60)  # '<'
+            if len(tags) == 0:
+                longest = run = run + len(block)
+            else:
+                inner = int(np.diff(tags).max()) - 1 if len(tags) > 1 else 0
+                longest = max(run + int(tags[0]), inner)
+                run = len(block) - int(tags[-1]) - 1
+            if max(longest, run) > MAX_TEXT_RUN_BYTES:
+                run = max(longest, run)
+                raise _Bomb(f"holds {run / 1e6:,.1f} MB of text or space between two tags in {info.filename}, "
+                            "more than a cell can hold")
             chunk = tail + block
-            cells += chunk.count(b"<c ") + chunk.count(b"<c>") - tail.count(b"<c ") - tail.count(b"<c>")
-            tail = block[-3:]
+            cells += sum(1 for m in _CELL.finditer(chunk) if m.end() > len(tail))
+            tail = chunk[-_TAIL:]
             if cells > MAX_CELLS:
-                return cells
-    return cells
+                break
+    return cells, inflated
 
 
 # Conforming a table ------------------------------------------------------------------------------
 
-def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False) -> pl.DataFrame:
+def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False,
+             control: bool = True) -> pl.DataFrame:
     """Headers matched ignoring case and spaces; text trimmed; blanks null; row numbers; no blank tail."""
     renamed: dict[str, str] = {}
     seen: set[str] = set()
@@ -275,4 +358,27 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = F
     # Blank rows at the end of a sheet or file are not records.
     filled = pl.any_horizontal([pl.col(c).is_not_null() for c in TABLES[table]])
     last = frame.select(pl.when(filled).then(pl.col(ROW)).max()).item()
-    return frame.filter(pl.col(ROW) <= (last or 0))
+    frame = frame.filter(pl.col(ROW) <= (last or 0))
+    return _neutralise_control(table, frame, out) if control else frame
+
+
+def _neutralise_control(table: str, frame: pl.DataFrame, out: RawReturn) -> pl.DataFrame:
+    """Control characters in cells become U+FFFD, each such cell reported (FIL-008), so no output carries them."""
+    columns = [c for c in TABLES[table] if c in frame.columns]
+    hits = []
+    for column in columns:
+        bad = frame.filter(pl.col(column).str.contains(CONTROL))
+        if bad.height:
+            shown = pl.col(column).str.replace_all(CONTROL, "\ufffd").str.slice(0, 80)
+            hits.append(bad.select(
+                pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"),
+                pl.col("case_ref").str.replace_all(CONTROL, "\ufffd").alias("case_ref") if "case_ref" in columns
+                else pl.lit(None, dtype=pl.String).alias("case_ref"),
+                pl.lit(column).alias("column"), pl.lit("FIL-008").alias("rule_id"), pl.lit("W").alias("severity"),
+                shown.alias("value"),
+                pl.format("Row {}: {} holds a control character (shown as \ufffd); remove it.",
+                          pl.col(ROW), pl.lit(column)).alias("message")))
+    if not hits:
+        return frame
+    out.cell_findings.append(pl.concat(hits))
+    return frame.with_columns([pl.col(c).str.replace_all(CONTROL, "\ufffd") for c in columns])

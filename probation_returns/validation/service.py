@@ -6,14 +6,19 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from probation_returns.validation import RULES_VERSION, validate_files
+from probation_returns.pnc import mask_identifiers
+from probation_returns.spec import TABLES
+from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
+from probation_returns.validation.engine import FINDING_SCHEMA
 from probation_returns.validation.store import previous_accepted_cases, store
 from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import write_feedback
+from reports.feedback import complete, write_feedback
 
 
 @dataclass
@@ -44,9 +49,8 @@ def feedback_folder(root: Path, provider: str, quarter: str, submission_id: int)
 
 def _stored(session: Session, submission: Submission, folder: Path) -> SubmissionValidation | None:
     run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id,
-                                                     ValidationRun.rules_version == RULES_VERSION)
-                         .order_by(ValidationRun.id.desc()))
-    if run is None or not (folder / "summary.json").exists():
+                                                     ValidationRun.rules_version == RULES_VERSION))
+    if run is None:
         return None
     counts = dict(session.execute(select(Finding.rule_id, func.count()).where(Finding.validation_run_id == run.id)
                                   .group_by(Finding.rule_id)).all())
@@ -56,23 +60,89 @@ def _stored(session: Session, submission: Submission, folder: Path) -> Submissio
                                 reused=True)
 
 
+def stored_result(session: Session, submission: Submission) -> ValidationResult:
+    """The stored validation as a result again (findings in their stored order), to write its feedback."""
+    run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id))
+    rows = session.execute(select(Finding.table_name, Finding.row_number, Finding.case_ref, Finding.column_name,
+                                  Finding.rule_id, Finding.severity, Finding.value, Finding.message)
+                           .where(Finding.validation_run_id == run.id).order_by(Finding.id)).all()
+    findings = pl.DataFrame(rows, schema=FINDING_SCHEMA, orient="row")
+    detail = run.detail or {}
+    return ValidationResult(submission.provider_code, submission.quarter, run.outcome, findings, run.table_counts,
+                            gx_results=detail.get("gx_results", {}), reasons=detail.get("reasons", []),
+                            parameter_version=detail.get("parameter_version"))
+
+
+def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException) -> ValidationResult:
+    """A return that could not be validated at all: rejected with a fatal finding, never left unanswered."""
+    cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    message = (f"The return ({', '.join(files)}) could not be read: {type(exc).__name__}: {cause}. "
+               "Save the files again (as .xlsx, or UTF-8 CSV) and resubmit; if this persists, tell the ministry.")
+    findings = pl.DataFrame([{"table": "file", "row_number": None, "case_ref": None, "column": None,
+                              "rule_id": "FIL-001", "severity": "F", "value": None, "message": message}],
+                            schema=FINDING_SCHEMA)
+    empty = {"rows": 0, "rejected": 0, "errors": 0, "warnings": 0}
+    return ValidationResult(provider, quarter, "Rejected", mask_identifiers(findings),
+                            {t: dict(empty) for t in TABLES}, reasons=["A fatal problem (FIL-001) makes the return unusable."])
+
+
 def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *,
                         force: bool = False) -> SubmissionValidation:
-    """Validate the submission once; a later call reuses the stored result unless ``force``."""
+    """Validate the submission once; a later call reuses the stored result unless ``force``.
+
+    Whatever happens after the files were archived ends in a stored outcome with feedback: a file no
+    reader can take (even a crash inside Polars or calamine) is a rejected return with a FIL-001 finding.
+    Feedback lost after the validation was stored (a kill, a full disk) is written again from the warehouse.
+    """
     started = dt.datetime.now(dt.timezone.utc)
     with session_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         provider, quarter = submission.provider_code, submission.quarter
         folder = feedback_folder(feedback_root, provider, quarter, submission_id)
-        if not force and (done := _stored(session, submission, folder)):
-            return done
+        done = None if force else _stored(session, submission, folder)
+        lost = stored_result(session, submission) if done is not None and not complete(folder) else None
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
-    result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
-                            names=[n for _, n in files])
+    if done is not None:
+        if lost is not None:
+            write_feedback(lost, folder, submission_id)
+        return done
+    try:
+        result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
+                                names=[n for _, n in files])
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        result = unreadable(provider, quarter, [n for _, n in files], exc)
     with session_scope(engine) as session:  # one transaction: run, findings, accepted records
-        run_id = store(session, submission_id, result, started)
+        hold(session, "return", provider, quarter)
+        submission = session.get(Submission, submission_id)
+        result = _with_ignored(result, submission)
+        earlier = None if force else _stored(session, submission, folder)
+        if earlier is None:
+            run_id = store(session, submission_id, result, started)
+        else:  # another run stored it while this one was validating: theirs stands, once
+            result, run_id = stored_result(session, submission), earlier.validation_run_id
     write_feedback(result, folder, submission_id)
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
                                 {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder)
+
+
+def _with_ignored(result: ValidationResult, submission: Submission, stored: bool = False) -> ValidationResult:
+    """The files sent beside the return that are not part of it, as warnings (FIL-007)."""
+    if stored or not submission.ignored_files:
+        return result
+    rows = [{"table": "file", "row_number": None, "case_ref": None, "column": None, "rule_id": "FIL-007",
+             "severity": "W", "value": f["file_name"],
+             "message": f"{f['file_name']} was sent with the return but is not one of its files (the workbook "
+                        f"{submission.provider_code}_{submission.quarter}.xlsx, or the cases, contacts and breaches "
+                        "CSVs), so it was ignored."} for f in submission.ignored_files]
+    extra = mask_identifiers(pl.DataFrame(rows, schema=FINDING_SCHEMA))
+    findings = pl.concat([extra, result.findings])
+    outcome = result.outcome
+    if outcome == "Accepted":
+        outcome = "Accepted with warnings"
+        result.reasons = ["No record was rejected; some records have warnings."]
+    result.findings, result.outcome = findings, outcome
+    return result

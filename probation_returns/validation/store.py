@@ -78,7 +78,9 @@ def store(session: Session, submission_id: int, result: ValidationResult, starte
 
     run = ValidationRun(submission_id=submission_id, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc),
                         outcome=result.outcome, rules_version=RULES_VERSION, reference_version=REFERENCE_VERSION,
-                        software_version=__version__, table_counts=result.tables)
+                        software_version=__version__, table_counts=result.tables,
+                        detail={"reasons": result.reasons, "gx_results": result.gx_results,
+                                "parameter_version": result.parameter_version})
     session.add(run)
     session.flush()
     findings = result.findings.rename({"table": "table_name", "column": "column_name"}).with_columns(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,10 +60,9 @@ class Submission(Base):
     """One version of one provider's return for one quarter, as received."""
 
     __tablename__ = "submissions"
-    __table_args__ = (
-        UniqueConstraint("provider_code", "quarter", "version"),
-        UniqueConstraint("provider_code", "quarter", "sha256"),
-    )
+    # The same bytes may come back as a later version (a provider re-sends an earlier return, and the latest
+    # delivery counts), so only the version number is unique; receiving takes the provider-quarter lock.
+    __table_args__ = (UniqueConstraint("provider_code", "quarter", "version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"), index=True)
     quarter: Mapped[str] = mapped_column(String(6), index=True)
@@ -74,9 +74,12 @@ class Submission(Base):
     # when the provider delivered it: the files' own time stamp (kept by SFTP/rsync), never after received_at;
     # the submission deadline is judged on this
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20))  # received, validated, superseded, failed
+    status: Mapped[str] = mapped_column(String(20))  # received, validated, superseded
     outcome: Mapped[str | None] = mapped_column(String(40))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    # files in the provider's folder for the quarter that are not part of a return (named like one, but not a
+    # table): never part of the submission's identity, reported as a warning (FIL-007)
+    ignored_files: Mapped[list | None] = mapped_column(JSON)
     files: Mapped[list[SubmissionFile]] = relationship(back_populates="submission", order_by="SubmissionFile.file_name")
 
 
@@ -86,15 +89,16 @@ class SubmissionFile(Base):
     __tablename__ = "submission_files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    file_name: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    archive_path: Mapped[str] = mapped_column(String(500))
+    archive_path: Mapped[str] = mapped_column(Text)
     submission: Mapped[Submission] = relationship(back_populates="files")
 
 
 class ValidationRun(Base):
     __tablename__ = "validation_runs"
+    __table_args__ = (UniqueConstraint("submission_id"),)  # one stored validation per submission
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -104,6 +108,9 @@ class ValidationRun(Base):
     reference_version: Mapped[str] = mapped_column(String(40))
     software_version: Mapped[str] = mapped_column(String(40))
     table_counts: Mapped[dict] = mapped_column(JSON)  # {table: {rows, rejected, errors, warnings}}
+    # what the feedback files need besides the findings (reasons, GX results, parameter version), so that
+    # feedback lost after the validation was stored is written again from the warehouse
+    detail: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Finding(Base):
@@ -112,8 +119,8 @@ class Finding(Base):
     validation_run_id: Mapped[int] = mapped_column(ForeignKey("validation_runs.id"), index=True)
     table_name: Mapped[str] = mapped_column(String(20))
     row_number: Mapped[int | None] = mapped_column(Integer)
-    case_ref: Mapped[str | None] = mapped_column(String(40))
-    column_name: Mapped[str | None] = mapped_column(String(100))
+    case_ref: Mapped[str | None] = mapped_column(Text)  # as the provider wrote it (masked if it looks like a PNC id)
+    column_name: Mapped[str | None] = mapped_column(Text)
     rule_id: Mapped[str] = mapped_column(String(10), index=True)
     severity: Mapped[str] = mapped_column(String(1))
     value: Mapped[str | None] = mapped_column(Text)
@@ -152,6 +159,7 @@ class AcceptedCase(Base):
 
 class AcceptedContact(Base):
     __tablename__ = "accepted_contacts"
+    __table_args__ = (UniqueConstraint("submission_id", "row_number"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     row_number: Mapped[int] = mapped_column(Integer)
@@ -164,10 +172,11 @@ class AcceptedContact(Base):
 
 class AcceptedBreach(Base):
     __tablename__ = "accepted_breaches"
+    __table_args__ = (UniqueConstraint("submission_id", "row_number"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     row_number: Mapped[int] = mapped_column(Integer)
-    breach_ref: Mapped[str] = mapped_column(String(40))
+    breach_ref: Mapped[str] = mapped_column(Text)  # free text of the provider's choosing
     case_ref: Mapped[str] = mapped_column(String(7))
     awareness_date: Mapped[dt.date] = mapped_column(Date)
     referral_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -178,9 +187,9 @@ class ReoffendingExtract(Base):
     __tablename__ = "reoffending_extracts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     as_of_date: Mapped[dt.date] = mapped_column(Date, index=True)
-    file_name: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    archive_path: Mapped[str] = mapped_column(String(500))
+    archive_path: Mapped[str] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     rows: Mapped[int | None] = mapped_column(Integer)
 
@@ -189,11 +198,11 @@ class Measure(Base):
     """A service level (or reported-only measure) for one provider and quarter."""
 
     __tablename__ = "measures"
-    __table_args__ = (Index("ix_measures_quarter_provider", "quarter", "provider_code"),)
+    __table_args__ = (UniqueConstraint("quarter", "provider_code", "measure"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quarter: Mapped[str] = mapped_column(String(6))
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
-    measure: Mapped[str] = mapped_column(String(20))
+    measure: Mapped[str] = mapped_column(String(40))
     numerator: Mapped[int | None] = mapped_column(Integer)
     denominator: Mapped[int | None] = mapped_column(Integer)
     performance: Mapped[float | None] = mapped_column(Float)
@@ -211,10 +220,13 @@ class Credit(Base):
     """
 
     __tablename__ = "credits"
+    # one current credit per provider, quarter and measure; replaced ones are history
+    __table_args__ = (Index("uq_credits_current", "quarter", "provider_code", "measure", unique=True,
+                            postgresql_where=text("replaced_at IS NULL"), sqlite_where=text("replaced_at IS NULL")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quarter: Mapped[str] = mapped_column(String(6), index=True)
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
-    measure: Mapped[str] = mapped_column(String(20))
+    measure: Mapped[str] = mapped_column(String(40))
     amount_gbp: Mapped[Decimal] = mapped_column(Money)
     unscaled_gbp: Mapped[Decimal] = mapped_column(Money)
     parameter_version: Mapped[str] = mapped_column(String(40))
@@ -236,7 +248,7 @@ class ReoffendingResult(Base):
     """Proven reoffending for one provider's cohort quarter, from one extract (final or interim)."""
 
     __tablename__ = "reoffending_results"
-    __table_args__ = (Index("ix_reoffending_results_quarter_provider", "quarter", "provider_code"),)
+    __table_args__ = (UniqueConstraint("quarter", "provider_code"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quarter: Mapped[str] = mapped_column(String(6))  # the cohort quarter
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
@@ -272,7 +284,7 @@ class ReturnBuild(Base):
     extract_id: Mapped[int | None] = mapped_column(ForeignKey("reoffending_extracts.id"))
     inputs_sha256: Mapped[str] = mapped_column(String(64))
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
-    output_path: Mapped[str] = mapped_column(String(500))
+    output_path: Mapped[str] = mapped_column(Text)
 
 
 class ReturnBuildSubmission(Base):
@@ -288,7 +300,7 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_key: Mapped[str] = mapped_column(String(100), unique=True)  # the Dagster event it came from
     kind: Mapped[str] = mapped_column(String(20))  # check_failed, run_failed
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
     asset_key: Mapped[str | None] = mapped_column(String(200))
     partition_key: Mapped[str | None] = mapped_column(String(100))
     check_name: Mapped[str | None] = mapped_column(String(100))

@@ -24,6 +24,7 @@ from probation_returns.calendar import Quarter
 from probation_returns.ingest import sha256_file
 from probation_returns.reference import providers
 from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
 from reports.csv import write_csv
 from reports.ministry import sheets, suppression
@@ -119,36 +120,47 @@ def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datet
 
 
 def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bool = True) -> Build:
+    """Build the quarter's return, or keep the latest build when its inputs are unchanged.
+
+    The build number is allocated, the folder written (under a temporary name, then renamed) and the
+    build recorded while holding the quarter's build lock, so two runs at once make one build. A build
+    folder left unrecorded by a run killed part-way is adopted when it is complete and made from the same
+    inputs, and removed otherwise; staging folders of killed runs are removed.
+    """
     content = gather(engine, quarter)
     with tempfile.TemporaryDirectory() as tmp:  # the tables' content decides whether anything changed
         _csv_twin(content.frames, Path(tmp))
         inputs_sha = content.inputs_sha256(_hashes(Path(tmp)))
     builds = out / "builds"  # numbered 001, 002, ...
+    builds.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as session:
-        latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
-                                .order_by(ReturnBuild.build_number.desc()))
-        same = latest is not None and latest.inputs_sha256 == inputs_sha
-        kept = [int(p.name) for p in builds.glob("[0-9][0-9][0-9]")] if builds.is_dir() else []
-        number = latest.build_number if same else max([latest.build_number if latest else 0, *kept]) + 1
-        built_at = (latest.built_at if same else dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-        built_at = built_at if built_at.tzinfo else built_at.replace(tzinfo=dt.timezone.utc)
-    folder = builds / f"{number:03d}"
-    if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
-        builds.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=builds, prefix=".building-"))
-        try:
-            _write(content, staging, number, built_at, inputs_sha, publication)
-            os.replace(staging, folder)
-        finally:
+        hold(session, "return_build", str(quarter))
+        for staging in builds.glob(".building-*"):  # a killed run's; no other build of this quarter is running
             shutil.rmtree(staging, ignore_errors=True)
-    manifest_sha = sha256_file(folder / "manifest.json")
-    if not same:
-        with session_scope(engine) as session:
+        latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
+                                .order_by(ReturnBuild.build_number.desc()).limit(1))
+        same = latest is not None and latest.inputs_sha256 == inputs_sha
+        if same:
+            number, built_at = latest.build_number, _aware(latest.built_at)
+        else:
+            number = (latest.build_number if latest else 0) + 1
+            built_at = _unrecorded(builds / f"{number:03d}", inputs_sha) or dt.datetime.now(dt.timezone.utc).replace(
+                microsecond=0)
+        folder = builds / f"{number:03d}"
+        if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
+            staging = Path(tempfile.mkdtemp(dir=builds, prefix=".building-"))
+            try:
+                _write(content, staging, number, built_at, inputs_sha, publication)
+                os.replace(staging, folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        if not same:
             record = ReturnBuild(quarter=str(quarter), build_number=number, built_at=built_at,
                                  software_version=content.software_version,
                                  parameter_version=content.figures.params.version,
                                  extract_id=content.figures.extract.id if content.figures.extract else None,
-                                 inputs_sha256=inputs_sha, manifest_sha256=manifest_sha, output_path=str(folder))
+                                 inputs_sha256=inputs_sha, manifest_sha256=sha256_file(folder / "manifest.json"),
+                                 output_path=str(folder))
             session.add(record)
             session.flush()
             for submission_id in content.counted_submission_ids:
@@ -158,12 +170,34 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
     return Build(quarter, number, built_at, folder, out, files, not same, content)
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the offset
+
+
+def _unrecorded(folder: Path, inputs_sha: str) -> dt.datetime | None:
+    """A build folder no build record names (its run was killed before recording it).
+
+    Complete and from the same inputs: it is the build, and its build time is kept (None is returned
+    otherwise, after removing the folder, which is then written again).
+    """
+    if not folder.exists():
+        return None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("inputs_sha256") == inputs_sha and not verify(folder):
+            return dt.datetime.fromisoformat(manifest["built_at"].replace("Z", "+00:00"))
+    except (OSError, ValueError, KeyError):
+        pass
+    shutil.rmtree(folder)
+    return None
+
+
 def _publish_current(folder: Path, out: Path) -> None:
     """Copy the build's files to ``out`` (the current return), each replaced atomically."""
     for source in sorted(p for p in folder.rglob("*") if p.is_file()):
         target = out / source.relative_to(folder)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.incoming")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.incoming")
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
 
