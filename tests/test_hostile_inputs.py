@@ -234,3 +234,49 @@ def test_a_file_of_another_type_is_fil_001(tmp_path):
     path = tmp_path / "C05_2017Q3.pdf"
     path.write_bytes(b"%PDF-1.4")
     assert "FIL-001" in _rules(validate_files([path], "C05", "2017Q3"))
+
+
+def test_a_cell_far_from_the_data_is_refused_before_the_sheet_is_read(tmp_path):
+    """calamine reads a sheet as the rectangle from A1 to its last cell: XFD1048576 would be 17 billion cells."""
+    good = _workbook(tmp_path / "good.xlsx", clean_tables())
+    path = tmp_path / "C05_2017Q3.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row>'
+                                                      b"</sheetData>")
+            dst.writestr(item, data)
+    result = validate_files([path], "C05", "2017Q3")
+    assert _rules(result) == ["FIL-001"]
+    assert "has a cell at row 1,048,576, column 16,384" in result.findings["message"][0]
+
+
+def test_a_table_over_20_million_cells_is_refused_before_parsing(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_CSV_CELLS", 100)
+    tables = clean_tables()
+    tables["cases"] = tables["cases"] * 2  # 6 rows x 20 columns
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
+    assert _rules(result) == ["FIL-001"] and "6 rows of 20 columns, over the 100 cells" in result.findings["message"][0]
+
+
+def test_blank_rows_at_the_end_do_not_count_towards_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_CSV_CELLS", 100)
+    paths = write_csvs(tmp_path, clean_tables())
+    paths[0].write_bytes(paths[0].read_bytes() + b",,,,,,,,,,,,,,,,,,,\n" * 50)
+    result = validate_files(paths, "C05", "2017Q3")
+    assert result.outcome == "Accepted" and result.tables["cases"]["rows"] == 3
+
+
+def test_a_flood_of_junk_rows_is_rejected_with_a_sample_of_each_rule(tmp_path, monkeypatch):
+    from probation_returns.validation import engine
+
+    monkeypatch.setattr(engine, "MAX_FINDINGS", 30)
+    monkeypatch.setattr(engine, "LISTED_WHEN_FLOODED", 2)
+    tables = clean_tables()
+    tables["cases"] += [["x"] + [""] * 19 for _ in range(20)]
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
+    assert result.outcome == "Rejected" and result.tables["cases"]["rejected"] == 20
+    flood = result.findings.filter(pl.col("rule_id") == "FIL-001")["message"][0]
+    assert "findings, more than the 30 a return can have listed" in flood
+    assert result.findings.filter(pl.col("rule_id") == "CAS-001").height == 2

@@ -12,7 +12,7 @@ from probation_returns.calendar import Quarter
 from probation_returns.pnc import mask_identifiers
 from probation_returns.reference import providers
 from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, SPEC_VERSION, TABLES
-from probation_returns.validation.engine import FINDING_SCHEMA, run_table
+from probation_returns.validation.engine import FINDING_SCHEMA, LISTED_WHEN_FLOODED, MAX_FINDINGS, run_table
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 
 RULES_VERSION = f"spec-{SPEC_VERSION}"
@@ -140,12 +140,22 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
     parts = [_file_findings(raw)]
     gx: dict[str, list[dict]] = {}
     unusable = raw.fatal or not raw.tables
+    flooded: dict[str, int] = {}  # table -> rejected rows, for tables with too many findings to list
     if not unusable:
         shared: dict = {}
         for table, frame in raw.tables.items():
             result = run_table(table, frame, raw.tables, params, raw.missing_columns.get(table, set()), shared)
             parts.append(result.findings)
             gx[table] = result.gx_results
+            if result.flooded:
+                flooded[table] = result.rejected_rows
+                parts.append(pl.DataFrame([{
+                    "table": table, "row_number": None, "case_ref": None, "column": None, "rule_id": "FIL-001",
+                    "severity": "F", "value": None,
+                    "message": f"The {table} table has {result.flooded:,} findings, more than the {MAX_FINDINGS:,} a "
+                               f"return can have listed: it does not look like the return (blank or junk rows?). "
+                               f"The first {LISTED_WHEN_FLOODED:,} rows of each rule are listed."}],
+                    schema=FINDING_SCHEMA))
         for rule in RETURN_RULES:
             hit = rule.check(params, raw.tables)
             if hit:
@@ -153,10 +163,11 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
                 parts.append(pl.DataFrame([{"table": rule.table, "row_number": None, "case_ref": None, "column": None,
                                             "rule_id": rule.rule_id, "severity": rule.severity, "value": value,
                                             "message": message}], schema=FINDING_SCHEMA))
-        parts.append(_cascade(raw.tables, pl.concat(parts)))
+        if not flooded:  # a flooded return is rejected whole: its cascade would only add volume
+            parts.append(_cascade(raw.tables, pl.concat(parts)))
     parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
     findings = mask_identifiers(pl.concat(parts))
-    tables = _table_counts(raw, findings)
+    tables = _table_counts(raw, findings, flooded)
     outcome, reasons = _outcome(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else _accepted(raw.tables, findings)
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
@@ -187,12 +198,13 @@ def _cascade(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> pl.Data
     return pl.concat(parts).cast(FINDING_SCHEMA).sort("table", "row_number") if parts else pl.DataFrame(schema=FINDING_SCHEMA)
 
 
-def _table_counts(raw: RawReturn, findings: pl.DataFrame) -> dict[str, dict[str, int]]:
+def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     out = {}
     for table in TABLES:
         mine = findings.filter(pl.col("table") == table)
         rows = raw.tables[table].height if table in raw.tables else 0
         rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())["row_number"].n_unique()
+        rejected = (flooded or {}).get(table, rejected)
         out[table] = {
             "rows": rows,
             "rejected": rejected,

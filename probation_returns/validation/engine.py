@@ -37,6 +37,11 @@ SUPPORTED = {
     "expect_compound_columns_to_be_unique",
 }
 MAX_VALUE_CHARS = 80
+# A table with more findings than this is not a return with mistakes but something else (a flood of
+# blank or junk rows): listing them all would take gigabytes. The return is rejected (FIL-001) and the
+# first rows of each rule are listed, enough to show what is wrong.
+MAX_FINDINGS = 1_000_000
+LISTED_WHEN_FLOODED = 1_000
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,8 @@ def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataF
 class TableResult:
     findings: pl.DataFrame
     gx_results: list[dict]
+    flooded: int = 0  # how many findings there were when over MAX_FINDINGS (only some are listed)
+    rejected_rows: int | None = None  # rows with an error, counted from the rules when not all are listed
 
 
 def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], params: Params,
@@ -194,14 +201,18 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
         expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)
     ).collect()
     counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
+    flooded = sum(counts) if sum(counts) > MAX_FINDINGS else 0
+    errors = [f"__x{i}" for i, check in enumerate(checks) if check[1] in ("E", "F")]
+    rejected = (flagged.select(pl.any_horizontal(errors).sum()).item() if errors else 0) if flooded else None
     parts = []
     for i, (rule_id, severity, column, message, _, _) in enumerate(checks):
         if not counts[i]:
             continue
         # Eager per rule: only rules that found something get here, and one lazy concat of many
         # branches over the same frame hit a Polars 2.1 panic.
+        failing = flagged.filter(pl.col(f"__x{i}"))
         parts.append(
-            flagged.filter(pl.col(f"__x{i}")).select(
+            (failing.head(LISTED_WHEN_FLOODED) if flooded else failing).select(
                 pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
                 pl.lit(column).alias("column"), pl.lit(rule_id).alias("rule_id"), pl.lit(severity).alias("severity"),
                 shown_value(column).alias("value"),
@@ -216,7 +227,7 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
         if exp is None:
             continue
         gx.append(_gx_result(exp, int(unexpected), evaluated, column))
-    return TableResult(findings.sort("row_number", "rule_id", maintain_order=True), gx)
+    return TableResult(findings.sort("row_number", "rule_id", maintain_order=True), gx, flooded, rejected)
 
 
 def _gx_result(exp: Expectation, unexpected: int, frame: pl.DataFrame, column: str) -> dict:

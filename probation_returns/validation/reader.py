@@ -7,10 +7,12 @@ checked before parsing so that a hostile file cannot take unbounded time or memo
 
 from __future__ import annotations
 
-import posixpath
+import os
 import re
+import sys
 import zipfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,9 @@ MAX_FILE_BYTES = 200 * 1024 * 1024  # a file over 200 MB
 MAX_LINE_BYTES = 1024 * 1024  # a CSV line over 1 MB (a cell holds at most 32,767 characters in Excel)
 MAX_COLUMNS = 200  # a CSV header with more columns (the widest table has 20)
 MAX_CELLS = 2_000_000  # a workbook over 2,000,000 cells
+MAX_CSV_CELLS = 20_000_000  # a CSV table over 20,000,000 cells (rows x header columns), blank rows at the end aside
+# A sheet is read as the rectangle from A1 to its last cell: one cell at XFD1048576 would be 17 billion
+MAX_SHEET_AREA = 2 * MAX_CELLS
 MAX_SHEET_XML_BYTES = 512 * 1024 * 1024  # every part of a workbook, inflated, together
 MAX_MEMBER_RATIO = 200  # a part that inflates over 200 times its compressed size (and past 10 MB) is a bomb
 MAX_TEXT_RUN_BYTES = 1024 * 1024  # text or space between two XML tags: a cell's text is at most 32,767 characters
@@ -169,6 +174,9 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                                      "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'."))
         return None, False
     del text
+    tail = _blank_tail(data)
+    if len(data) - tail > 1024 * 1024:  # a long tail of blank rows: not records, and not worth parsing
+        data = data[:tail]
     try:
         frame = pl.read_csv(data, infer_schema=False, has_header=True, truncate_ragged_lines=False,
                             raise_if_empty=False)
@@ -179,6 +187,20 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                                      "Check that quotes are balanced and every row has the same number of columns."))
         return None, False
     return frame, _CONTROL_BYTES.search(data) is not None
+
+
+def _blank_tail(data: bytes) -> int:
+    """Where the trailing run of blank rows (only commas, spaces, tabs and line ends) starts."""
+    blank = b", \t\r\n"
+    end = len(data)
+    while end > 0:  # from the end, a megabyte at a time: a 200 MB file is not copied
+        start = max(0, end - (1 << 20))
+        kept = data[start:end].rstrip(blank)
+        if kept:
+            newline = data.find(b"\n", start + len(kept))
+            return len(data) if newline < 0 else newline + 1
+        end = start
+    return 0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -194,17 +216,26 @@ def _csv_shape(name: str, data: bytes) -> str | None:
         return (f"{name} contains NUL bytes (first on line {line:,}), so it is not a text file. Save it again as "
                 "'CSV UTF-8 (comma delimited)'.")
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    header = data[: int(ends[0]) if len(ends) else len(data)]
+    columns = header.count(b",") + 1
+    end = len(data)
+    if len(ends) * columns > MAX_CSV_CELLS:  # trailing blank rows are not records (see _conform)
+        end = _blank_tail(data)
+        ends = ends[ends < end]
     starts = np.concatenate(([0], ends + 1))
-    lengths = np.concatenate((ends, [len(data)])) - starts
+    lengths = np.concatenate((ends, [end])) - starts
     longest = int(lengths.argmax()) if len(lengths) else 0
     if len(lengths) and lengths[longest] > MAX_LINE_BYTES:
         return (f"{name} line {longest + 1:,} is {lengths[longest] / 1e6:.1f} MB long, over the 1 MB a line may be. "
                 "Check the file is the return and that its quotes are balanced.")
-    header = data[: int(lengths[0]) if len(lengths) else 0]
-    columns = header.count(b",") + 1
     if columns > MAX_COLUMNS:
         return (f"{name} has {columns:,} columns in its header, over the {MAX_COLUMNS} allowed (a table has at most "
                 f"{max(len(c) for c in TABLES.values())}). Send only the columns the specification defines.")
+    last_open = end > (int(ends[-1]) + 1 if len(ends) else 0)  # a last line without a line end
+    rows = len(ends) + last_open - 1
+    if rows * columns > MAX_CSV_CELLS:
+        return (f"{name} has {rows:,} rows of {columns} columns, over the {MAX_CSV_CELLS:,} cells a table may have. "
+                "Check it is the return (no blank or repeated rows), and ask the ministry if it really is that long.")
     return None
 
 
@@ -218,12 +249,13 @@ def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
     try:
         import fastexcel
 
-        reader = fastexcel.read_excel(str(path.real))
-        names = {n.strip().lower(): n for n in reader.sheet_names}
-        frames = {}
-        for table in TABLES:
-            if table in names:
-                frames[table] = reader.load_sheet(names[table], dtypes="string").to_polars()
+        with _quiet_stderr():  # a panic inside calamine prints to the process's stderr before it is raised
+            reader = fastexcel.read_excel(str(path.real))
+            names = {n.strip().lower(): n for n in reader.sheet_names}
+            frames = {}
+            for table in TABLES:
+                if table in names:
+                    frames[table] = reader.load_sheet(names[table], dtypes="string").to_polars()
         return frames
     except BaseException as exc:  # calamine errors on malformed sheets; its panics are BaseExceptions
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -232,6 +264,20 @@ def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
                                      f"({_first_line(exc)}). Check that every date cell holds a real date, then open "
                                      "it in Excel and save it again as .xlsx.", value=path.name))
         return {}
+
+
+@contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to nowhere for the block: Rust's panic message is not for the provider or the log."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _check_workbook(path: Path) -> str | None:
@@ -288,11 +334,13 @@ class _Bomb(Exception):
 # A cell element, with or without a namespace prefix: <c r="A1">, <x:c>, <c/>
 _CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,63}:)?c[\s>/]")
 _TAIL = 128
+# A cell's or a row's position: r="XFD1048576" on a cell, r="1048576" on a row
+_REF = re.compile(rb'\br="([A-Z]{0,7})(\d{1,10})"')
 
 
 def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tuple[int, int]:
     """Cells in one part and its inflated size, read in 1 MB steps so that a lying header cannot blow memory."""
-    cells = inflated = run = 0
+    cells = inflated = run = last_row = last_col = 0
     tail = b""
     with z.open(info) as stream:
         while True:
@@ -315,10 +363,25 @@ def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tupl
                             "more than a cell can hold")
             chunk = tail + block
             cells += sum(1 for m in _CELL.finditer(chunk) if m.end() > len(tail))
+            for m in _REF.finditer(chunk):
+                if m.end() > len(tail):
+                    row = int(m.group(2))
+                    col = _column_number(m.group(1)) if m.group(1) else 1
+                    last_row, last_col = max(last_row, row), max(last_col, col)
+            if last_row * last_col > MAX_SHEET_AREA:
+                raise _Bomb(f"has a cell at row {last_row:,}, column {last_col:,} of {info.filename}: read as a "
+                            f"rectangle from A1 that is over {MAX_SHEET_AREA:,} cells. Delete everything after the data")
             tail = chunk[-_TAIL:]
             if cells > MAX_CELLS:
                 break
     return cells, inflated
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 # Conforming a table ------------------------------------------------------------------------------
