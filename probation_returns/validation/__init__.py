@@ -12,7 +12,8 @@ from probation_returns.calendar import Quarter
 from probation_returns.pnc import mask_identifiers
 from probation_returns.reference import providers
 from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, SPEC_VERSION, TABLES
-from probation_returns.validation.engine import FINDING_SCHEMA, LISTED_WHEN_FLOODED, MAX_FINDINGS, run_table
+from probation_returns.validation import engine as _engine
+from probation_returns.validation.engine import FINDING_SCHEMA, run_table
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 
 RULES_VERSION = f"spec-{SPEC_VERSION}"
@@ -152,9 +153,9 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
                 parts.append(pl.DataFrame([{
                     "table": table, "row_number": None, "case_ref": None, "column": None, "rule_id": "FIL-001",
                     "severity": "F", "value": None,
-                    "message": f"The {table} table has {result.flooded:,} findings, more than the {MAX_FINDINGS:,} a "
+                    "message": f"The {table} table has {result.flooded:,} findings, more than the {_engine.MAX_FINDINGS:,} a "
                                f"return can have listed: it does not look like the return (blank or junk rows?). "
-                               f"The first {LISTED_WHEN_FLOODED:,} rows of each rule are listed."}],
+                               f"The first {_engine.LISTED_WHEN_FLOODED:,} rows of each rule are listed."}],
                     schema=FINDING_SCHEMA))
         for rule in RETURN_RULES:
             hit = rule.check(params, raw.tables)
