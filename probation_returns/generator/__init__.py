@@ -71,6 +71,8 @@ def _designations(seed: int, quarter: Quarter, codes: list[str], quarters: list[
         for code in order:
             if code in out:
                 continue
+            if rule == "FIL-008" and code in WORKBOOK_PROVIDERS:
+                continue  # a workbook cannot hold a control character (Excel and openpyxl refuse it)
             if rule == "RET-001":
                 # Needs an accepted return from the previous quarter to differ from.
                 if (quarter - 1) not in quarters or previous.get(code, "rejected") == "rejected":
@@ -206,6 +208,10 @@ def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter
                 path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
             written[table] = path
             result.files.append(_file_entry(result.out, path, frame.height, code, q))
+    if designated == "FIL-007":  # the provider's own notes, named like the return, left in its folder
+        notes = folder / f"{code}_{q}_notes.csv"
+        notes.write_text("note\r\nchecked by the team leader\r\n", encoding="utf-8")
+        written["notes"] = notes
     delivered = delivery_time(seed, code, quarter)
     for path in set(written.values()):
         os.utime(path, (delivered, delivered))
@@ -244,6 +250,15 @@ def _break_return(rule: str, code: str, quarter: Quarter, text: dict[str, pl.Dat
     elif rule == "FIL-006":
         text = {k: v.head(0) for k, v in text.items()}
         found.append(fault_record("FIL-006", "cases"))
+    elif rule == "FIL-007":
+        found.append(fault_record("FIL-007", "file", value=f"{code}_{quarter}_notes.csv"))
+    elif rule == "FIL-008" and text["breaches"].height:
+        # A reference pasted from another system, with an escape character in it.
+        breaches = text["breaches"]
+        row = breaches.height // 2
+        value = breaches["breach_ref"][row][:2] + "\x1b" + breaches["breach_ref"][row][2:]
+        text["breaches"] = breaches.with_columns(breaches["breach_ref"].scatter([row], [value]))
+        found.append(Fault("FIL-008", "breaches", row + 2, "breach_ref", breaches["case_ref"][row], value))
     elif rule == "CAS-004":
         cases = text["cases"]
         other = "C01" if code != "C01" else "C02"

@@ -26,7 +26,8 @@ RECORD_RULES: dict[str, tuple[str, ...]] = {
     "breaches": tuple(f"BRE-{i:03d}" for i in range(1, 6)),
 }
 # Faults that make a whole return unusable or flag it as a whole, given to one provider each quarter.
-RETURN_FAULTS = ("FIL-001", "FIL-002", "FIL-003", "FIL-004", "FIL-006", "CAS-004", "FIL-005", "RET-002", "RET-001")
+RETURN_FAULTS = ("FIL-001", "FIL-002", "FIL-003", "FIL-004", "FIL-006", "CAS-004", "FIL-005", "RET-002", "RET-001",
+                 "FIL-007", "FIL-008")
 FATAL_RETURN_FAULTS = {"FIL-001", "FIL-002", "FIL-003", "FIL-004", "FIL-006", "CAS-004"}
 
 

@@ -88,16 +88,16 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
             if not name_match:
                 continue
         suffix = path.suffix.lower()
+        table = (name_match.group("table") or "").lower()
+        if suffix in (".xlsx", ".csv") and (table not in TABLES if suffix == ".csv" else bool(table)):
+            out.findings.append(_finding("FIL-007", "file", f"{path.name} was sent with the return but is not one of "
+                                         f"its files (the workbook {expected}.xlsx, or the cases, contacts and "
+                                         "breaches CSVs), so it was ignored.", value=path.name))
+            continue
         if suffix == ".xlsx":
             sources.update(_read_workbook(path, out))
             from_workbook.update(TABLES)
         elif suffix == ".csv":
-            table = (name_match.group("table") or "").lower()
-            if table not in TABLES:
-                out.findings.append(_finding("FIL-002", "file", f"{path.name!r} is not one of the three tables "
-                                             "(cases, contacts, breaches); name it <provider>_<quarter>_<table>.csv.",
-                                             value=path.name))
-                continue
             frame, control = _read_csv(path, table, out)
             if frame is not None:
                 sources[table] = frame
