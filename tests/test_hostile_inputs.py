@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import polars as pl
@@ -280,3 +281,17 @@ def test_a_flood_of_junk_rows_is_rejected_with_a_sample_of_each_rule(tmp_path, m
     flood = result.findings.filter(pl.col("rule_id") == "FIL-001")["message"][0]
     assert "findings, more than the 30 a return can have listed" in flood
     assert result.findings.filter(pl.col("rule_id") == "CAS-001").height == 2
+
+
+def test_a_date_cell_holding_zero_or_less_is_named_as_such_not_shown_as_1899(tmp_path):
+    good = _workbook(tmp_path / "good.xlsx", clean_tables())
+    path = tmp_path / "C05_2017Q3.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":  # cases: F2 is the first start_date, a date cell
+                data = re.sub(rb'(<c r="F2"[^>]*>)<v>[^<]*</v>', rb"\1<v>-1</v>", data)
+            dst.writestr(item, data)
+    result = validate_files([path], "C05", "2017Q3")
+    hit = result.findings.filter((pl.col("row_number") == 2) & (pl.col("column") == "start_date")).row(0, named=True)
+    assert hit["rule_id"] == "CAS-006" and hit["value"] == "a number that is not a date (0 or less)"

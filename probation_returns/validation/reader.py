@@ -414,7 +414,11 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = F
     if workbook:
         frame = frame.with_columns(
             # A real date cell comes through as "YYYY-MM-DD 00:00:00"; a whole number may come as "45.0".
-            [pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1") for c in DATE_COLUMNS[table]]
+            # A date cell holding 0, a negative number or NaN comes through as a day in 1899: the provider
+            # never typed that, so say what it is instead of showing a date.
+            [pl.when(pl.col(c).str.contains(r"^1[0-8]\d\d-")).then(pl.lit("a number that is not a date (0 or less)"))
+             .otherwise(pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1")).alias(c)
+             for c in DATE_COLUMNS[table]]
             + [pl.col(c).str.replace(r"^(\d+)\.0+$", "$1") for c in TABLES[table] if c in _INT_COLUMNS]
         )
     frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64)).collect()
