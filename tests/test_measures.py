@@ -181,3 +181,22 @@ def test_numerators_never_exceed_denominators(rows):
                     for i, (start, lag, upw) in enumerate(rows)])
     for n, d in counts(Q, cases, NO_CONTACTS, NO_BREACHES).values():
         assert 0 <= n <= d
+
+
+def test_the_penny_rule_lines_rounded_half_up_and_the_total_is_their_sum_unless_the_cap_bites():
+    fee = Decimal("1234567.00")  # 0.25% of the fee is 3,086.4175 a point
+    # Three measures one point short: each line 3,086.4175 -> 3,086.42; the total is the sum of the lines,
+    # 9,259.26, although the exact total 9,259.2525 alone would round to 9,259.25 (no penny moved).
+    result = credits([_level(m, "89") for m in ("SL001R", "SL002R", "SL003")], fee, PARAMS)
+    assert [c.amount_gbp for c in result] == [Decimal("3086.42")] * 3
+    assert sum(c.amount_gbp for c in result) == Decimal("9259.26")
+    # Lines that round down add up below the exact total: still the sum of the lines.
+    fee = Decimal("1000001.00")  # 2,500.0025 a point: two lines of 2,500.00, exact total 5,000.005
+    result = credits([_level("SL001R", "89"), _level("SL002R", "89")], fee, PARAMS)
+    assert [c.amount_gbp for c in result] == [Decimal("2500.00")] * 2
+    # The cap bites: 10% of 1,000,001.00 = 100,000.10; seven measures at 0% ask for 7 x 25,000.025
+    # (capped per measure at 2.5%); scaled, each is 14,285.72857...: seven floors of 14,285.72 make
+    # 100,000.04, so the 6 pennies left go to the first six (equal remainders: the measures' order).
+    result = credits(service_levels(Q, PARAMS, None), fee, PARAMS)
+    assert [c.amount_gbp for c in result] == [Decimal("14285.73")] * 6 + [Decimal("14285.72")]
+    assert sum(c.amount_gbp for c in result) == Decimal("100000.10")

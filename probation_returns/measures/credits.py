@@ -3,10 +3,13 @@
 For each measure below target with at least the minimum volume (or every measure, at 0%, when the
 provider has no valid return): ``min(cap_per_measure x fee, rate x fee x shortfall)``, shortfall in
 percentage points. The quarter's total is capped; where the cap bites every credit is scaled down in
-proportion. Computed in Decimal; each credit is rounded half up to the penny at the end. Where the
-quarterly cap bites (or rounding would take the total past it), the capped total is shared out in
-whole pennies instead, largest remainders first, so the credits add up to the cap exactly; a
-measure may then carry one penny of that rounding.
+proportion. Computed in Decimal.
+
+The penny rule, held everywhere (credits, payments, summary): every credit is its exact amount
+rounded half up to the penny, and the provider's total is the sum of its credits, always. Only
+when the quarterly cap bites (the exact total is over the cap, or the rounded credits would add up
+to more than the cap rounded half up) is the capped total, rounded half up, shared out in whole
+pennies by largest remainder (ties: the measures' order), so the credits add up to it exactly.
 """
 
 from __future__ import annotations
@@ -38,10 +41,9 @@ def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters
         raw[level.measure] = min(params.credit_cap_per_measure * fee, params.credit_rate_per_point * fee * shortfall)
     total = sum(raw.values(), Decimal(0))
     cap = params.credit_cap_per_quarter * fee
-    levied = min(total, cap).quantize(PENNY, rounding=ROUND_HALF_UP)
     amounts = {m: v.quantize(PENNY, rounding=ROUND_HALF_UP) for m, v in raw.items()}
-    if total > cap or sum(amounts.values()) > levied:
-        amounts = _share(raw, levied, total)
+    if total > cap or sum(amounts.values()) > cap.quantize(PENNY, rounding=ROUND_HALF_UP):  # the cap bites
+        amounts = _share(raw, min(total, cap).quantize(PENNY, rounding=ROUND_HALF_UP), total)
     return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version)
             for m, value in raw.items()]
 
