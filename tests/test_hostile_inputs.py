@@ -239,15 +239,8 @@ def test_a_file_of_another_type_is_fil_001(tmp_path):
 
 def test_a_cell_far_from_the_data_is_refused_before_the_sheet_is_read(tmp_path):
     """calamine reads a sheet as the rectangle from A1 to its last cell: XFD1048576 would be 17 billion cells."""
-    good = _workbook(tmp_path / "good.xlsx", clean_tables())
-    path = tmp_path / "C05_2017Q3.xlsx"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row>'
-                                                      b"</sheetData>")
-            dst.writestr(item, data)
+    path = _cases_sheet_edited(tmp_path, lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'))
     result = validate_files([path], "C05", "2017Q3")
     assert _rules(result) == ["FIL-001"]
     assert "has a cell at row 1,048,576, column 16,384" in result.findings["message"][0]
@@ -284,14 +277,19 @@ def test_a_flood_of_junk_rows_is_rejected_with_a_sample_of_each_rule(tmp_path, m
 
 
 def test_a_date_cell_holding_zero_or_less_is_named_as_such_not_shown_as_1899(tmp_path):
+    # F2 is the first case's start_date, a date cell
+    path = _cases_sheet_edited(tmp_path, lambda xml: re.sub(rb'(<c r="F2"[^>]*>)<v>[^<]*</v>', rb"\1<v>-1</v>", xml))
+    result = validate_files([path], "C05", "2017Q3")
+    hit = result.findings.filter((pl.col("row_number") == 2) & (pl.col("column") == "start_date")).row(0, named=True)
+    assert hit["rule_id"] == "CAS-006" and hit["value"] == "a number that is not a date (0 or less)"
+
+
+def _cases_sheet_edited(tmp_path, edit):
+    """A clean workbook whose cases sheet's XML went through ``edit``."""
     good = _workbook(tmp_path / "good.xlsx", clean_tables())
     path = tmp_path / "C05_2017Q3.xlsx"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":  # cases: F2 is the first start_date, a date cell
-                data = re.sub(rb'(<c r="F2"[^>]*>)<v>[^<]*</v>', rb"\1<v>-1</v>", data)
-            dst.writestr(item, data)
-    result = validate_files([path], "C05", "2017Q3")
-    hit = result.findings.filter((pl.col("row_number") == 2) & (pl.col("column") == "start_date")).row(0, named=True)
-    assert hit["rule_id"] == "CAS-006" and hit["value"] == "a number that is not a date (0 or less)"
+            dst.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return path
