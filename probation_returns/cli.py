@@ -13,8 +13,21 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-app = typer.Typer(help="Probation Returns: validate providers' quarterly returns and report contract performance.",
-                  no_args_is_help=True, add_completion=False)
+class _Guarded(typer.Typer):
+    """The command line never shows a traceback: an unexpected failure is one line naming what to do."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence; the cause goes to the log line
+            text = (str(exc).strip().splitlines() or [""])[0][:300]
+            Console(stderr=True).print(f"[red]error:[/red] {type(exc).__name__}: {text}. This is a fault in the "
+                                       "service, not in your input: report it with the command you ran.")
+            raise SystemExit(3) from None
+
+
+app = _Guarded(help="Probation Returns: validate providers' quarterly returns and report contract performance.",
+               no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 credits_app = typer.Typer(help="Service credits and contract managers' decisions on them.", no_args_is_help=True)
@@ -23,6 +36,44 @@ console = Console(stderr=True)
 
 
 DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from probation_returns import __version__
+        from probation_returns.spec import SPEC_VERSION
+
+        print(f"returns {__version__} (specification version {SPEC_VERSION})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """Probation Returns: validate providers' quarterly returns and report contract performance."""
+
+
+def _folder_for_output(out: Path, what: str) -> None:
+    """``out`` must be a folder (made if missing), not a file."""
+    if out.exists() and not out.is_dir():
+        _fail(f"{out} is a file; --out needs a folder for {what} (a new or existing folder)")
+
+
+def _warehouse_ready():
+    """The warehouse's engine, or a one-line error when it has no schema yet."""
+    from sqlalchemy import inspect
+
+    from probation_returns.warehouse.db import database_url, engine_for
+
+    url = database_url()
+    engine = engine_for(url)
+    try:
+        ready = inspect(engine).has_table("alembic_version")
+    except Exception as exc:  # noqa: BLE001 - unreachable server, bad URL: said in one line
+        _fail(f"cannot reach the warehouse {_safe_url(url)}: {str(exc).splitlines()[0][:200]}")
+    if not ready:
+        _fail(f"the warehouse {_safe_url(url)} has no tables yet: run `returns db upgrade` first")
+    return engine
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -67,6 +118,7 @@ def generate(
         as_of = dt.date.fromisoformat(extract_date) if extract_date else None
     except ValueError as exc:
         _fail(str(exc))
+    _folder_for_output(out, "the generated returns")
     started = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("generating returns", total=len(qs) * len(codes) + 1)
@@ -106,15 +158,25 @@ def validate(
         _fail(str(exc))
     if len(code) != 1:
         _fail("give exactly one provider code with --provider")
+    folders = [str(f) for f in files if f.is_dir()]
+    if folders:
+        _fail(f"{', '.join(folders)} is a folder; give the return's files (e.g. {folders[0]}/*.csv or the .xlsx)")
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         _fail(f"no such file: {', '.join(missing)}")
+    _folder_for_output(out, "the feedback files")
     result = validate_files(files, code[0], q)
     write_feedback(result, out)
     console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "
                   f"{result.findings.height:,} findings written to {out}")
-    for r in result.rules()[:15]:
+    for reason in result.reasons:
+        console.print(f"  {reason}")
+    rules = sorted(result.rules(), key=lambda r: ("FEW".index(r["severity"]) if r["severity"] in "FEW" else 3,
+                                                  r["rule_id"]))  # what to fix first
+    for r in rules[:15]:
         console.print(f"  {r['rule_id']:<8} {r['severity']} {r['count']:>8,}  {r['message']}")
+    if len(rules) > 15:
+        console.print(f"  and {len(rules) - 15} more rules: see {out / 'findings.csv'}")
     raise typer.Exit(1 if result.outcome == "Rejected" else 0)
 
 
@@ -128,13 +190,20 @@ def credits_list(
 
     from probation_returns.calendar import Quarter
     from probation_returns.measures.decisions import current_credits
-    from probation_returns.warehouse.db import database_url, engine_for, session_scope
+    from probation_returns.reference import providers
+    from probation_returns.warehouse.db import session_scope
 
     try:
         q = str(Quarter.parse(quarter))
     except ValueError as exc:
         _fail(str(exc))
-    with session_scope(engine_for(database_url())) as session:
+    known = providers().get(provider.upper())
+    if known is None:
+        _fail(f"{provider} is not a provider code (C01..C21 for CRCs, N01..N07 for NPS divisions)")
+    if not known.is_crc:
+        console.print(f"{provider.upper()} is an NPS division: NPS divisions have no service credits.")
+        raise typer.Exit(0)
+    with session_scope(_warehouse_ready()) as session:
         rows = current_credits(session, q, provider.upper())
     if not rows:
         _fail(f"no service credits for {provider.upper()} in {q}; build the quarter first (returns run)", 1)
@@ -156,11 +225,11 @@ def credits_decide(
     """Record a decision on a credit. Decisions are kept as a trail: the original figure stays."""
     from probation_returns.calendar import Quarter
     from probation_returns.measures.decisions import DecisionError, decide
-    from probation_returns.warehouse.db import database_url, engine_for, session_scope
+    from probation_returns.warehouse.db import session_scope
 
     try:
         q = str(Quarter.parse(quarter))
-        with session_scope(engine_for(database_url())) as session:
+        with session_scope(_warehouse_ready()) as session:
             row = decide(session, q, provider.upper(), measure.upper(), decision.lower(), reason, by)
             when = row.decided_at
     except (ValueError, DecisionError) as exc:

@@ -72,3 +72,47 @@ def test_backfill_refuses_bad_quarters_and_a_misnamed_extract_in_one_line(tmp_pa
                                    "--extract", "landing/extract.csv"])
     assert misnamed.exit_code == 2 and "reoffending_YYYY-MM-DD.csv" in misnamed.output
     assert "Traceback" not in bad_range.output + misnamed.output
+
+
+def test_every_command_line_mistake_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("RETURNS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    (tmp_path / "C05_2017Q3.xlsx").write_bytes(b"PK")
+    mistakes = {
+        "is a file; --out needs a folder": ["validate", str(tmp_path / "C05_2017Q3.xlsx"), "--provider", "C05",
+                                            "--quarter", "2017Q3", "--out", str(a_file)],
+        "is a folder; give the return's files": ["validate", str(tmp_path), "--provider", "C05", "--quarter", "2017Q3",
+                                                 "--out", str(tmp_path / "out")],
+        "a new or existing folder": ["generate", "--out", str(a_file)],
+        "has no tables yet: run `returns db upgrade` first": ["credits", "list", "--quarter", "2017Q3",
+                                                              "--provider", "C05"],
+        "is not a provider code": ["credits", "list", "--quarter", "2017Q3", "--provider", "X99"],
+    }
+    for words, args in mistakes.items():
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_nps_divisions_have_no_credits_and_the_version_is_shown():
+    result = runner.invoke(app, ["credits", "list", "--quarter", "2017Q3", "--provider", "N03"])
+    assert result.exit_code == 0 and "NPS divisions have no service credits" in result.output
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("returns ")
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import pytest
+
+    import probation_returns.validation as validation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside broke\nand more lines")
+
+    monkeypatch.setattr(validation, "validate_files", broken)
+    with pytest.raises(SystemExit) as stop:
+        app(["validate", __file__, "--provider", "C05", "--quarter", "2017Q3", "--out", "/tmp/never-written"])
+    assert stop.value.code == 3
+    err = capsys.readouterr().err
+    assert "RuntimeError: something inside broke" in err and "Traceback" not in err and "more lines" not in err

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -200,3 +201,15 @@ def test_the_penny_rule_lines_rounded_half_up_and_the_total_is_their_sum_unless_
     result = credits(service_levels(Q, PARAMS, None), fee, PARAMS)
     assert [c.amount_gbp for c in result] == [Decimal("14285.73")] * 6 + [Decimal("14285.72")]
     assert sum(c.amount_gbp for c in result) == Decimal("100000.10")
+
+
+def test_a_credit_of_nothing_cannot_be_waived(engine):
+    from probation_returns.measures.decisions import DecisionError, decide
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import Credit as CreditRow
+
+    with session_scope(engine) as session:
+        session.add(CreditRow(quarter="2017Q3", provider_code="C05", measure="AK", amount_gbp=Decimal("0.00"),
+                              unscaled_gbp=Decimal("0.00"), parameter_version="p"))
+    with pytest.raises(DecisionError, match="is 0.00: there is nothing to waive"), session_scope(engine) as session:
+        decide(session, "2017Q3", "C05", "AK", "waived", "agreed", "J Smith")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from probation_returns.warehouse.models import Credit, CreditDecision
 
 DECISIONS = ("applied", "waived", "reinvested")
+VERBS = {"applied": "apply", "waived": "waive", "reinvested": "reinvest"}
 
 
 class DecisionError(ValueError):
@@ -51,6 +52,8 @@ def decide(session: Session, quarter: str, provider: str, measure: str, decision
     if credit is None:
         raise DecisionError(f"no service credit for {provider} {measure} in {quarter}; build the quarter first "
                             "(returns run) and check the measure code")
+    if credit.amount_gbp == 0 and decision != "applied":
+        raise DecisionError(f"the {provider} {measure} credit in {quarter} is 0.00: there is nothing to {VERBS[decision]}")
     row = CreditDecision(credit_id=credit.id, decision=decision, reason=reason.strip(), decided_by=by.strip())
     session.add(row)
     session.flush()
