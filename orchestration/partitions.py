@@ -12,12 +12,15 @@ import datetime as dt
 import dagster as dg
 
 from probation_returns.calendar import Quarter
+from probation_returns.parameters import last_quarter
 from probation_returns.reference import providers
 
 FIRST_QUARTER = Quarter(2015, 1)  # Transforming Rehabilitation contracts began in February 2015
+LAST_QUARTER = last_quarter()  # the last quarter with contract terms (2021Q1: the contracts ended)
 
 quarter_partitions = dg.TimeWindowPartitionsDefinition(
     start=FIRST_QUARTER.first_day.isoformat(),
+    end=(LAST_QUARTER + 1).first_day.isoformat(),  # without an end Dagster counts quarters up to today as missing
     cron_schedule="0 0 1 1,4,7,10 *",
     fmt="%Y-%m-%d",
     timezone="Europe/London",

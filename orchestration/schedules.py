@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.jobs import quarter_job
-from orchestration.partitions import FIRST_QUARTER, quarter_key
+from orchestration.partitions import FIRST_QUARTER, LAST_QUARTER, quarter_key
 from orchestration.sensors import automation_status
 from probation_returns.calendar import Quarter
 from probation_returns.measures.quarter import submission_deadline
@@ -27,9 +27,12 @@ def quarter_due(moment: dt.datetime) -> tuple[Quarter, dt.datetime]:
              description="Daily at 07:00 UK time: once the last quarter's submission deadline (20 business days "
                          "after quarter end) has passed, builds that quarter for every provider, once.")
 def quarter_schedule(context: dg.ScheduleEvaluationContext):
-    quarter, deadline = quarter_due(context.scheduled_execution_time)
+    quarter = Quarter.containing(context.scheduled_execution_time.date()) - 1
     if quarter < FIRST_QUARTER:
         return dg.SkipReason(f"{quarter} is before the contracts began")
+    if quarter > LAST_QUARTER:
+        return dg.SkipReason(f"{quarter} is after the contracts ended ({LAST_QUARTER} was their last quarter)")
+    quarter, deadline = quarter_due(context.scheduled_execution_time)
     if context.scheduled_execution_time < deadline:
         return dg.SkipReason(f"{quarter}: waiting for the submission deadline ({deadline:%Y-%m-%d %H:%M %Z})")
     return dg.RunRequest(run_key=f"quarter-build-{quarter}", partition_key=quarter_key(quarter),

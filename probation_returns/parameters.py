@@ -55,6 +55,14 @@ def parameters_dir() -> Path:
     return Path(os.environ.get("RETURNS_PARAMETERS_DIR") or Path(__file__).resolve().parent.parent / "parameters")
 
 
+def last_quarter() -> Quarter:
+    """The last quarter any contract terms exist for (the contracts ran 2015Q1 to 2021Q1)."""
+    years = sorted(p.stem.removeprefix("contract_year_") for p in parameters_dir().glob("contract_year_*.toml"))
+    if not years:
+        raise ParameterError(f"no contract_year_*.toml in {parameters_dir()}")
+    return Quarter(int(years[-1][:4]) + 1, 1)  # a contract year runs April to March
+
+
 def contract_year(quarter: Quarter) -> str:
     start = quarter.year if quarter.number >= 2 else quarter.year - 1
     return f"{start}-{(start + 1) % 100:02d}"

@@ -40,6 +40,9 @@ def test_the_quarter_is_built_once_its_submission_deadline_has_passed():
     assert later.run_key == after.run_key  # the same key every day after: Dagster runs it once
     # 2018Q1: the new year's first quarter builds 2017Q4 (deadline end of Monday 29 January 2018).
     assert isinstance(_schedule_at(dt.datetime(2018, 1, 29, 7, 0, tzinfo=LONDON)), dg.SkipReason)
+    # after the contracts ended (2021Q1) the schedule skips, saying why, instead of failing for want of terms
+    late = _schedule_at(dt.datetime(2026, 11, 30, 7, 0, tzinfo=LONDON))
+    assert isinstance(late, dg.SkipReason) and "after the contracts ended (2021Q1" in late.skip_message
     assert _schedule_at(dt.datetime(2018, 1, 30, 7, 0, tzinfo=LONDON)).partition_key == "2017-10-01"
 
 

@@ -42,6 +42,8 @@ def test_quarter_partitions_are_keyed_by_the_quarters_first_day():
     assert str(quarter_of("2017-07-01")) == "2017Q3"
     keys = quarter_partitions.get_partition_keys()
     assert keys[0] == "2015-01-01" and "2017-10-01" in keys
+    # the contracts' 25 quarters, 2015Q1 to 2021Q1, whatever today's date: no quarter after them counts as missing
+    assert len(keys) == 25 and keys[-1] == "2021-01-01"
     assert len(return_partitions.get_partition_keys()) == len(keys) * 28
 
 
