@@ -9,11 +9,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from probation_returns.reference import providers
+from probation_returns.warehouse.locks import lock_id
 from probation_returns.warehouse.models import Provider
 
 DEFAULT_URL = "sqlite:///var/returns.db"
@@ -63,11 +64,15 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     engine = engine_for(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # two commands starting at once on a new warehouse
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id("migrations")})
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
         if revision == "head":
             with Session(engine) as session, session.begin():
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id("migrations")})
                 sync_providers(session)
     finally:
         engine.dispose()
