@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test ui db-upgrade clean
+.PHONY: setup demo test test-quick ui db-upgrade clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -20,6 +20,11 @@ demo: setup
 
 test: setup
 	$(UV) run --locked pytest
+
+# Without the slow suites (kills and reruns, two runs at once, the hostile corpus, a national quarter):
+# for a quick check while working; CI and `make test` run everything.
+test-quick: setup
+	$(UV) run --locked pytest -m "not slow"
 
 db-upgrade: setup
 	$(UV) run --locked returns db upgrade

@@ -244,9 +244,11 @@ def test_an_unrecorded_build_folder_is_adopted_and_a_damaged_one_rewritten(engin
         session.execute(ReturnBuildSubmission.__table__.delete())
         session.execute(ReturnBuild.__table__.delete())
     (out / "builds" / ".building-x1y2").mkdir()  # and another killed run's staging folder
+    (out / ".payments.csv.999.incoming").write_text("half copied")  # and a publisher killed part-way
     adopted = build_return(engine, quarter, out)
     assert (adopted.number, adopted.built_at, adopted.files) == (1, first.built_at, first.files)
     assert sorted(p.name for p in (out / "builds").iterdir()) == ["001"]
+    assert not list(out.glob(".*.incoming"))
 
     with session_scope(engine) as session:
         session.execute(ReturnBuildSubmission.__table__.delete())

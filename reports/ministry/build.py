@@ -165,7 +165,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
             session.flush()
             for submission_id in content.counted_submission_ids:
                 session.add(ReturnBuildSubmission(build_id=record.id, submission_id=submission_id))
-    _publish_current(folder, out)
+        _publish_current(folder, out)  # still holding the lock: one publisher at a time
     files = {p: d for p, d in _hashes(folder).items()}
     return Build(quarter, number, built_at, folder, out, files, not same, content)
 
@@ -193,7 +193,12 @@ def _unrecorded(folder: Path, inputs_sha: str) -> dt.datetime | None:
 
 
 def _publish_current(folder: Path, out: Path) -> None:
-    """Copy the build's files to ``out`` (the current return), each replaced atomically."""
+    """Copy the build's files to ``out`` (the current return), each replaced atomically.
+
+    Half-copied files of a publisher that was killed are removed first (the caller holds the build lock).
+    """
+    for stale in [*out.glob(".*.incoming"), *out.glob("*/.*.incoming")]:
+        stale.unlink(missing_ok=True)
     for source in sorted(p for p in folder.rglob("*") if p.is_file()):
         target = out / source.relative_to(folder)
         target.parent.mkdir(parents=True, exist_ok=True)
