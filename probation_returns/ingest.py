@@ -22,7 +22,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from probation_returns.calendar import Quarter
 from probation_returns.reference import providers
 from probation_returns.spec import RETURN_STEM, TABLES
+from probation_returns.staging import remove_abandoned, staging_file
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Submission, SubmissionFile
 
@@ -184,17 +184,15 @@ def archive_file(source: Path, sha256: str, archive_root: Path) -> Path:
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+    remove_abandoned(target.parent, ".incoming-*")  # copies a killed run left half made
+    with staging_file(target.parent, ".incoming-") as (out, tmp):
+        with source.open("rb") as src:
             shutil.copyfileobj(src, out, CHUNK)
-        if sha256_file(Path(tmp)) != sha256:
+        out.flush()
+        if sha256_file(tmp) != sha256:
             raise OSError(f"{source.name} changed while it was being archived; it will be picked up again")
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

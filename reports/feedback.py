@@ -10,8 +10,6 @@ import html
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from probation_returns import __version__
+from probation_returns.staging import remove_abandoned, staging_folder
 from probation_returns.validation import RULES_VERSION, ValidationResult
 from reports.csv import write_csv
 
@@ -64,13 +63,11 @@ def complete(folder: Path) -> bool:
 def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None) -> dict[str, Path]:
     """Write the five files into a staging folder, then move them into ``folder``: never half a set."""
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.incoming-"))
-    try:
+    remove_abandoned(folder.parent, f".{folder.name}.incoming-*")  # a killed writer's
+    with staging_folder(folder.parent, f".{folder.name}.incoming-") as staging:
         _write_all(result, staging, submission_id)
         for name in FILES:  # summary.json last: its presence means the set is complete
             os.replace(staging / name, folder / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return {name: folder / name for name in FILES}
 
 

@@ -356,3 +356,24 @@ def test_swapped_case_ref_and_pnc_id_headers_leave_no_raw_pnc_id_anywhere(databa
                     assert found == [], f"{table.name}.{column.name} holds raw PNC ids"
     finally:
         engine.dispose()
+
+
+def test_a_killed_writers_temporary_files_are_removed_and_a_live_writers_are_left(tmp_path):
+    import fcntl
+
+    from probation_returns.staging import remove_abandoned
+
+    dead = tmp_path / ".submission-1.incoming-dead"
+    dead.mkdir()
+    (dead / "findings.csv").write_text("half")
+    live = tmp_path / ".submission-1.incoming-live"
+    live.mkdir()
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another run writing the same feedback right now
+    try:
+        remove_abandoned(tmp_path, ".submission-1.incoming-*")
+        assert not dead.exists() and live.exists()
+    finally:
+        os.close(fd)
+    remove_abandoned(tmp_path, ".submission-1.incoming-*")  # its writer was killed: the lock went with it
+    assert not live.exists()

@@ -118,16 +118,20 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
 
     digest = sha256_file(extract.path)
     archived = archive_file(extract.path, digest, archive_root)
+    from probation_returns.staging import remove_abandoned, staging_file
+
     rows_path = checked_rows_path(archive_root, digest)
     if not rows_path.exists():
-        rows_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = rows_path.with_suffix(f".{os.getpid()}.incoming")
-        extract.rows.write_parquet(tmp)
-        tmp.replace(rows_path)
+        remove_abandoned(rows_path.parent, ".*.incoming-*")
+        with staging_file(rows_path.parent, f".{rows_path.name}.incoming-") as (out, tmp):
+            extract.rows.write_parquet(out)
+            out.flush()
+            os.replace(tmp, rows_path)
     findings = feedback_root / "reoffending" / extract.as_of.isoformat() / "findings.csv"
-    tmp_findings = findings.with_name(f".{findings.name}.{os.getpid()}.incoming")
-    write_csv(extract.findings, tmp_findings)
-    os.replace(tmp_findings, findings)
+    remove_abandoned(findings.parent, ".*.incoming-*")
+    with staging_file(findings.parent, f".{findings.name}.incoming-") as (_, tmp):
+        write_csv(extract.findings, tmp)
+        os.replace(tmp, findings)
     from probation_returns.warehouse.locks import hold
 
     with session_scope(engine) as session:
