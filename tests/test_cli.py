@@ -55,9 +55,10 @@ def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monk
     assert (tmp_path / "out" / "ministry_return_2017Q3.xlsx").exists()
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["build_number"] == 1
     levels = (tmp_path / "out" / "service_levels.csv").read_text().splitlines()
-    assert levels[0].startswith("quarter,provider_code,measure,numerator,denominator,performance_pct,target_pct,status,credit_gbp")
-    # 7 service levels each, and 3 reported-only measures for the one provider that sent a return
-    assert len(levels) == 1 + 28 * 7 + 3 and sum("no valid return" in line for line in levels) == 27 * 7
+    assert levels[0].startswith("quarter,provider_code,provider_name,measure,numerator,numerator_marker,denominator")
+    # 7 service levels each, and 3 reported-only measures for the one provider that sent a return; then per
+    # measure the totals of all CRCs, all NPS divisions and England and Wales (no NPS total when only CRCs report it)
+    assert len(levels) == 1 + 28 * 7 + 3 + 7 * 3 + 3 * 2 and sum("no valid return" in line for line in levels) == 27 * 7
     missing = runner.invoke(app, ["run", "--landing", "nowhere", "--quarter", "2017Q3", "--out", "out"])
     assert missing.exit_code == 2 and "not a folder" in missing.output
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -24,10 +25,11 @@ from probation_returns.measures.decisions import decide
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import Credit, Measure, ReturnBuild, ReturnBuildSubmission
 from reports.ministry.build import build_return, verify
-from reports.ministry.layout import FORMATS, MEASURE_LABELS, NUMERIC_KINDS, TABLES
+from reports.ministry.layout import FORMATS, NUMERIC_KINDS, TABLES
 
 Q = Quarter.parse("2017Q3")
-SHEETS = ["Cover", "Summary", "Service levels", "Reoffending", "Payments", "Data quality", "Charts", "Notes"]
+SHEETS = ["Cover", "Contents", "Summary", "Service levels", "Reoffending", "Payments", "Data quality", "Submissions",
+          "Charts", "Notes"]
 CODES = ["C05", "C14", "N02"]
 
 
@@ -72,20 +74,37 @@ def _table(ws, table) -> tuple[list[str], list[list]]:
     return [ws.cell(header, c).value for c in range(1, len(table.columns) + 1)], rows
 
 
-def test_the_workbook_has_the_specified_sheets_in_order_marked_and_filtered(built):
+def test_the_workbook_follows_the_analysis_function_checklist(built):
     root, _ = built
     wb = load_workbook(root / "out" / "ministry_return_2017Q3.xlsx")
     assert wb.sheetnames == SHEETS
     for table in TABLES:
         ws = wb[table.sheet]
+        assert ws["A1"].value.startswith(table.title) and ws["A1"].font.bold  # the title in A1
         headings, rows = _table(ws, table)
         assert headings == [c.heading for c in table.columns]
-        assert ws.freeze_panes is not None and ws.auto_filter.ref.startswith("A")
+        (excel,) = ws.tables.values()  # one real Excel table per sheet, from the header row
+        header = int(re.match(r"A(\d+):", excel.ref).group(1))
+        assert ws.cell(header, 1).value == table.columns[0].heading and excel.name == table.name
+        assert ws.freeze_panes == f"A{header + 1}" and not ws.auto_filter.ref
         assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text and ws["A2"].value == "OFFICIAL-SENSITIVE"
         assert not ws.merged_cells.ranges
     cover = wb["Cover"]
-    text = "\n".join(str(cover.cell(r, 1).value) for r in range(1, 12))
-    assert "Build: 1" in text and "Contract parameters: 2017-18.1" in text and "as of 2019-03-31" in text
+    facts = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(1, 30)}
+    assert facts["Build"] == 1 and facts["Contract parameters"] == "2017-18.1"
+    assert "as of 2019-03-31" in facts["Reoffending extract"] and isinstance(facts["Built at (UTC)"], dt.datetime)
+    assert not cover.tables  # the Cover says what the release is; the tables are on their own sheets
+    contents = [wb["Contents"].cell(r, 1) for r in range(1, 30) if wb["Contents"].cell(r, 1).hyperlink]
+    assert [c.value for c in contents] == [s for s in SHEETS if s != "Contents"]
+    # full provider names, never cut off by the column width
+    names = [c.value for c in wb["Payments"]["B"] if isinstance(c.value, str) and "Rutland" in c.value]
+    assert names and wb["Payments"].column_dimensions["B"].width >= max(len(n) for n in names)
+    # status is a column of its own, not part of a number's format
+    summary = wb["Summary"]
+    assert not any('"' in c.number_format for row in summary.iter_rows() for c in row if c.number_format != "General"
+                   and not c.number_format.startswith('"£"'))
+    submissions = wb["Submissions"]
+    assert any(isinstance(c.value, dt.datetime) for c in submissions["E"])  # delivered: a real date and time
 
 
 def test_every_number_is_a_number_with_its_excel_format(built):
@@ -96,7 +115,9 @@ def test_every_number_is_a_number_with_its_excel_format(built):
         _, rows = _table(wb[table.sheet], table)
         for row in rows:
             for column, cell in zip(table.columns, row):
-                if column.kind in NUMERIC_KINDS and cell.value is not None:
+                if column.kind in NUMERIC_KINDS and cell.value in ("[c]", "[x]", "[z]"):
+                    assert cell.alignment.horizontal == "right"  # a marker sits where the number would
+                elif column.kind in NUMERIC_KINDS and cell.value is not None:
                     assert isinstance(cell.value, (int, float)), (table.sheet, column.key, cell.value)
                     assert cell.number_format.startswith(FORMATS[column.kind]), (table.sheet, column.key)
                     checked += 1
@@ -109,8 +130,12 @@ def test_charts_are_native_excel_charts(built):
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         assert len(charts) == 2
         bodies = "".join(z.read(n).decode() for n in charts)
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
     assert "'Reoffending'!" in bodies and "Charts!" in bodies.replace("'Charts'!", "Charts!")
-    assert "<lineChart>" in bodies and bodies.count("<barChart>") == 2  # target as a line over the bars
+    assert "<lineChart>" in bodies and bodies.count("<barChart>") == 2  # the target drawn over the bars
+    assert '<a:ln><a:noFill/>' in bodies.replace(" ", "") or "<a:noFill/>" in bodies  # as markers, not a joining line
+    assert drawing.count('descr="Column chart') == 2  # alternative text on both charts
+    assert bodies.count("<c:title>") + bodies.count("<title>") >= 2
 
 
 def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
@@ -119,10 +144,9 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
     table = next(t for t in TABLES if t.sheet == "Service levels")
     _, rows = _table(wb["Service levels"], table)
     keys = [c.key for c in table.columns]
-    codes = {label: code for code, label in MEASURE_LABELS}  # the sheet says "Successful completion"
-    sheet = {(r[0].value, codes.get(r[keys.index("measure")].value, r[keys.index("measure")].value)): r for r in rows}
-    csv_rows = _csv(root / "out" / "service_levels.csv")
-    assert len(sheet) == len(csv_rows) == 28 * 7 + 3 * 3
+    sheet = {(r[0].value, r[keys.index("measure")].value): r for r in rows}
+    csv_rows = [r for r in _csv(root / "out" / "service_levels.csv") if r["provider_code"] not in ("CRC", "NPS", "ALL")]
+    assert len(csv_rows) == 28 * 7 + 3 * 3 and len(sheet) == len(csv_rows) + 3 * 10
     with session_scope(engine_for(db)) as session:
         stored = {(m.provider_code, m.measure): m for m in session.scalars(select(Measure).where(Measure.quarter == "2017Q3"))}
         credits = {(c.provider_code, c.measure): c.amount_gbp
@@ -131,10 +155,14 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
         key = (line["provider_code"], line["measure"])
         cells = sheet[key]
         value = {k: cells[keys.index(k)].value for k in keys}
-        assert value["numerator"] == (int(line["numerator"]) if line["numerator"] else None) == stored[key].numerator
-        assert value["denominator"] == (int(line["denominator"]) if line["denominator"] else None) == stored[key].denominator
-        if line["performance_pct"]:
-            assert Decimal(str(value["performance_pct"])) * 100 == pytest.approx(Decimal(line["performance_pct"]))
+        no_return = stored[key].status == "no valid return"
+        assert value["numerator"] == (int(line["numerator"]) if line["numerator"] else "[x]" if no_return else None)
+        assert line["numerator"] == ("" if no_return or stored[key].numerator is None else str(stored[key].numerator))
+        assert value["denominator"] == (int(line["denominator"]) if line["denominator"] else "[x]" if no_return else None)
+        if line["performance"]:
+            assert Decimal(str(value["performance"])) == Decimal(line["performance"])
+        else:  # no figure: the marker says why, and nothing looks like a measured 0%
+            assert value["performance"] == line["performance_marker"] in ("[x]", "[z]")
         if line["credit_gbp"]:
             assert Decimal(str(value["credit_gbp"])).quantize(Decimal("0.01")) == Decimal(line["credit_gbp"])
             assert Decimal(line["credit_gbp"]) == credits.get(key, Decimal("0.00"))
@@ -145,8 +173,14 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
     for r in p_rows:
         line = payments[r[0].value]
         assert Decimal(str(r[p_keys.index("net_gbp")].value)).quantize(Decimal("0.01")) == Decimal(line["net_gbp"])
-        assert Decimal(line["net_gbp"]) == (Decimal(line["quarterly_fee_gbp"]) - Decimal(line["credits_applied_gbp"])
-                                            + Decimal(line["outcome_payments_gbp"]))
+        applied, paid = (Decimal(line[c] or 0) for c in ("credits_applied_gbp", "outcome_payments_gbp"))
+        assert Decimal(line["net_gbp"]) == Decimal(line["quarterly_fee_gbp"]) - applied + paid
+        lines = [Decimal(x["credit_gbp"]) for x in csv_rows if x["provider_code"] == line["provider_code"] and x["credit_gbp"]]
+        if line["service_credits_gbp"]:  # the total is the sum of its lines, to the penny, as stored
+            assert Decimal(line["service_credits_gbp"]) == sum(lines) == sum(
+                v for (code, _), v in credits.items() if code == line["provider_code"])
+        else:
+            assert line["service_credits_gbp_marker"] == "[z]" and not lines  # NPS: no credits, not 0.00
 
 
 def test_the_csv_twin_and_manifest_say_where_every_figure_came_from(built):
@@ -155,18 +189,65 @@ def test_the_csv_twin_and_manifest_say_where_every_figure_came_from(built):
     manifest = json.loads((out / "manifest.json").read_text())
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
     for name in ("service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv",
+                 "data_dictionary.csv", "publication/data_dictionary.csv",
                  "ministry_return_2017Q3.xlsx", "publication/ministry_return_2017Q3_publication.xlsx"):
         assert name in listed
     assert verify(out) == []
     assert manifest["build_number"] == 1 and manifest["parameter_version"] == "2017-18.1"
     assert manifest["extract_as_of"] == "2019-03-31"
-    assert {s["provider_code"] for s in manifest["inputs"]["submissions"]} <= set(CODES)
+    inputs = manifest["inputs"]["submissions"]
+    assert {s["provider_code"] for s in inputs} == set(CODES)
+    assert all(set(s) == {"provider_code", "submission_id", "version", "sha256", "delivered_at", "outcome", "counts"}
+               for s in inputs)
     quality = _csv(out / "data_quality.csv")
     assert len(quality) == 28 * 3 and {"rows", "rejected_records", "errors", "warnings", "top_rules"} <= set(quality[0])
     for name in ("service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv"):
         header = (out / name).read_text(encoding="utf-8").splitlines()[0]
         assert header.startswith("quarter,provider_code"), name
         assert re.fullmatch(r"[a-z0-9_,]+", header), name
+
+
+NUMERIC = {"service_levels": ("numerator", "denominator", "performance", "target", "credit_gbp"),
+           "reoffending": ("cohort_size", "reoffenders", "reoffences", "binary_rate", "frequency_rate", "mean_p1",
+                           "adjusted_binary_rate", "baseline_binary_rate", "baseline_frequency_rate", "z",
+                           "outcome_payment_gbp"),
+           "payments": ("quarterly_fee_gbp", "service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp",
+                        "credits_applied_gbp", "outcome_payments_gbp", "net_gbp"),
+           "data_quality": ("submission_id", "rows", "rejected_records", "errors", "warnings"),
+           "submissions": ("submission_id", "version", "counted_submission_id")}
+
+
+@pytest.mark.parametrize("copy", ["", "publication"])
+def test_polars_reads_every_numeric_column_of_the_csv_twin_as_numbers(built, copy):
+    import polars as pl
+
+    root, _ = built
+    for name, columns in NUMERIC.items():
+        frame = pl.read_csv(root / "out" / copy / f"{name}.csv", infer_schema_length=None)
+        for column in columns:
+            assert frame.schema[column].is_numeric(), (copy, name, column, frame.schema[column])
+        markers = [c for c in frame.columns if c.endswith("_marker")]
+        values = set().union(*(set(frame[c].drop_nulls().to_list()) for c in markers)) if markers else set()
+        assert values <= ({"[c]", "[x]", "[z]"} if copy else {"[x]", "[z]"}), (name, values)
+        for c in markers:  # a marker only where its number is empty, and every empty number has one
+            number = c.removesuffix("_marker")
+            assert frame.filter(pl.col(number).is_null() != pl.col(c).is_not_null()).is_empty(), (name, c)
+    z = pl.read_csv(root / "out" / copy / "reoffending.csv", infer_schema_length=None)["z"]
+    assert z.dtype.is_float() and (z.drop_nulls() < 0).any()  # a negative number is a number, not text
+
+
+def test_the_data_dictionary_describes_every_column_of_every_csv(built):
+    root, _ = built
+    for copy in ("", "publication"):
+        folder = root / "out" / copy
+        entries = {(r["file"], r["column"]): r for r in _csv(folder / "data_dictionary.csv")}
+        for name in NUMERIC:
+            header = (folder / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+            listed = [c for (f, c) in entries if f == f"{name}.csv"]
+            assert listed == header, name
+            assert all(entries[(f"{name}.csv", c)]["meaning"] and entries[(f"{name}.csv", c)]["unit"] for c in header)
+    units = {r["column"]: r["unit"] for r in _csv(root / "out" / "data_dictionary.csv")}
+    assert units["performance"] == units["target"] == units["binary_rate"] == "proportion from 0 to 1"
 
 
 def test_no_personal_identifier_in_any_output(built):
@@ -196,9 +277,9 @@ def test_text_that_looks_like_a_formula_is_stored_as_text(tmp_path):
     from reports.ministry.workbook import write_table
 
     wb = Workbook()
-    table = Table("T", "t", "x", (Column("provider_code", "Provider", "code"), Column("top_rules", "Rules")))
+    table = Table("T", "T", "t", "x", (Column("provider_code", "Provider", "code"), Column("top_rules", "Rules")))
     write_table(wb.active, table, [{"provider_code": "=HYPERLINK(\"http://x\")", "top_rules": "@SUM(A1)"}],
-                title="t", marking="OFFICIAL-SENSITIVE", lines=[], footer="f")
+                title="t", marking="OFFICIAL-SENSITIVE", footer="f")
     wb.save(tmp_path / "t.xlsx")
     ws = load_workbook(tmp_path / "t.xlsx").active
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value[:1] in "=@"]

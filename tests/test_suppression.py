@@ -89,74 +89,134 @@ def test_no_hidden_cell_can_be_recovered_and_every_small_count_is_hidden(numbers
     assert all(values[k] != 0 for k in hidden if k not in ("CRC", "NPS", "ALL"))
 
 
-def _levels() -> pl.DataFrame:
-    rows = []
-    for code in CRC + NPS:
-        n, d = (3, 30) if code == "C02" else (90, 100)
-        rows.append(("2017Q3", code, "SL016", n, d, Decimal(n * 100) / d, Decimal("90.0"),
-                     "missed" if n / d < 0.9 else "met", Decimal("1000.00") if code == "C02" else
-                     (Decimal("0.00") if code in CRC else None), None, "2017-18.1"))
+def _levels(small_code: str = "C02") -> pl.DataFrame:
     from probation_returns.measures.figures import SERVICE_LEVELS
 
-    frame = pl.DataFrame(rows, schema=SERVICE_LEVELS, orient="row")
-    return frame.with_columns(pl.col("performance_pct").round(1))
+    rows = []
+    for code in CRC + NPS:
+        n, d = (3, 30) if code == small_code else (90, 100)
+        missed = n / d < 0.9
+        rows.append(("2017Q3", code, "SL016", n, d, (Decimal(n) / d).quantize(Decimal("0.001")), Decimal("0.900"),
+                     "missed" if missed else "met",
+                     (Decimal("1000.00") if missed else Decimal("0.00")) if code in CRC else None,
+                     "applied" if code in CRC else None, "2017-18.1"))
+    return pl.DataFrame(rows, schema=SERVICE_LEVELS, orient="row")
+
+
+def _cohorts(rows: list[tuple] | None = None) -> pl.DataFrame:
+    from probation_returns.measures.figures import REOFFENDING
+
+    return pl.DataFrame(rows or [], schema=REOFFENDING, orient="row")
+
+
+def _publish(levels: pl.DataFrame, cohorts: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """The publication copy of a release made of these tables (payments follow from the credit lines)."""
+    from probation_returns.measures.figures import PAYMENTS
+    from reports.ministry import tidy
+    from reports.ministry.content import DATA_QUALITY, SUBMISSIONS
+
+    cohorts = cohorts if cohorts is not None else _cohorts()
+    final = {r["provider_code"]: r["outcome_payment_gbp"] for r in cohorts.iter_rows(named=True) if r["result"] == "final"}
+    pay, quality, subs = [], [], []
+    for i, code in enumerate(CRC + NPS, start=1):
+        lines = [r["credit_gbp"] for r in levels.iter_rows(named=True) if r["provider_code"] == code and r["credit_gbp"]]
+        total = sum(lines, Decimal("0.00"))
+        fee, paid = Decimal("1000000.00"), final.get(code, Decimal("0.00"))
+        pay.append(("2017Q3", code, fee, total, Decimal("0.00"), Decimal("0.00"), total, paid, fee - total + paid, "x"))
+        quality += [("2017Q3", code, i, t, 1000, 10, 10, 0, "CAS-001 (10)") for t in ("cases", "contacts", "breaches")]
+        subs.append(("2017Q3", code, i, 1, None, None, "0" * 64, "f.csv", "validated", "Accepted", "yes", i))
+    tables = tidy.return_tables(levels, cohorts, pl.DataFrame(pay, schema=PAYMENTS, orient="row"),
+                                pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
+                                pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"))
+    return suppression.publication(tables, tidy.mark(tables))
+
+
+def _row(frame: pl.DataFrame, code: str, measure: str | None = None) -> dict:
+    found = frame.filter(pl.col("provider_code") == code)
+    if measure:
+        found = found.filter(pl.col("measure") == measure)
+    return found.row(0, named=True)
 
 
 def test_the_publication_table_hides_derived_figures_and_marks_not_applicable():
     internal = _levels()
-    public = suppression.service_levels(internal)
-    c02 = public.filter(pl.col("provider_code") == "C02").row(0, named=True)
-    assert (c02["numerator"], c02["denominator"], c02["performance_pct"], c02["credit_gbp"]) == (HIDDEN,) * 4
-    n01 = public.filter(pl.col("provider_code") == "N01").row(0, named=True)
-    assert n01["credit_gbp"] == NOT_APPLICABLE and n01["numerator"] == "90"  # NPS: no credits
+    public = _publish(internal)
+    levels = public["service_levels"]
+    c02 = _row(levels, "C02")
+    assert [c02[c] for c in ("numerator", "denominator", "performance", "credit_gbp")] == [None] * 4
+    assert [c02[f"{c}_marker"] for c in ("numerator", "denominator", "performance", "credit_gbp")] == [HIDDEN] * 4
+    n01 = _row(levels, "N01")
+    assert n01["credit_gbp_marker"] == NOT_APPLICABLE and n01["numerator"] == 90  # NPS: no credits
     # the secondary cell: another CRC's figures hidden too, so All CRCs cannot give C02 back
-    crc_hidden = public.filter(pl.col("provider_code").is_in(CRC) & (pl.col("numerator") == HIDDEN))
-    assert crc_hidden.height == 2
-    total = public.filter(pl.col("provider_code") == "CRC").row(0, named=True)
-    assert total["numerator"] == str(3 + 90 * 20) and total["performance_pct"] == "88.8"  # 1,803 / 2,030 = 88.82%
+    assert levels.filter(pl.col("provider_code").is_in(CRC) & (pl.col("numerator_marker") == HIDDEN)).height == 2
+    total = _row(levels, "CRC")
+    assert total["numerator"] == 3 + 90 * 20 and total["performance"] == Decimal("0.888")  # 1,803 / 2,030 = 88.82%
+    # C02's credit is hidden, so its service credits and what follows from them are hidden in Payments too
+    pay = _row(public["payments"], "C02")
+    assert pay["service_credits_gbp_marker"] == HIDDEN and pay["quarterly_fee_gbp"] == Decimal("1000000.00")
     # the internal return is never suppressed
     assert internal.filter(pl.col("provider_code") == "C02")["numerator"].item() == 3
 
 
 def test_a_row_is_hidden_whole_so_the_denominator_total_gives_nothing_away():
-    public = suppression.service_levels(_levels())
-    crc = public.filter(pl.col("provider_code").is_in(CRC))
-    assert crc.filter(pl.col("denominator") == HIDDEN)["provider_code"].to_list() == \
-        crc.filter(pl.col("numerator") == HIDDEN)["provider_code"].to_list() == ["C01", "C02"]
+    levels = _publish(_levels())["service_levels"]
+    crc = levels.filter(pl.col("provider_code").is_in(CRC))
+    assert crc.filter(pl.col("denominator_marker") == HIDDEN)["provider_code"].to_list() == \
+        crc.filter(pl.col("numerator_marker") == HIDDEN)["provider_code"].to_list() == ["C01", "C02"]
+
+
+def test_a_reported_only_measure_hides_its_counts_but_no_money():
+    """The defect found in the demo: a small 'high risk not referred' count hid every credit total."""
+    levels = _levels(small_code="none").with_columns(
+        pl.lit("high_risk_not_referred").alias("measure"), pl.lit(None, pl.Decimal(5, 3)).alias("target"),
+        pl.lit("reported").alias("status"), pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
+        pl.lit(None, pl.String).alias("credit_decision"))
+    levels = levels.with_columns(pl.when(pl.col("provider_code") == "C04").then(2).otherwise(pl.col("numerator"))
+                                 .alias("numerator"))
+    public = _publish(pl.concat([_levels(small_code="C04"), levels]))
+    hidden = public["service_levels"].filter(pl.col("numerator_marker") == HIDDEN)
+    assert set(hidden["measure"]) == {"SL016", "high_risk_not_referred"}
+    # money is hidden only for C04, whose missed SL016 credit would give its counts away
+    money = [c for c in public["payments"].columns if c.endswith("_marker")]
+    hidden_money = public["payments"].filter(pl.any_horizontal(pl.col(money) == HIDDEN))
+    assert hidden_money["provider_code"].to_list() == ["C04"]
+    c05 = _row(public["service_levels"], "C05", "SL016")
+    assert c05["credit_gbp"] == Decimal("0.00") and c05["credit_gbp_marker"] is None
 
 
 def test_a_small_cohort_hides_its_rates_and_payment_and_one_more_cohort():
-    from probation_returns.measures.figures import REOFFENDING
-
     rows = []
-    for code in CRC + NPS:
+    for code in CRC:
         size, reoffenders, reoffences = (3, 1, 2) if code == "C09" else (400, 160, 700)
         rows.append(("2017Q3", code, "2017Q3", size, reoffenders, reoffences, Decimal("0.4000"), Decimal("4.375"),
                      Decimal("0.3900"), Decimal("0.3800"), Decimal("0.4500"), Decimal("4.50"), Decimal("-2.8141"),
                      "significant reduction", "final", Decimal("94000.00"), None, "2017-18.1"))
-    public = suppression.reoffending(pl.DataFrame(rows, schema=REOFFENDING, orient="row"))
-    c09 = public.filter(pl.col("provider_code") == "C09").row(0, named=True)
+    public = _publish(_levels(small_code="none"), _cohorts(rows))
+    c09 = _row(public["reoffending"], "C09")
     for column in ("cohort_size", "reoffenders", "reoffences", "binary_rate", "frequency_rate", "adjusted_binary_rate",
                    "z", "outcome_payment_gbp"):
-        assert c09[column] == HIDDEN, column
-    assert c09["baseline_binary_rate"] == "0.4500"  # a contract parameter, not derived from the cohort
-    assert public.filter(pl.col("cohort_size") == HIDDEN)["provider_code"].to_list() == ["C01", "C09"]
-    assert public.filter(pl.col("provider_code") == "CRC")["cohort_size"].item() == str(3 + 400 * 20)
+        assert c09[column] is None and c09[f"{column}_marker"] == HIDDEN, column
+    assert c09["baseline_binary_rate"] == Decimal("0.4500")  # a contract parameter, not derived from the cohort
+    hidden = public["reoffending"].filter(pl.col("cohort_size_marker") == HIDDEN)["provider_code"].to_list()
+    assert hidden == ["C01", "C09"]
+    assert _row(public["reoffending"], "CRC")["cohort_size"] == 3 + 400 * 20
+    # C09's outcome payment is paid in Payments: hidden there too, with the net it would give away
+    pay = _row(public["payments"], "C09")
+    assert pay["outcome_payments_gbp_marker"] == HIDDEN and pay["net_gbp_marker"] == HIDDEN
 
 
 def test_the_totals_rates_are_pooled_and_rounded_half_up():
-    from probation_returns.measures.figures import REOFFENDING
-
     rows = []
     for code in CRC + NPS:
         # each NPS division: 32 people, 1 reoffender with 3 reoffences (hidden: 1 is a small count)
         size, people, offences = (32, 1, 3) if code in NPS else (400, 160, 700)
         rows.append(("2017Q3", code, "2017Q3", size, people, offences, None, None, Decimal("0.39"), None,
                      Decimal("0.45"), Decimal("4.50"), None, "not significant", "interim", Decimal("0.00"), None, "x"))
-    public = suppression.reoffending(pl.DataFrame(rows, schema=REOFFENDING, orient="row"))
-    nps = public.filter(pl.col("provider_code") == "NPS").row(0, named=True)
+    public = _publish(_levels(small_code="none"), _cohorts(rows))["reoffending"]
+    nps = _row(public, "NPS")
     # 7 / 224 = 0.03125 exactly: half up gives 0.0313 (half to even would give 0.0312)
     assert (nps["cohort_size"], nps["reoffenders"], nps["binary_rate"], nps["frequency_rate"]) == (
-        "224", "7", "0.0313", "3.000")
-    crc = public.filter(pl.col("provider_code") == "CRC").row(0, named=True)
-    assert (crc["binary_rate"], crc["frequency_rate"], crc["cohort_quarter"]) == ("0.4000", "4.375", "2017Q3")
+        224, 7, Decimal("0.0313"), Decimal("3.000"))
+    crc = _row(public, "CRC")
+    assert (crc["binary_rate"], crc["frequency_rate"], crc["cohort_quarter"]) == (
+        Decimal("0.4000"), Decimal("4.375"), "2017Q3")

@@ -1,8 +1,9 @@
 """A quarter's figures as the warehouse holds them, as tidy frames: what every return is made from.
 
 The CSVs, the workbook and the Dagster checks all read these frames, so a figure shown anywhere is
-the figure stored. Money and rates are exact decimals; a percentage is recomputed from its
-numerator and denominator (one decimal place, half away from zero), never from a stored float.
+the figure stored. Money and rates are exact decimals. Performance and target are proportions from 0
+to 1: performance is recomputed from its numerator and denominator to 0.1 percentage point (3
+decimal places, half away from zero), never from a stored float.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MEASURE_ORDER = {m: i for i, m in enumerate(MEASURES + REPORTED)}
 
 SERVICE_LEVELS = {
     "quarter": pl.String, "provider_code": pl.String, "measure": pl.String, "numerator": pl.Int64,
-    "denominator": pl.Int64, "performance_pct": pl.Decimal(5, 1), "target_pct": pl.Decimal(5, 1),
+    "denominator": pl.Int64, "performance": pl.Decimal(5, 3), "target": pl.Decimal(5, 3),
     "status": pl.String, "credit_gbp": MONEY, "credit_decision": pl.String, "parameter_version": pl.String,
 }
 REOFFENDING = {
@@ -105,17 +106,15 @@ def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
 
 
 def _level_row(m: Measure, credits: dict, params: ContractParameters) -> tuple:
-    if m.status == "no valid return":
-        shown = Decimal("0.0")
-    elif m.denominator:
-        shown = percent_1dp(m.numerator, m.denominator)
-    else:
-        shown = None
+    # no valid return: nothing was measured (the credit is charged as if 0%, but 0% is not shown)
+    shown = percent_1dp(m.numerator, m.denominator) / 100 if m.denominator and m.status != "no valid return" else None
     credit = credits.get((m.provider_code, m.measure))
     is_crc = providers()[m.provider_code].is_crc
     amount = credit[0] if credit else (ZERO if is_crc and m.status != "reported" else None)
-    decision = credit[1] if credit and credit[0] > 0 else None
-    return (m.quarter, m.provider_code, m.measure, m.numerator, m.denominator, shown, _dp(m.target, "0.1"),
+    # every credit line says how it is treated, 0.00 included: a blank beside a hidden credit would say it was 0
+    decision = (credit[1] if credit else "applied") if amount is not None else None
+    target = None if m.target is None else _dp(Decimal(str(m.target)) / 100, "0.001")
+    return (m.quarter, m.provider_code, m.measure, m.numerator, m.denominator, shown, target,
             m.status, amount, decision, m.parameter_version)
 
 

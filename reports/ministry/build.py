@@ -27,8 +27,9 @@ from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
 from reports.csv import write_csv
-from reports.ministry import sheets, suppression
+from reports.ministry import dictionary, sheets, suppression
 from reports.ministry.content import ReturnContent, gather
+from reports.ministry.layout import MEASURE_NAMES
 from reports.ministry.workbook import write_workbook
 
 CSV_FILES = ("service_levels", "reoffending", "payments", "data_quality", "submissions")
@@ -57,6 +58,7 @@ def workbook_name(quarter: Quarter, publication: bool = False) -> str:
 def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path) -> None:
     for name in CSV_FILES:
         write_csv(frames[name], folder / f"{name}.csv")
+    write_csv(dictionary.frame({name: frames[name].columns for name in CSV_FILES}), folder / "data_dictionary.csv")
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -64,32 +66,35 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def _rows(frame: pl.DataFrame) -> list[dict]:
-    return sheets.with_names(frame).to_dicts()
+    if "measure" in frame.columns:
+        frame = frame.with_columns(pl.col("measure").replace_strict(MEASURE_NAMES, default=None).alias("measure_name"))
+    return frame.to_dicts()
 
 
 def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication: bool) -> dict[str, list[dict]]:
     tables = {name: _rows(frame) for name, frame in frames.items()}
-    summary = sheets.summary(content.frames)  # from the internal figures; the publication copy hides as its tables do
-    if publication:
-        summary = suppression.summary(summary, frames)
-    names = sheets.provider_names()
-    tables["summary"] = [{**r, "provider_name": names.get(r["provider_code"])} for r in summary]
-    tables["chart_data"] = sheets.chart_data(content.figures.service_levels, content.figures.params).to_dicts()
+    tables["chart_data"] = _rows(sheets.chart_data(frames["service_levels"]))
     tables["notes"] = sheets.notes(content.figures.params, publication).to_dicts()
+    tables["contents"] = sheets.contents(publication).to_dicts()
     return tables
 
 
 def _provenance(content: ReturnContent, number: int, built_at: dt.datetime, inputs_sha: str) -> list[tuple[str, object]]:
     extract = content.figures.extract
+    counted = sum(1 for s in content.received if s["counts"])
     return [
+        ("Quarter", str(content.quarter)),
         ("Build", number),
-        ("Built at (UTC)", built_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
-        ("Software version", content.software_version),
+        ("Built at (UTC)", built_at.astimezone(dt.timezone.utc).replace(tzinfo=None)),
+        ("Software version", f"probation-returns {content.software_version}"),
         ("Contract parameters", content.figures.params.version),
         ("Validation rules", content.rules_version),
-        ("Reoffending extract", f"as of {extract.as_of.isoformat()} (SHA-256 {extract.sha256})" if extract else "none"),
+        ("Reoffending extract", f"as of {extract.as_of.isoformat()}, SHA-256 {extract.sha256}" if extract else
+         "none yet: reoffending results are not available"),
         ("Submission deadline", "end of " + (content.deadline - dt.timedelta(days=1)).strftime("%A %d %B %Y")
          + " (UK time)"),
+        ("Submissions", f"{len(content.received)} received, {counted} of {len(content.submissions)} providers' "
+                        "returns count (see the Submissions sheet and manifest.json)"),
         ("Inputs checksum", inputs_sha),
     ]
 
@@ -103,7 +108,7 @@ def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datet
     write_workbook(folder / workbook_name(q), _tables(content.frames, content, False), quarter=str(q), build=number,
                    built_at=built_at, provenance=provenance, publication=False, crc_codes=crc)
     if publication:
-        public = suppression.publication(content.frames)
+        public = suppression.publication(content.tables, content.frames)
         _csv_twin(public, folder / "publication")
         write_workbook(folder / "publication" / workbook_name(q, True), _tables(public, content, True), quarter=str(q),
                        build=number, built_at=built_at, provenance=provenance, publication=True, crc_codes=crc)

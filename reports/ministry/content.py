@@ -22,6 +22,7 @@ from probation_returns.reference import providers
 from probation_returns.validation import RULES_VERSION
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
+from reports.ministry import tidy
 
 SUBMISSIONS = {
     "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
@@ -44,23 +45,27 @@ class ReturnContent:
     submissions: pl.DataFrame
     data_quality: pl.DataFrame
     deadline: dt.datetime
+    received: list[dict] = field(default_factory=list)  # every submission of the quarter, oldest first
     software_version: str = __version__
     rules_version: str = RULES_VERSION
-    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # the figures, before markers
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # the internal copy's tables, marked
 
     def __post_init__(self) -> None:
-        self.frames = {
-            "service_levels": self.figures.service_levels, "reoffending": self.figures.reoffending,
-            "payments": self.figures.payments, "data_quality": self.data_quality, "submissions": self.submissions,
-        }
+        self.tables = tidy.return_tables(self.figures.service_levels, self.figures.reoffending,
+                                         self.figures.payments, self.data_quality, self.submissions)
+        self.frames = tidy.mark(self.tables)
 
     @property
     def counted_submission_ids(self) -> list[int]:
         return sorted(self.submissions["counted_submission_id"].drop_nulls().to_list())
 
     def inputs(self) -> dict:
-        """What the return was made from; the same inputs give the same return (and build number)."""
-        counted = self.submissions.filter(pl.col("counted_submission_id").is_not_null())
+        """What the return was made from; the same inputs give the same return (and build number).
+
+        Every submission of the quarter is listed, rejected and late ones included: a rejected return
+        is why a provider's measures count as 0% and carry the largest credits.
+        """
         extract = self.figures.extract
         return {
             "quarter": str(self.quarter),
@@ -68,8 +73,7 @@ class ReturnContent:
             "rules_version": self.rules_version,
             "software_version": self.software_version,
             "submission_deadline": self.deadline.isoformat(),
-            "submissions": [{"provider_code": p, "submission_id": i, "sha256": s}
-                            for p, i, s in counted.select("provider_code", "counted_submission_id", "sha256").iter_rows()],
+            "submissions": self.received,
             "reoffending_extract": ({"as_of": extract.as_of.isoformat(), "sha256": extract.sha256,
                                      "file_name": extract.file_name} if extract else None),
         }
@@ -113,9 +117,16 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
                              s.sha256 if s else None, ";".join(s.file_names) if s else None,
                              s.status if s else "no return", s.outcome if s else None, state, c.id if c else None))
             quality_rows.extend(_quality(session, q, code, c or s))
+        rank = {code: i for i, code in enumerate(providers())}
+        every = sorted(session.scalars(select(Submission).where(Submission.quarter == q)),
+                       key=lambda s: (rank.get(s.provider_code, len(rank)), s.version))
+        counted_ids = {c.id for c in counted.values() if c is not None}
+        received = [{"provider_code": s.provider_code, "submission_id": s.id, "version": s.version,
+                     "sha256": s.sha256, "delivered_at": _iso(delivered(s)), "outcome": s.outcome or s.status,
+                     "counts": s.id in counted_ids} for s in every]
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
-    return ReturnContent(quarter, figures, submissions, quality, deadline)
+    return ReturnContent(quarter, figures, submissions, quality, deadline, received)
 
 
 def _quality(session, q: str, code: str, submission: Submission | None) -> list[tuple]:

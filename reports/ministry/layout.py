@@ -1,27 +1,32 @@
 """The ministry workbook's tables, declared once: which column, its heading, its kind, its width.
 
-A column's kind decides its Excel number format (and how its value is stored: a percentage held as
-95.8 in the CSV is the fraction 0.958 in the workbook, formatted ``0.0%``). The workbook writer
-is generic; changing a table means changing this file only.
+A column's kind decides its Excel number format; values are stored as numbers (proportions as
+fractions formatted as percentages), dates as dates, text as text. A number with no figure shows its
+marker (``[c]``, ``[x]``, ``[z]``) from the table's ``<column>_marker``. The workbook writer is
+generic; changing a table means changing this file only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reports.ministry.tidy import SUMMARY_MEASURES
+
 FORMATS = {
     "text": "General",
     "code": "General",
     "count": "#,##0",
-    "pct": "0.0%",  # a percentage held as 0-100, shown with one decimal place
-    "rate": "0.00%",  # a fraction 0-1 (reoffending rates, mean p1)
+    "pct": "0.0%",  # a proportion 0-1 shown to 0.1 percentage point (service levels)
+    "rate": "0.00%",  # a proportion 0-1 shown to 0.01 percentage point (reoffending rates, mean p1)
     "money": '"£"#,##0.00;[Red]-"£"#,##0.00',
     "dec2": "0.00",
     "dec3": "0.000",
     "dec4": "0.0000",
-    "datetime": "General",  # ISO 8601 text in UTC, as in the CSVs
+    "id": "0",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "date": "yyyy-mm-dd",
 }
-NUMERIC_KINDS = {"count", "pct", "rate", "money", "dec2", "dec3", "dec4"}
+NUMERIC_KINDS = {"count", "pct", "rate", "money", "dec2", "dec3", "dec4", "id"}
 
 
 @dataclass(frozen=True)
@@ -30,87 +35,112 @@ class Column:
     heading: str
     kind: str = "text"
     width: float = 12
-    status_key: str = ""  # a pct column whose row status is shown after the number ("95.8% met"), still a number
     wrap: bool = False  # long text wraps within the column's width
-    labels: tuple[tuple[str, str], ...] = ()  # values shown in words (the CSV keeps the code)
+    shade_key: str = ""  # a status column whose 'missed' or 'no valid return' shades this cell
 
 
-STATUS_SHOWN = {"met": "met", "missed": "missed", "insufficient volume": "low vol.",
-                "no valid return": "no return"}
 STATUS_FILL = {"missed": "FCE4D6", "no valid return": "FCE4D6", "insufficient volume": "EDEDED"}
 
 
 @dataclass(frozen=True)
 class Table:
     sheet: str
+    name: str  # the Excel table's name
     title: str
     frame: str  # which frame of the return's content (or a derived one) fills it
     columns: tuple[Column, ...]
-    note: str = ""
+    about: tuple[str, ...] = ()  # lines between the title and the table
 
 
-PROVIDER = (Column("provider_code", "Provider", "code", 9), Column("provider_name", "Provider name", "text", 44))
+PROVIDER = (Column("provider_code", "Provider code", "code", 10),
+            Column("provider_name", "Provider name", "text", 56))
+MEASURE_NAMES = {
+    "SL001R": "Initial contact, community sentences", "SL002R": "Initial contact, licence",
+    "SL003": "Initial sentence plan", "SL006R": "Unpaid work arranged", "SL016": "Breach pack quality",
+    "AE": "Breach referral timeliness", "AK": "Monthly contact",
+    "successful_completion": "Successful completion (reported only)",
+    "face_to_face_share": "Face-to-face share (reported only)",
+    "high_risk_not_referred": "High risk not referred (reported only)",
+}
+MARKERS_LINE = "Symbols: [c] confidential, [x] not available (no valid return), [z] not applicable (see Notes)."
 
-COVER = Table("Cover", "Submissions that make this return", "submissions", PROVIDER + (
-    Column("submission_id", "Submission", "count", 11), Column("version", "Version", "count", 8),
-    Column("delivered_at", "Delivered (UTC)", "datetime", 21), Column("received_at", "Received (UTC)", "datetime", 21),
-    Column("outcome", "Validation outcome", "text", 22), Column("counted", "Counts for the quarter", "text", 30),
-    Column("sha256", "File checksum (SHA-256)", "text", 66),
-))
+SUMMARY = Table("Summary", "Summary", "Each provider at a glance", "summary", PROVIDER + (
+    Column("type", "Type", "code", 7), Column("outcome", "Return", "text", 24), Column("cases", "Cases", "count", 9),
+    *(c for m in SUMMARY_MEASURES for c in (Column(f"{m}_performance", f"{m} performance", "pct", 13,
+                                                   shade_key=f"{m}_status"),
+                                            Column(f"{m}_status", f"{m} status", "text", 13))),
+    Column("service_credits_gbp", "Service credits (£)", "money", 15),
+    Column("outcome_payments_gbp", "Outcome payment (£)", "money", 15),
+    Column("net_adjustment_gbp", "Net adjustment (£)", "money", 15),
+), about=("One row per provider: the return that counts, each service level's performance and status, and the money.",
+          "Net adjustment = outcome payment minus applied service credits (waived and reinvested credits are not "
+          "deducted).", MARKERS_LINE))
 
-SUMMARY_MEASURES = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
-MEASURE_LABELS = (("successful_completion", "Successful completion"), ("face_to_face_share", "Face-to-face share"),
-                  ("high_risk_not_referred", "High risk not referred"))
-SUMMARY = Table("Summary", "Each provider at a glance", "summary", PROVIDER + (
-    Column("type", "Type", "code", 6), Column("outcome", "Return", "text", 30), Column("cases", "Cases", "count", 9),
-    *(Column(f"{m}_pct", m, "pct", 17, status_key=f"{m}_status") for m in SUMMARY_MEASURES),
-    Column("service_credits_gbp", "Service credits", "money", 15),
-    Column("outcome_payments_gbp", "Outcome payment", "money", 15),
-    Column("net_adjustment_gbp", "Net adjustment", "money", 15),
-), note="Each service level: performance and whether it met its target (shaded when missed or no valid return). "
-        "Net adjustment = outcome payment minus applied service credits (waived and reinvested are not deducted).")
+SERVICE_LEVELS = Table("Service levels", "ServiceLevels", "Service levels by provider and measure", "service_levels",
+                       PROVIDER + (
+    Column("measure", "Measure code", "code", 22), Column("measure_name", "Measure", "text", 36),
+    Column("numerator", "Numerator", "count", 11), Column("denominator", "Denominator", "count", 12),
+    Column("performance", "Performance", "pct", 12, shade_key="status"), Column("target", "Target", "pct", 9),
+    Column("status", "Status", "text", 18), Column("credit_gbp", "Service credit (£)", "money", 16),
+    Column("credit_decision", "Credit decision", "text", 15),
+), about=("One row per provider and measure, then the totals of all CRCs, all NPS divisions and England and Wales "
+          "(their performance is their own numerator over their own denominator).", MARKERS_LINE))
 
-SERVICE_LEVELS = Table("Service levels", "Service levels by provider and measure", "service_levels", PROVIDER + (
-    Column("measure", "Measure", "code", 22, labels=MEASURE_LABELS), Column("numerator", "Numerator", "count", 11),
-    Column("denominator", "Denominator", "count", 12), Column("performance_pct", "Performance", "pct", 12),
-    Column("target_pct", "Target", "pct", 9), Column("status", "Status", "text", 18),
-    Column("credit_gbp", "Service credit", "money", 15), Column("credit_decision", "Credit decision", "text", 15),
-))
-
-REOFFENDING = Table("Reoffending", "Proven reoffending by provider and cohort quarter", "reoffending", PROVIDER + (
+REOFFENDING = Table("Reoffending", "Reoffending", "Proven reoffending by provider and cohort quarter", "reoffending",
+                    PROVIDER + (
     Column("cohort_quarter", "Cohort", "code", 9), Column("cohort_size", "Cohort size", "count", 11),
     Column("reoffenders", "Reoffenders", "count", 11), Column("reoffences", "Reoffences", "count", 11),
     Column("binary_rate", "Binary rate", "rate", 11), Column("frequency_rate", "Frequency", "dec3", 10),
-    Column("mean_p1", "Mean p1", "rate", 10), Column("adjusted_binary_rate", "Adjusted binary", "rate", 14),
-    Column("baseline_binary_rate", "Baseline binary", "rate", 14),
+    Column("mean_p1", "Mean p1", "rate", 10), Column("adjusted_binary_rate", "Adjusted binary rate", "rate", 14),
+    Column("baseline_binary_rate", "Baseline binary rate", "rate", 14),
     Column("baseline_frequency_rate", "Baseline frequency", "dec2", 16),
-    Column("z", "z", "dec4", 9), Column("significance", "Significance", "text", 21),
-    Column("result", "Result", "text", 9), Column("outcome_payment_gbp", "Outcome payment", "money", 15),
-), note="Interim results (follow-up not yet complete) are published with that label and never paid.")
+    Column("z", "z", "dec4", 9), Column("significance", "Significance", "text", 22),
+    Column("result", "Result", "text", 9), Column("outcome_payment_gbp", "Outcome payment (£)", "money", 16),
+), about=("Interim results (follow-up not yet complete) are published with that label and never paid. Total rows "
+          "pool their providers' cohorts; adjusted rates, z and payments have no pooled meaning.", MARKERS_LINE))
 
-PAYMENTS = Table("Payments", "Fees, service credits and outcome payments", "payments", PROVIDER + (
-    Column("quarterly_fee_gbp", "Quarterly fee", "money", 16), Column("service_credits_gbp", "Service credits", "money", 15),
-    Column("credits_waived_gbp", "Waived", "money", 13), Column("credits_reinvested_gbp", "Reinvested", "money", 13),
-    Column("credits_applied_gbp", "Applied", "money", 15), Column("outcome_payments_gbp", "Outcome payments", "money", 16),
-    Column("net_gbp", "Net payable", "money", 16),
-), note="Net payable = quarterly fee - applied service credits + outcome payments (final results only).")
+PAYMENTS = Table("Payments", "Payments", "Fees, service credits and outcome payments", "payments", PROVIDER + (
+    Column("quarterly_fee_gbp", "Quarterly fee (£)", "money", 16),
+    Column("service_credits_gbp", "Service credits (£)", "money", 16),
+    Column("credits_waived_gbp", "Waived (£)", "money", 14), Column("credits_reinvested_gbp", "Reinvested (£)", "money", 14),
+    Column("credits_applied_gbp", "Applied (£)", "money", 15),
+    Column("outcome_payments_gbp", "Outcome payments (£)", "money", 16), Column("net_gbp", "Net payable (£)", "money", 16),
+), about=("Net payable = quarterly fee - applied service credits + outcome payments (final results only).",
+          "Service credits = waived + reinvested + applied = the sum of the provider's credit lines on the Service "
+          "levels sheet. NPS divisions have no service credits or outcome payments.", MARKERS_LINE))
 
-DATA_QUALITY = Table("Data quality", "Validation of the return that counts, by table", "data_quality", PROVIDER + (
-    Column("submission_id", "Submission", "count", 11), Column("table", "Table", "code", 10),
+DATA_QUALITY = Table("Data quality", "DataQuality", "Validation of the return that counts, by table", "data_quality",
+                     PROVIDER + (
+    Column("submission_id", "Submission", "id", 11), Column("table", "Table", "code", 10),
     Column("rows", "Rows", "count", 10), Column("rejected_records", "Rejected records", "count", 15),
     Column("errors", "Errors", "count", 9), Column("warnings", "Warnings", "count", 10),
     Column("top_rules", "Most frequent rules (count)", "text", 44),
+), about=("The validation of each provider's return that counts (else its latest), per table. Rule definitions are "
+          "in the provider return specification.", MARKERS_LINE))
+
+SUBMISSIONS = Table("Submissions", "Submissions", "Submissions that make this return", "submissions", PROVIDER + (
+    Column("submission_id", "Submission", "id", 11), Column("version", "Version", "count", 8),
+    Column("delivered_at", "Delivered (UTC)", "datetime", 17), Column("received_at", "Received (UTC)", "datetime", 17),
+    Column("outcome", "Validation outcome", "text", 22), Column("counted", "Counts for the quarter", "text", 34),
+    Column("sha256", "File checksum (SHA-256)", "text", 68),
+), about=("The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
+          "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
+          "test data.",))
+
+CHART_DATA = Table("Charts", "ChartData", "Service levels of all CRCs together, against target", "chart_data", (
+    Column("measure", "Measure code", "code", 12), Column("measure_name", "Measure", "text", 34),
+    Column("performance", "All CRCs' performance", "pct", 14), Column("target", "Target", "pct", 9),
+), about=("All CRCs' performance = all CRCs' numerators / all CRCs' denominators (the All CRCs rows of the Service "
+          "levels sheet; providers without a valid return have no counts). The second chart reads the Reoffending "
+          "sheet.",))
+
+NOTES = Table("Notes", "Notes", "What the figures mean", "notes", (
+    Column("item", "Item", "text", 30), Column("meaning", "Meaning", "text", 110, wrap=True),
 ))
 
-CHART_DATA = Table("Charts", "Service levels of all CRCs together, against target", "chart_data", (
-    Column("measure", "Measure", "code", 10), Column("performance_pct", "CRC performance", "pct", 16),
-    Column("target_pct", "Target", "pct", 9),
-), note="CRC performance = all CRCs' numerators / all CRCs' denominators (providers without a valid return "
-        "excluded). The reoffending chart reads the Reoffending sheet.")
-
-NOTES = Table("Notes", "What the figures mean", "notes", (
-    Column("item", "Item", "text", 26), Column("meaning", "Meaning", "text", 110, wrap=True),
+CONTENTS = Table("Contents", "Contents", "Contents", "contents", (
+    Column("sheet", "Worksheet", "text", 18), Column("holds", "What it holds", "text", 100, wrap=True),
 ))
 
-TABLES = (COVER, SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, CHART_DATA, NOTES)
-SHEETS = tuple(t.sheet for t in TABLES)
+TABLES = (SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, SUBMISSIONS, CHART_DATA, NOTES)
+SHEETS = ("Cover", "Contents", *(t.sheet for t in TABLES))

@@ -1,28 +1,42 @@
-"""The publication variant: small counts hidden so that no one can be identified, totals kept honest.
+"""The publication copy: small counts of people hidden, and nothing hidden recoverable from the rest.
 
-Following the Government Analysis Function's symbols: ``[c]`` confidential, ``[z]`` not applicable.
-- Primary suppression: a count from 1 to 4 (zero is published; it identifies no one).
-- Derived figures: a rate, percentage or amount of money computed from a hidden count is hidden.
-- Secondary suppression: in every group of cells published with its total, a lone hidden cell could
-  be worked out as total minus the rest; so while a group has exactly one hidden member, the
-  smallest non-zero visible part is hidden too. Groups here are the providers of a type (CRC, NPS)
-  with their subtotal, and the two subtotals with the national total.
-The internal return is never suppressed; this module only makes the publication copy.
+The policy is written in docs/ministry-returns.md ("Disclosure control"). In short:
+- Primary: a count of people or of their events from 1 to 4 (zero identifies no one and is shown).
+- Derived: a rate, z or payment computed from a hidden count is hidden with it; a service credit is
+  hidden with its row only when the measure was missed (a met or low-volume measure's credit is
+  0.00 by the published rule, whatever the counts).
+- Never hidden: contract terms (fees, targets, baselines) and data-quality counts of records and
+  findings (they describe a provider's data, not people).
+- Secondary: the release is a set of cells tied by published identities (provider rows and the
+  CRC, NPS and England and Wales totals; a provider's credit lines, their total and its split into
+  waived, reinvested and applied; fee - applied + outcome = net; the Summary's cases and net
+  adjustment). While an attacker who knows every identity can pin a hidden cell to one value, one
+  more cell is hidden (the smallest non-zero visible cell of an identity that pins it).
+
+``attack`` is that attacker: linear algebra for what the identities determine exactly, and bound
+propagation (counts and credits are never negative) for what they narrow to one value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 
+import numpy as np
 import polars as pl
 
-from probation_returns.measures.service_levels import percent_1dp
-from probation_returns.reference import providers
+from reports.ministry.tidy import CONFIDENTIAL, MARKED, NOT_APPLICABLE, SUMMARY_MEASURES, TOTALS, marker
 
-HIDDEN = "[c]"
-NOT_APPLICABLE = "[z]"
-TOTALS = {"CRC": "All CRCs", "NPS": "All NPS divisions", "ALL": "England and Wales"}
+HIDDEN = CONFIDENTIAL
+Cell = tuple[str, int, str]  # (table, row index, column)
+
+PEOPLE = {"service_levels": ("numerator", "denominator"), "reoffending": ("cohort_size", "reoffenders", "reoffences"),
+          "data_quality": ("rows",), "summary": ("cases",)}
+DERIVED_REOFFENDING = ("binary_rate", "frequency_rate", "mean_p1", "adjusted_binary_rate", "z", "outcome_payment_gbp")
+SIGNED = {("payments", "net_gbp"), ("payments", "outcome_payments_gbp"), ("reoffending", "outcome_payment_gbp"),
+          ("summary", "outcome_payments_gbp"), ("summary", "net_adjustment_gbp"), ("reoffending", "z")}
+DECISIONS = {"applied": "credits_applied_gbp", "waived": "credits_waived_gbp", "reinvested": "credits_reinvested_gbp"}
 
 
 def small(value) -> bool:
@@ -31,175 +45,299 @@ def small(value) -> bool:
 
 def protect(values: dict[Hashable, int | None], groups: Sequence[tuple[Hashable, Sequence[Hashable]]],
             primary: set | None = None) -> set:
-    """The cells to hide: primary (1 to 4, or as given), then secondary until no group has exactly one
-    hidden member.
-
-    ``groups``: (total cell, its parts). The cell chosen to hide with a lone one is the smallest
-    non-zero visible part of the group (ties by key), which loses the least information.
+    """One table with its totals: primary cells (1 to 4, or as given), then secondary until no group
+    (total, parts) has exactly one hidden member. The complement is the smallest non-zero visible part
+    (ties by key), which loses the least information; the total when no part will do.
     """
-    hidden = set(primary) if primary is not None else {k for k, v in values.items() if small(v)}
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in groups:
-            members = [total, *parts]
-            if sum(k in hidden for k in members) != 1:
-                continue
-            candidates = [k for k in parts if k not in hidden and values.get(k)]
-            if not candidates and total not in hidden and values.get(total):
-                candidates = [total]
-            if candidates:
-                hidden.add(min(candidates, key=lambda k: (values[k], str(k))))
-                changed = True
-    return hidden
+    release = Release()
+    for key, value in values.items():
+        release.values[("t", 0, str(key))] = value
+    keys = {("t", 0, str(k)): k for k in values}
+    for total, parts in groups:
+        release.equation({("t", 0, str(total)): -1, **{("t", 0, str(p)): 1 for p in parts}})
+    first = {("t", 0, str(k)) for k in primary} if primary is not None else {
+        c for c, v in release.values.items() if small(v)}
+    return {keys[c] for c in release.protect(first) if c in keys}
 
 
-def _groups(codes: Sequence[str]) -> list[tuple[str, list[str]]]:
-    kinds = {c: providers()[c].type for c in codes if c in providers()}
-    crc = [c for c in codes if kinds.get(c) == "CRC"]
-    nps = [c for c in codes if kinds.get(c) == "NPS"]
-    return [("CRC", crc), ("NPS", nps), ("ALL", ["CRC", "NPS"])]
+@dataclass
+class Release:
+    """Every published number, the identities tying them, and what hides with what."""
+
+    values: dict[Cell, object] = field(default_factory=dict)
+    equations: list[dict[Cell, int]] = field(default_factory=list)  # sum of coefficient x value = 0
+    derived: dict[Cell, set[Cell]] = field(default_factory=dict)  # hidden when any source is hidden
+    together: dict[Cell, tuple[Cell, ...]] = field(default_factory=dict)  # hidden as a whole (a row's counts)
+    fixed: set[Cell] = field(default_factory=set)  # never hidden, never a complement
+    signed: set[Cell] = field(default_factory=set)  # may be negative (everything else is at least 0)
+
+    def equation(self, terms: dict[Cell, int]) -> None:
+        terms = {c: k for c, k in terms.items() if c in self.values and k}
+        if len(terms) > 1:
+            self.equations.append(terms)
+
+    def close(self, hidden: set[Cell]) -> set[Cell]:
+        """Add whole rows and derived figures of what is hidden."""
+        hidden = set(hidden)
+        while True:
+            grown = set(hidden)
+            for cell in hidden:
+                grown.update(self.together.get(cell, ()))
+            grown.update(c for c, sources in self.derived.items() if sources & grown)
+            if grown == hidden:
+                return hidden
+            hidden = grown
+
+    def _candidates(self, hidden: set[Cell], equation: dict[Cell, int]) -> list[set[Cell]]:
+        """Ways to hide one more member of the identity, best first: each is the cells to hide.
+
+        A member that is a figure derived from counts is hidden by hiding its counts; a fixed member
+        (a contract term, or a figure its published rule decides) cannot be hidden. The smallest non-zero
+        member comes first, which loses the least information.
+        """
+        def magnitude(cell):
+            value = self.values[cell]
+            return abs(Decimal(value)) if value is not None else Decimal(0)
+
+        members = sorted((c for c in equation if c not in hidden and c not in self.fixed
+                          and self.values.get(c) is not None),
+                         key=lambda c: (magnitude(c) == 0, magnitude(c), c in self.derived, str(c)))
+        return [set(self.derived.get(c) or {c}) for c in members]
+
+    def _protect_one(self, hidden: set[Cell], pinned: list[Cell]) -> set[Cell] | None:
+        """Hide one more cell of an identity that pins a hidden one.
+
+        Of the ways to do so, the one that hides a non-zero figure (zero is published) and leaves the
+        fewest cells pinned; ties go to the smallest figure, which loses the least information.
+        """
+        options: list[set[Cell]] = []
+        equations = [e for e in self.equations if any(c in e for c in pinned)]
+        for equation in sorted(equations, key=lambda e: sum(c in hidden for c in e)):
+            for cells in self._candidates(hidden, equation):
+                grown = self.close(hidden | cells)
+                if grown != hidden and grown not in options:
+                    options.append(grown)
+
+        def score(item):
+            order, grown = item
+            zero = not any(self.values.get(c) for c in grown - hidden)
+            return zero, len(self.attack(grown)), order
+
+        return min(enumerate(options), key=score)[1] if options else None
+
+    def protect(self, primary: Iterable[Cell]) -> set[Cell]:
+        """The cells to hide: primary and their rows and derived figures, then complements until no hidden
+        cell can be pinned to one value."""
+        hidden = self.close(set(primary))
+        for _ in range(10_000):
+            pinned = sorted(self.attack(hidden), key=str)
+            if not pinned:
+                return hidden
+            grown = self._protect_one(hidden, pinned)
+            if grown is None:
+                raise RuntimeError(f"disclosure control cannot protect {pinned[0]}: every other cell of its "
+                                   "identities is fixed by the contract or a published rule")
+            hidden = grown
+        raise RuntimeError("disclosure control did not settle")
+
+    def attack(self, hidden: set[Cell]) -> set[Cell]:
+        """Hidden cells an attacker pins to one value from the visible cells and the identities."""
+        return self._determined(hidden) | self._bounded(hidden)
+
+    def _determined(self, hidden: set[Cell]) -> set[Cell]:
+        """Exactly determined: the cell's unit vector lies in the row space of the identities."""
+        unknown = sorted((c for c in hidden if c in self.values and self.values[c] is not None), key=str)
+        index = {c: i for i, c in enumerate(unknown)}
+        rows = []
+        for e in self.equations:
+            row = np.zeros(len(unknown))
+            for c, k in e.items():
+                if c in index:
+                    row[index[c]] += k
+            if row.any():
+                rows.append(row)
+        if not rows:
+            return set()
+        _, s, vt = np.linalg.svd(np.array(rows))
+        rank = int((s > 1e-9).sum())
+        null = vt[rank:]  # a basis of what the identities leave free
+        return {c for c, i in index.items() if not null.size or np.abs(null[:, i]).max() < 1e-9}
+
+    def _bounded(self, hidden: set[Cell]) -> set[Cell]:
+        """Narrowed to one value by propagating bounds (at least 0 unless signed) through the identities."""
+        inf = Decimal("Infinity")
+        unknown = {c for c in hidden if c in self.values and self.values[c] is not None}
+        low = {c: (-inf if c in self.signed else Decimal(0)) for c in unknown}
+        high = {c: inf for c in unknown}
+        relevant = [e for e in self.equations if any(c in unknown for c in e)]
+        for _ in range(50):
+            changed = False
+            for e in relevant:
+                known = sum((k * Decimal(self.values[c] or 0) for c, k in e.items() if c not in unknown), Decimal(0))
+                for j, kj in e.items():
+                    if j not in unknown:
+                        continue
+                    lo = hi = -known  # kj * x_j = -known - sum of the other unknown terms
+                    for c, k in e.items():
+                        if c in unknown and c != j:
+                            a, b = k * low[c], k * high[c]
+                            lo, hi = lo - max(a, b), hi - min(a, b)
+                    new_low, new_high = (lo / kj, hi / kj) if kj > 0 else (hi / kj, lo / kj)
+                    if new_low > low[j]:
+                        low[j], changed = new_low, True
+                    if new_high < high[j]:
+                        high[j], changed = new_high, True
+            if not changed:
+                break
+        return {c for c in unknown if low[c] == high[c]}
 
 
-def with_totals(frame: pl.DataFrame, by: Sequence[str], counts: Sequence[str]) -> pl.DataFrame:
-    """Add total rows (provider_code CRC, NPS, ALL) per ``by`` group, summing ``counts``; other columns null."""
-    kinds = {c: p.type for c, p in providers().items()}
-    typed = frame.with_columns(pl.col("provider_code").replace_strict(kinds, default=None).alias("_type"))
-    sums = [pl.col(c).sum() for c in counts]
-    parts = [typed.group_by([*by, "_type"]).agg(sums).rename({"_type": "provider_code"}),
-             typed.group_by(list(by)).agg(sums).with_columns(pl.lit("ALL").alias("provider_code"))]
-    totals = pl.concat([p.select([*by, "provider_code", *counts]) for p in parts], how="vertical_relaxed")
-    # in a fixed order (groups as they first appear, then CRC, NPS, ALL), so a rebuild writes the same bytes
-    first_seen = frame.select(by).unique(maintain_order=True).with_row_index("_group")
-    totals = (totals.join(first_seen, on=list(by), how="left")
-              .sort("_group", pl.col("provider_code").replace_strict({k: i for i, k in enumerate(TOTALS)}))
-              .drop("_group"))
-    return pl.concat([frame, totals], how="diagonal_relaxed")
+def model(tables: dict[str, pl.DataFrame]) -> Release:
+    """The release as cells and identities (the internal copy's tables, before markers)."""
+    release = Release()
+    rows = {name: frame.to_dicts() for name, frame in tables.items()}
+    for name, columns in MARKED.items():
+        for i, row in enumerate(rows.get(name, [])):
+            for column in columns:
+                release.values[(name, i, column)] = row.get(column)
+                if (name, column) in SIGNED:
+                    release.signed.add((name, i, column))
+    for i, row in enumerate(rows["payments"]):
+        release.values[("payments", i, "quarterly_fee_gbp")] = row["quarterly_fee_gbp"]
+        release.fixed.add(("payments", i, "quarterly_fee_gbp"))
+    _counts(release, rows["service_levels"], "service_levels", ("measure",), PEOPLE["service_levels"])
+    _counts(release, rows["reoffending"], "reoffending", ("quarter",), PEOPLE["reoffending"])
+    levels = rows["service_levels"]
+    for i, row in enumerate(levels):
+        counts = {("service_levels", i, c) for c in PEOPLE["service_levels"]}
+        release.derived[("service_levels", i, "performance")] = counts
+        if row["status"] == "missed" and row["credit_gbp"] is not None:
+            release.derived[("service_levels", i, "credit_gbp")] = counts
+        else:  # met or low volume: 0.00 by the published rule, so hiding it would protect nothing
+            release.fixed.add(("service_levels", i, "credit_gbp"))
+        release.fixed.add(("service_levels", i, "target"))
+    for i, row in enumerate(rows["reoffending"]):
+        counts = {("reoffending", i, c) for c in PEOPLE["reoffending"]}
+        for column in DERIVED_REOFFENDING:
+            release.derived[("reoffending", i, column)] = counts
+        if not _paid_by_rule(row):  # 0.00 by the published rule, whatever the counts
+            del release.derived[("reoffending", i, "outcome_payment_gbp")]
+            release.fixed.add(("reoffending", i, "outcome_payment_gbp"))
+        release.fixed.update({("reoffending", i, "baseline_binary_rate"), ("reoffending", i, "baseline_frequency_rate")})
+    _money(release, rows)
+    _summary(release, rows)
+    for i, _ in enumerate(rows["data_quality"]):
+        release.fixed.update(("data_quality", i, c) for c in ("rejected_records", "errors", "warnings"))
+    return release
 
 
-def suppress_rows(frame: pl.DataFrame, by: Sequence[str], counts: Sequence[str]) -> set[int]:
-    """Row indexes whose counts are all hidden: a row with any count from 1 to 4, then secondary rows.
+def _paid_by_rule(row: dict) -> bool:
+    """Only a CRC's final, significant result can be paid (or deducted); any other is 0.00 by the Notes."""
+    from reports.ministry.tidy import provider_type
 
-    A row is hidden whole (a numerator with its denominator, a cohort with its reoffenders), so each
-    count column has the same hidden rows and the same protection against its totals; complements
-    are chosen by the first count column.
-    """
-    keyed = frame.with_row_index("_i")
-    flagged = keyed.with_columns(pl.any_horizontal([pl.col(c).is_between(1, 4) for c in counts]).fill_null(False)
-                                 .alias("_small"))
-    hide: set[int] = set()
-    for _, group in flagged.group_by(list(by), maintain_order=True):
-        index = dict(zip(group["provider_code"], group["_i"]))
-        values = dict(zip(group["provider_code"], group[counts[0]]))
-        primary = {k for k, flag in zip(group["provider_code"], group["_small"]) if flag}
-        groups = [(t, [p for p in parts if p in index]) for t, parts in _groups([c for c in index if c not in TOTALS])
-                  if t in index]
-        hide |= {index[k] for k in protect(values, groups, primary)}
-    return hide
+    return (provider_type(row["provider_code"]) == "CRC" and row.get("result") == "final"
+            and str(row.get("significance") or "").startswith("significant"))
 
 
-def apply(frame: pl.DataFrame, hidden: dict[str, set[int]], derived: dict[str, Sequence[str]],
-          numeric: Sequence[str]) -> pl.DataFrame:
-    """Numbers as text; hidden cells and figures derived from them ``[c]``, empty numeric cells ``[z]``.
+def _counts(release: Release, rows: list[dict], name: str, by: tuple[str, ...], counts: tuple[str, ...]) -> None:
+    """Provider rows sum to their type's total, the two types to England and Wales; a row hides whole."""
+    from reports.ministry.tidy import provider_type
 
-    ``derived``: column -> the count columns it is computed from.
-    """
-    rows = frame.with_row_index("_i")
-    exprs = []
-    for column in numeric:
-        if column not in frame.columns:
-            continue
-        sources = [column] if column in hidden else list(derived.get(column, ()))
-        hit = set().union(*(hidden.get(s, set()) for s in sources)) if sources else set()
-        exprs.append(
-            pl.when(pl.col("_i").is_in(sorted(hit))).then(pl.lit(HIDDEN))
-            .when(pl.col(column).is_null()).then(pl.lit(NOT_APPLICABLE))
-            .otherwise(pl.col(column).cast(pl.String)).alias(column))
-    return rows.with_columns(exprs).drop("_i")
-
-
-def service_levels(frame: pl.DataFrame) -> pl.DataFrame:
-    table = with_totals(frame, ["quarter", "measure"], ["numerator", "denominator"])
-    # a total's performance from its own counts (a few dozen rows); a provider's stays as computed
-    is_total = table["provider_code"].is_in(list(TOTALS)).to_list()
-    shown = [percent_1dp(n, d) if total and d else p for total, n, d, p in
-             zip(is_total, table["numerator"], table["denominator"], table["performance_pct"])]
-    table = table.with_columns(pl.Series("performance_pct", shown, dtype=pl.Decimal(5, 1)))
-    rows = suppress_rows(table, ["quarter", "measure"], ["numerator", "denominator"])
-    hidden = {"numerator": rows, "denominator": rows}
-    return apply(table, hidden, {"performance_pct": ["numerator"], "credit_gbp": ["numerator"]},
-                 ["numerator", "denominator", "performance_pct", "target_pct", "credit_gbp"])
-
-
-def reoffending(frame: pl.DataFrame) -> pl.DataFrame:
-    counts = ["cohort_size", "reoffenders", "reoffences"]
-    table = with_totals(frame, ["quarter"], counts)
-    # pooled rates for the totals, half up like every shown figure (a few rows; a provider's rates are as
-    # computed, and adjusted rates have no pooled meaning)
-    total = table["provider_code"].is_in(list(TOTALS)).to_list()
-    size, people, offences = table["cohort_size"].to_list(), table["reoffenders"].to_list(), table["reoffences"].to_list()
-    binary = [_ratio(people[i], size[i], "0.0001") if t else v for i, (t, v) in enumerate(zip(total, table["binary_rate"]))]
-    frequency = [_ratio(offences[i], people[i], "0.001") if t else v
-                 for i, (t, v) in enumerate(zip(total, table["frequency_rate"]))]
-    table = table.with_columns(pl.Series("binary_rate", binary, dtype=pl.Decimal(6, 4)),
-                               pl.Series("frequency_rate", frequency, dtype=pl.Decimal(7, 3)),
-                               pl.when(pl.Series(total, dtype=pl.Boolean)).then(pl.col("quarter"))
-                               .otherwise(pl.col("cohort_quarter"))
-                               .alias("cohort_quarter"))
-    rows = suppress_rows(table, ["quarter"], counts)
-    derived = {"binary_rate": ["cohort_size", "reoffenders"], "frequency_rate": ["reoffenders", "reoffences"],
-               "mean_p1": ["cohort_size"], "adjusted_binary_rate": ["cohort_size", "reoffenders"],
-               "z": ["cohort_size", "reoffenders"], "outcome_payment_gbp": ["cohort_size", "reoffenders", "reoffences"]}
-    hidden = {c: rows for c in counts}
-    numeric = [*counts, *derived, "baseline_binary_rate", "baseline_frequency_rate"]
-    return apply(table, hidden, derived, numeric)
-
-
-def _ratio(numerator, denominator, places: str) -> Decimal | None:
-    if not denominator:
-        return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
-
-
-def payments(frame: pl.DataFrame, levels: pl.DataFrame) -> pl.DataFrame:
-    """A provider whose any credit is hidden has every credit total (and the net) hidden."""
-    hidden_credit = set(levels.filter(pl.col("credit_gbp") == HIDDEN)["provider_code"])
-    rows = set(frame.with_row_index("_i").filter(pl.col("provider_code").is_in(hidden_credit))["_i"])
-    money = ["service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp", "credits_applied_gbp", "net_gbp"]
-    return apply(frame, {c: rows for c in money}, {}, ["quarterly_fee_gbp", *money, "outcome_payments_gbp"])
-
-
-def data_quality(frame: pl.DataFrame) -> pl.DataFrame:
-    counts = ["rows", "rejected_records", "errors", "warnings"]
-    hidden = {c: set(frame.with_row_index("_i").filter(pl.col(c).is_between(1, 4))["_i"]) for c in counts}
-    return apply(frame, hidden, {}, ["submission_id", *counts])
-
-
-def summary(rows: list[dict], public: dict[str, pl.DataFrame]) -> list[dict]:
-    """The Summary sheet hiding what the publication tables hide (and small case counts)."""
-    levels = public["service_levels"]
-    hidden_pct = set(levels.filter(pl.col("performance_pct") == HIDDEN).select("provider_code", "measure").iter_rows())
-    pay = {r["provider_code"]: r for r in public["payments"].iter_rows(named=True)}
-    out = []
-    for row in rows:
-        row = dict(row)
+    groups: dict[tuple, dict[str, list[int]]] = {}
+    for i, row in enumerate(rows):
         code = row["provider_code"]
-        if small(row.get("cases")):
-            row["cases"] = HIDDEN
-        for key in list(row):
-            if key.endswith("_pct") and (code, key[:-4]) in hidden_pct:
-                row[key] = HIDDEN
-        for key in ("service_credits_gbp", "outcome_payments_gbp"):
-            if pay.get(code, {}).get(key) == HIDDEN:
-                row[key] = HIDDEN
-        if HIDDEN in (pay.get(code, {}).get("credits_applied_gbp"), row["outcome_payments_gbp"]):
-            row["net_adjustment_gbp"] = HIDDEN
-        out.append(row)
+        key = tuple(row[b] for b in by)
+        kind = code if code in TOTALS else provider_type(code)
+        groups.setdefault(key, {}).setdefault("total:" + code if code in TOTALS else kind, []).append(i)
+        cells = tuple((name, i, c) for c in counts)
+        for cell in cells:
+            release.together[cell] = cells
+    for members in groups.values():
+        total = {k.split(":")[1]: v[0] for k, v in members.items() if k.startswith("total:")}
+        for column in counts:
+            for kind in ("CRC", "NPS"):
+                if kind in total:
+                    release.equation({(name, total[kind], column): -1,
+                                      **{(name, i, column): 1 for i in members.get(kind, [])}})
+            if "ALL" in total:
+                release.equation({(name, total["ALL"], column): -1,
+                                  **{(name, total[k], column): 1 for k in ("CRC", "NPS") if k in total}})
+
+
+def _money(release: Release, rows: dict[str, list[dict]]) -> None:
+    """A provider's credit lines, their total and its split, the net, and the outcome payment it is paid."""
+    final = {r["provider_code"]: i for i, r in enumerate(rows["reoffending"])
+             if r["provider_code"] not in TOTALS and r.get("result") == "final"}
+    for p, pay in enumerate(rows["payments"]):
+        code = pay["provider_code"]
+        if pay["service_credits_gbp"] is None:
+            continue
+        lines = [(i, r.get("credit_decision")) for i, r in enumerate(rows["service_levels"])
+                 if r["provider_code"] == code and r["credit_gbp"] is not None]
+        release.equation({("payments", p, "service_credits_gbp"): -1,
+                          **{("service_levels", i, "credit_gbp"): 1 for i, _ in lines}})
+        for decision, column in DECISIONS.items():
+            release.equation({("payments", p, column): -1,
+                              **{("service_levels", i, "credit_gbp"): 1 for i, d in lines if d == decision}})
+        release.equation({("payments", p, "service_credits_gbp"): -1,
+                          **{("payments", p, column): 1 for column in DECISIONS.values()}})
+        release.equation({("payments", p, "net_gbp"): -1, ("payments", p, "quarterly_fee_gbp"): 1,
+                          ("payments", p, "credits_applied_gbp"): -1, ("payments", p, "outcome_payments_gbp"): 1})
+        if code in final:
+            release.equation({("payments", p, "outcome_payments_gbp"): -1,
+                              ("reoffending", final[code], "outcome_payment_gbp"): 1})
+
+
+def _summary(release: Release, rows: dict[str, list[dict]]) -> None:
+    """The Summary repeats cells of other tables (hidden with them) and adds cases and the net adjustment."""
+    level = {(r["provider_code"], r["measure"]): i for i, r in enumerate(rows["service_levels"])}
+    pay = {r["provider_code"]: i for i, r in enumerate(rows["payments"])}
+    quality = {r["provider_code"]: i for i, r in enumerate(rows["data_quality"]) if r["table"] == "cases"}
+    for s, row in enumerate(rows["summary"]):
+        code = row["provider_code"]
+        for m in SUMMARY_MEASURES:
+            if (code, m) in level:
+                release.derived[("summary", s, f"{m}_performance")] = {("service_levels", level[(code, m)], "performance")}
+        for column in ("service_credits_gbp", "outcome_payments_gbp"):
+            release.derived[("summary", s, column)] = {("payments", pay[code], column)}
+        release.equation({("summary", s, "net_adjustment_gbp"): -1, ("payments", pay[code], "outcome_payments_gbp"): 1,
+                          ("payments", pay[code], "credits_applied_gbp"): -1})
+        if row["cases"] is not None and code in quality:
+            q = quality[code]
+            release.equation({("summary", s, "cases"): -1, ("data_quality", q, "rows"): 1,
+                              ("data_quality", q, "rejected_records"): -1})
+
+
+def primary(release: Release, tables: dict[str, pl.DataFrame]) -> set[Cell]:
+    return {(name, i, column) for name, columns in PEOPLE.items() for column in columns
+            for i, value in enumerate(tables[name][column].to_list()) if small(value)}
+
+
+def hidden_cells(tables: dict[str, pl.DataFrame]) -> set[Cell]:
+    release = model(tables)
+    return release.protect(primary(release, tables))
+
+
+def apply(tables: dict[str, pl.DataFrame], hidden: set[Cell]) -> dict[str, pl.DataFrame]:
+    """Marked tables with the hidden cells emptied and marked ``[c]``."""
+    out = {}
+    for name, frame in tables.items():
+        exprs = []
+        for column in MARKED.get(name, ()):
+            values = frame[column].to_list()
+            rows = sorted(i for (t, i, c) in hidden if t == name and c == column and values[i] is not None)
+            if not rows:
+                continue
+            hit = pl.int_range(pl.len()).is_in(rows)
+            exprs += [pl.when(hit).then(None).otherwise(pl.col(column)).alias(column),
+                      pl.when(hit).then(pl.lit(HIDDEN)).otherwise(pl.col(marker(column))).alias(marker(column))]
+        out[name] = frame.with_columns(exprs) if exprs else frame
     return out
 
 
-def publication(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    levels = service_levels(frames["service_levels"])
-    return {"service_levels": levels, "reoffending": reoffending(frames["reoffending"]),
-            "payments": payments(frames["payments"], levels), "data_quality": data_quality(frames["data_quality"]),
-            "submissions": frames["submissions"].select("quarter", "provider_code", "outcome", "counted")}
+def publication(internal: dict[str, pl.DataFrame], marked: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The publication copy of the marked tables, from the internal (unmarked) ones."""
+    return apply(marked, hidden_cells(internal))
+
+
+__all__ = ["HIDDEN", "NOT_APPLICABLE", "Release", "apply", "hidden_cells", "model", "protect", "publication", "small"]

@@ -1,0 +1,115 @@
+"""``data_dictionary.csv``: every column of every CSV in the return, what it means, its unit and markers.
+
+Written into every build (both copies), from this one declaration; a test holds it to the files.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from reports.ministry.tidy import MARKED, marker
+
+PROPORTION = "proportion from 0 to 1"
+GBP = "pounds sterling, 2 decimal places"
+PERSONS = "count of people"
+
+_COMMON = [
+    ("quarter", "The quarter this return reports, YYYYQn (calendar quarters).", "text"),
+    ("provider_code", "Provider code (C01-C21 CRCs, N01-N07 NPS divisions); on total rows CRC (all CRCs), NPS "
+                      "(all NPS divisions) or ALL (England and Wales).", "text"),
+    ("provider_name", "Provider name, or the name of the total.", "text"),
+]
+_COLUMNS = {
+    "service_levels": _COMMON + [
+        ("measure", "Service level or reported measure code (definitions in the workbook's Notes sheet).", "text"),
+        ("numerator", "Cases (or case-months, breaches, contacts) in the population that met the measure.", "count"),
+        ("denominator", "Cases (or case-months, breaches, contacts) in the measure's population.", "count"),
+        ("performance", "Numerator / denominator, rounded half up to 3 decimal places (0.1 percentage point).",
+         PROPORTION),
+        ("target", "The contractual target (empty for reported-only measures).", PROPORTION),
+        ("status", "met, missed, insufficient volume (below the minimum volume: no credit), no valid return (nothing "
+                   "measured; credits charged as if 0%), reported (no target), total (a total row).", "text"),
+        ("credit_gbp", "Service credit for the measure (CRCs only), before the decision.", GBP),
+        ("credit_decision", "How the credit line is treated: applied (deducted from the fee), waived or reinvested "
+                            "(not deducted).", "text"),
+        ("parameter_version", "Version of the contract parameters (targets, fees, caps) used.", "text"),
+    ],
+    "reoffending": _COMMON + [
+        ("cohort_quarter", "Quarter whose offenders form the cohort.", "text"),
+        ("cohort_size", "People in the cohort.", PERSONS),
+        ("reoffenders", "People in the cohort with at least one proven reoffence within the follow-up.", PERSONS),
+        ("reoffences", "Proven reoffences committed by the cohort within the follow-up.", "count of offences"),
+        ("binary_rate", "Reoffenders / cohort size, 4 decimal places.", PROPORTION),
+        ("frequency_rate", "Reoffences / reoffenders, 3 decimal places.", "reoffences per reoffender"),
+        ("mean_p1", "Mean expected one-year reoffending probability (OGRS3) of the cohort.", PROPORTION),
+        ("adjusted_binary_rate", "Binary rate adjusted for case mix to the baseline cohort.", PROPORTION),
+        ("baseline_binary_rate", "The provider's contractual baseline binary rate.", PROPORTION),
+        ("baseline_frequency_rate", "The provider's contractual baseline frequency.", "reoffences per reoffender"),
+        ("z", "(adjusted binary - baseline) / standard error; at most -1.96 or at least 1.96 is significant.",
+         "standard deviations"),
+        ("significance", "significant reduction, significant increase or not significant.", "text"),
+        ("result", "final (follow-up complete; paid) or interim (never paid).", "text"),
+        ("outcome_payment_gbp", "Outcome payment for the cohort (negative: a deduction); final results only.", GBP),
+        ("extract_as_of", "Date of the reoffending extract the figures come from.", "date, YYYY-MM-DD"),
+        ("parameter_version", "Version of the contract parameters used.", "text"),
+    ],
+    "payments": _COMMON + [
+        ("quarterly_fee_gbp", "The provider's contractual fee for the quarter.", GBP),
+        ("service_credits_gbp", "Sum of the provider's credit lines in service_levels.csv.", GBP),
+        ("credits_waived_gbp", "Credit lines waived by the contract manager (not deducted).", GBP),
+        ("credits_reinvested_gbp", "Credit lines reinvested in services (not deducted).", GBP),
+        ("credits_applied_gbp", "Credit lines applied (deducted from the fee).", GBP),
+        ("outcome_payments_gbp", "Outcome payment for the quarter's final reoffending result.", GBP),
+        ("net_gbp", "Quarterly fee - applied credits + outcome payments.", GBP),
+        ("parameter_version", "Version of the contract parameters used.", "text"),
+    ],
+    "data_quality": _COMMON + [
+        ("submission_id", "The submission whose validation is shown (the one that counts, else the latest).",
+         "identifier"),
+        ("table", "cases, contacts or breaches.", "text"),
+        ("rows", "Records in the table as sent.", "count of records"),
+        ("rejected_records", "Records not used because they break an error rule (or their case was rejected).",
+         "count of records"),
+        ("errors", "Error findings in the table.", "count of findings"),
+        ("warnings", "Warning findings in the table.", "count of findings"),
+        ("top_rules", "The most frequent rules in the table, with their finding counts.", "text"),
+    ],
+    "submissions": _COMMON + [
+        ("submission_id", "The latest submission of the quarter (empty: none).", "identifier"),
+        ("version", "Its version (1 for the first delivery).", "count"),
+        ("delivered_at", "When it arrived in the landing area or portal; decides lateness.", "date-time, UTC, ISO 8601"),
+        ("received_at", "When the service took it in (later than delivered_at for a backlog or a rerun).",
+         "date-time, UTC, ISO 8601"),
+        ("sha256", "SHA-256 checksum of the file(s) as sent.", "hexadecimal"),
+        ("files", "File names as sent, separated by ';'.", "text"),
+        ("status", "received, validated or superseded (no return: none was sent).", "text"),
+        ("outcome", "Validation outcome: Accepted, Accepted with warnings or Rejected.", "text"),
+        ("counted", "Whether a submission counts for the quarter, and why not.", "text"),
+        ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
+    ],
+}
+MARKERS = {"[c]": "confidential (publication copy only)", "[x]": "not available (no valid return)",
+           "[z]": "not applicable"}
+
+
+def entries(columns: dict[str, list[str]]) -> list[tuple[str, str, str, str, str]]:
+    """(file, column, meaning, unit, markers) for the columns the files have, in file order."""
+    declared = {(f, c): (m, u) for f, cols in _COLUMNS.items() for c, m, u in cols}
+    out = []
+    for name, cols in columns.items():
+        for column in cols:
+            if column.endswith("_marker"):
+                of = column.removesuffix("_marker")
+                out.append((f"{name}.csv", column, f"Why {of} is empty: one of the markers listed (empty when it "
+                                                   "has a value).", "marker", "[c] [x] [z]"))
+                continue
+            meaning, unit = declared[(name, column)]
+            marks = "see " + marker(column) if column in MARKED.get(name, ()) else ""
+            out.append((f"{name}.csv", column, meaning, unit, marks))
+    return out
+
+
+def frame(columns: dict[str, list[str]]) -> pl.DataFrame:
+    rows = entries(columns) + [("(all files)", symbol, meaning, "marker", symbol) for symbol, meaning in MARKERS.items()]
+    return pl.DataFrame(rows, schema={"file": pl.String, "column": pl.String, "meaning": pl.String,
+                                      "unit": pl.String, "markers": pl.String}, orient="row")
