@@ -8,7 +8,14 @@ import polars as pl
 from sqlalchemy import select
 
 from assets.intake import ALL_PROVIDERS_OF_QUARTER
-from orchestration.partitions import quarter_of, quarter_partitions, return_partitions, split_return_key
+from orchestration.alerting import with_check_alerts
+from orchestration.partitions import (
+    partitioned_check,
+    quarter_of,
+    quarter_partitions,
+    return_partitions,
+    split_return_key,
+)
 from orchestration.resources import Folders, Warehouse
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
@@ -88,12 +95,12 @@ def reoffending_results(context: dg.AssetExecutionContext, warehouse: Warehouse,
 
 
 CHECKS = [
-    dg.AssetCheckSpec("every_provider_present", asset="quarter_performance",
-                      description="All 28 providers have service levels (a measured return or 'no valid return')."),
-    dg.AssetCheckSpec("numerators_within_denominators", asset="quarter_performance",
-                      description="0 <= numerator <= denominator for every measure."),
-    dg.AssetCheckSpec("credits_within_caps", asset="quarter_performance",
-                      description="No credit over its per-measure cap; no provider over the quarterly cap."),
+    partitioned_check("every_provider_present", "quarter_performance", quarter_partitions,
+                      "All 28 providers have service levels (a measured return or 'no valid return')."),
+    partitioned_check("numerators_within_denominators", "quarter_performance", quarter_partitions,
+                      "0 <= numerator <= denominator for every measure."),
+    partitioned_check("credits_within_caps", "quarter_performance", quarter_partitions,
+                      "No credit over its per-measure cap; no provider over the quarterly cap."),
 ]
 
 
@@ -101,6 +108,10 @@ CHECKS = [
           deps=[dg.AssetDep("provider_measures", partition_mapping=ALL_PROVIDERS_OF_QUARTER), reoffending_results])
 def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
     """Service levels, credits, reoffending and payments of all 28 providers, as stored and checked."""
+    yield from with_check_alerts(context, warehouse, folders, _quarter_performance(context, warehouse))
+
+
+def _quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse):
     quarter = quarter_of(context.partition_key)
     params = for_quarter(quarter)
     with session_scope(warehouse.engine) as session:

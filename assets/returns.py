@@ -1,13 +1,14 @@
 """The quarter's ministry return: workbook, CSV twin, manifest and publication copy, as a numbered build."""
 
 import dagster as dg
-from orchestration.partitions import quarter_of, quarter_partitions
+from orchestration.alerting import with_check_alerts
+from orchestration.partitions import partitioned_check, quarter_of, quarter_partitions
 from orchestration.resources import Folders, Warehouse
 from reports.markdown import table as markdown_table
 from reports.ministry.build import build_return, verify
 
-CHECKS = [dg.AssetCheckSpec("files_match_manifest", asset="ministry_return",
-                            description="Every file of the build is present and matches its SHA-256 in manifest.json.")]
+CHECKS = [partitioned_check("files_match_manifest", "ministry_return", quarter_partitions,
+                            "Every file of the build is present and matches its SHA-256 in manifest.json.")]
 PREVIEW = ("provider_code", "outcome", "SL001R_performance", "SL002R_performance", "AK_performance",
            "service_credits_gbp", "outcome_payments_gbp")
 
@@ -17,6 +18,10 @@ PREVIEW = ("provider_code", "outcome", "SL001R_performance", "SL002R_performance
 def ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
     """ministry_return_YYYYQn.xlsx with service_levels, reoffending, payments, data_quality and submissions CSVs,
     manifest.json and the publication copy; a new numbered build only when an input changed."""
+    yield from with_check_alerts(context, warehouse, folders, _ministry_return(context, warehouse, folders))
+
+
+def _ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
     quarter = quarter_of(context.partition_key)
     build = build_return(warehouse.engine, quarter, folders.quarter_output(quarter))
     summary = build.content.frames["summary"]

@@ -8,6 +8,7 @@ provider code (a multi-partition; Dagster writes its key ``C14|2017-07-01``).
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 
@@ -45,3 +46,14 @@ def return_key(quarter: Quarter | str, provider: str) -> dg.MultiPartitionKey:
 def split_return_key(context: dg.AssetExecutionContext) -> tuple[Quarter, str]:
     keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
     return quarter_of(keys["quarter"]), keys["provider"]
+
+
+def partitioned_check(name: str, asset: str, partitions_def: dg.PartitionsDefinition, description: str) -> dg.AssetCheckSpec:
+    """A check evaluated per partition, so the UI shows each return's (or quarter's) own result.
+
+    Partitioned checks are a preview feature of Dagster 1.13 (uv.lock pins the version); its warning
+    is silenced here, once, rather than printed by every process that loads the definitions.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions_def, description=description)

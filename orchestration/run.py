@@ -1,7 +1,8 @@
 """Running the pipeline for the command line (``returns demo``, ``returns run``, ``returns backfill``).
 
-Runs go through Dagster (``materialize``) so that they are recorded in the instance under
-``DAGSTER_HOME`` and show in the UI exactly like scheduled runs. With a persistent instance the
+Runs are the named jobs (``provider_intake``, ``quarter_build``, ``extract_intake``) executed through
+Dagster, so that they are recorded in the instance under ``DAGSTER_HOME`` and show in the UI exactly
+like the sensors' and schedule's runs, with the same job names and tags. With a persistent instance the
 28 provider runs of a quarter go to a pool of worker processes (``workers``; each run is still
 one Dagster run); otherwise, and always for the quarter's build, they run in this process.
 """
@@ -18,10 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.intake import provider_submission, quarter_submissions
-from assets.performance import provider_measures, quarter_performance, reoffending_extract, reoffending_results
-from assets.returns import ministry_return
-from assets.validation import provider_validation
+from orchestration.definitions import jobs_with
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
 from probation_returns.calendar import Quarter
@@ -98,10 +96,20 @@ def _settings(folders: Folders) -> dict:
             "extract": folders.extract, "quarter_subfolders": folders.quarter_subfolders, "alerts": folders.alerts}
 
 
+_JOBS: dict[str, dg.Definitions] = {}
+
+
+def _execute(job: str, resources: dict, inst: dg.DagsterInstance,
+             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+    key = repr(sorted(resources.items()))  # resources are plain settings: equal settings, the same definitions
+    if key not in _JOBS:
+        _JOBS[key] = jobs_with(resources)
+    return _JOBS[key].resolve_job_def(job).execute_in_process(
+        partition_key=partition_key, instance=inst, raise_on_error=False, tags=_tags(), run_config=QUIET)
+
+
 def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str) -> dg.ExecuteInProcessResult:
-    return dg.materialize([provider_submission, provider_validation, provider_measures],
-                          partition_key=return_key(quarter, code), resources=resources, instance=inst,
-                          raise_on_error=False, tags=_tags(), run_config=QUIET)
+    return _execute("provider_intake", resources, inst, return_key(quarter, code))
 
 
 _WORKER_INSTANCE: dg.DagsterInstance | None = None
@@ -128,8 +136,7 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     fail_orphaned_runs(inst)
     reasons: dict[str, str] = {}
     if register_extract:  # a backfill registers the extract once, not once per quarter
-        result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False,
-                                tags=_tags(), run_config=QUIET)
+        result = _execute("extract_intake", resources, inst)
         if why := failure(result):
             reasons["reoffending extract"] = why
     shared = dagster_instance is None and bool(os.environ.get("DAGSTER_HOME"))  # workers see the same runs
@@ -149,9 +156,7 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
                 reasons[code] = why
             if progress:
                 progress(code)
-    result = dg.materialize([quarter_submissions, reoffending_results, quarter_performance, ministry_return],
-                            partition_key=quarter_key(quarter), resources=resources, instance=inst,
-                            raise_on_error=False, tags=_tags(), run_config=QUIET)
+    result = _execute("quarter_build", resources, inst, quarter_key(quarter))
     if why := failure(result):
         reasons["quarter build"] = why
     order = ["reoffending extract", *providers, "quarter build"]

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from orchestration.definitions import defs
 from orchestration.resources import Folders, Warehouse
 from orchestration.schedules import quarter_schedule
-from orchestration.sensors import alert_sensor, extract_sensor, quarters_changed_by, rebuild_requests
+from orchestration.sensors import extract_sensor, quarters_changed_by, rebuild_requests
 from probation_returns.alerts import Alert, EmailNotifier, WebhookNotifier, raise_alert
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import Alert as AlertRow
@@ -166,8 +166,9 @@ def test_an_unreachable_notifier_is_recorded_and_the_alert_kept(tmp_path):
         assert row.notified_via is None and "webhook" in row.notify_error
 
 
-def test_the_alert_sensor_raises_an_alert_for_a_real_failed_check(tmp_path):
-    """A rejected return fails its cases_errors check (the run itself succeeds); the sensor alerts once."""
+def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is_tagged(tmp_path):
+    """A rejected return fails its cases_errors check (the run itself succeeds): the step raises one alert naming
+    the failed checks, keyed by run, asset and partition; the run says Rejected in its tags and job name."""
     from orchestration.run import run_quarter
     from probation_returns.calendar import Quarter
     from tests.returns import clean_tables, set_value, write_csvs
@@ -182,21 +183,27 @@ def test_the_alert_sensor_raises_an_alert_for_a_real_failed_check(tmp_path):
     run = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=tmp_path / "landing", archive=tmp_path / "archive",
                       output=tmp_path / "out", database_url=db, dagster_instance=inst)
     assert run.failed == []  # a rejected return is a normal outcome for the run
-    resources = {"warehouse": Warehouse(url=db), "folders": Folders(alerts=str(tmp_path / "alerts"))}
-    context = dg.build_sensor_context(instance=inst, resources=resources, definitions=defs)
-    alert_sensor(context)
     with session_scope(engine_for(db)) as session:
         alerts = session.scalars(select(AlertRow)).all()
     [alert] = [a for a in alerts if a.kind == "check_failed"]  # one alert for the run's asset, naming its checks
+    intake = [r for r in inst.get_runs() if r.job_name == "provider_intake"]
+    assert len(intake) == 1 and alert.run_id == intake[0].run_id
+    assert alert.alert_key == f"checks-{alert.run_id}-provider_validation-C05|2017-07-01"
     assert alert.asset_key == "provider_validation" and alert.partition_key == "C05|2017-07-01"
     assert "cases_errors" in alert.check_name and "warnings" not in alert.check_name  # warnings are not alerts
     assert alert.title.startswith("Check") and alert.detail["cases_errors.return_outcome"] == "Rejected"
-    again = dg.build_sensor_context(instance=inst, cursor=context.cursor, resources=resources, definitions=defs)
-    assert isinstance(alert_sensor(again), dg.SkipReason)  # nothing new, nothing twice
+    tags = intake[0].tags
+    assert (tags["returns/outcome"], tags["returns/provider"], tags["returns/quarter"]) == ("Rejected", "C05", "2017Q3")
+    assert {r.job_name for r in inst.get_runs()} == {"provider_intake", "quarter_build", "extract_intake"}
+    rejected = inst.get_runs(filters=dg.RunsFilter(tags={"returns/outcome": "Rejected"}))
+    assert [r.run_id for r in rejected] == [alert.run_id]  # the Runs page filter finds it
+    # the return does not count: accepted_return was not materialized for it (a gap in its partitions)
+    assert not inst.get_latest_materialization_event(dg.AssetKey("accepted_return"))
 
 
-def test_the_alert_sensor_raises_an_alert_for_a_failed_run_naming_the_fix(tmp_path):
+def test_a_failed_run_is_alerted_once_by_the_run_failure_sensor_naming_the_fix(tmp_path):
     from assets.performance import reoffending_extract
+    from orchestration.alerting import run_failure_alerts
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
@@ -207,9 +214,16 @@ def test_the_alert_sensor_raises_an_alert_for_a_failed_run_naming_the_fix(tmp_pa
     resources = {"warehouse": Warehouse(url=db), "folders": Folders(extract=str(bad), alerts=str(tmp_path / "alerts"))}
     result = dg.materialize([reoffending_extract], resources=resources, instance=inst, raise_on_error=False)
     assert not result.success
-    alert_sensor(dg.build_sensor_context(instance=inst, resources=resources, definitions=defs))
-    line = json.loads((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()[-1])
-    assert line["kind"] == "run_failed" and line["run_id"] == result.run_id
+    [record] = inst.fetch_run_status_changes(dg.DagsterEventType.RUN_FAILURE, limit=10).records
+    for _ in range(2):  # evaluated twice (a restarted daemon): one alert
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alerts", dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=inst, dagster_run=inst.get_run_by_id(result.run_id), resources=resources)
+        run_failure_alerts(context.for_run_failure())
+    lines = [json.loads(line) for line in (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["kind"] == "run_failed" and lines[0]["run_id"] == result.run_id
+    assert lines[0]["key"] == f"run-{result.run_id}"
+    assert lines[0]["detail"]["message"].startswith("reoffending_extract:") and "2019-02-30" in lines[0]["detail"]["message"]
 
 
 def test_a_mistyped_notifier_setting_is_recorded_not_raised(tmp_path, monkeypatch):

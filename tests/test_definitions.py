@@ -14,7 +14,7 @@ from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.
-ASSETS = ["ministry_return", "provider_measures", "provider_submission", "provider_validation", "quarter_performance",
+ASSETS = ["accepted_return", "ministry_return", "provider_measures", "provider_submission", "provider_validation", "quarter_performance",
           "quarter_submissions", "reoffending_extract", "reoffending_results"]
 CHECKS = ["ministry_return:files_match_manifest", "provider_validation:breaches_errors", "provider_validation:breaches_warnings",
           "provider_validation:cases_errors", "provider_validation:cases_warnings",
@@ -22,7 +22,7 @@ CHECKS = ["ministry_return:files_match_manifest", "provider_validation:breaches_
           "provider_validation:file_readable", "quarter_performance:credits_within_caps",
           "quarter_performance:every_provider_present", "quarter_performance:numerators_within_denominators"]
 JOBS = ["extract_intake", "provider_intake", "quarter_build"]
-SENSORS = ["alert_sensor", "extract_rebuild_sensor", "extract_sensor", "landing_sensor"]
+SENSORS = ["extract_rebuild_sensor", "extract_sensor", "landing_sensor", "run_failure_alerts"]
 SCHEDULES = ["quarter_schedule"]
 
 
@@ -35,6 +35,11 @@ def test_definitions_load_and_match_the_snapshot():
     checks = repo.asset_graph.asset_check_keys
     assert sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in checks) == CHECKS
     dg.Definitions.validate_loadable(defs)
+    for key in repo.asset_graph.get_all_asset_keys():  # what the UI shows a data engineer about each asset
+        node = repo.asset_graph.get(key)
+        assert node.description and node.owners == ["team:data-engineering"], key
+    for check in checks:  # each return's or quarter's own result, not one line for all partitions
+        assert repo.asset_graph.get(check).partitions_def is not None, check
 
 
 def test_quarter_partitions_are_keyed_by_the_quarters_first_day():
