@@ -114,6 +114,14 @@ def is_business_day(day: dt.date) -> bool:
     return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=_busdaycalendar()))
 
 
+def business_days_from(today: dt.date, last: dt.date) -> int:
+    """Business days from ``today`` to ``last``, both counted (0 once ``last`` has passed)."""
+    if today > last:
+        return 0
+    return int(np.busday_count(np.datetime64(today, "D"), np.datetime64(last + dt.timedelta(days=1), "D"),
+                               busdaycal=_busdaycalendar()))
+
+
 def add_business_days(days, n):
     """The n-th business day after each date (the deadline for "within n business days after").
 

@@ -166,13 +166,15 @@ def validate(
         _fail(f"no such file: {', '.join(missing)}")
     _folder_for_output(out, "the feedback files")
     result = validate_files(files, code[0], q)
-    write_feedback(result, out)
+    from probation_returns.ingest import sha256_file
+    from reports.feedback import about
+
+    write_feedback(result, out, about=about(code[0], str(q), [(f.name, sha256_file(f)) for f in files]))
     console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "
                   f"{result.findings.height:,} findings written to {out}")
     for reason in result.reasons:
         console.print(f"  {reason}")
-    rules = sorted(result.rules(), key=lambda r: ("FEW".index(r["severity"]) if r["severity"] in "FEW" else 3,
-                                                  r["rule_id"]))  # what to fix first
+    rules = result.rules()  # what to fix first: fatal, errors (the cascade last), warnings; the most frequent first
     for r in rules[:15]:
         console.print(f"  {r['rule_id']:<8} {r['severity']} {r['count']:>8,}  {r['message']}")
     if len(rules) > 15:

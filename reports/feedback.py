@@ -6,6 +6,7 @@ CSV cells get a leading apostrophe, workbook cells are stored as plain strings, 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -19,14 +20,17 @@ from openpyxl.styles import Font, PatternFill
 
 from probation_returns import __version__
 from probation_returns.staging import remove_abandoned, staging_folder
-from probation_returns.validation import RULES_VERSION, ValidationResult
+from probation_returns.validation import CASCADE, RULES_VERSION, ValidationResult
 from reports.csv import write_csv
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
 MAX_HTML_FINDINGS = 2_000
 FINDING_COLUMNS = ["table", "row_number", "case_ref", "column", "rule_id", "severity", "value", "message"]
+HEADINGS = {"table": "Table", "row_number": "Row", "case_ref": "Case reference", "column": "Column", "rule_id": "Rule",
+            "severity": "Severity", "value": "Value found", "message": "What is wrong and how to fix it"}
 SEVERITY_WORDS = {"F": "fatal", "E": "error", "W": "warning"}
+NOT_READ = "not read (the file could not be read)"
 OUTCOME_WORDS = {
     "Accepted": "Your return was accepted. Nothing needs fixing.",
     "Accepted with warnings": "Your return was accepted. Some records look unusual: please check the warnings "
@@ -37,8 +41,47 @@ OUTCOME_WORDS = {
 }
 
 
-def summary(result: ValidationResult, submission_id: int | None) -> dict:
+def about(provider: str, quarter: str, files: list[tuple[str, str]], *, received_at: dt.datetime | None = None,
+          version: int | None = None, today: dt.date | None = None) -> dict:
+    """The header block of every feedback file: which return was judged, when, and how long is left to resend."""
+    from probation_returns.calendar import Quarter, business_days_from
+    from probation_returns.measures.quarter import LONDON, submission_deadline
+    from probation_returns.parameters import for_quarter
+
+    q = Quarter.parse(quarter)
+    deadline = submission_deadline(q, for_quarter(q))
+    last_day = (deadline - dt.timedelta(days=1)).date()
+    today = today or dt.datetime.now(LONDON).date()
     return {
+        "provider": provider, "quarter": quarter,
+        "files": [{"name": name, "sha256": digest} for name, digest in files],
+        "received_at": (received_at if received_at.tzinfo else received_at.replace(tzinfo=dt.timezone.utc))
+        .astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if received_at else None,
+        "version": version,
+        "deadline": f"end of {last_day:%A %d %B %Y} (UK time)",
+        "business_days_left": business_days_from(today, last_day),
+    }
+
+
+def _about_lines(info: dict) -> list[tuple[str, str]]:
+    a = info.get("about") or {}
+    if not a:
+        return []
+    left = a["business_days_left"]
+    return [("Provider", a["provider"]), ("Quarter", a["quarter"]),
+            *((f"File {i}", f"{f['name']} (SHA-256 {f['sha256']})") for i, f in enumerate(a["files"], start=1)),
+            ("Received", (a["received_at"].replace("T", " ").replace("Z", " UTC") if a["received_at"]
+                          else "not sent: checked before sending")),
+            ("Version", str(a["version"]) if a["version"] else "not sent"),
+            ("Deadline", a["deadline"]),
+            ("Time left to send it", f"{left} business day{'s' if left != 1 else ''}" if left
+             else "the deadline has passed: a return sent now is late")]
+
+
+def summary(result: ValidationResult, submission_id: int | None, about: dict | None = None) -> dict:
+    return {
+        "about": about,
         "provider": result.provider,
         "quarter": result.quarter,
         "submission_id": submission_id,
@@ -60,22 +103,46 @@ def complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in FILES)
 
 
-def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None) -> dict[str, Path]:
-    """Write the five files into a staging folder, then move them into ``folder``: never half a set."""
+def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None,
+                   about: dict | None = None) -> dict[str, Path]:
+    """Write the five files into a staging folder, then move them into ``folder``: never half a set.
+
+    ``about`` (from ``about()``) is the header block: provider, quarter, files and checksums, received time,
+    version, deadline and business days left."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned(folder.parent, f".{folder.name}.incoming-*")  # a killed writer's
     with staging_folder(folder.parent, f".{folder.name}.incoming-") as staging:
-        _write_all(result, staging, submission_id)
+        _write_all(result, staging, submission_id, about)
         for name in FILES:  # summary.json last: its presence means the set is complete
             os.replace(staging / name, folder / name)
     return {name: folder / name for name in FILES}
 
 
-def _write_all(result: ValidationResult, folder: Path, submission_id: int | None) -> None:
+def ordered(result: ValidationResult) -> pl.DataFrame:
+    """The findings in the order to fix them: fatal first, then each rule's root-cause findings by row (rules in
+    the order of ``result.rules()``: errors before warnings, the most frequent first), then the records rejected
+    only because their case was (the cascade), grouped under that case."""
+    order = {r["rule_id"]: i for i, r in enumerate(result.rules())}
+    cascade = pl.col("rule_id") == CASCADE
+    return (result.findings.select(FINDING_COLUMNS)
+            .with_columns(cascade.alias("_cascade"),
+                          pl.col("rule_id").replace_strict(order, default=len(order), return_dtype=pl.Int32)
+                          .alias("_rule"),
+                          pl.when(cascade).then(pl.col("case_ref")).alias("_case"))
+            .sort("_cascade", "_rule", "_case", "table", "row_number", nulls_last=False, maintain_order=True)
+            .drop("_cascade", "_rule", "_case"))
+
+
+def rows_shown(counts: dict) -> object:
+    """A table's row count, or why there is none."""
+    return counts["rows"] if counts.get("read", True) else NOT_READ
+
+
+def _write_all(result: ValidationResult, folder: Path, submission_id: int | None, about: dict | None) -> None:
     paths = {name: folder / name for name in FILES}
-    findings = result.findings.select(FINDING_COLUMNS).sort("table", "row_number", "rule_id", nulls_last=False)
-    write_csv(findings, paths["findings.csv"])
-    info = summary(result, submission_id)
+    findings = ordered(result)
+    write_csv(findings, paths["findings.csv"], quote_text=True)
+    info = summary(result, submission_id, about)
     paths["summary.json"].write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     _workbook(result, info, findings, paths["feedback.xlsx"])
     paths["validation_result.json"].write_text(json.dumps(result.gx_document(), indent=1, default=str) + "\n",
@@ -108,6 +175,7 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
         ws.append(row)
 
     ws = wb.create_sheet("Summary")
+    ws.freeze_panes = "A2"
     # Narrow number columns for the table; the long sentences in column B run on across them.
     ws.column_dimensions["A"].width = 22
     for col in "BCDE":
@@ -116,6 +184,8 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     title = WriteOnlyCell(ws, value=f"Validation of {result.provider}'s return for {result.quarter}")
     title.font = Font(bold=True, size=14)
     ws.append([title])
+    for label, value in _about_lines(info):
+        ws.append([label, _text_cell(ws, value)])
     ws.append(["Outcome", result.outcome])
     ws.append(["What this means", OUTCOME_WORDS[result.outcome]])
     for reason in result.reasons:
@@ -125,29 +195,43 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     ws.append([])
     header(ws, ["Table", "Rows", "Rejected records", "Errors", "Warnings"])
     for table, c in result.tables.items():
-        ws.append([table, c["rows"], c["rejected"], c["errors"], c["warnings"]])
+        if c.get("read", True):
+            ws.append([table, c["rows"], c["rejected"], c["errors"], c["warnings"]])
+        else:
+            ws.append([table, NOT_READ])
 
     ws = wb.create_sheet("Rules")
     _fit_to_page_width(ws)
     for col, width in zip("ABCDE", (11, 10, 10, 60, 80)):
         ws.column_dimensions[col].width = width
-    header(ws, ["Rule", "Severity", "Count", "What it checks", "What to do"])
+    ws.freeze_panes = "A2"
+    header(ws, ["Rule", "Severity", "Findings", "What it checks", "What to do"])
     for r in result.rules():
         ws.append([r["rule_id"], SEVERITY_WORDS.get(r["severity"], r["severity"]), r["count"],
                    _text_cell(ws, r["message"]), _text_cell(ws, r["action"])])
 
-    ws = wb.create_sheet("Findings")
+    cascade = findings.filter(pl.col("rule_id") == CASCADE)
+    _findings_sheet(wb, "Findings", findings.filter(pl.col("rule_id") != CASCADE), header)
+    if cascade.height:  # records rejected only because their case was: fixed by fixing the case
+        _findings_sheet(wb, "Cascade", cascade, header)
+    wb.save(path)
+
+
+def _findings_sheet(wb, name: str, findings: pl.DataFrame, header) -> None:
+    ws = wb.create_sheet(name)
     _fit_to_page_width(ws)
-    for col, width in zip("ABCDEFGH", (10, 8, 10, 24, 10, 8, 24, 90)):
+    for col, width in zip("ABCDEFGH", (10, 8, 16, 24, 10, 10, 24, 90)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
-    header(ws, FINDING_COLUMNS)
-    for row in findings.head(MAX_WORKBOOK_FINDINGS).iter_rows():
-        ws.append([_text_cell(ws, v) for v in row])
+    shown = findings.head(MAX_WORKBOOK_FINDINGS)
+    ws.auto_filter.ref = f"A1:H{shown.height + 1}"
+    header(ws, [HEADINGS[c] for c in FINDING_COLUMNS])
+    severity = FINDING_COLUMNS.index("severity")
+    for row in shown.iter_rows():
+        ws.append([_text_cell(ws, SEVERITY_WORDS.get(v, v) if i == severity else v) for i, v in enumerate(row)])
     if findings.height > MAX_WORKBOOK_FINDINGS:
-        ws.append([f"Only the first {MAX_WORKBOOK_FINDINGS:,} of {findings.height:,} findings are shown here; "
+        ws.append([f"Only the first {MAX_WORKBOOK_FINDINGS:,} of {findings.height:,} are shown here; "
                    "findings.csv holds all of them."])
-    wb.save(path)
 
 
 def _fit_to_page_width(ws) -> None:
@@ -162,6 +246,7 @@ def _html(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Pa
     e = html.escape
     rows_tables = "".join(
         f"<tr><td>{e(t)}</td><td>{c['rows']:,}</td><td>{c['rejected']:,}</td><td>{c['errors']:,}</td><td>{c['warnings']:,}</td></tr>"
+        if c.get("read", True) else f"<tr><td>{e(t)}</td><td colspan='4'>{e(NOT_READ)}</td></tr>"
         for t, c in result.tables.items()
     )
     rows_rules = "".join(
@@ -169,12 +254,22 @@ def _html(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Pa
         f"<td>{r['count']:,}</td><td>{e(r['message'])}</td><td>{e(r['action'])}</td></tr>"
         for r in result.rules()
     )
-    shown = findings.head(MAX_HTML_FINDINGS)
-    rows_findings = "".join(
-        "<tr>" + "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in shown.iter_rows()
-    )
-    more = (f"<p>Showing the first {MAX_HTML_FINDINGS:,} of {findings.height:,} findings; findings.csv and "
-            "feedback.xlsx hold more.</p>") if findings.height > MAX_HTML_FINDINGS else ""
+    causes, cascade = findings.filter(pl.col("rule_id") != CASCADE), findings.filter(pl.col("rule_id") == CASCADE)
+    severity = FINDING_COLUMNS.index("severity")
+
+    def rows(frame: pl.DataFrame) -> str:
+        return "".join("<tr>" + "".join(
+            f"<td>{e('' if v is None else str(SEVERITY_WORDS.get(v, v) if i == severity else v))}</td>"
+            for i, v in enumerate(row)) + "</tr>" for row in frame.head(MAX_HTML_FINDINGS).iter_rows())
+
+    def more(frame: pl.DataFrame) -> str:
+        return (f"<p>Showing the first {MAX_HTML_FINDINGS:,} of {frame.height:,}; findings.csv and feedback.xlsx "
+                "hold the rest.</p>") if frame.height > MAX_HTML_FINDINGS else ""
+
+    head = "<tr>" + "".join(f"<th>{e(HEADINGS[c])}</th>" for c in FINDING_COLUMNS) + "</tr>"
+    cascade_section = (f"<h2>Records rejected because their case was rejected ({cascade.height:,})</h2>"
+                       "<p>Fix the case (above) and these contacts and breaches will be accepted with it.</p>"
+                       f"{more(cascade)}<table>{head}{rows(cascade)}</table>") if cascade.height else ""
     outcome_class = "bad" if result.outcome == "Rejected" else ("warn" if result.outcome != "Accepted" else "good")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -186,15 +281,18 @@ th{{background:#ddebf7}}.outcome{{font-size:1.4em;padding:.5em;border-radius:4px
 .good{{background:#e2f0d9}}.warn{{background:#fff2cc}}.bad{{background:#f8cbad}}tr.F,tr.E{{background:#fbe5d6}}
 </style></head><body>
 <h1>Validation of {e(result.provider)}'s return for {e(result.quarter)}</h1>
+{"<table class='about'>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _about_lines(info))
+ + "</table>" if _about_lines(info) else ""}
 <p class="outcome {outcome_class}"><strong>{e(result.outcome)}</strong>: {e(OUTCOME_WORDS[result.outcome])}</p>
 {''.join(f"<p>{e(r)}</p>" for r in result.reasons)}
 <p>Submission: {e(str(info['submission_id'] if info['submission_id'] is not None else 'checked before sending'))}.
 Rules version {e(RULES_VERSION)}, contract parameters {e(str(result.parameter_version))}, software {e(__version__)}.</p>
 <h2>Tables</h2><table><tr><th>Table</th><th>Rows</th><th>Rejected records</th><th>Errors</th><th>Warnings</th></tr>{rows_tables}</table>
 <h2>Rules that found problems</h2>
-<table><tr><th>Rule</th><th>Severity</th><th>Count</th><th>What it checks</th><th>What to do</th></tr>{rows_rules}</table>
-<h2>Findings</h2>{more}
-<table><tr>{''.join(f'<th>{e(c)}</th>' for c in FINDING_COLUMNS)}</tr>{rows_findings}</table>
+<table><tr><th>Rule</th><th>Severity</th><th>Findings</th><th>What it checks</th><th>What to do</th></tr>{rows_rules}</table>
+<h2>Findings, in the order to fix them ({causes.height:,})</h2>{more(causes)}
+<table>{head}{rows(causes)}</table>
+{cascade_section}
 </body></html>
 """
     path.write_text(page, encoding="utf-8")

@@ -40,7 +40,7 @@ class ValidationResult:
 
     def gx_document(self) -> dict:
         """All tables' results in GX's ExpectationSuiteValidationResult shape (Data Docs can render it)."""
-        results = [r for table in TABLES for r in self.gx_results.get(table, [])]
+        results = [r for table in TABLES for r in self.gx_results.get(table, [])] + self._return_results()
         passed = sum(r["success"] for r in results)
         return {
             "success": passed == len(results) and self.outcome != "Rejected",
@@ -57,15 +57,28 @@ class ValidationResult:
                      "rules_version": RULES_VERSION, "engine": "probation_returns polars engine"},
         }
 
+    def _return_results(self) -> list[dict]:
+        """A table whose file could not be read, as the failed row-count expectation it is, so the statistics
+        agree with the outcome (without it a UTF-16 cases file showed every expectation passed)."""
+        return [{"success": False,
+                 "expectation_config": {"type": "expect_table_row_count_to_be_between",
+                                        "kwargs": {"min_value": 1, "max_value": None},
+                                        "meta": {"table": table, "rule_id": "FIL-001",
+                                                 "note": "the file could not be read"}},
+                 "result": {"observed_value": 0}, "exception_info": {"raised_exception": False}}
+                for table, counts in self.tables.items() if counts.get("read", True) is False]
+
     def rules(self) -> list[dict]:
-        """Each rule that fired: id, severity, count, message (what it checks) and what to do."""
+        """Each rule that fired, what to fix first first: fatal, then errors (the cascade last), then warnings;
+        within each, the most frequent first. Id, severity, count, message (what it checks) and what to do."""
         if self.findings.height == 0:
             return []
-        counts = (self.findings.group_by("rule_id", "severity").agg(pl.len().alias("count"))
-                  .sort("rule_id"))
+        counts = self.findings.group_by("rule_id", "severity").agg(pl.len().alias("count"))
+        rank = {"F": 0, "E": 1, "W": 2}
+        ordered = sorted(counts.iter_rows(), key=lambda r: (rank.get(r[1], 3), r[0] == CASCADE, -r[2], r[0]))
         actions = _actions()
         out = []
-        for rule_id, severity, count in counts.iter_rows():
+        for rule_id, severity, count in ordered:
             rule = RULES_BY_ID.get(rule_id)
             out.append({"rule_id": rule_id, "severity": severity, "count": count,
                         "message": rule.summary if rule else "record rejected because its case was rejected",
@@ -207,6 +220,7 @@ def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int
         rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())["row_number"].n_unique()
         rejected = (flooded or {}).get(table, rejected)
         out[table] = {
+            "read": table in raw.tables,  # False: the file could not be read, so its rows are unknown, not 0
             "rows": rows,
             "rejected": rejected,
             "errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
@@ -217,21 +231,40 @@ def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int
 
 def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], tolerance: float,
              unusable: bool) -> tuple[str, list[str]]:
-    fatal = findings.filter(pl.col("severity") == "F")["rule_id"].unique().sort().to_list()
-    if unusable or fatal:
-        return "Rejected", [f"A fatal problem ({', '.join(fatal) or 'FIL-001'}) makes the return unusable."]
-    over = [f"{name}: {t['rejected']:,} of {t['rows']:,} records rejected ({t['rejected'] / t['rows']:.1%}), "
-            f"more than the {tolerance:.0%} allowed." for name, t in tables.items()
+    fatal = (findings.filter(pl.col("severity") == "F").select("rule_id", "message")
+             .unique(maintain_order=True).sort("rule_id", maintain_order=True))
+    if unusable or fatal.height:
+        # every fatal problem in the finding's own words, which say what to do ("Name it C03_2017Q2.xlsx ...")
+        reasons = [f"{rule}: {message}" for rule, message in fatal.head(MAX_REASONS).iter_rows()]
+        if fatal.height > MAX_REASONS:
+            reasons.append(f"and {fatal.height - MAX_REASONS} more fatal problems: see findings.csv")
+        return "Rejected", ["The return cannot be used. " + (reasons[0] if reasons else
+                                                              "FIL-001: the files could not be read."), *reasons[1:]]
+    over = [f"{name}: {t['rejected']:,} of {t['rows']:,} records rejected ({_share(t['rejected'], t['rows'], tolerance)}), above "
+            f"the {_share(tolerance)} allowed." for name, t in tables.items()
             if t["rows"] and t["rejected"] / t["rows"] > tolerance]
     if over:
         return "Rejected", over
     if (findings["severity"] == "E").any():
         rejected = sum(t["rejected"] for t in tables.values())
         return "Accepted with record rejections", [
-            f"{rejected:,} records were rejected; no table is over the {tolerance:.0%} of its rows allowed."]
+            f"{rejected:,} records were rejected; no table is over the {_share(tolerance)} of its rows allowed."]
     if (findings["severity"] == "W").any():
         return "Accepted with warnings", ["No record was rejected; some records have warnings."]
     return "Accepted", []
+
+
+MAX_REASONS = 10
+
+
+def _share(part: float, whole: float = 1, limit: float | None = None) -> str:
+    """A share as a percentage with the decimals it needs: 0.01 -> '1%', 4 of 383 -> '1.04%'; never shown equal
+    to a limit it is above (101 of 10,000 -> '1.01%'; 10,001 of 1,000,000 -> '1.0001%')."""
+    for places in (2, 4, 6):
+        text = f"{100 * part / whole:.{places}f}".rstrip("0").rstrip(".") + "%"
+        if limit is None or text != _share(limit):
+            return text
+    return text
 
 
 def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[str, pl.DataFrame]:

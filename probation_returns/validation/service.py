@@ -18,7 +18,7 @@ from probation_returns.validation.store import previous_accepted_cases, store
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import complete, write_feedback
+from reports.feedback import about, complete, write_feedback
 
 
 @dataclass
@@ -81,9 +81,9 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
     findings = pl.DataFrame([{"table": "file", "row_number": None, "case_ref": None, "column": None,
                               "rule_id": "FIL-001", "severity": "F", "value": None, "message": message}],
                             schema=FINDING_SCHEMA)
-    empty = {"rows": 0, "rejected": 0, "errors": 0, "warnings": 0}
+    empty = {"read": False, "rows": 0, "rejected": 0, "errors": 0, "warnings": 0}
     return ValidationResult(provider, quarter, "Rejected", mask_identifiers(findings),
-                            {t: dict(empty) for t in TABLES}, reasons=["A fatal problem (FIL-001) makes the return unusable."])
+                            {t: dict(empty) for t in TABLES}, reasons=[f"The return cannot be used. FIL-001: {message}"])
 
 
 def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *,
@@ -103,9 +103,11 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         lost = stored_result(session, submission) if done is not None and not complete(folder) else None
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
+        header = about(provider, quarter, [(f.file_name, f.sha256) for f in submission.files],
+                       received_at=submission.delivered_at or submission.received_at, version=submission.version)
     if done is not None:
         if lost is not None:
-            write_feedback(lost, folder, submission_id)
+            write_feedback(lost, folder, submission_id, header)
         return done
     try:
         result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
@@ -123,7 +125,7 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
             run_id = store(session, submission_id, result, started)
         else:  # another run stored it while this one was validating: theirs stands, once
             result, run_id = stored_result(session, submission), earlier.validation_run_id
-    write_feedback(result, folder, submission_id)
+    write_feedback(result, folder, submission_id, header)
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
                                 {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder)

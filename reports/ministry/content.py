@@ -145,5 +145,8 @@ def _quality(session, q: str, code: str, submission: Submission | None) -> list[
         c = run.table_counts.get(t, {})
         ranked = sorted(((n, rule) for table, rule, n in counts if table == t), key=lambda x: (-x[0], x[1]))
         top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or None
+        if c.get("read", True) is False:  # the file could not be read: its counts are unknown, not 0
+            out.append((q, code, submission.id, t, None, None, None, None, "not read (the file could not be read)"))
+            continue
         out.append((q, code, submission.id, t, c.get("rows"), c.get("rejected"), c.get("errors"), c.get("warnings"), top))
     return out

@@ -88,7 +88,8 @@ _COLUMNS = {
         ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
     ],
 }
-MARKERS = {"[c]": "confidential (publication copy only)", "[x]": "not available (no valid return)",
+MARKERS = {"[c]": "confidential (publication copy only)",
+           "[x]": "not available (no valid return, or the table's file could not be read)",
            "[z]": "not applicable"}
 
 

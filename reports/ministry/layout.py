@@ -62,7 +62,7 @@ MEASURE_NAMES = {
     "face_to_face_share": "Face-to-face share (reported only)",
     "high_risk_not_referred": "High risk not referred (reported only)",
 }
-MARKERS_LINE = "Symbols: [c] confidential, [x] not available (no valid return), [z] not applicable (see Notes)."
+MARKERS_LINE = "Symbols: [c] confidential, [x] not available (no valid return, or not read), [z] not applicable (see Notes)."
 
 SUMMARY = Table("Summary", "Summary", "Each provider at a glance", "summary", PROVIDER + (
     Column("type", "Type", "code", 7), Column("outcome", "Return", "text", 24), Column("cases", "Cases", "count", 9),

@@ -77,7 +77,8 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
     rows += list(REOFFENDING_TERMS.items())
     rows += [(f"Status: {k}", v) for k, v in STATUS_WORDS.items()]
     rows += [
-        ("[x]", "Not available: the provider had no valid return, so nothing was measured."),
+        ("[x]", "Not available: the provider had no valid return, so nothing was measured (or, in Data quality, "
+                "the table's file could not be read, so its rows are unknown)."),
         ("[z]", "Not applicable: for example a measure with no cases in its population, a target or credit for a "
                 "reported-only measure, credits or outcome payments for NPS divisions, or a figure with no pooled "
                 "meaning on a total row."),

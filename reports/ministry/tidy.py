@@ -2,8 +2,8 @@
 
 A number is always a number: a cell with no figure is empty, and the reason is in the column's
 ``<column>_marker`` beside it, using the Government Analysis Function's symbols:
-``[c]`` confidential (publication copy only), ``[x]`` not available (no valid return), ``[z]`` not
-applicable. The internal and publication copies have the same rows and columns; they differ only
+``[c]`` confidential (publication copy only), ``[x]`` not available (no valid return, or a table
+whose file could not be read), ``[z]`` not applicable. The internal and publication copies have the same rows and columns; they differ only
 in the cells the publication hides.
 """
 
@@ -45,8 +45,8 @@ def _not_available(name: str) -> pl.Expr:
     """Rows whose empty cells mean 'no figure because there was no valid return'."""
     if name == "service_levels":
         return pl.col("status") == "no valid return"
-    if name == "data_quality":
-        return pl.col("submission_id").is_null() | (pl.col("top_rules") == "not validated")
+    if name == "data_quality":  # no return, not validated, or the table's file could not be read
+        return pl.lit(True)
     if name == "summary":
         return pl.col("outcome") == "no valid return"
     return pl.lit(False)

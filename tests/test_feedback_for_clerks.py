@@ -1,0 +1,126 @@
+"""Feedback a provider's data clerk can act on: what to fix first comes first, counts tell the truth, and the
+files keep what was typed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from probation_returns.cli import app
+from probation_returns.validation import _share
+from tests.returns import clean_tables, set_value, write_csvs
+
+
+def _validate(tmp_path, files, quarter="2017Q3", provider="C05"):
+    out = tmp_path / "feedback"
+    result = CliRunner().invoke(app, ["validate", *map(str, files), "--provider", provider, "--quarter", quarter,
+                                      "--out", str(out)])
+    return result, out
+
+
+def _findings(out) -> list[dict]:
+    with (out / "findings.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_return_for_the_wrong_quarter_leads_with_the_fatal_finding_and_the_name_to_use(tmp_path):
+    tables = clean_tables()
+    for row in range(3):  # record problems too, which used to be listed before the fatal one
+        set_value(tables, "cases", row, "sentence_type", "XX")
+    files = write_csvs(tmp_path / "sent", tables, quarter="2017Q3")
+    result, out = _validate(tmp_path, files, quarter="2017Q2")
+    assert result.exit_code == 1
+    first = _findings(out)[0]
+    assert (first["rule_id"], first["severity"]) == ("FIL-004", "F") and "Name it C05_2017Q2" in first["message"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reasons"][0].startswith("The return cannot be used. FIL-004:")
+    assert "C05_2017Q2" in summary["reasons"][0]
+    text = " ".join(result.output.split())  # the terminal wraps long lines
+    assert text.index("Rejected") < text.index("The return cannot be used. FIL-004") < text.index("CAS-")
+    assert "Name it C05_2017Q2" in text
+    rules = re.findall(r"^\s*([A-Z]{3}-\d{3}|CASCADE)\s+[FEW]\s", result.output, flags=re.M)
+    assert rules[0] == "FIL-004"  # the rules table leads with it too
+    wb = load_workbook(out / "feedback.xlsx")
+    assert wb["Rules"]["A2"].value == "FIL-004" and wb["Findings"]["E2"].value == "FIL-004"
+    html = (out / "feedback.html").read_text()
+    assert html.index("FIL-004") < html.index("CAS-")
+
+
+def test_a_cases_file_in_utf16_leaves_the_other_tables_not_read_rather_than_empty(tmp_path):
+    files = write_csvs(tmp_path / "sent", clean_tables())
+    cases = next(f for f in files if f.name.endswith("_cases.csv"))
+    cases.write_bytes(b"\xff\xfe" + cases.read_text(encoding="utf-8").encode("utf-16-le"))
+    result, out = _validate(tmp_path, files)
+    assert result.exit_code == 1
+    tables = json.loads((out / "summary.json").read_text())["tables"]
+    unread = [t for t, c in tables.items() if c.get("read") is False]
+    assert unread == ["cases", "contacts", "breaches"]  # none was read (reading stops at the fatal file), not "0 rows"
+    html = (out / "feedback.html").read_text()
+    assert "not read (the file could not be read)" in html
+    wb = load_workbook(out / "feedback.xlsx")
+    shown = {r[0].value: r[1].value for r in wb["Summary"].iter_rows() if r and r[0].value in tables}
+    assert all(shown[t] == "not read (the file could not be read)" for t in unread)
+    gx = json.loads((out / "validation_result.json").read_text())
+    assert gx["success"] is False and gx["statistics"]["unsuccessful_expectations"] >= 1  # consistent with Rejected
+
+
+def test_leading_zeros_survive_in_findings_csv_because_text_is_quoted(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "ogrs3_2yr", "0642")  # out of range, typed with a leading zero
+    result, out = _validate(tmp_path, write_csvs(tmp_path / "sent", tables))
+    text = (out / "findings.csv").read_text(encoding="utf-8")
+    assert '"0642"' in text  # a spreadsheet reading this CSV keeps it as text: 0642, not 642
+    assert any(r["value"] == "0642" for r in _findings(out))
+
+
+def test_records_rejected_by_the_cascade_come_last_grouped_by_case_and_in_a_sheet_of_their_own(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "sentence_type", "XX")  # its contacts and breaches are rejected with it
+    set_value(tables, "contacts", 0, "contact_type", "ZZ")
+    result, out = _validate(tmp_path, write_csvs(tmp_path / "sent", tables))
+    rows = _findings(out)
+    cascade = [i for i, r in enumerate(rows) if r["rule_id"] == "CASCADE"]
+    assert cascade and cascade == list(range(len(rows) - len(cascade), len(rows)))  # after every root cause
+    refs = [rows[i]["case_ref"] for i in cascade]
+    assert refs == sorted(refs, key=refs.index) and len(set(refs)) >= 1  # grouped under their case
+    wb = load_workbook(out / "feedback.xlsx")
+    assert wb.sheetnames == ["Summary", "Rules", "Findings", "Cascade"]
+    findings = wb["Findings"]
+    assert [c.value for c in findings[1]] == ["Table", "Row", "Case reference", "Column", "Rule", "Severity",
+                                              "Value found", "What is wrong and how to fix it"]
+    assert findings.auto_filter.ref.startswith("A1:H") and findings.freeze_panes == "A2"
+    assert {c.value for c in findings["F"][1:]} <= {"fatal", "error", "warning"}  # one severity vocabulary
+    assert all(c.value != "CASCADE" for c in findings["E"][1:])
+    assert wb["Cascade"].max_row == len(cascade) + 1
+    assert wb["Rules"].freeze_panes == "A2" and wb["Summary"].freeze_panes == "A2"
+
+
+def test_a_share_over_the_limit_is_never_shown_equal_to_it():
+    assert _share(4, 383, 0.01) == "1.04%" and _share(0.01) == "1%"
+    assert _share(10_001, 1_000_000, 0.01) == "1.0001%"  # not "1%, above the 1% allowed"
+
+
+def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tmp_path):
+    import datetime as dt
+
+    from probation_returns.ingest import sha256_file
+    from reports.feedback import about
+
+    files = write_csvs(tmp_path / "sent", clean_tables())
+    result, out = _validate(tmp_path, files)
+    header = json.loads((out / "summary.json").read_text())["about"]
+    assert header["provider"] == "C05" and header["quarter"] == "2017Q3" and header["version"] is None
+    assert {(f["name"], f["sha256"]) for f in header["files"]} == {(f.name, sha256_file(f)) for f in files}
+    assert header["deadline"] == "end of Friday 27 October 2017 (UK time)" and header["business_days_left"] == 0
+    html = (out / "feedback.html").read_text()
+    assert "Time left to send it" in html and sha256_file(files[0]) in html
+    summary = {r[0].value: r[1].value for r in load_workbook(out / "feedback.xlsx")["Summary"].iter_rows() if r[0].value}
+    assert summary["Received"] == "not sent: checked before sending" and summary["Deadline"].startswith("end of Friday")
+    # 2 October 2017 (a Monday) to the last day, Friday 27 October: four whole weeks, no bank holiday
+    assert about("C05", "2017Q3", [], today=dt.date(2017, 10, 2))["business_days_left"] == 20
+    sent = about("C05", "2017Q3", [], received_at=dt.datetime(2017, 10, 9, 16, 0), version=2)
+    assert (sent["received_at"], sent["version"]) == ("2017-10-09T16:00:00Z", 2)
