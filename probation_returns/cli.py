@@ -306,6 +306,7 @@ def demo(
                           workers=DEFAULT_WORKERS,
                           progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
     total = time.perf_counter() - started
+    _outcomes(run.submissions_csv, output / "feedback")
     console.print(f"\n[bold]Demo for {q}[/bold]: generated in {generated_in:.1f} s, whole run {total:.1f} s")
     rows = [
         ("Provider returns (landing)", landing),
@@ -361,6 +362,7 @@ def run(
                              output=out.resolve(), database_url=db_url, quarter_subfolders=False,
                              extract=extract.resolve() if extract else None, workers=max(1, workers),
                              progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
+    _outcomes(result.submissions_csv, out.resolve() / "feedback")
     console.print(f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
                   f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
                   f"{out / 'publication'}; every build kept in {out / 'builds'}")
@@ -406,11 +408,44 @@ def backfill(
                               database_url=db_url, extract=extract.resolve() if extract else None,
                               register_extract=i == 0, workers=max(1, workers))
             failed += [f"{q} {step}" for step in run.failed]
+            _outcomes(run.submissions_csv, out / "feedback", table=False)
             console.print(f"{q}: {_build_of(out / str(q))}" + (f", failed: {', '.join(run.failed)}" if run.failed else ""))
             bar.update(task, advance=1)
     console.print(f"{len(qs)} quarter(s) in {time.perf_counter() - started:.1f} s; returns under {out}")
     if failed:
         _fail(f"pipeline steps failed for: {', '.join(failed)}; see the Dagster UI for why", 1)
+
+
+def _outcomes(submissions_csv: Path, feedback_root: Path, table: bool = True) -> None:
+    """Each provider's return as the run left it, rejected ones first: outcome, findings, where the feedback is."""
+    import csv as _csv
+    import json as _json
+
+    from rich.table import Table
+
+    if not submissions_csv.is_file():
+        return
+    with submissions_csv.open(newline="", encoding="utf-8") as f:
+        rows = list(_csv.DictReader(f))
+    rank = {"Rejected": 0, "Accepted with record rejections": 1, "Accepted with warnings": 2, "Accepted": 3}
+    rows.sort(key=lambda r: (rank.get(r["outcome"], 4 if r["submission_id"] else 5), r["provider_code"]))
+    shown = Table(title="Returns", title_justify="left", show_edge=False)
+    for heading in ("Provider", "Return", "Findings", "Counts for the quarter", "Feedback"):
+        shown.add_column(heading, justify="right" if heading == "Findings" else "left")
+    for r in rows:
+        folder = feedback_root / r["provider_code"] / r["quarter"] / f"submission-{r['submission_id']}"
+        summary = folder / "summary.json"
+        findings = (sum(rule["count"] for rule in _json.loads(summary.read_text(encoding="utf-8"))["rules"])
+                    if summary.is_file() else None)
+        style = "red" if r["outcome"] == "Rejected" else ""
+        shown.add_row(r["provider_code"], r["outcome"] or "no return", "" if findings is None else f"{findings:,}",
+                      r["counted"], str(folder) if summary.is_file() else "", style=style)
+    if table:
+        console.print(shown)
+    sent = [r for r in rows if r["submission_id"]]
+    rejected = [r["provider_code"] for r in sent if r["outcome"] == "Rejected"]
+    console.print(f"{len(rejected)} of {len(sent)} returns rejected" + (f": {', '.join(rejected)}" if rejected else "")
+                  + f"; {len(rows) - len(sent)} providers sent nothing.")
 
 
 def _ready_to_run(landing: Path, extract: Path | None) -> str:

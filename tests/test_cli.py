@@ -52,6 +52,10 @@ def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monk
         subs = {r["provider_code"]: r for r in csv.DictReader(f)}
     assert (subs["C02"]["submission_id"], subs["C02"]["version"], subs["C02"]["counted"]) == ("1", "1", "yes")
     assert sum(r["status"] == "no return" for r in subs.values()) == 27
+    # the run ends with each return's outcome, findings and feedback, then how many were rejected
+    text = " ".join(result.output.split())
+    assert all(h in text for h in ("Provider", "Return", "Findings", "Feedback")) and "C02" in text
+    assert "0 of 1 returns rejected; 27 providers sent nothing." in text
     assert (tmp_path / "out" / "ministry_return_2017Q3.xlsx").exists()
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["build_number"] == 1
     levels = (tmp_path / "out" / "service_levels.csv").read_text().splitlines()
