@@ -124,3 +124,19 @@ def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tm
     assert about("C05", "2017Q3", [], today=dt.date(2017, 10, 2))["business_days_left"] == 20
     sent = about("C05", "2017Q3", [], received_at=dt.datetime(2017, 10, 9, 16, 0), version=2)
     assert (sent["received_at"], sent["version"]) == ("2017-10-09T16:00:00Z", 2)
+
+
+def test_a_contact_outside_supervision_names_the_cases_start_and_end(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "contacts", 0, "contact_date", "2017-07-01")  # before its case's start (CON-005, a warning)
+    result, out = _validate(tmp_path, write_csvs(tmp_path / "sent", tables))
+    [finding] = [r for r in _findings(out) if r["rule_id"] == "CON-005"]
+    case = next(r for r in tables["cases"] if r[0] == finding["case_ref"])
+    start = case[clean_tables_header().index("start_date")]
+    assert f"started on {start}" in finding["message"] and "ended on" in finding["message"]
+
+
+def clean_tables_header() -> list[str]:
+    from probation_returns.spec import TABLES
+
+    return list(TABLES["cases"])

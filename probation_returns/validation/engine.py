@@ -120,15 +120,19 @@ def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
     raise ValueError(f"expectation type {t} is not supported by the Polars engine")
 
 
-def _message(template: str) -> pl.Expr:
-    """A message per row from a template with {row}, {value}, {case_ref} and {column}."""
-    parts = re.split(r"\{(row|value|case_ref|column)\}", template)
+def _message(template: str, column: str) -> pl.Expr:
+    """A message per failing row from a template with {row}, {value}, {case_ref} and {column}, or any other
+    column of the evaluated frame by name (e.g. {case__start_date__date}: the values a clerk needs to find
+    and fix the record); evaluated on the failing rows before they are narrowed to findings."""
+    parts = re.split(r"\{([a-z_]+)\}", template)
+    known = {"row": pl.col(ROW).cast(pl.String), "value": shown_value(column), "case_ref": pl.col("case_ref"),
+             "column": pl.lit(column)}
     fmt, args = "", []
     for i, part in enumerate(parts):
         if i % 2:
             fmt += "{}"
-            args.append({"row": pl.col("row_number").cast(pl.String), "value": pl.col("value"),
-                         "case_ref": pl.col("case_ref"), "column": pl.col("column")}[part].fill_null(""))
+            args.append(known[part].fill_null("") if part in known else
+                        pl.col(part).cast(pl.String).fill_null("none"))
         else:
             fmt += part.replace("{", "(").replace("}", ")")
     return pl.format(fmt, *args) if args else pl.lit(fmt)
@@ -215,8 +219,8 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
             (failing.head(LISTED_WHEN_FLOODED) if flooded else failing).select(
                 pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
                 pl.lit(column).alias("column"), pl.lit(rule_id).alias("rule_id"), pl.lit(severity).alias("severity"),
-                shown_value(column).alias("value"),
-            ).with_columns(_message(message).alias("message")).cast(FINDING_SCHEMA)
+                shown_value(column).alias("value"), _message(message, column).alias("message"),
+            ).cast(FINDING_SCHEMA)
         )
     findings = pl.concat(parts) if parts else pl.DataFrame(schema=FINDING_SCHEMA)
     # A rule with several expectations (blank, then malformed) reports a row once.
