@@ -132,8 +132,8 @@ def contact_case_unknown(p: Params, t: dict[str, pl.DataFrame]) -> pl.Expr:
 
 
 @record("CON-005", "contacts", "W", "contact_date", ["case_ref", "contact_date"],
-        "Row {row} (case {case_ref}): contact_date {value} is outside the case's supervision, which started on "
-        "{case__start_date__date} and ended on {case__termination_date__date} (none: not ended).",
+        "Row {row} (case {case_ref}): contact_date {value} is outside the case's supervision, from "
+        "{case__start_date__date} to {case__termination_date__date|now (not ended)}.",
         "Check the contact date and the case's start and termination dates.")
 def contact_outside_supervision(p: Params, t: dict[str, pl.DataFrame]) -> pl.Expr:
     before = (_d("contact_date") < pl.col("case__start_date__date")).fill_null(False)

@@ -122,17 +122,18 @@ def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
 
 def _message(template: str, column: str) -> pl.Expr:
     """A message per failing row from a template with {row}, {value}, {case_ref} and {column}, or any other
-    column of the evaluated frame by name (e.g. {case__start_date__date}: the values a clerk needs to find
-    and fix the record); evaluated on the failing rows before they are narrowed to findings."""
-    parts = re.split(r"\{([a-z_]+)\}", template)
+    column of the evaluated frame by name, with what to say when it is blank after a bar
+    ({case__termination_date__date|not ended}): the values a clerk needs to find and fix the record."""
+    parts = re.split(r"\{([a-z_]+(?:\|[^}]*)?)\}", template)
     known = {"row": pl.col(ROW).cast(pl.String), "value": shown_value(column), "case_ref": pl.col("case_ref"),
              "column": pl.lit(column)}
     fmt, args = "", []
     for i, part in enumerate(parts):
         if i % 2:
+            name, _, blank = part.partition("|")
             fmt += "{}"
-            args.append(known[part].fill_null("") if part in known else
-                        pl.col(part).cast(pl.String).fill_null("none"))
+            args.append(known[name].fill_null(blank) if name in known else
+                        pl.col(name).cast(pl.String).fill_null(blank or "blank"))
         else:
             fmt += part.replace("{", "(").replace("}", ")")
     return pl.format(fmt, *args) if args else pl.lit(fmt)
