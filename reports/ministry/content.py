@@ -22,6 +22,7 @@ from probation_returns.reference import providers
 from probation_returns.validation import RULES_VERSION
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
+from reports.feedback import NOT_READ
 from reports.ministry import tidy
 
 SUBMISSIONS = {
@@ -146,7 +147,7 @@ def _quality(session, q: str, code: str, submission: Submission | None) -> list[
         ranked = sorted(((n, rule) for table, rule, n in counts if table == t), key=lambda x: (-x[0], x[1]))
         top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or None
         if c.get("read", True) is False:  # the file could not be read: its counts are unknown, not 0
-            out.append((q, code, submission.id, t, None, None, None, None, "not read (the file could not be read)"))
+            out.append((q, code, submission.id, t, None, None, None, None, NOT_READ))
             continue
         out.append((q, code, submission.id, t, c.get("rows"), c.get("rejected"), c.get("errors"), c.get("warnings"), top))
     return out
