@@ -27,7 +27,8 @@ class _Guarded(typer.Typer):
 
 
 app = _Guarded(help="Probation Returns: validate providers' quarterly returns and report contract performance.",
-               no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+               no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+               rich_markup_mode="markdown")
 db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 credits_app = typer.Typer(help="Service credits and contract managers' decisions on them.", no_args_is_help=True)
@@ -329,7 +330,7 @@ def demo(
 
 @app.command()
 def run(
-    landing: Annotated[Path, typer.Option(help="Folder of returns: files directly in it or in <PROVIDER>/ sub-folders.")],
+    landing: Annotated[Path, typer.Option(help="Folder of returns: files directly in it or in `<PROVIDER>/` sub-folders.")],
     quarter: Annotated[str, typer.Option(help="The quarter to process, e.g. 2017Q3.")],
     out: Annotated[Path, typer.Option(help="Where the quarter's outputs are written.")],
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
@@ -382,7 +383,7 @@ def backfill(
     workers: Annotated[int, typer.Option(help="Provider runs side by side (worker processes).")] = DEFAULT_WORKERS,
 ) -> None:
     """Rebuild history quarter by quarter through Dagster: receive and validate what is in the landing
-    folder, measure, and build each quarter's ministry return (OUT/<quarter>/). Safe to repeat: the
+    folder, measure, and build each quarter's ministry return (`OUT/<quarter>/`). Safe to repeat: the
     same files are recognised, and an unchanged quarter keeps its build number."""
     from orchestration.resources import Folders
     from probation_returns.calendar import quarter_range

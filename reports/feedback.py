@@ -202,13 +202,14 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
 
     ws = wb.create_sheet("Rules")
     _fit_to_page_width(ws)
-    for col, width in zip("ABCDE", (11, 10, 10, 60, 80)):
-        ws.column_dimensions[col].width = width
+    headings = ["Rule", "Severity", "Findings", "What it checks", "What to do"]
+    rules = [[r["rule_id"], SEVERITY_WORDS.get(r["severity"], r["severity"]), r["count"], r["message"], r["action"]]
+             for r in result.rules()]
+    _fit_columns(ws, headings, rules)
     ws.freeze_panes = "A2"
-    header(ws, ["Rule", "Severity", "Findings", "What it checks", "What to do"])
-    for r in result.rules():
-        ws.append([r["rule_id"], SEVERITY_WORDS.get(r["severity"], r["severity"]), r["count"],
-                   _text_cell(ws, r["message"]), _text_cell(ws, r["action"])])
+    header(ws, headings)
+    for values in rules:
+        ws.append([_text_cell(ws, v) if isinstance(v, str) else v for v in values])
 
     cascade = findings.filter(pl.col("rule_id") == CASCADE)
     _findings_sheet(wb, "Findings", findings.filter(pl.col("rule_id") != CASCADE), header)
@@ -220,18 +221,31 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
 def _findings_sheet(wb, name: str, findings: pl.DataFrame, header) -> None:
     ws = wb.create_sheet(name)
     _fit_to_page_width(ws)
-    for col, width in zip("ABCDEFGH", (10, 8, 16, 24, 10, 10, 24, 90)):
-        ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     shown = findings.head(MAX_WORKBOOK_FINDINGS)
     ws.auto_filter.ref = f"A1:H{shown.height + 1}"
-    header(ws, [HEADINGS[c] for c in FINDING_COLUMNS])
+    headings = [HEADINGS[c] for c in FINDING_COLUMNS]
     severity = FINDING_COLUMNS.index("severity")
-    for row in shown.iter_rows():
-        ws.append([_text_cell(ws, SEVERITY_WORDS.get(v, v) if i == severity else v) for i, v in enumerate(row)])
+    rows = [[SEVERITY_WORDS.get(v, v) if i == severity else v for i, v in enumerate(row)] for row in shown.iter_rows()]
+    _fit_columns(ws, headings, rows)
+    header(ws, headings)
+    for row in rows:
+        ws.append([_text_cell(ws, v) for v in row])
     if findings.height > MAX_WORKBOOK_FINDINGS:
         ws.append([f"Only the first {MAX_WORKBOOK_FINDINGS:,} of {findings.height:,} are shown here; "
                    "findings.csv holds all of them."])
+
+
+def _fit_columns(ws, headings: list[str], rows: list[list], widest: int = 90) -> None:
+    """Each column as wide as its heading (plus the filter button) or its longest value, up to ``widest``.
+
+    A write-only sheet takes its widths before its rows, so they are measured from the values to be written.
+    """
+    from openpyxl.utils import get_column_letter
+
+    for i, heading in enumerate(headings):
+        longest = max((len(str(row[i])) for row in rows if row[i] is not None), default=0)
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(widest, max(len(heading) + 4, longest + 2))
 
 
 def _fit_to_page_width(ws) -> None:

@@ -121,3 +121,19 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert stop.value.code == 3
     err = capsys.readouterr().err
     assert "RuntimeError: something inside broke" in err and "Traceback" not in err and "more lines" not in err
+
+
+def test_help_text_reads_as_paragraphs_not_ragged_lines():
+    """Docstrings are wrapped in the source; the help reflows them: within a paragraph only the last line is short."""
+    for command in (["run"], ["backfill"], ["demo"], ["validate"]):
+        out = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80"}).output
+        lines = out.splitlines()
+        start = next(i for i, line in enumerate(lines) if "Usage:" in line) + 1
+        end = next(i for i, line in enumerate(lines) if line.startswith("╭"))
+        paragraphs = "\n".join(line.strip() for line in lines[start:end]).strip().split("\n\n")
+        assert len(paragraphs) >= 1, command
+        for paragraph in paragraphs:
+            for line in paragraph.splitlines()[:-1]:
+                assert len(line) >= 60, (command, line)
+    top = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "100"}).output
+    assert "(OUT/<quarter>/)" in top  # markup does not eat the placeholder

@@ -48,6 +48,41 @@ def test_a_return_for_the_wrong_quarter_leads_with_the_fatal_finding_and_the_nam
     assert wb["Rules"]["A2"].value == "FIL-004" and wb["Findings"]["E2"].value == "FIL-004"
     html = (out / "feedback.html").read_text()
     assert html.index("FIL-004") < html.index("CAS-")
+    gx = json.loads((out / "validation_result.json").read_text())  # not "every expectation passed"
+    failed = [r["expectation_config"]["meta"]["rule_id"] for r in gx["results"] if not r["success"]]
+    assert gx["success"] is False and "FIL-004" in failed
+    assert gx["statistics"]["unsuccessful_expectations"] == len(failed)
+
+
+def test_a_return_rejected_only_for_its_name_fails_an_expectation_and_still_renders_as_data_docs(tmp_path):
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    sent = write_csvs(tmp_path / "sent", clean_tables(), quarter="2017Q3")
+    files = []
+    for f in sent:  # right data, wrong name: C05_2017Q4_cases.csv for a 2017Q3 return
+        files.append(f.with_name(f.name.replace("2017Q3", "2017Q4")))
+        f.rename(files[-1])
+    result, out = _validate(tmp_path, files, quarter="2017Q3")
+    assert result.exit_code == 1
+    document = json.loads((out / "validation_result.json").read_text())
+    assert document["statistics"]["unsuccessful_expectations"] == 1 and document["success"] is False
+    loaded = ExpectationSuiteValidationResultSchema().load(document)
+    page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(loaded))
+    assert "whole-return rule FIL-004" in page
+
+
+def test_the_findings_sheet_is_as_wide_as_what_it_holds(tmp_path):
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "sentence_type", "XX")
+    result, out = _validate(tmp_path, write_csvs(tmp_path / "sent", tables))
+    ws = load_workbook(out / "feedback.xlsx")["Findings"]
+    headings = [c.value for c in ws[1]]
+    for col, heading in zip("ABCDEFGH", headings):
+        longest = max(len(str(c.value)) for c in ws[col] if c.value is not None)
+        assert ws.column_dimensions[col].width >= min(90, longest), (heading, ws.column_dimensions[col].width)
+        assert ws.column_dimensions[col].width <= max(len(heading) + 4, longest + 2)  # no wider than needed
 
 
 def test_a_cases_file_in_utf16_leaves_the_other_tables_not_read_rather_than_empty(tmp_path):

@@ -66,7 +66,27 @@ class ValidationResult:
                                         "meta": {"table": table, "rule_id": "FIL-001",
                                                  "note": "the file could not be read"}},
                  "result": {"observed_value": 0}, "exception_info": {"raised_exception": False}}
-                for table, counts in self.tables.items() if counts.get("read", True) is False]
+                for table, counts in self.tables.items() if counts.get("read", True) is False] + self._file_results()
+
+    def _file_results(self) -> list[dict]:
+        """Each whole-return rule that failed (file name, type, size, a missing table...), as a failed expectation
+        on the return, so a return rejected only for its name does not read as every expectation passed."""
+        if self.findings.height == 0:
+            return []
+        file_findings = self.findings.filter(pl.col("table") == "file")
+        out = []
+        for rule_id in file_findings.get_column("rule_id").unique(maintain_order=True).to_list():
+            rows = file_findings.filter(pl.col("rule_id") == rule_id)
+            rule = RULES_BY_ID.get(rule_id)
+            out.append({"success": False,
+                        "expectation_config": {"type": "unexpected_rows_expectation",
+                                               "kwargs": {"unexpected_rows_query": f"whole-return rule {rule_id}"},
+                                               "meta": {"table": "file", "rule_id": rule_id,
+                                                        "note": rule.summary if rule else ""}},
+                        "result": {"observed_value": rows.height,
+                                   "details": {"findings": rows.get_column("message").head(20).to_list()}},
+                        "exception_info": {"raised_exception": False}})
+        return out
 
     def rules(self) -> list[dict]:
         """Each rule that fired, what to fix first first: fatal, then errors (the cascade last), then warnings;
