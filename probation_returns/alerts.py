@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Alert as AlertRow
@@ -116,13 +117,16 @@ def notifiers(env: Mapping[str, str] | None = None) -> list[Notifier]:
 
 def raise_alert(engine: Engine, alerts_dir: Path, alert: Alert, send: list[Notifier] | None = None) -> bool:
     """Record and send the alert; False when it was already recorded (nothing is sent twice)."""
-    with session_scope(engine) as session:
-        if session.scalar(select(AlertRow.id).where(AlertRow.alert_key == alert.key)) is not None:
-            return False
-        row = AlertRow(alert_key=alert.key, kind=alert.kind, title=alert.title[:300], asset_key=alert.asset_key,
-                       partition_key=alert.partition_key, check_name=alert.check_name, run_id=alert.run_id,
-                       detail=alert.detail, raised_at=dt.datetime.fromisoformat(alert.raised_at))
-        session.add(row)
+    try:
+        with session_scope(engine) as session:
+            if session.scalar(select(AlertRow.id).where(AlertRow.alert_key == alert.key)) is not None:
+                return False
+            row = AlertRow(alert_key=alert.key, kind=alert.kind, title=alert.title[:300], asset_key=alert.asset_key,
+                           partition_key=alert.partition_key, check_name=alert.check_name, run_id=alert.run_id,
+                           detail=alert.detail, raised_at=dt.datetime.fromisoformat(alert.raised_at))
+            session.add(row)
+    except IntegrityError:  # another process recorded the same alert between our look and our insert
+        return False
     alerts_dir.mkdir(parents=True, exist_ok=True)
     with (alerts_dir / "alerts.jsonl").open("a", encoding="utf-8") as f:
         f.write(json.dumps(asdict(alert), sort_keys=True) + "\n")

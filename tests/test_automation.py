@@ -237,3 +237,34 @@ def test_a_mistyped_notifier_setting_is_recorded_not_raised(tmp_path, monkeypatc
     with session_scope(engine) as session:
         row = session.scalar(select(AlertRow))
         assert row.notified_via is None and "RETURNS_ALERT_SMTP_PORT must be a port number" in row.notify_error
+
+
+def test_an_alert_raised_by_two_processes_at_once_is_recorded_and_sent_once(engine, tmp_path, monkeypatch):
+    """Two processes look at once and both find nothing; the first inserts. The database refuses the second's
+    insert and the second call says the alert was already recorded, rather than failing its sensor."""
+    from sqlalchemy.orm import Session
+
+    alert = Alert(key="run-abc", kind="run_failed", title="Run abc failed", run_id="abc")
+    sent = []
+
+    class _Recorder:
+        name = "recorder"
+
+        def send(self, a):
+            sent.append(a.key)
+
+    assert raise_alert(engine, tmp_path / "alerts", alert, [_Recorder()]) is True  # the first process
+    looked = Session.scalar
+    calls = []
+
+    def looked_before_the_first_committed(self, statement, *args, **kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else looked(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "scalar", looked_before_the_first_committed)
+    assert raise_alert(engine, tmp_path / "alerts", alert, [_Recorder()]) is False  # the second
+    monkeypatch.undo()
+    assert sent == ["run-abc"]
+    assert len((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()) == 1
+    with session_scope(engine) as session:
+        assert len(session.scalars(select(AlertRow)).all()) == 1
