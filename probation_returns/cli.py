@@ -33,6 +33,8 @@ db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 credits_app = typer.Typer(help="Service credits and contract managers' decisions on them.", no_args_is_help=True)
 app.add_typer(credits_app, name="credits")
+users_app = typer.Typer(help="Accounts that sign in to the portal.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -259,6 +261,71 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email address: what they sign in with.")],
+    role: Annotated[str, typer.Option(help="provider (a provider's submitter), manager (a contract manager) or admin.")],
+    provider: Annotated[str | None, typer.Option(help="For a provider submitter: the provider, e.g. C14.")] = None,
+    name: Annotated[str | None, typer.Option(help="The person's name, as shown in the portal.")] = None,
+    generate: Annotated[bool, typer.Option("--generate", help="Make up a password and print it, instead of "
+                                           "reading one from standard input.")] = False,
+) -> None:
+    """Add a portal account. The password is read from standard input (one line), or made up with --generate.
+
+    Only an argon2 hash of the password is kept.
+    """
+    from probation_returns.accounts import AccountError, add_user, generate_password
+    from probation_returns.warehouse.db import session_scope
+
+    if generate:
+        password = generate_password()
+    else:
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass("Password (at least 12 characters): ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    engine = _warehouse_ready()
+    try:
+        with session_scope(engine) as session:
+            account = add_user(session, email, role, password, provider=provider, name=name)
+            from probation_returns import audit
+
+            audit.record(session, None, "account_added", provider=account.provider_code,
+                         target=account.email, role=account.role)
+    except AccountError as exc:
+        _fail(str(exc))
+    where = f" for {account.provider_code}" if account.provider_code else ""
+    print(f"Added {account.email} ({account.role}{where}).")
+    if generate:
+        print(f"Password: {password}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on (put a TLS proxy in front in production).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
+) -> None:
+    """Serve the portal with gunicorn: providers send returns and read feedback; contract managers sign off.
+
+    Settings come from the environment: RETURNS_DATABASE_URL, RETURNS_PORTAL_SECRET_KEY, RETURNS_PSEUDONYM_KEY, RETURNS_LANDING, RETURNS_OUTPUT, DAGSTER_HOME (see the README).
+    """
+    from probation_returns.pseudonym import MissingKey, key
+
+    _warehouse_ready()
+    try:
+        key()  # the validation of an upload needs it: say so now, not at the first upload
+    except MissingKey as exc:
+        _fail(str(exc))
+    _dagster_home()
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--threads", "4", "--timeout", "300", "--access-logfile", "-", "portal.wsgi:app"]
+    console.print(f"Portal on http://{host}:{port} (Ctrl+C stops it)")
+    os.execv(sys.executable, args)
 
 
 @app.command()

@@ -76,6 +76,11 @@ VALUES = {
     "alerts.alert_key": ["x" * 100], "alerts.kind": ["check_failed", "run_failed"], "alerts.asset_key": ["x" * 200],
     "alerts.partition_key": ["C05|2017-07-01"], "alerts.check_name": ["x" * 100], "alerts.run_id": ["f" * 36],
     "alerts.notified_via": ["webhook, email"],
+    "users.email": ["x" * 254], "users.role": ["provider", "manager", "admin"],
+    "audit_events.action": ["x" * 40], "audit_events.provider_code": ["C01"], "audit_events.quarter": ["2017Q3"],
+    "users.provider_code": ["C01"], "uploads.provider_code": ["C01"],
+    "uploads.quarter": ["2017Q3"], "uploads.identity": ["f" * 64],
+    "uploads.status": ["received", "validating", "done", "failed"], "uploads.run_id": ["f" * 36],
 }
 
 

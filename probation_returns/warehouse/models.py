@@ -309,3 +309,63 @@ class Alert(Base):
     raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     notified_via: Mapped[str | None] = mapped_column(String(100))
     notify_error: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """Someone who signs in to the portal: a provider's submitter (bound to one provider), a contract manager
+    (all providers) or an administrator (accounts and the audit log). Only an argon2 hash of the password."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))  # provider, manager, admin
+    provider_code: Mapped[str | None] = mapped_column(ForeignKey("providers.code"))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """Who did what, when: sign-ins (both outcomes), uploads, downloads, decisions, sign-offs. Never offenders' data."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    actor: Mapped[str | None] = mapped_column(Text)  # the user's e-mail address (or what was typed at sign-in)
+    action: Mapped[str] = mapped_column(String(40))
+    provider_code: Mapped[str | None] = mapped_column(String(3))
+    quarter: Mapped[str | None] = mapped_column(String(6))
+    target: Mapped[str | None] = mapped_column(Text)  # what it was done to: a file, a submission, a build
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Upload(Base):
+    """A return sent through the portal: who sent it and declared it, and how far its processing has got."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"), index=True)
+    quarter: Mapped[str] = mapped_column(String(6))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    declared_by: Mapped[str] = mapped_column(Text)  # the name typed in the declaration
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    identity: Mapped[str] = mapped_column(String(64))  # ingest.identity of its parts: finds its submission
+    files: Mapped[list] = mapped_column(JSON)  # [{part, sent_as, sha256, bytes}]
+    status: Mapped[str] = mapped_column(String(20))  # received, validating, done, failed
+    worker: Mapped[str | None] = mapped_column(Text)  # host:pid of the process validating it
+    run_id: Mapped[str | None] = mapped_column(String(64))  # the Dagster run
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SignOff(Base):
+    """A contract manager's sign-off of one build of a quarter's return: that build goes to the ministry."""
+
+    __tablename__ = "sign_offs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), unique=True)
+    signed_by: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -1,0 +1,154 @@
+"""A contract manager's pages: the quarter across all providers, a provider over time, credits, builds, sign-off."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.charts import service_level_chart
+from portal.forms import DecisionForm, SignOffForm
+from portal.security import db, roles
+from probation_returns import audit, overview
+from probation_returns.calendar import Quarter
+from probation_returns.measures.decisions import DecisionError, current_credits, decide
+from probation_returns.reference import providers
+from reports.ministry.layout import MEASURE_NAMES
+from probation_returns.warehouse.models import CreditDecision, Credit, ReturnBuild, SignOff
+
+bp = Blueprint("manager", __name__, url_prefix="/manage")
+
+
+def _open_quarter() -> Quarter:
+    return overview.open_quarter(setting=current_app.extensions["returns_settings"].open_quarter)
+
+
+def _quarter(text: str) -> str:
+    try:
+        return str(Quarter.parse(text))
+    except ValueError:
+        abort(404)
+
+
+def _provider(code: str):
+    known = providers()
+    if code not in known:
+        abort(404)
+    return known[code]
+
+
+@bp.route("/")
+@roles("manager")
+def home():
+    return redirect(url_for("manager.quarter", quarter=str(_open_quarter())))
+
+
+@bp.route("/quarters/<quarter>")
+@roles("manager")
+def quarter(quarter: str):
+    quarter = _quarter(quarter)
+    q = Quarter.parse(quarter)
+    with db() as s:
+        rows = overview.quarter_overview(s, quarter)
+        built = overview.builds(s, quarter)
+    return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
+                           deadline=overview.deadline(q), previous=str(q - 1),
+                           following=str(q + 1) if q < _open_quarter() else None, tags=overview.STATUS_TAGS)
+
+
+@bp.route("/providers/<code>")
+@roles("manager")
+def provider(code: str):
+    info = _provider(code)
+    with db() as s:
+        series = overview.service_level_history(s, code)
+        versions = overview.versions(s, code)
+    charts = [(measure, service_level_chart(measure, rows, MEASURE_NAMES.get(measure, "")), rows)
+              for measure, rows in series.items()]
+    return render_template("manager/provider.html", code=code, info=info, charts=charts, versions=versions,
+                           tags=overview.STATUS_TAGS, names=MEASURE_NAMES)
+
+
+@bp.route("/quarters/<quarter>/providers/<code>/credits", methods=["GET", "POST"])
+@roles("manager")
+def credits(quarter: str, code: str):
+    """The provider's credits and their trail; with ``?measure=``, the decision on that credit (one per page)."""
+    quarter, info = _quarter(quarter), _provider(code)
+    with db() as s:
+        rows = current_credits(s, quarter, code)
+    measure = request.values.get("measure") or None
+    chosen = next((r for r in rows if r.measure == measure), None)
+    if measure is not None and chosen is None:
+        abort(404)
+    form = DecisionForm()
+    problem = None
+    if chosen is not None and form.validate_on_submit():
+        try:
+            with db() as s:
+                decision = decide(s, quarter, code, chosen.measure, form.decision.data, form.reason.data,
+                                  current_user.email)
+                audit.record(s, current_user.email, "credit_decision", provider=code, quarter=quarter,
+                             target=f"{code} {chosen.measure} credit", decision=decision.decision)
+        except DecisionError as exc:
+            problem = str(exc)
+        else:
+            flash(f"Recorded: the {chosen.measure} credit is {form.decision.data}.")
+            return redirect(url_for("manager.credits", quarter=quarter, code=code))
+    with db() as s:
+        trail = [(d, m) for d, m in s.execute(
+            select(CreditDecision, Credit.measure).join(Credit, Credit.id == CreditDecision.credit_id)
+            .where(Credit.quarter == quarter, Credit.provider_code == code).order_by(CreditDecision.id.desc()))]
+    status = 400 if problem or any(f.errors for f in form) else 200
+    return render_template("manager/credits.html", quarter=quarter, code=code, info=info, rows=rows, form=form,
+                           problem=problem, trail=trail, chosen=chosen), status
+
+
+def _build(build_id: int) -> ReturnBuild:
+    with db() as s:
+        build = s.get(ReturnBuild, build_id)
+        if build is None:
+            abort(404)
+    return build
+
+
+@bp.route("/builds/<int:build_id>", methods=["GET", "POST"])
+@roles("manager")
+def build(build_id: int):
+    build = _build(build_id)
+    form = SignOffForm()
+    with db() as s:
+        listed = overview.builds(s, build.quarter)
+    this = next(b for b in listed if b["build"].id == build.id)
+    if this["latest"] and this["sign_off"] is None and form.validate_on_submit():
+        try:
+            with db() as s:
+                s.add(SignOff(build_id=build.id, signed_by=current_user.email))
+                s.flush()
+                audit.record(s, current_user.email, "sign_off", quarter=build.quarter,
+                             target=f"{build.quarter} build {build.build_number}", manifest_sha256=build.manifest_sha256)
+        except IntegrityError:
+            pass  # signed off a moment ago by someone else: one sign-off per build, kept by the database
+        else:
+            flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
+        return redirect(url_for("manager.build", build_id=build.id))
+    files = [(name, what, overview.build_file(build, name) is not None) for name, what in overview.BUILD_FILES.items()]
+    published = [(name, what, overview.build_file(build, name, publication=True) is not None)
+                 for name, what in overview.BUILD_FILES.items()]
+    return render_template("manager/build.html", build=build, this=this, form=form, files=files,
+                           published=published, newer=listed[0]["build"] if not this["latest"] else None), \
+        400 if any(f.errors for f in form) else 200
+
+
+@bp.route("/builds/<int:build_id>/files/<name>")
+@bp.route("/builds/<int:build_id>/publication/<name>", endpoint="build_publication_file", defaults={"publication": True})
+@roles("manager")
+def build_file(build_id: int, name: str, publication: bool = False):
+    build = _build(build_id)
+    path = overview.build_file(build, name, publication=publication)
+    if path is None:
+        abort(404)
+    with db() as s:
+        audit.record(s, current_user.email, "download", quarter=build.quarter,
+                     target=f"{build.quarter} build {build.build_number}: {'publication/' if publication else ''}{path.name}")
+    return send_file(path, as_attachment=True, download_name=path.name)

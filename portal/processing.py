@@ -1,0 +1,37 @@
+"""Starting the validation of an upload: a worker process (``python -m orchestration.portal_intake``) per upload.
+
+The web process only starts it and records its host:pid on the upload, so a page that finds the
+worker gone (killed, or the machine restarted) can start another; the intake is safe to repeat.
+A thread waits for each child so that none is left a zombie (which would look alive).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+from orchestration.instance import prepare
+from portal.settings import Settings
+from probation_returns.warehouse.db import engine_for, session_scope
+from probation_returns.warehouse.models import Upload
+
+_prepared: set = set()
+
+
+def start(upload_id: int, settings: Settings) -> None:
+    if not settings.process_uploads:
+        return
+    if settings.dagster_home not in _prepared:  # the instance's dagster.yaml: written here, not by every worker
+        prepare(settings.dagster_home)
+        _prepared.add(settings.dagster_home)
+    env = {**os.environ, **settings.worker_environment()}
+    child = subprocess.Popen([sys.executable, "-m", "orchestration.portal_intake", str(upload_id)], env=env,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+    threading.Thread(target=child.wait, daemon=True).start()
+    with session_scope(engine_for(settings.database_url)) as s:
+        upload = s.get(Upload, upload_id)
+        if upload is not None and upload.status in ("received", "validating", "failed"):
+            upload.worker = f"{socket.gethostname()}:{child.pid}"

@@ -1,0 +1,191 @@
+"""A provider's pages: its quarters and deadline, sending a return, following it, reading its feedback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from portal import processing
+from portal.forms import UploadForm
+from portal.security import db, may_see_provider, roles
+from probation_returns import audit, overview, uploads
+from probation_returns.calendar import Quarter
+from probation_returns.spec import TABLES
+from probation_returns.validation import _actions
+from probation_returns.validation.service import feedback_folder
+from probation_returns.warehouse.models import Submission, Upload
+from reports.feedback import FILES, HEADINGS, OUTCOME_WORDS, SEVERITY_WORDS
+
+bp = Blueprint("provider", __name__)
+PAGE = 50
+DOWNLOADS = {  # feedback file -> what a clerk is told it is
+    "feedback.xlsx": "Feedback workbook (Excel)", "findings.csv": "Every finding (CSV)",
+    "feedback.html": "Feedback page to keep (HTML)", "summary.json": "Summary (JSON)",
+    "validation_result.json": "Validation result (Great Expectations JSON)",
+}
+assert set(DOWNLOADS) == set(FILES)
+
+
+def settings():
+    return current_app.extensions["returns_settings"]
+
+
+def _open_quarter() -> Quarter:
+    return overview.open_quarter(setting=settings().open_quarter)
+
+
+def _quarter(text: str) -> str:
+    try:
+        q = Quarter.parse(text)
+    except ValueError:
+        abort(404)
+    if q > _open_quarter() or q.ordinal < Quarter.parse("2015Q1").ordinal:
+        abort(404)
+    return str(q)
+
+
+@bp.route("/returns")
+@roles("provider")
+def home():
+    code = current_user.provider
+    open_q = _open_quarter()
+    with db() as s:
+        quarters = overview.provider_quarters(s, code, open_q)
+    return render_template("provider/home.html", provider=code, open_quarter=str(open_q),
+                           deadline=overview.deadline(open_q), quarters=quarters, tags=overview.STATUS_TAGS)
+
+
+@bp.route("/returns/<quarter>/send", methods=["GET", "POST"])
+@roles("provider")
+def send(quarter: str):
+    quarter = _quarter(quarter)
+    code = current_user.provider
+    form = UploadForm()
+    if form.validate_on_submit():  # the CSRF token, the declaration and the name
+        chosen = [f for f in request.files.getlist(form.files.name) if f and f.filename]
+        try:
+            if not chosen:
+                raise uploads.UploadError("Choose the file or files of your return")
+            incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
+            with db() as s:
+                upload = uploads.store(s, settings().landing, code, quarter, int(current_user.id),
+                                       form.declared_by.data, incoming)
+                audit.record(s, current_user.email, "upload", provider=code, quarter=quarter,
+                             target=f"upload {upload.id}", files=len(incoming),
+                             bytes=sum(f["bytes"] for f in upload.files), declared=True)
+                upload_id = upload.id
+        except uploads.UploadError as exc:
+            form.files.errors = [str(exc)]
+        else:
+            processing.start(upload_id, settings())
+            return redirect(url_for("provider.follow", upload_id=upload_id))
+    return render_template("provider/send.html", form=form, quarter=quarter,
+                           deadline=overview.deadline(Quarter.parse(quarter))), 400 if any(f.errors for f in form) else 200
+
+
+def _part(name: str) -> str:
+    """Which part of a return a chosen file is, from the end of its name (the name is never used as a path)."""
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return "workbook"
+    for table in TABLES:
+        if lower.endswith(f"{table}.csv"):
+            return table
+    raise uploads.UploadError(f"{uploads._shown(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
+                              "or _breaches.csv, or send one .xlsx workbook")
+
+
+def _upload(upload_id: int) -> Upload:
+    with db() as s:
+        upload = s.get(Upload, upload_id)
+        if upload is None:
+            abort(404)
+        may_see_provider(upload.provider_code)
+        s.expunge(upload)
+    return upload
+
+
+@bp.route("/uploads/<int:upload_id>")
+@roles("provider", "manager")
+def follow(upload_id: int):
+    upload = _upload(upload_id)
+    if upload.status == "done" and upload.submission_id:
+        return redirect(url_for("provider.feedback", submission_id=upload.submission_id))
+    if uploads.stalled(upload):  # its worker was killed or never started: start another (safe to repeat)
+        processing.start(upload.id, settings())
+        upload = _upload(upload_id)
+    return render_template("provider/follow.html", upload=upload, refresh=upload.status in ("received", "validating"))
+
+
+def _submission(submission_id: int) -> Submission:
+    with db() as s:
+        submission = s.get(Submission, submission_id)
+        if submission is None:
+            abort(404)
+        may_see_provider(submission.provider_code)
+        s.expunge(submission)
+    return submission
+
+
+def _folder(submission: Submission) -> Path:
+    return feedback_folder(settings().output / "feedback", submission.provider_code, submission.quarter, submission.id)
+
+
+@bp.route("/submissions/<int:submission_id>")
+@roles("provider", "manager")
+def feedback(submission_id: int):
+    submission = _submission(submission_id)
+    folder = _folder(submission)
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        return render_template("provider/no_feedback.html", submission=submission), 200
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    rule, table = request.args.get("rule") or None, request.args.get("table") or None
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    findings = pl.scan_csv(folder / "findings.csv", infer_schema=False)
+    if rule:
+        findings = findings.filter(pl.col("rule_id") == rule)
+    if table:
+        findings = findings.filter(pl.col("table") == table)
+    total = findings.select(pl.len()).collect().item()
+    pages = max(1, -(-total // PAGE))
+    page = min(page, pages)
+    rows = findings.slice((page - 1) * PAGE, PAGE).collect().to_dicts()
+    with db() as s:
+        history = overview.versions(s, submission.provider_code, submission.quarter)
+    return render_template("provider/feedback.html", submission=submission, summary=summary,
+                           words=OUTCOME_WORDS.get(summary["outcome"], ""), findings=rows, total=total, page=page,
+                           pages=pages, rule=rule, table=table, headings=HEADINGS, severity=SEVERITY_WORDS,
+                           downloads=DOWNLOADS, history=history, actions=_actions(), tags=overview.STATUS_TAGS,
+                           rule_ids=[r["rule_id"] for r in summary.get("rules", [])], tables=list(TABLES) + ["file"])
+
+
+@bp.route("/submissions/<int:submission_id>/files/<name>")
+@roles("provider", "manager")
+def feedback_file(submission_id: int, name: str):
+    submission = _submission(submission_id)
+    if name not in DOWNLOADS:
+        abort(404)
+    path = _folder(submission) / name
+    if not path.is_file():
+        abort(404)
+    with db() as s:
+        audit.record(s, current_user.email, "download", provider=submission.provider_code, quarter=submission.quarter,
+                     target=f"submission {submission.id}: {name}")
+    return send_file(path, as_attachment=True,
+                     download_name=f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}")
+
+
+@bp.route("/returns/history")
+@roles("provider")
+def history():
+    with db() as s:
+        rows = overview.versions(s, current_user.provider)
+        for row in rows:
+            s.expunge(row["submission"])
+    return render_template("provider/history.html", rows=rows, provider=current_user.provider,
+                           tags=overview.STATUS_TAGS)

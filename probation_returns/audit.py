@@ -1,0 +1,33 @@
+"""The audit log: who did what and when, kept in the warehouse; never an offender's data.
+
+Targets are things the service itself names (a submission number, a build, a file the service wrote,
+a credit's provider and measure); what a provider typed is never copied in.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from probation_returns.warehouse.models import AuditEvent
+
+ACTIONS = {
+    "sign_in": "Signed in", "sign_in_failed": "Sign-in refused", "sign_out": "Signed out",
+    "upload": "Sent a return", "download": "Downloaded a file", "credit_decision": "Decided on a credit",
+    "sign_off": "Signed off a build", "account_added": "Added an account",
+}
+
+
+def record(session: Session, actor: str | None, action: str, *, provider: str | None = None,
+           quarter: str | None = None, target: str | None = None, **detail) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    session.add(AuditEvent(actor=actor, action=action, provider_code=provider, quarter=quarter, target=target,
+                           detail=detail or None))
+
+
+def recent(session: Session, limit: int = 200, offset: int = 0, action: str | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(session.scalars(query))

@@ -1,0 +1,180 @@
+"""What the portal's pages show, as plain queries: a provider's quarters and versions, a quarter across
+all 28 providers, a provider's service levels over time, and a quarter's builds and their sign-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from probation_returns.calendar import Quarter, business_days_from
+from probation_returns.measures.quarter import LONDON, accepted_submission, submission_deadline
+from probation_returns.parameters import for_quarter
+from probation_returns.reference import providers
+from probation_returns.warehouse.models import (
+    Credit,
+    Measure,
+    ReturnBuild,
+    SignOff,
+    Submission,
+    Upload,
+)
+
+STATUS_TAGS = {  # status -> GOV.UK tag colour
+    "Not sent": "grey", "Received": "blue", "Validating": "blue", "Accepted": "green",
+    "Accepted with warnings": "green", "Accepted with record rejections": "yellow", "Rejected": "red",
+    "Processing failed": "red",
+}
+
+
+def open_quarter(today: dt.date | None = None, setting: str | None = None) -> Quarter:
+    """The quarter whose return is being collected: the setting, else the quarter before today's."""
+    if setting:
+        return Quarter.parse(setting)
+    return Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+
+
+@dataclass(frozen=True)
+class Deadline:
+    quarter: str
+    last_day: dt.date
+    business_days_left: int  # counting today when it is a working day
+    today: dt.date
+
+    @property
+    def passed(self) -> bool:
+        return self.today > self.last_day
+
+    @property
+    def words(self) -> str:
+        day = f"{self.last_day:%A} {self.last_day.day} {self.last_day:%B %Y}"
+        if self.passed:
+            return f"The deadline was the end of {day}. A return sent now is recorded but does not count."
+        left = self.business_days_left
+        return f"Send it by the end of {day}: {left} working day{'s' if left != 1 else ''} left."
+
+
+def deadline(quarter: Quarter, today: dt.date | None = None) -> Deadline:
+    end = submission_deadline(quarter, for_quarter(quarter))
+    last_day = (end - dt.timedelta(days=1)).date()
+    today = today or dt.datetime.now(LONDON).date()
+    return Deadline(str(quarter), last_day, business_days_from(today, last_day), today)
+
+
+@dataclass(frozen=True)
+class QuarterStatus:
+    quarter: str
+    status: str
+    latest: Submission | None
+    counted_version: int | None
+    upload: Upload | None  # the latest portal upload, when it is still at work or failed
+
+
+def status(session: Session, provider: str, quarter: str) -> QuarterStatus:
+    latest = session.scalar(select(Submission).where(Submission.provider_code == provider, Submission.quarter == quarter)
+                            .order_by(Submission.version.desc()).limit(1))
+    upload = session.scalar(select(Upload).where(Upload.provider_code == provider, Upload.quarter == quarter)
+                            .order_by(Upload.id.desc()).limit(1))
+    counted = accepted_submission(session, provider, quarter)
+    if upload is not None and upload.status in ("received", "validating"):
+        word = "Validating" if upload.status == "validating" else "Received"
+    elif upload is not None and upload.status == "failed" and (latest is None or upload.uploaded_at > _utc(latest.received_at)):
+        word = "Processing failed"
+    elif latest is None:
+        word = "Not sent"
+    else:
+        word = latest.outcome or "Received"
+    shown_upload = upload if upload is not None and upload.status != "done" else None
+    return QuarterStatus(quarter, word, latest, counted.version if counted else None, shown_upload)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def provider_quarters(session: Session, provider: str, open_q: Quarter, back: int = 7) -> list[QuarterStatus]:
+    """The open quarter and earlier ones the provider has sent returns for (at least ``back`` of them)."""
+    sent = {q for (q,) in session.execute(select(Submission.quarter).where(Submission.provider_code == provider)
+                                          .distinct())}
+    shown = {str(open_q - i) for i in range(back + 1)} | {q for q in sent if Quarter.parse(q) <= open_q}
+    return [status(session, provider, q) for q in sorted(shown, key=lambda q: Quarter.parse(q).ordinal, reverse=True)]
+
+
+def versions(session: Session, provider: str, quarter: str | None = None) -> list[dict]:
+    """Every version the provider sent, newest first: received, delivered, outcome, and whether it counts."""
+    query = select(Submission).where(Submission.provider_code == provider)
+    if quarter:
+        query = query.where(Submission.quarter == quarter)
+    rows = list(session.scalars(query.order_by(Submission.received_at.desc(), Submission.id.desc())))
+    counted = {}
+    for q in {s.quarter for s in rows}:
+        c = accepted_submission(session, provider, q)
+        counted[q] = c.id if c else None
+    return [{"submission": s, "counts": counted.get(s.quarter) == s.id} for s in rows]
+
+
+def quarter_overview(session: Session, quarter: str) -> list[dict]:
+    """All 28 providers for the quarter: status, counted version, service levels and credits."""
+    measures: dict[str, list[Measure]] = {}
+    for m in session.scalars(select(Measure).where(Measure.quarter == quarter).order_by(Measure.measure)):
+        measures.setdefault(m.provider_code, []).append(m)
+    credit_totals = dict(session.execute(
+        select(Credit.provider_code, func.sum(Credit.amount_gbp)).where(Credit.quarter == quarter,
+                                                                         Credit.replaced_at.is_(None))
+        .group_by(Credit.provider_code)).all())
+    out = []
+    for code, info in providers().items():
+        st = status(session, code, quarter)
+        levels = measures.get(code, [])
+        out.append({"code": code, "name": info.name,
+                    "status": st, "measures": levels,
+                    "missed": sum(1 for m in levels if m.status == "missed"),
+                    "met": sum(1 for m in levels if m.status == "met"),
+                    "credits": credit_totals.get(code)})
+    return out
+
+
+def service_level_history(session: Session, provider: str) -> dict[str, list[Measure]]:
+    """Each service level's figures over the quarters, oldest first (the measures of the counted returns)."""
+    series: dict[str, list[Measure]] = {}
+    for m in session.scalars(select(Measure).where(Measure.provider_code == provider)):
+        series.setdefault(m.measure, []).append(m)
+    for rows in series.values():
+        rows.sort(key=lambda m: Quarter.parse(m.quarter).ordinal)
+    return dict(sorted(series.items()))
+
+
+def builds(session: Session, quarter: str) -> list[dict]:
+    """The quarter's builds, newest first, each with its sign-off (if any); the signed-off one is for the ministry."""
+    rows = list(session.scalars(select(ReturnBuild).where(ReturnBuild.quarter == quarter)
+                                .order_by(ReturnBuild.build_number.desc())))
+    signed = {s.build_id: s for s in session.scalars(select(SignOff).where(SignOff.build_id.in_([b.id for b in rows])))}
+    latest_signed = next((b.id for b in rows if b.id in signed), None)
+    return [{"build": b, "sign_off": signed.get(b.id), "latest": i == 0, "for_ministry": b.id == latest_signed}
+            for i, b in enumerate(rows)]
+
+
+BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)
+    "workbook": "The ministry return (Excel workbook)",
+    "service_levels.csv": "Service levels (CSV)", "reoffending.csv": "Reoffending (CSV)",
+    "payments.csv": "Payments (CSV)", "data_quality.csv": "Data quality (CSV)",
+    "submissions.csv": "Submissions (CSV)", "data_dictionary.csv": "Data dictionary (CSV)",
+    "manifest.json": "Manifest: inputs, versions and checksums (JSON)",
+}
+
+
+def build_file(build: ReturnBuild, name: str, publication: bool = False) -> Path | None:
+    """A file of a build, by its listed name only (never a path from a request); None if it is not there."""
+    folder = Path(build.output_path)
+    if publication:
+        folder = folder / "publication"
+    if name == "workbook":
+        found = sorted(folder.glob("ministry_return_*.xlsx"))
+        return found[0] if found else None
+    if name not in BUILD_FILES:
+        return None
+    path = folder / name
+    return path if path.is_file() else None

@@ -1,0 +1,187 @@
+"""Returns sent through the portal, from the browser's bytes to the submission they became.
+
+An upload is streamed to a locked staging file in the landing folder, counted and hashed as it
+arrives and stopped at the specification's size limit (the validation reader's ``MAX_FILE_BYTES``),
+so nothing larger than a return may be is ever held. It is then put in the provider's landing folder
+under a name the service chooses (``C14_2017Q3_cases.csv``, ``C14_2017Q3.xlsx``): the name the
+sender's browser gave is recorded, never used as a path. From there the return is received and
+validated by the same intake as the landing sensor's (the ``provider_intake`` job), so data engineers
+see the run in Dagster like any other; the upload row follows it (received, validating, done, failed)
+and, once done, points at the submission its files became.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from probation_returns.calendar import Quarter
+from probation_returns.ingest import RETURN_NAME, identity, stored_identity
+from probation_returns.spec import TABLES
+from probation_returns.staging import remove_abandoned, staging_file
+from probation_returns.validation.reader import MAX_FILE_BYTES
+from probation_returns.warehouse.models import Submission, Upload
+
+CHUNK = 1 << 20
+STAGING = ".portal-staging"  # inside the landing folder: the same file system, so the final rename is atomic
+EXTENSIONS = {"workbook": ".xlsx", **{t: ".csv" for t in TABLES}}
+
+
+class UploadError(ValueError):
+    """What was sent cannot be taken; the message says what to send instead."""
+
+
+@dataclass
+class Incoming:
+    part: str  # "workbook" or a table
+    sent_as: str  # the name the browser gave (shown back, never a path)
+    stream: BinaryIO
+
+
+def _check_parts(incoming: list[Incoming]) -> None:
+    parts = [i.part for i in incoming]
+    if parts == ["workbook"] or sorted(parts) == sorted(TABLES):
+        for item in incoming:
+            if not item.sent_as.lower().endswith(EXTENSIONS[item.part]):
+                what = "an Excel workbook (.xlsx)" if item.part == "workbook" else f"the {item.part} table as a .csv file"
+                raise UploadError(f"{_shown(item.sent_as)} is not {what}")
+        return
+    raise UploadError("Send either one Excel workbook (.xlsx) or the three CSV files: cases, contacts and breaches")
+
+
+def _shown(name: str) -> str:
+    """The sender's file name as text to show: its last part, printable, at most 100 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c for c in base if c.isprintable())[:100] or "the file"
+
+
+def _stream_to(item: Incoming, out: BinaryIO) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := item.stream.read(CHUNK):
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise UploadError(f"{_shown(item.sent_as)} is larger than {MAX_FILE_BYTES // 2**20} MB, the most a "
+                              "return file may be: check it is the right file")
+        digest.update(chunk)
+        out.write(chunk)
+    if size == 0:
+        raise UploadError(f"{_shown(item.sent_as)} is empty")
+    return digest.hexdigest(), size
+
+
+def landed_name(provider: str, quarter: str, part: str) -> str:
+    return f"{provider}_{quarter}.xlsx" if part == "workbook" else f"{provider}_{quarter}_{part}.csv"
+
+
+def store(session: Session, landing: Path, provider: str, quarter: str, user_id: int, declared_by: str,
+          incoming: list[Incoming]) -> Upload:
+    """Stream the files to disk, put them in the landing folder as the provider's return, and record the upload.
+
+    Any earlier return files of the provider's quarter in its landing folder are replaced (they were
+    received already: every version stays in the archive), so the folder holds exactly what was sent.
+    """
+    _check_parts(incoming)
+    if not declared_by.strip():
+        raise UploadError("Type your full name to declare the return complete and accurate")
+    staging = landing / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(staging, "upload-*")
+    folder = landing / provider
+    folder.mkdir(parents=True, exist_ok=True)
+    files, staged = [], []
+    with _all_staged(staging, len(incoming)) as outs:
+        for item, (out, path) in zip(incoming, outs):
+            digest, size = _stream_to(item, out)
+            out.flush()
+            os.fsync(out.fileno())
+            files.append({"part": item.part, "sent_as": _shown(item.sent_as), "sha256": digest, "bytes": size})
+            staged.append((item.part, path))
+        for old in folder.iterdir():  # the same quarter's return files, whatever form they took
+            match = RETURN_NAME.match(old.name)
+            if match and old.is_file() and match.group("provider").upper() == provider and \
+                    str(Quarter.parse(match.group("quarter"))) == quarter:
+                old.unlink()
+        for part, path in staged:
+            os.replace(path, folder / landed_name(provider, quarter, part))
+    upload = Upload(provider_code=provider, quarter=quarter, user_id=user_id, declared_by=declared_by.strip(),
+                    identity=identity([(f["part"], f["sha256"]) for f in files]), files=files, status="received")
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+class _all_staged:
+    """``n`` locked staging files, removed on the way out unless renamed into place."""
+
+    def __init__(self, parent: Path, n: int):
+        self.parent, self.n, self.contexts = parent, n, []
+
+    def __enter__(self):
+        outs = []
+        for _ in range(self.n):
+            context = staging_file(self.parent, "upload-")
+            outs.append(context.__enter__())
+            self.contexts.append(context)
+        return outs
+
+    def __exit__(self, *exc):
+        for context in reversed(self.contexts):
+            context.__exit__(*exc)
+        return False
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str | None) -> bool:
+    """Whether the process named ``host:pid`` is still running (a worker on another host: assumed so)."""
+    if not worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def begin(session: Session, upload_id: int, worker: str) -> Upload | None:
+    upload = session.get(Upload, upload_id, with_for_update=True)
+    if upload is None or upload.status == "done":
+        return None
+    upload.status, upload.worker, upload.error = "validating", worker, None
+    return upload
+
+
+def finish(session: Session, upload_id: int, run_id: str | None, error: str | None) -> Upload:
+    """Tie the upload to the submission its files became (the received version with the same content)."""
+    upload = session.get(Upload, upload_id)
+    upload.run_id = run_id
+    candidates = session.scalars(select(Submission).where(Submission.provider_code == upload.provider_code,
+                                                          Submission.quarter == upload.quarter)
+                                 .order_by(Submission.version.desc()))
+    match = next((s for s in candidates if stored_identity(s) == upload.identity and s.outcome), None)
+    upload.finished_at = dt.datetime.now(dt.timezone.utc)
+    if match is not None:
+        upload.submission_id, upload.status, upload.error = match.id, "done", None
+    else:
+        upload.status = "failed"
+        upload.error = error or "the return was not received (see the Dagster run)"
+    return upload
+
+
+def stalled(upload: Upload) -> bool:
+    """Received or validating, with no process at work on it: its worker was killed or never started."""
+    return upload.status in ("received", "validating") and not worker_alive(upload.worker)
