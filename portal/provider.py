@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import polars as pl
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from portal import processing
@@ -118,7 +118,28 @@ def follow(upload_id: int):
     if uploads.stalled(upload):  # its worker was killed or never started: start another (safe to repeat)
         processing.start(upload.id, settings())
         upload = _upload(upload_id)
-    return render_template("provider/follow.html", upload=upload, refresh=upload.status in ("received", "validating"))
+    return render_template("provider/follow.html", upload=upload, words=_words(upload))
+
+
+def _words(upload: Upload) -> str:
+    if upload.status == "received":
+        return "Your return has been received and is waiting to be checked."
+    if upload.status == "validating":
+        return "Your return is being checked against the rules."
+    return ""
+
+
+@bp.route("/uploads/<int:upload_id>/status")
+@roles("provider", "manager")
+def follow_status(upload_id: int):
+    """Where the upload has got to, for the follow page's script: where to go next once it is done or failed."""
+    upload = _upload(upload_id)
+    if uploads.stalled(upload):
+        processing.start(upload.id, settings())
+    done = upload.status == "done" and upload.submission_id
+    nxt = url_for("provider.feedback", submission_id=upload.submission_id) if done else (
+        url_for("provider.follow", upload_id=upload.id) if upload.status == "failed" else None)
+    return jsonify({"status": upload.status, "words": _words(upload), "next": nxt})
 
 
 def _submission(submission_id: int) -> Submission:

@@ -1,0 +1,308 @@
+"""The portal's doors: who may use each route, CSRF on every form, another provider's things are 404,
+sign-in is rate limited, sessions expire when idle, and the audit log records who did what."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from sqlalchemy import select
+
+from probation_returns import uploads
+from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.models import AuditEvent, CreditDecision, SignOff, Upload
+from tests.portal_fixtures import ACCOUNTS, PASSWORD, seed, sign_in, token
+
+ROLES = ("provider", "manager", "admin")
+
+
+@pytest.fixture
+def portal(tmp_path, database_url):
+    seeded = seed(tmp_path, database_url)
+    yield seeded
+    seeded.engine.dispose()
+
+
+def _routes(p):
+    """Every route, as (method, path, roles allowed). "provider" is C14, whose own things these are."""
+    own_sub, own_upload, build = p.own_submission, p.own_upload, p.build
+    return [
+        ("GET", "/", ROLES),
+        ("POST", "/sign-out", ROLES),
+        ("GET", "/returns", ("provider",)),
+        ("GET", "/returns/2017Q3/send", ("provider",)),
+        ("POST", "/returns/2017Q3/send", ("provider",)),
+        ("GET", "/returns/history", ("provider",)),
+        ("GET", f"/uploads/{own_upload}", ("provider", "manager")),
+        ("GET", f"/uploads/{own_upload}/status", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/files/findings.csv", ("provider", "manager")),
+        ("GET", "/manage/", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3", ("manager",)),
+        ("GET", "/manage/providers/C05", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/credits", ("manager",)),
+        ("POST", "/manage/quarters/2017Q3/providers/C05/credits", ("manager",)),
+        ("GET", f"/manage/builds/{build}", ("manager",)),
+        ("POST", f"/manage/builds/{build}", ("manager",)),
+        ("GET", f"/manage/builds/{build}/files/workbook", ("manager",)),
+        ("GET", f"/manage/builds/{build}/publication/workbook", ("manager",)),
+        ("GET", "/admin/audit", ("admin",)),
+        ("GET", "/admin/accounts", ("admin",)),
+    ]
+
+
+def test_every_route_of_the_application_is_in_the_authorisation_table(portal):
+    listed = {path.split("/")[1] + ":" + method for method, path, _ in _routes(portal)}
+    rules = {(rule.rule, method) for rule in portal.app.url_map.iter_rules() if rule.endpoint != "static"
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    endpoints = {rule.endpoint for rule in portal.app.url_map.iter_rules()} - {"static", "auth.sign_in"}
+    covered = set()
+    adapter = portal.app.url_map.bind("localhost")
+    for method, path, _ in _routes(portal):
+        covered.add(adapter.match(path, method=method)[0])
+    assert endpoints == covered, f"add these routes to the table: {sorted(endpoints - covered)}"
+    assert listed and rules
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_routes_it_may_use_and_404_for_the_others(portal, role):
+    for method, path, allowed in _routes(portal):
+        if path == "/sign-out":
+            continue  # it ends the session: tested on its own
+        client = portal.app.test_client()
+        sign_in(client, role)
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": token(client, "/")})
+        if role in allowed:
+            assert response.status_code in (200, 302, 400), (role, method, path, response.status_code)
+            assert response.status_code != 404
+        else:
+            assert response.status_code == 404, (role, method, path, response.status_code)
+
+
+def test_anyone_not_signed_in_is_sent_to_sign_in_from_every_route(portal):
+    client = portal.app.test_client()
+    for method, path, _ in _routes(portal):
+        response = client.open(path, method=method)
+        if method == "POST":
+            assert response.status_code in (302, 400), path  # the CSRF check may refuse it first
+        else:
+            assert response.status_code == 302 and "/sign-in" in response.location, path
+
+
+def test_every_post_without_a_csrf_token_is_refused(portal):
+    for role in ROLES:
+        client = portal.app.test_client()
+        sign_in(client, role)
+        for method, path, allowed in _routes(portal):
+            if method == "POST" and role in allowed:
+                response = client.post(path, data={"measure": "SL001R", "decision": "waived", "reason": "r",
+                                                   "confirm": "y", "declared_by": "Jo", "declaration": "y"})
+                assert response.status_code == 400, (role, path)
+    client = portal.app.test_client()
+    response = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": PASSWORD})
+    assert response.status_code == 400  # signing in needs the token too
+    with session_scope(portal.engine) as s:
+        assert s.scalars(select(CreditDecision)).first() is None and s.scalars(select(SignOff)).first() is None
+
+
+def test_a_provider_asking_for_another_providers_things_gets_404_whatever_the_url(portal):
+    """Signed in as C14, every provider-scoped URL of C05's is 404, as for something that does not exist."""
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    other, own = portal.other_submission, portal.own_submission
+    urls = [f"/submissions/{other}", f"/submissions/{other}?rule=CAS-012", f"/submissions/{other}?page=2",
+            f"/uploads/{portal.other_upload}", f"/uploads/{portal.other_upload}/status"]
+    urls += [f"/submissions/{other}/files/{name}" for name in
+             ("feedback.xlsx", "findings.csv", "feedback.html", "summary.json", "validation_result.json")]
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    import re
+
+    def page(url):
+        return re.sub(r'nonce="[^"]+"', "", client.get(url).get_data(as_text=True))
+
+    assert client.get("/submissions/999999").status_code == 404
+    assert page("/submissions/999999") == page(f"/submissions/{other}")  # nothing tells the two apart
+    assert client.get(f"/submissions/{own}").status_code == 200
+    assert client.get(f"/submissions/{own}/files/../../{other}/files/findings.csv").status_code == 404
+    assert client.get(f"/submissions/{own}/files/..%2Fsummary.json").status_code == 404
+    page = client.get("/returns").get_data(as_text=True)
+    assert "C05" not in page.replace("C05_", "")  # nothing of C05's on C14's pages
+
+
+def test_the_other_provider_sees_its_own_feedback_with_the_fatal_and_error_findings(portal):
+    client = portal.app.test_client()
+    sign_in(client, "other_provider")
+    page = client.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
+    assert "CAS-005" in page and "sentence_type" in page
+    filtered = client.get(f"/submissions/{portal.other_submission}?rule=CAS-005").get_data(as_text=True)
+    assert "1 finding shown by the filter" in filtered
+    download = client.get(f"/submissions/{portal.other_submission}/files/findings.csv")
+    assert download.status_code == 200 and b"CAS-005" in download.data
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_sign_in_is_refused_without_saying_which_part_was_wrong_and_both_outcomes_are_audited(portal):
+    client = portal.app.test_client()
+    wrong_password = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": "nope-nope-nope",
+                                                   "csrf_token": token(client)})
+    unknown = client.post("/sign-in", data={"email": "nobody@example.org", "password": "nope-nope-nope",
+                                            "csrf_token": token(client)})
+    assert wrong_password.status_code == unknown.status_code == 401
+    message = "The email address or password is not right"
+    assert message in wrong_password.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+    sign_in(client, "manager")
+    with session_scope(portal.engine) as s:
+        events = [(e.actor, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert events == [(ACCOUNTS["manager"], "sign_in_failed"), ("nobody@example.org", "sign_in_failed"),
+                      (ACCOUNTS["manager"], "sign_in")]
+
+
+def test_sign_in_is_rate_limited(tmp_path, database_url):
+    p = seed(tmp_path, database_url, sign_in_limit="3 per minute")
+    client = p.app.test_client()
+    codes = [client.post("/sign-in", data={"email": ACCOUNTS["admin"], "password": "wrong-password!",
+                                           "csrf_token": token(client)}).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    right = client.post("/sign-in", data={"email": ACCOUNTS["admin"], "password": PASSWORD, "csrf_token": token(client)})
+    assert right.status_code == 429  # even the right password waits: the limit is on attempts
+    p.engine.dispose()
+
+
+def test_an_idle_session_expires_and_cookies_are_secure(tmp_path, database_url):
+    import datetime as dt
+
+    p = seed(tmp_path, database_url, idle=dt.timedelta(seconds=2))
+    p.app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=2)
+    client = p.app.test_client()
+    response = sign_in(client, "manager")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/manage/quarters/2017Q3").status_code == 200
+    time.sleep(3)
+    after = client.get("/manage/quarters/2017Q3")
+    assert after.status_code == 302 and "/sign-in" in after.location
+    p.engine.dispose()
+
+
+def test_security_headers_on_every_page(portal):
+    client = portal.app.test_client()
+    for path in ("/sign-in",):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Cache-Control"] == "no-store"
+    page = client.get("/sign-in").get_data(as_text=True)
+    nonce = client.get("/sign-in").headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert "<script nonce=" in page and nonce not in page  # a new nonce on every response
+
+
+def test_an_upload_is_streamed_into_the_landing_folder_under_the_services_names(portal):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    body = {"files": [(io.BytesIO(b"case_ref\nA1\n"), "../../etc/My cases.csv"),
+                      (io.BytesIO(b"x\n"), "contacts.csv"), (io.BytesIO(b"y\n"), "Breaches.CSV")],
+            "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
+    response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
+    assert response.status_code == 302 and "/uploads/" in response.location
+    landed = sorted(p.name for p in (portal.settings.landing / "C14").iterdir())
+    assert landed == ["C14_2017Q3_breaches.csv", "C14_2017Q3_cases.csv", "C14_2017Q3_contacts.csv"]
+    assert not (portal.settings.landing / "etc").exists()
+    with session_scope(portal.engine) as s:
+        upload = s.scalars(select(Upload).order_by(Upload.id.desc())).first()
+        assert upload.declared_by == "Jo Clerk" and {f["sent_as"] for f in upload.files} == {
+            "My cases.csv", "contacts.csv", "Breaches.CSV"}
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "upload")).one()
+        assert event.provider_code == "C14" and event.detail["files"] == 3
+
+
+@pytest.mark.parametrize("files, problem", [
+    ([("cases.csv", b"a")], "Send either one Excel workbook"),
+    ([("return.xls", b"a")], "name CSV files so they end in"),
+    ([("C14_2017Q3.xlsx", b"")], "is empty"),
+    ([], "Choose the file or files of your return"),
+])
+def test_a_wrong_upload_is_refused_with_what_to_send_instead(portal, files, problem):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    folder = portal.settings.landing / "C14"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    body = {"files": [(io.BytesIO(data), name) for name, data in files], "declaration": "y", "declared_by": "Jo",
+            "csrf_token": token(client, "/returns/2017Q3/send")}
+    response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
+    assert response.status_code == 400 and problem in response.get_data(as_text=True)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the last good return stays in place
+
+
+def test_an_upload_without_the_declaration_is_refused(portal):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    body = {"files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")], "declared_by": "Jo",
+            "csrf_token": token(client, "/returns/2017Q3/send")}
+    response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
+    assert response.status_code == 400 and "Confirm that the return is complete and accurate" in response.get_data(as_text=True)
+
+
+def test_a_file_over_the_size_limit_is_stopped_while_it_streams(portal, monkeypatch):
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 1000)
+    with session_scope(portal.engine) as s:
+        with pytest.raises(uploads.UploadError, match="larger than"):
+            uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
+                          [uploads.Incoming("workbook", "C14_2017Q3.xlsx", io.BytesIO(b"x" * 5000))])
+    assert not list((portal.settings.landing / uploads.STAGING).iterdir())  # nothing half-written is left
+
+
+def test_a_contract_manager_decision_and_sign_off_are_kept_with_who_and_when(portal):
+    client = portal.app.test_client()
+    sign_in(client, "manager")
+    form = token(client, "/manage/quarters/2017Q3/providers/C05/credits?measure=SL001R")
+    response = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
+        "measure": "SL001R", "decision": "waived", "reason": "Data migration in July", "csrf_token": form})
+    assert response.status_code == 302
+    page = client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True)
+    assert "Data migration in July" in page and ACCOUNTS["manager"] in page and "waived" in page
+    unknown = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
+        "measure": "NOPE", "decision": "waived", "reason": "x", "csrf_token": form})
+    assert unknown.status_code == 404
+    signed = client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})
+    assert signed.status_code == 302
+    client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})  # twice: still one
+    download = client.get(f"/manage/builds/{portal.build}/files/workbook")
+    assert download.data == portal.workbook.read_bytes()
+    with session_scope(portal.engine) as s:
+        assert [x.signed_by for x in s.scalars(select(SignOff))] == [ACCOUNTS["manager"]]
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions == ["sign_in", "credit_decision", "sign_off", "download"]
+    page = client.get(f"/manage/builds/{portal.build}").get_data(as_text=True)
+    assert "Yes: this is the signed-off build" in page
+
+
+def test_the_audit_log_holds_no_offenders_data(portal):
+    client = portal.app.test_client()
+    sign_in(client, "other_provider")
+    client.get(f"/submissions/{portal.other_submission}/files/findings.csv")
+    with session_scope(portal.engine) as s:
+        text = " ".join(f"{e.actor} {e.target} {e.detail}" for e in s.scalars(select(AuditEvent)))
+    from tests.returns import CASES
+
+    for row in CASES:
+        assert row[0] not in text and row[1] not in text  # no case reference, no PNC id
+    admin = portal.app.test_client()
+    sign_in(admin, "admin")
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "Downloaded a file" in page and ACCOUNTS["other_provider"] in page
+
+
+def test_signing_out_ends_the_session_and_is_audited(portal):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    response = client.post("/sign-out", data={"csrf_token": token(client, "/returns")})
+    assert response.status_code == 302 and "/sign-in" in response.location
+    assert client.get("/returns").status_code == 302
+    with session_scope(portal.engine) as s:
+        assert [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))] == ["sign_in", "sign_out"]

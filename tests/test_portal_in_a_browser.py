@@ -1,0 +1,212 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright), with axe-core on every page.
+
+A provider's clerk sends a return with a fault, sees it rejected with the fatal reason first, sends a
+fixed one and sees it accepted; each upload is validated by the real worker through Dagster. A contract
+manager waives a credit with a reason, sees it in the audit trail, signs off the build and downloads
+its workbook, byte for byte. ``RETURNS_SCREENSHOTS=<folder>`` keeps the pages as PNGs (the README's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.test_feedback_in_a_browser import chromium
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """A quarter run through the pipeline for C05 (credits and a build), accounts, and the portal serving it."""
+    from orchestration.run import run_quarter
+    from portal import create_app
+    from portal.settings import Settings
+    from probation_returns import accounts
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator import generate
+    from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+
+    tmp = tmp_path_factory.mktemp("portal")
+    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
+    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
+    os.environ["DAGSTER_HOME"] = str(tmp / "dagster")
+    from orchestration.instance import prepare
+
+    prepare(tmp / "dagster")
+    url = f"sqlite:///{tmp / 'warehouse.db'}"
+    upgrade(url)
+    generate(out=tmp / "generated", quarters=[Quarter.parse("2017Q3")], codes=["C05", "C14"], scale=0.02, seed=7)
+    landing = tmp / "pipeline-landing"
+    shutil.copytree(tmp / "generated" / "C05", landing / "C05")
+    for extract in (tmp / "generated").glob("reoffending_*.csv"):
+        shutil.copy(extract, landing / extract.name)
+    run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=landing, archive=tmp / "archive", output=tmp / "output",
+                database_url=url)
+    engine = engine_for(url)
+    with session_scope(engine) as s:
+        accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
+        accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
+    settings = Settings(database_url=url, landing=tmp / "portal-landing", archive=tmp / "archive",
+                        output=tmp / "output", dagster_home=tmp / "dagster", secret_key="browser-test-key",
+                        open_quarter="2017Q3", secure_cookies=False)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"base": f"http://127.0.0.1:{server.server_port}", "tmp": tmp, "engine": engine}
+    finally:
+        server.shutdown()
+        engine.dispose()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Visitor:
+    """A browser page that checks every page it lands on with axe-core and keeps a screenshot of it."""
+
+    def __init__(self, page, base: str):
+        self.page, self.base, self.seen = page, base, []
+
+    def check(self, name: str) -> None:
+        self.page.wait_for_load_state("load")
+        self.page.add_script_tag(content=AXE)
+        result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert not bad, f"{name} ({self.page.url}): {bad}"
+        self.seen.append(name)
+        folder = os.environ.get("RETURNS_SCREENSHOTS")
+        if folder:
+            self.page.screenshot(path=str(Path(folder) / f"portal-{name}.png"), full_page=True)
+
+    def go(self, path: str, name: str) -> None:
+        self.page.goto(self.base + path)
+        self.check(name)
+
+    def sign_in(self, email: str) -> None:
+        self.go("/sign-in", "sign-in")
+        self.page.fill("#email", email)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("button:has-text('Sign in')")
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+
+
+def _wait_for_feedback(visitor: Visitor, timeout: float = 180) -> None:
+    """The follow page refreshes itself until the feedback is ready, then goes to it."""
+    end = time.monotonic() + timeout
+    while "/submissions/" not in visitor.page.url:
+        assert time.monotonic() < end, f"no feedback after {timeout:.0f} s: {visitor.page.inner_text('main')}"
+        assert "could not be checked" not in visitor.page.inner_text("main"), visitor.page.inner_text("main")
+        time.sleep(0.5)
+    visitor.page.wait_for_load_state("load")
+
+
+def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    good = live["tmp"] / "generated" / "C14" / "C14_2017Q3.xlsx"  # C14 sends a workbook
+    broken = tmp_path / "broken" / good.name
+    broken.parent.mkdir()
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])  # cut short in transfer: cannot be opened
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
+        v = Visitor(context.new_page(), live["base"])
+        v.sign_in("clerk@c14.example")
+        v.check("provider-home")
+        assert "Not sent" in v.page.inner_text("main")
+        v.page.click("text=Send the 2017Q3 return")
+        v.check("provider-send")
+        v.page.click("button:has-text('Send return')")  # nothing chosen, nothing declared
+        v.check("provider-send-errors")
+        assert "There is a problem" in v.page.inner_text(".govuk-error-summary")
+        v.page.set_input_files("#files", [str(broken)])
+        v.page.fill("#declared_by", "Sam Clerk")
+        v.page.check("#declaration")
+        v.page.click("button:has-text('Send return')")
+        v.check("provider-follow")
+        _wait_for_feedback(v)
+        v.check("provider-rejected")
+        assert v.page.inner_text("h1") == "Rejected"
+        first_reason = v.page.locator("ol.govuk-list--number li").first.inner_text()
+        assert first_reason.startswith("The return cannot be used. FIL-001")
+        first_finding = v.page.locator("#findings ~ table tbody tr").first.inner_text()
+        assert "FIL-001" in first_finding
+
+        v.go("/returns/2017Q3/send", "provider-send-again")
+        v.page.set_input_files("#files", [str(good)])
+        v.page.fill("#declared_by", "Sam Clerk")
+        v.page.check("#declaration")
+        v.page.click("button:has-text('Send return')")
+        _wait_for_feedback(v)
+        v.check("provider-accepted")
+        assert v.page.inner_text("h1").startswith("Accepted")
+        versions = v.page.locator("table").last.inner_text()
+        assert "Version 2 (this one)" in versions and "Version 1" in versions
+        v.go("/returns", "provider-home-after")
+        assert "Version 2" in v.page.inner_text("main")
+        v.go("/returns/history", "provider-history")
+        browser.close()
+
+
+def test_a_contract_manager_waives_a_credit_signs_off_the_build_and_downloads_its_workbook(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import Credit, ReturnBuild
+
+    with session_scope(live["engine"]) as s:
+        credit = s.scalars(select(Credit).where(Credit.provider_code == "C05", Credit.amount_gbp > 0,
+                                                Credit.replaced_at.is_(None))).first()
+        assert credit is not None, "the fixture's quarter should have a C05 service credit to decide on"
+        measure = credit.measure
+        build = s.scalars(select(ReturnBuild).order_by(ReturnBuild.build_number.desc())).first()
+        workbook = next(Path(build.output_path).glob("ministry_return_*.xlsx")).read_bytes()
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900})
+        v = Visitor(context.new_page(), live["base"])
+        v.sign_in("manager@moj.example")
+        v.check("manager-quarter")
+        assert "C05" in v.page.inner_text("main") and "Not yet" in v.page.inner_text("main")
+        v.go("/manage/providers/C05", "manager-provider")
+        assert v.page.locator("svg[role=img]").count() >= 1
+        v.go("/manage/quarters/2017Q3/providers/C05/credits", "manager-credits")
+        v.page.click(f"a[href$='measure={measure}']")
+        v.check("manager-decide")
+        v.page.check("input[value=waived]")
+        v.page.fill("#reason", "Case management system migration in August")
+        v.page.click("button:has-text('Record decision')")
+        v.check("manager-credits-decided")
+        trail = v.page.locator("table").last.inner_text()
+        assert "Case management system migration in August" in trail and "manager@moj.example" in trail
+        assert "waived" in trail
+        v.page.goto(live["base"] + "/manage/quarters/2017Q3")
+        v.page.click("text=Build 1")
+        v.check("manager-build")
+        v.page.check("#confirm")
+        v.page.click("button:has-text('Sign off this build')")
+        v.check("manager-build-signed")
+        assert "Yes: this is the signed-off build" in v.page.inner_text("main")
+        with v.page.expect_download() as download:
+            v.page.click("text=The ministry return (Excel workbook)")
+        target = tmp_path / "downloaded.xlsx"
+        download.value.save_as(target)
+        assert target.read_bytes() == workbook
+        browser.close()
