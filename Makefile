@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-quick ui db-upgrade clean
+.PHONY: setup demo test test-quick ui portal db-upgrade clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -33,6 +33,13 @@ db-upgrade: setup
 ui: setup
 	$(UV) run --locked python -m orchestration.instance var/dagster
 	DAGSTER_HOME=$(CURDIR)/var/dagster $(UV) run --locked dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The portal on http://127.0.0.1:8000 (gunicorn), over the demo's warehouse; `make demo` prints the accounts.
+# Plain http on this machine only: cookies are sent without TLS. In production see the README.
+portal: setup
+	RETURNS_PORTAL_SECURE_COOKIES=0 RETURNS_OPEN_QUARTER=$${RETURNS_OPEN_QUARTER:-2017Q3} \
+	RETURNS_PSEUDONYM_KEY=$${RETURNS_PSEUDONYM_KEY:-probation-returns-demo-key-not-for-real-data} \
+	$(UV) run --locked returns serve --host 127.0.0.1 --port 8000
 
 clean:
 	rm -rf var .venv .tools

@@ -96,3 +96,22 @@ def get(session: Session, user_id: int) -> Account | None:
 
 def all_accounts(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.provider_code, User.email)))
+
+
+DEMO_ACCOUNTS = (("c14.clerk@demo.invalid", "provider", "C14", "C14 data clerk"),
+                 ("contract.manager@demo.invalid", "manager", None, "Contract manager"))
+
+
+def demo_accounts(session: Session) -> list[tuple[Account, str]]:
+    """The demo's two accounts, each with a new password (made now, printed once, never in the code)."""
+    out = []
+    for email, role, provider, name in DEMO_ACCOUNTS:
+        password = generate_password()
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            account = add_user(session, email, role, password, provider=provider, name=name)
+        else:
+            user.password_hash, user.active = _hasher.hash(password), True
+            account = _view(user)
+        out.append((account, password))
+    return out

@@ -391,6 +391,15 @@ def demo(
     for label, where in rows:
         console.print(f"  {label:<28} {where}")
     console.print("  Open the Dagster UI with:    make ui   (then http://127.0.0.1:3000)")
+    from probation_returns.accounts import demo_accounts
+    from probation_returns.warehouse.db import engine_for, session_scope
+
+    with session_scope(engine_for(db_url)) as session:
+        made = demo_accounts(session)
+    console.print(f"  Open the portal with:        make portal   (then http://127.0.0.1:8000; the open quarter is {q})")
+    for account, password in made:
+        who = f"{account.role} for {account.provider_code}" if account.provider_code else account.role
+        console.print(f"    {who:<22} {account.email}   password {password}")
     if run.failed:
         _fail(f"pipeline steps failed for: {', '.join(run.failed)}; see the Dagster UI for why", 1)
 

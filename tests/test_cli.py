@@ -137,3 +137,49 @@ def test_help_text_reads_as_paragraphs_not_ragged_lines():
                 assert len(line) >= 60, (command, line)
     top = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "100"}).output
     assert "(OUT/<quarter>/)" in top  # markup does not eat the placeholder
+
+
+def test_users_add_reads_the_password_from_standard_input_or_makes_one_up(tmp_path, monkeypatch):
+    from probation_returns import accounts
+    from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("RETURNS_DATABASE_URL", url)
+    upgrade(url)
+    added = runner.invoke(app, ["users", "add", "Clerk@C14.example", "--role", "provider", "--provider", "c14"],
+                          input="a-long-enough-password\n")
+    assert added.exit_code == 0 and "Added clerk@c14.example (provider for C14)" in added.output
+    made = runner.invoke(app, ["users", "add", "cm@moj.example", "--role", "manager", "--generate"])
+    assert made.exit_code == 0
+    password = made.output.split("Password: ")[1].strip()
+    with session_scope(engine_for(url)) as s:
+        assert accounts.authenticate(s, "clerk@c14.example", "a-long-enough-password").provider_code == "C14"
+        assert accounts.authenticate(s, "cm@moj.example", password).role == "manager"
+        assert accounts.authenticate(s, "cm@moj.example", "not-" + password) is None
+        stored = {u.email: u.password_hash for u in accounts.all_accounts(s)}
+    assert all(h.startswith("$argon2id$") and password not in h for h in stored.values())
+    for args, stdin, says in [
+        (["users", "add", "x@moj.example", "--role", "provider"], "a-long-enough-password\n", "needs --provider"),
+        (["users", "add", "x@moj.example", "--role", "manager", "--provider", "C05"], "a-long-enough-password\n",
+         "leave out --provider"),
+        (["users", "add", "x@moj.example", "--role", "boss"], "a-long-enough-password\n", "role must be one of"),
+        (["users", "add", "not-an-address", "--role", "manager"], "a-long-enough-password\n", "not an e-mail address"),
+        (["users", "add", "x@moj.example", "--role", "manager"], "short\n", "at least 12 characters"),
+        (["users", "add", "cm@moj.example", "--role", "manager"], "a-long-enough-password\n", "already has an account"),
+    ]:
+        result = runner.invoke(app, args, input=stdin)
+        assert result.exit_code == 2 and says in result.output, (args, result.output)
+        assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
+
+
+def test_serve_says_what_is_missing_in_one_line(tmp_path, monkeypatch):
+    from probation_returns.warehouse.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("RETURNS_DATABASE_URL", url)
+    unmigrated = runner.invoke(app, ["serve"])
+    assert unmigrated.exit_code == 2 and "returns db upgrade" in unmigrated.output
+    upgrade(url)
+    monkeypatch.delenv("RETURNS_PSEUDONYM_KEY")
+    no_key = runner.invoke(app, ["serve"])
+    assert no_key.exit_code == 2 and "RETURNS_PSEUDONYM_KEY" in no_key.output
