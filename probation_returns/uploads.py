@@ -104,13 +104,14 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
             os.fsync(out.fileno())
             files.append({"part": item.part, "sent_as": _shown(item.sent_as), "sha256": digest, "bytes": size})
             staged.append((item.part, path))
-        for old in folder.iterdir():  # the same quarter's return files, whatever form they took
-            match = RETURN_NAME.match(old.name)
-            if match and old.is_file() and match.group("provider").upper() == provider and \
-                    str(Quarter.parse(match.group("quarter"))) == quarter:
-                old.unlink()
-        for part, path in staged:
+        kept = {landed_name(provider, quarter, part) for part, _ in staged}
+        for part, path in staged:  # each rename replaces the file of the same name whole
             os.replace(path, folder / landed_name(provider, quarter, part))
+        for old in folder.iterdir():  # then the quarter's files of the other form (CSVs after a workbook, say)
+            match = RETURN_NAME.match(old.name)
+            if match and old.is_file() and old.name not in kept and match.group("provider").upper() == provider \
+                    and str(Quarter.parse(match.group("quarter"))) == quarter:
+                old.unlink()
     upload = Upload(provider_code=provider, quarter=quarter, user_id=user_id, declared_by=declared_by.strip(),
                     identity=identity([(f["part"], f["sha256"]) for f in files]), files=files, status="received")
     session.add(upload)

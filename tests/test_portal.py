@@ -306,3 +306,10 @@ def test_signing_out_ends_the_session_and_is_audited(portal):
     assert client.get("/returns").status_code == 302
     with session_scope(portal.engine) as s:
         assert [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))] == ["sign_in", "sign_out"]
+
+
+def test_a_workbook_sent_after_csvs_replaces_them_in_the_landing_folder(portal):
+    with session_scope(portal.engine) as s:
+        uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
+                      [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))])
+    assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) == ["C14_2017Q3.xlsx"]
