@@ -396,10 +396,11 @@ def demo(
 
     with session_scope(engine_for(db_url)) as session:
         made = demo_accounts(session)
-    console.print(f"  Open the portal with:        make portal   (then http://127.0.0.1:8000; the open quarter is {q})")
+    console.print("  Open the portal with:        make portal   (then http://127.0.0.1:8000)", soft_wrap=True)
+    console.print(f"  Portal accounts for {q} (passwords made now, shown once):", soft_wrap=True)
     for account, password in made:
-        who = f"{account.role} for {account.provider_code}" if account.provider_code else account.role
-        console.print(f"    {who:<22} {account.email}   password {password}")
+        who = f"{account.provider_code} submitter" if account.provider_code else "contract manager"
+        console.print(f"    {who:<17} {account.email:<30} {password}", soft_wrap=True)
     if run.failed:
         _fail(f"pipeline steps failed for: {', '.join(run.failed)}; see the Dagster UI for why", 1)
 

@@ -313,3 +313,21 @@ def test_a_workbook_sent_after_csvs_replaces_them_in_the_landing_folder(portal):
         uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
                       [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))])
     assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) == ["C14_2017Q3.xlsx"]
+
+
+def test_the_demo_accounts_get_new_passwords_each_time_and_no_password_is_in_the_code(engine):
+    from pathlib import Path
+
+    from probation_returns import accounts
+
+    with session_scope(engine) as s:
+        first = accounts.demo_accounts(s)
+    with session_scope(engine) as s:
+        second = accounts.demo_accounts(s)
+        assert len(accounts.all_accounts(s)) == 2
+        for (account, old), (_, new) in zip(first, second):
+            assert old != new and accounts.authenticate(s, account.email, new) is not None
+            assert accounts.authenticate(s, account.email, old) is None
+    assert [a.role for a, _ in second] == ["provider", "manager"] and second[0][0].provider_code == "C14"
+    source = (Path(accounts.__file__)).read_text()
+    assert all(password not in source for _, password in first + second)
