@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,18 @@ class ValidationResult:
     outcome: str
     findings: pl.DataFrame
     tables: dict[str, dict[str, int]]
-    accepted: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The accepted records, typed: made when first asked for (storing them needs them; checking a return
+    # before sending it does not), so ``returns validate`` does not pay for them.
+    _accepted: dict[str, pl.DataFrame] | Callable[[], dict[str, pl.DataFrame]] = field(default_factory=dict, repr=False)
     gx_results: dict[str, list[dict]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)  # why the outcome is what it is, in plain words
     parameter_version: str | None = None
+
+    @property
+    def accepted(self) -> dict[str, pl.DataFrame]:
+        if callable(self._accepted):
+            self._accepted = self._accepted()
+        return self._accepted
 
     @property
     def accepted_ok(self) -> bool:
@@ -203,7 +212,7 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
     findings = mask_identifiers(pl.concat(parts))
     tables = _table_counts(raw, findings, flooded)
     outcome, reasons = _outcome(findings, tables, tolerance, unusable)
-    accepted = {} if outcome == "Rejected" else _accepted(raw.tables, findings)
+    accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
 
 

@@ -186,7 +186,16 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
         out.findings.append(_finding("FIL-001", table, f"{path.name} cannot be read as CSV ({_first_line(exc)}). "
                                      "Check that quotes are balanced and every row has the same number of columns."))
         return None, False
-    return frame, _CONTROL_BYTES.search(data) is not None
+    return frame, _has_control(data)
+
+
+# Every byte but the control characters: what is left after deleting them all is the file's control bytes.
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_BYTES.fullmatch(bytes([b])))
+
+
+def _has_control(data: bytes) -> bool:
+    """Whether any control character is in ``data`` (a C loop over the bytes, several times faster than a regex)."""
+    return bool(data.translate(None, _NOT_CONTROL))
 
 
 def _blank_tail(data: bytes) -> int:
@@ -408,7 +417,11 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = F
         out.findings.append(_finding("FIL-003", table, f"The {table} table has no {col!r} column. Add it (header "
                                      f"names: {', '.join(TABLES[table])}).", column=col))
     out.missing_columns[table] = set(missing)
-    blank_to_null = [pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(k) for c, k in renamed.items()]
+    def blank_to_null(c: str, k: str) -> pl.Expr:
+        text = pl.col(c).cast(pl.String).str.strip_chars()
+        return pl.when(text.str.len_bytes() > 0).then(text).alias(k)
+
+    blank_to_null = [blank_to_null(c, k) for c, k in renamed.items()]
     frame = frame.lazy().select(blank_to_null).with_columns(
         [pl.lit(None, dtype=pl.String).alias(c) for c in missing]).select(TABLES[table])
     if workbook:
