@@ -1,9 +1,13 @@
 """The portal's worker: ``python -m orchestration.portal_intake UPLOAD_ID``.
 
-Receives and validates one upload through the ``provider_intake`` job (a run in the Dagster instance
-under ``DAGSTER_HOME``, tagged ``source=portal``), then ties the upload to the submission it became.
-At most ``RETURNS_PORTAL_WORKERS`` (default 2, the machine's cores) validate at once; the others wait
-their turn for a slot, so 28 providers sending at once queue rather than exhaust memory.
+Receives and validates uploads through the ``provider_intake`` job (a run in the Dagster instance under
+``DAGSTER_HOME``, tagged ``source=portal``), then ties each upload to the submission it became.
+
+The web process starts one worker per upload. At most ``RETURNS_PORTAL_WORKERS`` (default 2, the
+machine's cores) work at once: a worker takes a slot (a locked file) before it imports anything heavy,
+so workers queued behind the slots cost no CPU. A worker with a slot validates its own upload if no one
+has yet, then every upload still waiting, oldest first, with Dagster imported and the job built once:
+when 28 providers send at once, two processes do the work and the others find it done and leave.
 """
 
 from __future__ import annotations
@@ -12,9 +16,8 @@ import fcntl
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-
-from probation_returns.uploads import WORKER, begin, finish
 
 
 def _slot(folder: Path) -> int:
@@ -32,41 +35,93 @@ def _slot(folder: Path) -> int:
         time.sleep(0.1)
 
 
-def process(upload_id: int) -> str:
+@contextmanager
+def _exclusive(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def open_instance(home: Path):
+    """The Dagster instance under ``home``, its storage created by one process at a time.
+
+    Two processes opening a new SQLite instance at once can both create its tables (one fails with
+    "table already exists", or the run storage is left with two migration heads); a lock file prevents it.
+    """
     import dagster as dg
 
-    from orchestration.partitions import return_key
-    from orchestration.resources import Folders, Warehouse
-    from orchestration.run import QUIET, _tags, failure, jobs_with
-    from probation_returns.calendar import Quarter
+    from orchestration.instance import prepare
+
+    with _exclusive(home / ".portal-open.lock"):
+        if not (home / "dagster.yaml").exists():
+            prepare(home)
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # the run storage exists and is migrated
+        instance.event_log_storage.get_asset_records()  # and the event log's index
+    return instance
+
+
+class _Runner:
+    """Dagster imported, the instance opened and the job built once, for every upload this worker takes."""
+
+    def __init__(self, home: Path, url: str):
+        from orchestration.definitions import jobs_with
+        from orchestration.resources import Folders, Warehouse
+
+        self.instance = open_instance(home)
+        self.job = jobs_with({"warehouse": Warehouse(url=url), "folders": Folders()}).resolve_job_def("provider_intake")
+
+    def run(self, quarter: str, provider: str, upload_id: int) -> tuple[str | None, str | None]:
+        from orchestration.partitions import return_key
+        from orchestration.run import QUIET, _tags, failure
+        from probation_returns.calendar import Quarter
+
+        try:
+            result = self.job.execute_in_process(
+                partition_key=return_key(Quarter.parse(quarter), provider), instance=self.instance,
+                raise_on_error=False, tags={**_tags(), "source": "portal", "returns/upload": str(upload_id)},
+                run_config=QUIET)
+            return result.run_id, failure(result)
+        except Exception as exc:  # noqa: BLE001 - recorded on the upload, shown to the provider as a failure
+            return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+
+
+def work(first: int, home: Path) -> int:
+    """Validate ``first`` unless someone has, then every upload still waiting. The number validated."""
+    from probation_returns.uploads import WORKER, claim, finish, next_waiting
     from probation_returns.warehouse.db import database_url, engine_for, session_scope
 
     url = database_url()
     engine = engine_for(url)
-    with session_scope(engine) as s:
-        upload = begin(s, upload_id, WORKER)
-        if upload is None:
-            return "nothing to do"
-        quarter, provider = Quarter.parse(upload.quarter), upload.provider_code
-    resources = {"warehouse": Warehouse(url=url), "folders": Folders()}
-    try:
-        result = jobs_with(resources).resolve_job_def("provider_intake").execute_in_process(
-            partition_key=return_key(quarter, provider), instance=dg.DagsterInstance.get(), raise_on_error=False,
-            tags={**_tags(), "source": "portal", "returns/upload": str(upload_id)}, run_config=QUIET)
-        run_id, why = result.run_id, failure(result)
-    except Exception as exc:  # noqa: BLE001 - recorded on the upload, shown to the provider as a failure
-        run_id, why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-    with session_scope(engine) as s:
-        return finish(s, upload_id, run_id, why).status
+    runner, done, upload_id = None, 0, first
+    while upload_id is not None:
+        with session_scope(engine) as s:
+            upload = claim(s, upload_id, WORKER)
+            job = (upload.quarter, upload.provider_code) if upload else None
+        if job is not None:
+            runner = runner or _Runner(home, url)
+            run_id, why = runner.run(*job, upload_id)
+            with session_scope(engine) as s:
+                finish(s, upload_id, run_id, why)
+            done += 1
+        with session_scope(engine) as s:
+            upload_id = next_waiting(s)
+    engine.dispose()
+    return done
 
 
 def main(argv: list[str]) -> int:
     upload_id = int(argv[1])
-    home = Path(os.environ.get("DAGSTER_HOME") or "var/dagster")
-    os.environ["DAGSTER_HOME"] = str(home.resolve())
-    fd = _slot(home.parent / "portal" / "slots")
+    home = Path(os.environ.get("DAGSTER_HOME") or "var/dagster").resolve()
+    os.environ["DAGSTER_HOME"] = str(home)
+    fd = _slot(home.parent / "portal" / "slots")  # before importing anything heavy
     try:
-        return 0 if process(upload_id) in ("done", "nothing to do") else 1
+        work(upload_id, home)
+        return 0
     finally:
         os.close(fd)
 

@@ -14,8 +14,9 @@ import sys
 import threading
 
 from orchestration.instance import prepare
+from portal.security import db
 from portal.settings import Settings
-from probation_returns.warehouse.db import engine_for, session_scope
+from probation_returns.uploads import worker_alive
 from probation_returns.warehouse.models import Upload
 
 _prepared: set = set()
@@ -31,7 +32,10 @@ def start(upload_id: int, settings: Settings) -> None:
     child = subprocess.Popen([sys.executable, "-m", "orchestration.portal_intake", str(upload_id)], env=env,
                              stdin=subprocess.DEVNULL, start_new_session=True)
     threading.Thread(target=child.wait, daemon=True).start()
-    with session_scope(engine_for(settings.database_url)) as s:
-        upload = s.get(Upload, upload_id)
-        if upload is not None and upload.status in ("received", "validating", "failed"):
-            upload.worker = f"{socket.gethostname()}:{child.pid}"
+    with db() as s:
+        upload = s.get(Upload, upload_id, with_for_update=True)
+        # Waiting, or taken by a worker that has died: it waits for this child now (so it is not "stalled" while
+        # the child queues for a slot). One a live worker has taken is left to it.
+        if upload is not None and (upload.status == "received" or
+                                   (upload.status == "validating" and not worker_alive(upload.worker))):
+            upload.status, upload.worker = "received", f"{socket.gethostname()}:{child.pid}"

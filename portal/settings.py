@@ -72,7 +72,6 @@ class Settings:
             "PERMANENT_SESSION_LIFETIME": self.idle,  # refreshed on every request: an idle session expires
             "SESSION_REFRESH_EACH_REQUEST": True,
             "MAX_CONTENT_LENGTH": 3 * MAX_FILE_BYTES + 1024 * 1024,  # three files at the limit, and the form
-            "MAX_FORM_MEMORY_SIZE": 64 * 1024,
             "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
             "RATELIMIT_STORAGE_URI": self.limiter_storage,
             "RATELIMIT_HEADERS_ENABLED": True,

@@ -33,12 +33,33 @@ def remove_abandoned(parent: Path, pattern: str) -> None:
             os.close(fd)
             continue  # a writer at work
         try:
+            if _just_made(path):
+                continue  # made this instant, not yet locked by its writer: another writer at work
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
         finally:
             os.close(fd)
+
+
+JUST_MADE_SECONDS = 10
+
+
+def _just_made(path: Path) -> bool:
+    """Empty and a few seconds old: a writer between making its file (or folder) and locking it.
+
+    ``mkstemp``/``mkdtemp`` and ``flock`` are two steps; without this a second writer tidying up could
+    delete the first one's new file in between. A killed writer's empty file goes at a later tidy-up.
+    """
+    import time
+
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    empty = not any(path.iterdir()) if path.is_dir() else st.st_size == 0
+    return empty and time.time() - st.st_mtime < JUST_MADE_SECONDS
 
 
 @contextmanager

@@ -158,12 +158,22 @@ def worker_alive(worker: str | None) -> bool:
     return True
 
 
-def begin(session: Session, upload_id: int, worker: str) -> Upload | None:
+def claim(session: Session, upload_id: int, worker: str) -> Upload | None:
+    """Take the upload to validate it, unless it is done or another live worker has it. Row-locked on
+    PostgreSQL, and SQLite's write lock is taken by the transaction, so two workers never both take it."""
     upload = session.get(Upload, upload_id, with_for_update=True)
     if upload is None or upload.status == "done":
         return None
+    if upload.status == "validating" and upload.worker != worker and worker_alive(upload.worker):
+        return None
     upload.status, upload.worker, upload.error = "validating", worker, None
+    session.flush()
     return upload
+
+
+def next_waiting(session: Session) -> int | None:
+    """The oldest upload still waiting to be validated (its own worker may be queued for a slot)."""
+    return session.scalar(select(Upload.id).where(Upload.status == "received").order_by(Upload.id).limit(1))
 
 
 def finish(session: Session, upload_id: int, run_id: str | None, error: str | None) -> Upload:

@@ -331,3 +331,46 @@ def test_the_demo_accounts_get_new_passwords_each_time_and_no_password_is_in_the
     assert [a.role for a, _ in second] == ["provider", "manager"] and second[0][0].provider_code == "C14"
     source = (Path(accounts.__file__)).read_text()
     assert all(password not in source for _, password in first + second)
+
+
+def test_a_return_of_a_real_size_is_taken_whatever_the_line_breaks(portal):
+    """Werkzeug applies a small form-memory limit to the file parts' read buffer too: a return of a few
+    hundred kilobytes of short lines was refused with 413 before the limit was left at Flask's default."""
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    lines = b"".join(b"A%06d,2017-07-%02d,F2F,ATTENDED,\n" % (i, 1 + i % 28) for i in range(40_000))  # ~1.3 MB
+    body = {"files": [(io.BytesIO(b"case_ref\n" + lines), "cases.csv"), (io.BytesIO(lines), "contacts.csv"),
+                      (io.BytesIO(lines[:300_000]), "breaches.csv")],
+            "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
+    response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
+    assert response.status_code == 302, response.status_code
+    assert (portal.settings.landing / "C14" / "C14_2017Q3_contacts.csv").read_bytes() == lines
+
+
+def test_a_worker_is_claimed_once_and_a_dead_workers_upload_can_be_taken_again(portal):
+    with session_scope(portal.engine) as s:
+        assert uploads.claim(s, portal.own_upload, "otherhost:1").status == "validating"
+    with session_scope(portal.engine) as s:  # another host's worker is presumed alive: not taken from it
+        assert uploads.claim(s, portal.own_upload, uploads.WORKER) is None
+        s.get(Upload, portal.own_upload).worker = "%s:%d" % (uploads.WORKER.rpartition(":")[0], 2**22 + 7)  # no such pid
+    with session_scope(portal.engine) as s:  # its worker on this machine is gone: taken again
+        assert uploads.claim(s, portal.own_upload, uploads.WORKER).worker == uploads.WORKER
+    with session_scope(portal.engine) as s:
+        assert uploads.next_waiting(s) == portal.other_upload  # the other one still waits
+        s.get(Upload, portal.other_upload).status = "done"
+    with session_scope(portal.engine) as s:
+        assert uploads.next_waiting(s) is None and uploads.claim(s, portal.other_upload, uploads.WORKER) is None
+
+
+def test_one_worker_validates_its_upload_and_then_every_other_one_waiting(portal, monkeypatch):
+    """Started for one upload, a worker drains the queue: Dagster is imported and the job built once."""
+    from orchestration import portal_intake
+
+    for key, value in portal.settings.worker_environment().items():
+        monkeypatch.setenv(key, value)
+    done = portal_intake.work(portal.own_upload, portal.settings.dagster_home)
+    assert done == 2
+    with session_scope(portal.engine) as s:
+        finished = {u.provider_code: (u.status, u.submission_id) for u in s.scalars(select(Upload))}
+    assert finished == {"C14": ("done", portal.own_submission), "C05": ("done", portal.other_submission)}
+    assert portal_intake.work(portal.own_upload, portal.settings.dagster_home) == 0  # nothing left to do

@@ -373,6 +373,7 @@ def test_a_killed_writers_temporary_files_are_removed_and_a_live_writers_are_lef
     (dead / "findings.csv").write_text("half")
     live = tmp_path / ".submission-1.incoming-live"
     live.mkdir()
+    (live / "findings.csv").write_text("being written")
     fd = os.open(live, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another run writing the same feedback right now
     try:
@@ -382,3 +383,17 @@ def test_a_killed_writers_temporary_files_are_removed_and_a_live_writers_are_lef
         os.close(fd)
     remove_abandoned(tmp_path, ".submission-1.incoming-*")  # its writer was killed: the lock went with it
     assert not live.exists()
+
+
+def test_a_writers_file_made_this_instant_and_not_yet_locked_is_not_removed(tmp_path, monkeypatch):
+    """Between mkstemp and flock another writer tidying up must not delete the new file (two uploads at once
+    lost one's file that way); a killed writer's empty file goes once it is a few seconds old."""
+    from probation_returns import staging
+
+    new = tmp_path / "upload-just-made"
+    new.touch()
+    staging.remove_abandoned(tmp_path, "upload-*")
+    assert new.exists()
+    monkeypatch.setattr(staging, "JUST_MADE_SECONDS", 0)
+    staging.remove_abandoned(tmp_path, "upload-*")
+    assert not new.exists()
