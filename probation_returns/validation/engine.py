@@ -168,6 +168,11 @@ def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataF
 
     ``shared`` carries work done once per return (the cases' dates) between tables.
     """
+    return _evaluation_plan(table, frame, tables, shared).collect()
+
+
+def _evaluation_plan(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame],
+                     shared: dict | None = None) -> pl.LazyFrame:
     out = frame.lazy().with_columns(
         pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
     )
@@ -176,7 +181,7 @@ def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataF
         if "case_dates" not in shared:
             shared["case_dates"] = case_dates(tables["cases"])
         out = out.join(shared["case_dates"].lazy(), on="case_ref", how="left")  # row order is not needed
-    return out.collect()
+    return out
 
 
 @dataclass
@@ -191,7 +196,7 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
               missing: set[str] = frozenset(), shared: dict | None = None) -> TableResult:
     """Every expectation of the table's suite and every catalogue rule, over the whole table at once."""
     values = parameters(params)
-    evaluated = evaluation_frame(table, frame, tables, shared)
+    evaluated = _evaluation_plan(table, frame, tables, shared)
     checks: list[tuple[str, str, str, str, pl.Expr, Expectation | None]] = []
     for exp in expectations(table):
         if missing & set(exp.columns()):
@@ -202,20 +207,24 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
         if rule.table == table and not missing & set(rule.columns):
             checks.append((rule.rule_id, rule.severity, rule.column, rule.message, rule.unexpected(params, tables), None))
 
-    flagged = evaluated.lazy().with_columns(
+    # One pass: every rule's mask as a column of the table, computed together with the date helpers.
+    flagged = evaluated.with_columns(
         expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)
     ).collect()
     counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     flooded = sum(counts) if sum(counts) > MAX_FINDINGS else 0
     errors = [f"__x{i}" for i, check in enumerate(checks) if check[1] in ("E", "F")]
     rejected = (flagged.select(pl.any_horizontal(errors).sum()).item() if errors else 0) if flooded else None
+    hit = [f"__x{i}" for i, n in enumerate(counts) if n]
+    # The rows any rule found, once; each rule's findings come from those rows only (a clean return: none).
+    failing_rows = flagged.filter(pl.any_horizontal(hit)) if hit else flagged.clear()
     parts = []
     for i, (rule_id, severity, column, message, _, _) in enumerate(checks):
         if not counts[i]:
             continue
-        # Eager per rule: only rules that found something get here, and one lazy concat of many
-        # branches over the same frame hit a Polars 2.1 panic.
-        failing = flagged.filter(pl.col(f"__x{i}"))
+        # Eager per rule, over the failing rows only: one lazy concat of many branches over the same
+        # frame hit a Polars 2.1 panic.
+        failing = failing_rows.filter(pl.col(f"__x{i}"))
         parts.append(
             (failing.head(LISTED_WHEN_FLOODED) if flooded else failing).select(
                 pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
@@ -231,7 +240,7 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
     for (rule_id, _, column, _, _, exp), unexpected in zip(checks, counts):
         if exp is None:
             continue
-        gx.append(_gx_result(exp, int(unexpected), evaluated, column))
+        gx.append(_gx_result(exp, int(unexpected), flagged, column))
     return TableResult(findings.sort("row_number", "rule_id", maintain_order=True), gx, flooded, rejected)
 
 
