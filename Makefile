@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # uv from PATH if there is one, otherwise a private copy installed from PyPI into .tools/
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-export UV_PYTHON := $(shell command -v $(PYTHON))
+# The interpreter itself, not a shim (pyenv): with a shim path uv sees a different interpreter each time and
+# rebuilds .venv at every `uv run` (dropping the compiled bytecode).
+export UV_PYTHON := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup demo test test-quick ui portal db-upgrade clean
