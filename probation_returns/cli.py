@@ -79,6 +79,17 @@ def _warehouse_ready():
     return engine
 
 
+def _sha256(path: Path) -> str:
+    """The file's sha256 (hashlib here: importing the intake module would bring SQLAlchemy into `validate`)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
@@ -169,10 +180,9 @@ def validate(
         _fail(f"no such file: {', '.join(missing)}")
     _folder_for_output(out, "the feedback files")
     result = validate_files(files, code[0], q)
-    from probation_returns.ingest import sha256_file
     from reports.feedback import about
 
-    write_feedback(result, out, about=about(code[0], str(q), [(f.name, sha256_file(f)) for f in files]))
+    write_feedback(result, out, about=about(code[0], str(q), [(f.name, _sha256(f)) for f in files]))
     console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "
                   f"{result.findings.height:,} findings written to {out}")
     for reason in result.reasons:
