@@ -95,18 +95,22 @@ def _part(name: str) -> str:
     for table in TABLES:
         if lower.endswith(f"{table}.csv"):
             return table
-    raise uploads.UploadError(f"{uploads._shown(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
+    raise uploads.UploadError(f"{uploads.shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
                               "or _breaches.csv, or send one .xlsx workbook")
 
 
-def _upload(upload_id: int) -> Upload:
+def _owned(model, key: int):
+    """The row, if it exists and the signed-in user may see its provider's things; 404 otherwise, alike."""
     with db() as s:
-        upload = s.get(Upload, upload_id)
-        if upload is None:
+        row = s.get(model, key)
+        if row is None:
             abort(404)
-        may_see_provider(upload.provider_code)
-        s.expunge(upload)
-    return upload
+        may_see_provider(row.provider_code)
+    return row
+
+
+def _upload(upload_id: int) -> Upload:
+    return _owned(Upload, upload_id)
 
 
 @bp.route("/uploads/<int:upload_id>")
@@ -143,13 +147,7 @@ def follow_status(upload_id: int):
 
 
 def _submission(submission_id: int) -> Submission:
-    with db() as s:
-        submission = s.get(Submission, submission_id)
-        if submission is None:
-            abort(404)
-        may_see_provider(submission.provider_code)
-        s.expunge(submission)
-    return submission
+    return _owned(Submission, submission_id)
 
 
 def _folder(submission: Submission) -> Path:

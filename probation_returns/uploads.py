@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -52,12 +53,12 @@ def _check_parts(incoming: list[Incoming]) -> None:
         for item in incoming:
             if not item.sent_as.lower().endswith(EXTENSIONS[item.part]):
                 what = "an Excel workbook (.xlsx)" if item.part == "workbook" else f"the {item.part} table as a .csv file"
-                raise UploadError(f"{_shown(item.sent_as)} is not {what}")
+                raise UploadError(f"{shown_name(item.sent_as)} is not {what}")
         return
     raise UploadError("Send either one Excel workbook (.xlsx) or the three CSV files: cases, contacts and breaches")
 
 
-def _shown(name: str) -> str:
+def shown_name(name: str) -> str:
     """The sender's file name as text to show: its last part, printable, at most 100 characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(c for c in base if c.isprintable())[:100] or "the file"
@@ -68,12 +69,12 @@ def _stream_to(item: Incoming, out: BinaryIO) -> tuple[str, int]:
     while chunk := item.stream.read(CHUNK):
         size += len(chunk)
         if size > MAX_FILE_BYTES:
-            raise UploadError(f"{_shown(item.sent_as)} is larger than {MAX_FILE_BYTES // 2**20} MB, the most a "
+            raise UploadError(f"{shown_name(item.sent_as)} is larger than {MAX_FILE_BYTES // 2**20} MB, the most a "
                               "return file may be: check it is the right file")
         digest.update(chunk)
         out.write(chunk)
     if size == 0:
-        raise UploadError(f"{_shown(item.sent_as)} is empty")
+        raise UploadError(f"{shown_name(item.sent_as)} is empty")
     return digest.hexdigest(), size
 
 
@@ -97,12 +98,13 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
     folder = landing / provider
     folder.mkdir(parents=True, exist_ok=True)
     files, staged = [], []
-    with _all_staged(staging, len(incoming)) as outs:
+    with ExitStack() as stack:  # every staging file locked while it is written, removed unless renamed into place
+        outs = [stack.enter_context(staging_file(staging, "upload-")) for _ in incoming]
         for item, (out, path) in zip(incoming, outs):
             digest, size = _stream_to(item, out)
             out.flush()
             os.fsync(out.fileno())
-            files.append({"part": item.part, "sent_as": _shown(item.sent_as), "sha256": digest, "bytes": size})
+            files.append({"part": item.part, "sent_as": shown_name(item.sent_as), "sha256": digest, "bytes": size})
             staged.append((item.part, path))
         kept = {landed_name(provider, quarter, part) for part, _ in staged}
         for part, path in staged:  # each rename replaces the file of the same name whole
@@ -117,26 +119,6 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
     session.add(upload)
     session.flush()
     return upload
-
-
-class _all_staged:
-    """``n`` locked staging files, removed on the way out unless renamed into place."""
-
-    def __init__(self, parent: Path, n: int):
-        self.parent, self.n, self.contexts = parent, n, []
-
-    def __enter__(self):
-        outs = []
-        for _ in range(self.n):
-            context = staging_file(self.parent, "upload-")
-            outs.append(context.__enter__())
-            self.contexts.append(context)
-        return outs
-
-    def __exit__(self, *exc):
-        for context in reversed(self.contexts):
-            context.__exit__(*exc)
-        return False
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
