@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,7 +22,9 @@ def prepare(home: Path) -> Path:
     if target.exists() and target.read_text(encoding="utf-8").strip() and MARK not in target.read_text(encoding="utf-8"):
         return target  # the operator's own configuration
     name = "postgres.yaml" if os.environ.get("RETURNS_DAGSTER_POSTGRES_URL") else "sqlite.yaml"
-    target.write_text(f"{MARK} from {name}\n" + (TEMPLATES / name).read_text(encoding="utf-8"), encoding="utf-8")
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    text = text.replace("{HISTORY}", json.dumps(str((home / "history" / "runs").resolve())))  # Dagster's default place; JSON is YAML
+    target.write_text(f"{MARK} from {name}\n" + text, encoding="utf-8")
     return target
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.instance.ref import InstanceRef
 
 from orchestration.definitions import jobs_with
 from orchestration.partitions import quarter_key, return_key
@@ -34,13 +35,19 @@ class QuarterRun:
     reasons: dict[str, str] = field(default_factory=dict)  # what failed -> why, in one line
 
 
-def instance() -> dg.DagsterInstance:
-    """The persistent instance when ``DAGSTER_HOME`` is set, otherwise a throwaway one."""
-    try:
-        return dg.DagsterInstance.get()
-    except Exception:  # DAGSTER_HOME unset: Dagster raises its own invariant error
-        return dg.DagsterInstance.ephemeral()
+# The command line's runs print to the terminal that runs them: capturing their stdout and stderr into the
+# instance (a tee process and files per step) was a fifth of each provider run's fixed cost. Runs launched
+# by the daemon or the portal keep Dagster's capture.
+NO_CAPTURE = {"compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
+                               "class": "NoOpComputeLogManager"}}
 
+
+def instance() -> dg.DagsterInstance:
+    """The persistent instance when ``DAGSTER_HOME`` is set (without log capture), otherwise a throwaway one."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=NO_CAPTURE))
 
 
 def failure(result: dg.ExecuteInProcessResult) -> str | None:
@@ -124,6 +131,19 @@ def _provider_run(quarter: str, code: str, settings: dict, database_url: str) ->
     return code, failure(_materialize_return(_WORKER_INSTANCE, resources, Quarter.parse(quarter), code))
 
 
+def _largest_first(landing: Path, quarter: Quarter, providers: list[str]) -> list[str]:
+    """The providers by how much they sent for the quarter, most first: the big returns should not run last."""
+    sent = dict.fromkeys(providers, 0)
+    try:
+        for path in landing.rglob(f"*_{quarter}*"):
+            code = path.name.split("_", 1)[0].upper()
+            if code in sent and path.is_file():
+                sent[code] += path.stat().st_size
+    except OSError:
+        pass  # only the order is lost
+    return sorted(providers, key=lambda code: -sent[code])
+
+
 def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
                 database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
                 progress: Callable[[str], None] | None = None,
@@ -135,21 +155,27 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     inst = dagster_instance or instance()
     fail_orphaned_runs(inst)
     reasons: dict[str, str] = {}
-    if register_extract:  # a backfill registers the extract once, not once per quarter
-        result = _execute("extract_intake", resources, inst)
-        if why := failure(result):
-            reasons["reoffending extract"] = why
     shared = dagster_instance is None and bool(os.environ.get("DAGSTER_HOME"))  # workers see the same runs
+    pool = None
     if workers > 1 and shared and len(providers) > 1:
-        spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited engines or threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-            jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url) for code in providers]
+        # Workers start (about 2 s of imports each) while this process registers the extract. The largest
+        # returns go first, so no large one is left running alone at the end.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url)
+                for code in _largest_first(folders.landing_path, quarter, providers)]
+    if register_extract:  # a backfill registers the extract once, not once per quarter
+        if why := failure(_execute("extract_intake", resources, inst)):
+            reasons["reoffending extract"] = why
+    if pool is not None:
+        try:
             for job in as_completed(jobs):
                 code, why = job.result()
                 if why:
                     reasons[code] = why
                 if progress:
                     progress(code)
+        finally:
+            pool.shutdown(wait=False)  # the workers' exit need not delay the quarter's build
     else:
         for code in providers:
             if why := failure(_materialize_return(inst, resources, quarter, code)):

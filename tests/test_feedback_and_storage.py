@@ -153,3 +153,39 @@ def test_accepted_records_read_back_typed_on_each_backend(engine, tmp_path):
     assert cases["termination_date"].to_list() == [None, dt.date(2017, 8, 31), None]
     assert tables["breaches"]["pack_complete"].to_list() == [True, None]
     assert tables["contacts"].height == 5
+
+
+def test_the_measures_use_the_records_just_stored_exactly_as_the_warehouse_holds_them(engine, tmp_path):
+    """The run's measures take the accepted records from the validation before them, not from a second read."""
+    from polars.testing import assert_frame_equal
+
+    from probation_returns.calendar import Quarter
+    from probation_returns.measures.quarter import accepted_tables, as_stored, provider_levels
+    from probation_returns.warehouse import recent
+
+    sid = _received(engine, tmp_path, clean_tables())
+    with session_scope(engine) as session:  # delivered by the deadline, so it counts for the quarter
+        session.get(Submission, sid).delivered_at = dt.datetime(2017, 10, 2, 9, tzinfo=dt.timezone.utc)
+    validate_submission(engine, sid, tmp_path / "feedback")
+    kept = recent.recall(engine, sid)
+    assert kept is not None
+    read_back = accepted_tables(engine, sid)
+    for name, frame in read_back.items():
+        assert_frame_equal(as_stored(name, kept[name]), frame)
+    assert read_back["cases"]["case_ref"].to_list() == ["A100001", "A100002", "A100003"]
+    from_memory = provider_levels(engine, "C05", Quarter.parse("2017Q3"))
+    assert from_memory.submission_id == sid and from_memory.reported
+    assert recent.recall(engine, sid) is None  # used once, then the memory is given back
+    assert provider_levels(engine, "C05", Quarter.parse("2017Q3")) == from_memory  # the same from the warehouse
+
+    # validated again by another process (its run replaces this one's, and SQLite may even reuse the id)
+    validate_submission(engine, sid, tmp_path / "feedback", force=True)
+    assert recent.recall(engine, sid) is not None
+    with session_scope(engine) as session:
+        run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == sid))
+        copy = {c: getattr(run, c) for c in ("submission_id", "finished_at", "outcome", "rules_version",
+                                              "reference_version", "software_version", "table_counts", "detail")}
+        session.delete(run)
+        session.flush()
+        session.add(ValidationRun(**copy, started_at=dt.datetime.now(dt.timezone.utc)))
+    assert recent.recall(engine, sid) is None

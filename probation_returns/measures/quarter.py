@@ -26,6 +26,7 @@ from probation_returns.measures.service_levels import ServiceLevel, reported_onl
 from probation_returns.parameters import ContractParameters, for_quarter
 from probation_returns.reference import providers
 from probation_returns.reoffending import cohort, proven_reoffences
+from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import (
@@ -38,6 +39,7 @@ from probation_returns.warehouse.models import (
     Submission,
 )
 
+COHORT_COLUMNS = ("pnc_hash", "case_ref", "sentence_type", "start_date", "em_only", "ogrs3_2yr")  # what a cohort needs
 TABLE_MODELS = {"cases": AcceptedCase, "contacts": AcceptedContact, "breaches": AcceptedBreach}
 
 
@@ -93,9 +95,9 @@ def accepted_submission(session: Session, provider: str, quarter: str) -> Submis
     return None
 
 
-def accepted_tables(engine: Engine, submission_id: int,
-                    only: tuple[str, ...] = ("cases", "contacts", "breaches")) -> dict[str, pl.DataFrame]:
-    """The submission's accepted records, typed as validation produced them.
+def accepted_tables(engine: Engine, submission_id: int, only: tuple[str, ...] = ("cases", "contacts", "breaches"),
+                    columns: tuple[str, ...] | None = None) -> dict[str, pl.DataFrame]:
+    """The submission's accepted records, typed as validation produced them (only ``columns``, when given).
 
     Read through the driver's own cursor: SQLAlchemy's per-value type processing made this the
     slowest step of a quarter's measures (see docs/performance.md).
@@ -107,17 +109,37 @@ def accepted_tables(engine: Engine, submission_id: int,
         for name in only:
             model = TABLE_MODELS[name]
             table = model.__table__
-            columns = [c for c in table.columns if c.name != "id"]
+            names = [c.name for c in _columns(name, columns)]
             cursor = dbapi.cursor()
             try:
-                cursor.execute(f'SELECT {", ".join(c.name for c in columns)} FROM {table.name} '
+                cursor.execute(f'SELECT {", ".join(names)} FROM {table.name} '
                                f"WHERE submission_id = {mark} ORDER BY row_number", (submission_id,))
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-            frame = pl.DataFrame(rows, schema=[c.name for c in columns], orient="row", infer_schema_length=None)
-            out[name] = frame.with_columns(_typed(c, frame.schema[c.name]) for c in columns)
-    return out
+            out[name] = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    return {name: as_stored(name, frame, columns) for name, frame in out.items()}
+
+
+def _columns(name: str, wanted: tuple[str, ...] | None = None) -> list:
+    return [c for c in TABLE_MODELS[name].__table__.columns
+            if c.name != "id" and (wanted is None or c.name in wanted or c.name == "row_number")]
+
+
+def as_stored(name: str, frame: pl.DataFrame, wanted: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Accepted records as the warehouse holds them: its columns (or those wanted), in row order, with its types."""
+    columns = _columns(name, wanted)
+    frame = frame.select(pl.col(c.name) if c.name in frame.columns else pl.lit(None).alias(c.name) for c in columns)
+    return frame.with_columns(_typed(c, frame.schema[c.name]) for c in columns).sort("row_number")
+
+
+def _tables(engine: Engine, submission_id: int) -> dict[str, pl.DataFrame]:
+    """The accepted records: from this process's last store when it was this submission's, else read back."""
+    kept = recent.recall(engine, submission_id)
+    if kept is not None and set(kept) == set(TABLE_MODELS):
+        recent.forget()  # used once: the memory goes back
+        return {name: as_stored(name, kept[name]) for name in TABLE_MODELS}
+    return accepted_tables(engine, submission_id)
 
 
 def _typed(column, dtype) -> pl.Expr:
@@ -158,7 +180,7 @@ def provider_levels(engine: Engine, provider: str, quarter: Quarter) -> Provider
     """Service levels and credits from the provider's accepted return (none: ``no valid return``)."""
     params = for_quarter(quarter)
     submission_id = _accepted(engine, provider, quarter)
-    tables = accepted_tables(engine, submission_id) if submission_id else None
+    tables = _tables(engine, submission_id) if submission_id else None
     levels = service_levels(quarter, params, tables)
     is_crc = providers()[provider].is_crc
     fee = params.providers[provider].quarterly_fee_gbp
@@ -175,7 +197,7 @@ def cohort_results(engine: Engine, quarter: Quarter, extract: Extract | None) ->
         submission_id = _accepted(engine, provider, quarter)
         result = None
         if submission_id and extract is not None:
-            cases = accepted_tables(engine, submission_id, only=("cases",))["cases"]
+            cases = accepted_tables(engine, submission_id, only=("cases",), columns=COHORT_COLUMNS)["cases"]
             result = reoffending_for(cases, quarter, extract, params, provider)
         out.append(ProviderCohort(provider, submission_id, result))
     return out

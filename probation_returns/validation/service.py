@@ -14,7 +14,8 @@ from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
 from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
 from probation_returns.validation.engine import FINDING_SCHEMA
-from probation_returns.validation.store import previous_accepted_cases, store
+from probation_returns.validation.store import STORED, previous_accepted_cases, store
+from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
@@ -125,6 +126,9 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
             run_id = store(session, submission_id, result, started)
         else:  # another run stored it while this one was validating: theirs stands, once
             result, run_id = stored_result(session, submission), earlier.validation_run_id
+        accepted = session.info.pop(STORED, None)
+    if accepted:  # committed: the measures in this run can use them as they are
+        recent.remember(engine, submission_id, run_id, started, accepted)
     write_feedback(result, folder, submission_id, header)
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,

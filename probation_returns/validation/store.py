@@ -27,6 +27,7 @@ from probation_returns.warehouse.models import (
 )
 
 REFERENCE_VERSION = "reference-2026-11"
+STORED = "returns/accepted_frames"  # the session.info key of the accepted records just inserted
 
 
 def previous_accepted_cases(session: Session, provider: str, quarter: str) -> int | None:
@@ -90,11 +91,11 @@ def store(session: Session, submission_id: int, result: ValidationResult, starte
                 for name, frame in result.accepted.items()}
     if "cases" in accepted:
         cases = accepted["cases"]
-        _bulk(session, AcceptedCase, cases.with_columns(hash_values(cases["pnc_id"]).alias("pnc_hash")).drop("pnc_id"))
-    if "contacts" in accepted:
-        _bulk(session, AcceptedContact, accepted["contacts"])
-    if "breaches" in accepted:
-        _bulk(session, AcceptedBreach, accepted["breaches"])
+        accepted["cases"] = cases.with_columns(hash_values(cases["pnc_id"]).alias("pnc_hash")).drop("pnc_id")
+    for name, model in (("cases", AcceptedCase), ("contacts", AcceptedContact), ("breaches", AcceptedBreach)):
+        if name in accepted:
+            _bulk(session, model, accepted[name])
+    session.info[STORED] = accepted  # for warehouse.recent once committed (see service.validate_submission)
     submission = session.get(Submission, submission_id)
     submission.outcome = result.outcome
     if submission.status != "superseded":

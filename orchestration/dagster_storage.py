@@ -1,0 +1,88 @@
+"""Dagster's SQLite event log, keeping its database connections open.
+
+Dagster's own ``SqliteEventLogStorage`` builds a new SQLAlchemy engine, opens a connection and checks the
+schema for every event it stores: 5 to 6 connections an event, about 48 events a provider run. That was
+more than half of each run's fixed cost (0.57 s of bookkeeping a run, 0.25 s with this class; measured
+with ``benchmarks/dagster_overhead.py``, see docs/performance.md). This class stores the same events in
+the same files with the same schema, but keeps one engine per database for the recently used runs and
+the index. Access is still serialised by Dagster's own lock, so one connection per database suffices.
+
+``orchestration/instance_templates/sqlite.yaml`` names this class; PostgreSQL instances are unaffected.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import Connection
+
+KEPT_RUNS = 8  # engines kept for run databases; the webserver reads many runs, a run writes one
+
+
+class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
+    """The SQLite event log of ``DAGSTER_HOME/history/runs``, with engines kept between events."""
+
+    def __init__(self, base_dir: str, inst_data=None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_lock = threading.Lock()
+        self._tables_seen: set[str] = set()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # the parent returns its own class
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        with self._engines_lock:
+            engine = self._engines.get(shard)
+            if engine is not None:
+                self._engines.move_to_end(shard)
+                return engine
+            engine = create_engine(self.conn_string_for_shard(shard), pool_size=1, max_overflow=4,
+                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            self._engines[shard] = engine
+            runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+            for old in runs[:-KEPT_RUNS]:
+                self._engines.pop(old).dispose()
+            return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:  # asked at every asset check event; a table once made stays
+        if table_name in self._tables_seen:
+            return True
+        with self._engine(INDEX_SHARD_NAME).connect() as conn:  # no _db_lock: asked while it is held
+            found = bool(conn.dialect.has_table(conn, table_name))
+        if found:
+            self._tables_seen.add(table_name)
+        return found
+
+    def _dispose_engines(self) -> None:
+        with self._engines_lock:
+            while self._engines:
+                self._engines.popitem()[1].dispose()
+
+    def wipe(self) -> None:  # it deletes run databases: no connection may stay open on them
+        self._dispose_engines()
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()
