@@ -9,7 +9,7 @@ import polars as pl
 from orchestration.partitions import quarter_of, quarter_partitions, return_partitions, split_return_key
 from orchestration.resources import Folders, Warehouse
 from probation_returns.ingest import current_submissions, discover, receive
-from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.db import read_scope, session_scope
 from reports.markdown import table as markdown_table
 
 
@@ -53,7 +53,7 @@ with warnings.catch_warnings():
 def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders) -> dg.MaterializeResult:
     """Which submission version is current for each of the 28 providers this quarter."""
     quarter = quarter_of(context.partition_key)
-    with session_scope(warehouse.engine) as session:
+    with read_scope(warehouse.engine) as session:
         rows = current_submissions(session, str(quarter))
     frame = pl.DataFrame(rows, schema={
         "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,

@@ -22,7 +22,7 @@ from probation_returns.measures.quarter import cohort_results, provider_levels, 
 from probation_returns.measures.reoffending_extract import ExtractError, latest_registered, load, register
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
-from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.db import read_scope, session_scope
 from probation_returns.warehouse.models import Measure
 
 
@@ -114,7 +114,7 @@ def quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse,
 def _quarter_performance(context: dg.AssetExecutionContext, warehouse: Warehouse):
     quarter = quarter_of(context.partition_key)
     params = for_quarter(quarter)
-    with session_scope(warehouse.engine) as session:
+    with read_scope(warehouse.engine) as session:
         measured = set(session.scalars(select(Measure.provider_code).where(Measure.quarter == str(quarter))))
     for code in providers():
         if code not in measured:  # never sent anything: its measures are 'no valid return'

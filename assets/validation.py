@@ -9,7 +9,7 @@ from probation_returns.spec import TABLES
 from orchestration.alerting import with_check_alerts
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.validation.service import current_submission, validate_submission
-from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.db import read_scope
 
 CHECKS = [partitioned_check("file_readable", "provider_validation", return_partitions,
                             "The return could be read: no fatal file finding (FIL-*, CAS-004).")]
@@ -35,7 +35,7 @@ def provider_validation(context: dg.AssetExecutionContext, warehouse: Warehouse,
 def _validate(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
     quarter, provider = split_return_key(context)
     tags = {PROVIDER: provider, QUARTER: str(quarter)}
-    with session_scope(warehouse.engine) as session:
+    with read_scope(warehouse.engine) as session:
         submission = current_submission(session, provider, str(quarter))
         submission_id = submission.id if submission else None
     if submission_id is None:
@@ -90,7 +90,7 @@ def accepted_return(context: dg.AssetExecutionContext, warehouse: Warehouse):
     is a gap, so it stands out next to provider_validation (which is materialized for every return).
     """
     quarter, provider = split_return_key(context)
-    with session_scope(warehouse.engine) as session:
+    with read_scope(warehouse.engine) as session:
         counted = accepted_submission(session, provider, str(quarter))
         facts = None if counted is None else {"submission_id": counted.id, "version": counted.version,
                                               "outcome": counted.outcome or "", "sha256": counted.sha256}

@@ -112,6 +112,10 @@ def child(scale: float) -> None:
                                           *(["--workers", workers] if workers else [])])
         total = time.perf_counter() - start
         manifest = json.loads((tmp / "out" / "manifest.json").read_text()) if result.exit_code == 0 else {}
+        import multiprocessing
+
+        for worker in multiprocessing.active_children():  # the command leaves its workers exiting: reap them,
+            worker.join()                                  # so that their peak memory is counted below
     import resource
 
     phases["provider runs"] = total - phases["extract"] - phases["quarter build"]  # incl. the command's start-up

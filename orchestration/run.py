@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,9 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
                 database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
                 progress: Callable[[str], None] | None = None,
                 dagster_instance: dg.DagsterInstance | None = None, register_extract: bool = True,
-                workers: int = 1) -> QuarterRun:
+                workers: int = 1, pool: Executor | None = None) -> QuarterRun:
+    """One quarter through the named jobs: the extract, the 28 provider runs (in ``pool``, or in ``workers``
+    processes started here, when the instance is shared), then the quarter's build."""
     folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
                       extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
@@ -156,11 +158,14 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     fail_orphaned_runs(inst)
     reasons: dict[str, str] = {}
     shared = dagster_instance is None and bool(os.environ.get("DAGSTER_HOME"))  # workers see the same runs
-    pool = None
-    if workers > 1 and shared and len(providers) > 1:
-        # Workers start (about 2 s of imports each) while this process registers the extract. The largest
-        # returns go first, so no large one is left running alone at the end.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    own = None
+    if not shared or len(providers) < 2:
+        pool = None
+    elif pool is None and workers > 1:
+        pool = own = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    if pool is not None:
+        # Submitted before the extract is registered, so workers start on them at once. The largest returns
+        # go first, so no large one is left running alone at the end.
         jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url)
                 for code in _largest_first(folders.landing_path, quarter, providers)]
     if register_extract:  # a backfill registers the extract once, not once per quarter
@@ -175,7 +180,8 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
                 if progress:
                     progress(code)
         finally:
-            pool.shutdown(wait=False)  # the workers' exit need not delay the quarter's build
+            if own is not None:
+                own.shutdown(wait=False)  # the workers' exit need not delay the quarter's build
     else:
         for code in providers:
             if why := failure(_materialize_return(inst, resources, quarter, code)):

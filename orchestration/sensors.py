@@ -19,6 +19,7 @@ from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import SENSOR_INTERVAL, Folders, Warehouse
 from probation_returns.calendar import Quarter, add_months
 from probation_returns.ingest import discover, sha256_file
+from probation_returns.warehouse.db import reading
 from probation_returns.warehouse.models import ReoffendingExtract, Submission
 
 INTERVAL = SENSOR_INTERVAL
@@ -81,7 +82,7 @@ def extract_sensor(context: dg.SensorEvaluationContext, folders: Folders):
 def quarters_changed_by(engine, as_of, previous_as_of) -> list[Quarter]:
     """Cohort quarters whose results a new extract can change: those with returns, ended before the
     new as-of date, and not already final under the previous extract."""
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         known = sorted(Quarter.parse(q) for q in connection.execute(select(Submission.quarter).distinct()).scalars())
     out = []
     for q in known:
@@ -102,7 +103,7 @@ def extract_rebuild_sensor(context: dg.SensorEvaluationContext, asset_event: dg.
 
 def rebuild_requests(engine) -> list[dg.RunRequest] | dg.SkipReason:
     """One quarter_build run per quarter the latest extract changes, keyed by the extract and quarter."""
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         extracts = connection.execute(select(ReoffendingExtract.as_of_date, ReoffendingExtract.sha256)
                                       .order_by(ReoffendingExtract.as_of_date.desc())).all()
     if not extracts:

@@ -17,7 +17,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from probation_returns import accounts
-from probation_returns.warehouse.db import engine_for, session_scope
+from probation_returns.warehouse.db import engine_for, read_scope, session_scope
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -54,7 +54,7 @@ def db():
 
 @login_manager.user_loader
 def _load(user_id: str):
-    with db() as s:
+    with read_scope(engine()) as s:  # every request: it must not queue behind a worker storing a return
         account = accounts.get(s, int(user_id))
     return PortalUser(account) if account else None
 

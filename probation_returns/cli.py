@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -443,15 +444,15 @@ def run(
         q = Quarter.parse(quarter)
     except ValueError as exc:
         _fail(str(exc))
-    db_url = _ready_to_run(landing, extract)
+    db_url, pool = _ready_to_run(landing, extract, workers)
     from orchestration.run import run_quarter
 
     codes = provider_codes("all")
-    with _progress() as bar:
+    with _progress() as bar, _closing(pool):
         task = bar.add_task("pipeline", total=len(codes))
         result = run_quarter(q, codes, landing=landing.resolve(), archive=(archive or Folders().archive_path).resolve(),
                              output=out.resolve(), database_url=db_url, quarter_subfolders=False,
-                             extract=extract.resolve() if extract else None, workers=max(1, workers),
+                             extract=extract.resolve() if extract else None, workers=max(1, workers), pool=pool,
                              progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
     _outcomes(result.submissions_csv, out.resolve() / "feedback")
     console.print(f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
@@ -485,19 +486,19 @@ def backfill(
         _fail(str(exc))
     folders = Folders()
     landing = (landing or folders.landing_path).resolve()
-    db_url = _ready_to_run(landing, extract)
+    db_url, pool = _ready_to_run(landing, extract, workers)
     from orchestration.run import run_quarter
 
     out = (out or folders.output_path).resolve()
     codes = provider_codes("all")
     failed, started = [], time.perf_counter()
-    with _progress() as bar:
+    with _progress() as bar, _closing(pool):  # the same workers for every quarter
         task = bar.add_task("backfill", total=len(qs))
         for i, q in enumerate(qs):
             bar.update(task, description=f"backfill {q}")
             run = run_quarter(q, codes, landing=landing, archive=(archive or folders.archive_path).resolve(), output=out,
                               database_url=db_url, extract=extract.resolve() if extract else None,
-                              register_extract=i == 0, workers=max(1, workers))
+                              register_extract=i == 0, workers=max(1, workers), pool=pool)
             failed += [f"{q} {step}" for step in run.failed]
             _outcomes(run.submissions_csv, out / "feedback", table=False)
             console.print(f"{q}: {_build_of(out / str(q))}" + (f", failed: {', '.join(run.failed)}" if run.failed else ""))
@@ -539,8 +540,9 @@ def _outcomes(submissions_csv: Path, feedback_root: Path, table: bool = True) ->
                   + f"; {len(rows) - len(sent)} providers sent nothing.")
 
 
-def _ready_to_run(landing: Path, extract: Path | None) -> str:
-    """Check what a pipeline command was given, before anything runs; the warehouse URL, migrated."""
+def _ready_to_run(landing: Path, extract: Path | None, workers: int = 1):
+    """Check what a pipeline command was given, before anything runs; the warehouse URL, migrated, and the
+    worker processes (None: runs stay in this process), started before the migration so they import meanwhile."""
     from probation_returns.pseudonym import MissingKey, key
     from probation_returns.warehouse.db import database_url, upgrade
 
@@ -560,9 +562,30 @@ def _ready_to_run(landing: Path, extract: Path | None) -> str:
     except MissingKey as exc:
         _fail(str(exc))
     _dagster_home()
+    from orchestration import workers as worker_processes
+
+    pool = worker_processes.start(workers)
     db_url = database_url()
-    upgrade(db_url)
-    return db_url
+    try:
+        upgrade(db_url)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
+    return db_url, pool
+
+
+@contextmanager
+def _closing(pool):
+    """Shut the worker processes down when the command is done (or interrupted: waiting runs are dropped)."""
+    try:
+        yield pool
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown(wait=False)
 
 
 def _build_of(folder: Path) -> str:

@@ -27,7 +27,7 @@ from probation_returns.parameters import ContractParameters, for_quarter
 from probation_returns.reference import providers
 from probation_returns.reoffending import cohort, proven_reoffences
 from probation_returns.warehouse import recent
-from probation_returns.warehouse.db import session_scope
+from probation_returns.warehouse.db import read_scope, reading
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import (
     AcceptedBreach,
@@ -103,7 +103,7 @@ def accepted_tables(engine: Engine, submission_id: int, only: tuple[str, ...] = 
     slowest step of a quarter's measures (see docs/performance.md).
     """
     out = {}
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         dbapi = connection.connection.dbapi_connection
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         for name in only:
@@ -171,7 +171,7 @@ def reoffending_for(cases: pl.DataFrame, quarter: Quarter, extract: Extract, par
 
 
 def _accepted(engine: Engine, provider: str, quarter: Quarter) -> int | None:
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         submission = accepted_submission(session, provider, str(quarter))
         return submission.id if submission else None
 

@@ -18,6 +18,7 @@ from probation_returns.warehouse.locks import lock_id
 from probation_returns.warehouse.models import Provider
 
 DEFAULT_URL = "sqlite:///var/returns.db"
+READ_ONLY = "returns_read_only"  # an execution option: the transaction only reads (see read_scope)
 
 
 def database_url() -> str:
@@ -44,8 +45,10 @@ def engine_for(url: str | None = None) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(connection):  # noqa: ANN001
             # Take the write lock when the transaction starts, so two processes writing at once wait for
-            # each other (busy timeout) instead of one failing half way ("database is locked").
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # each other (busy timeout) instead of one failing half way ("database is locked"). A reader
+            # (read_scope) takes a snapshot instead and never waits for a writer (WAL).
+            reads = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -90,5 +93,22 @@ def sync_providers(session: Session) -> None:
 def session_scope(engine: Engine):
     """One transaction: committed if the block finishes, rolled back if it raises."""
     factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for transactions that only read: on SQLite they do not queue behind a writer."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def read_scope(engine: Engine):
+    """A transaction that only reads, on one consistent snapshot.
+
+    On SQLite it does not take the write lock, so a page or a run's lookup does not wait while another
+    process stores a large return. Writing in it is a mistake: on SQLite the write may fail as busy.
+    """
+    factory = sessionmaker(reading(engine), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import Engine, select
 
+from probation_returns.warehouse.db import reading
 from probation_returns.warehouse.models import ValidationRun
 
 _last: tuple[str, int, tuple[int, dt.datetime], dict[str, pl.DataFrame]] | None = None
@@ -45,7 +46,7 @@ def recall(engine: Engine, submission_id: int) -> dict[str, pl.DataFrame] | None
     """
     if _last is None or _last[:2] != (_where(engine), submission_id):
         return None
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         runs = connection.execute(select(ValidationRun.id, ValidationRun.started_at)
                                   .where(ValidationRun.submission_id == submission_id)).all()
     return _last[3] if [(i, _instant(t)) for i, t in runs] == [_last[2]] else None
