@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
@@ -133,3 +134,15 @@ def add_business_days(days, n):
     arr = np.asarray(np.datetime64(days, "D") if scalar else days, dtype="datetime64[D]")
     out = np.busday_offset(arr, n, roll="backward", busdaycal=_busdaycalendar())
     return out.astype(dt.date) if scalar else out
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def submission_deadline(quarter: Quarter, params) -> dt.datetime:
+    """The end (midnight, London time) of the last business day on which a return counts.
+
+    ``params`` is the quarter's ``ContractParameters`` (its ``deadline_business_days``).
+    """
+    day = add_business_days(quarter.last_day, params.deadline_business_days) + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LONDON)

@@ -44,8 +44,7 @@ OUTCOME_WORDS = {
 def about(provider: str, quarter: str, files: list[tuple[str, str]], *, received_at: dt.datetime | None = None,
           version: int | None = None, today: dt.date | None = None) -> dict:
     """The header block of every feedback file: which return was judged, when, and how long is left to resend."""
-    from probation_returns.calendar import Quarter, business_days_from
-    from probation_returns.measures.quarter import LONDON, submission_deadline
+    from probation_returns.calendar import LONDON, Quarter, business_days_from, submission_deadline
     from probation_returns.parameters import for_quarter
 
     q = Quarter.parse(quarter)

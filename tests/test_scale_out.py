@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import dagster as dg
 from typer.testing import CliRunner
@@ -60,6 +61,15 @@ def test_a_backfill_rebuilds_each_quarter_and_is_idempotent(tmp_path, monkeypatc
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     builds = {q: json.loads((tmp_path / "out" / q / "manifest.json").read_text()) for q in ("2017Q2", "2017Q3")}
+    instance = dg.DagsterInstance.get()  # the command set DAGSTER_HOME (var/dagster here)
+    try:
+        pids = {r.tags["returns/pid"] for r in instance.get_runs() if r.job_name == "provider_intake"}
+        builds_pid = {r.tags["returns/pid"] for r in instance.get_runs() if r.job_name == "quarter_build"}
+        assert len(instance.get_runs(filters=dg.RunsFilter(job_name="provider_intake"))) == 4
+    finally:
+        instance.dispose()
+    # 4 provider runs in 2 worker processes, the same 2 for both quarters; the builds in the command's process
+    assert len(pids) <= 2 and str(os.getpid()) not in pids and builds_pid == {str(os.getpid())}
     assert {q: m["build_number"] for q, m in builds.items()} == {"2017Q2": 1, "2017Q3": 1}
     assert {s["provider_code"] for s in builds["2017Q3"]["inputs"]["submissions"]} == {"C05", "N02"}
     again = runner.invoke(app, args)

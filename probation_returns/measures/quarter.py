@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from probation_returns.calendar import Quarter, add_business_days, add_months
+from probation_returns.calendar import LONDON, Quarter, add_months, submission_deadline  # noqa: F401 - LONDON kept here too
 from probation_returns.measures.credits import Credit, credits
 from probation_returns.measures.payments import CohortResult, outcome, p1_from_ogrs3
 from probation_returns.measures.reoffending_extract import Extract
@@ -59,15 +58,6 @@ class ProviderCohort:
     provider: str
     submission_id: int | None
     result: CohortResult | None  # None: no accepted cases for the cohort quarter, or no extract
-
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def submission_deadline(quarter: Quarter, params: ContractParameters) -> dt.datetime:
-    """The end (midnight, London time) of the last business day on which a return counts."""
-    day = add_business_days(quarter.last_day, params.deadline_business_days) + dt.timedelta(days=1)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=LONDON)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

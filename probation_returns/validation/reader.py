@@ -457,7 +457,7 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = F
     # Blank rows at the end of a sheet or file are not records.
     filled = pl.any_horizontal([pl.col(c).is_not_null() for c in TABLES[table]])
     last = frame.select(pl.when(filled).then(pl.col(ROW)).max()).item()
-    frame = frame.filter(pl.col(ROW) <= (last or 0))
+    frame = frame.head((last or 1) - 1)  # rows are numbered from 2 in order: a slice, not a copy of every column
     return _neutralise_control(table, frame, out) if control else frame
 
 
