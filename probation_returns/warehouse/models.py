@@ -136,7 +136,7 @@ class AcceptedCase(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     row_number: Mapped[int] = mapped_column(Integer)
     case_ref: Mapped[str] = mapped_column(String(7))
-    pnc_hash: Mapped[str] = mapped_column(String(64), index=True)
+    pnc_hash: Mapped[str] = mapped_column(String(64))  # no index: nothing looks people up by it in SQL (0007)
     provider_code: Mapped[str] = mapped_column(String(3))
     sentence_type: Mapped[str] = mapped_column(String(3))
     sentence_date: Mapped[dt.date] = mapped_column(Date)
