@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.db import engine_for, read_scope, session_scope, upgrade
 from probation_returns.warehouse.models import Base, Provider
 
 EXPECTED_TABLES = {
@@ -83,3 +83,20 @@ def test_upgrading_a_warehouse_with_duplicates_from_concurrent_runs_keeps_the_ne
             assert conn.execute(text("SELECT COUNT(*) FROM credits")).scalar() == 2  # the older one kept as history
     finally:
         engine.dispose()
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_was_committed(database_url):
+    """A portal page or a run's lookup reads while another process stores a large return."""
+    upgrade(database_url)
+    engine, other = engine_for(database_url), engine_for(database_url)
+    try:
+        with session_scope(other) as writer:  # on SQLite this holds the write lock (BEGIN IMMEDIATE)
+            writer.get(Provider, "C14").name = "Renamed, not yet committed"
+            writer.flush()
+            with read_scope(engine) as reader:  # would wait (and fail after the busy timeout) if it took the lock
+                assert reader.get(Provider, "C14").name == "Norfolk and Suffolk"
+        with read_scope(engine) as reader:
+            assert reader.get(Provider, "C14").name == "Renamed, not yet committed"
+    finally:
+        engine.dispose()
+        other.dispose()
