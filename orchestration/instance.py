@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 TEMPLATES = Path(__file__).parent / "instance_templates"
@@ -26,6 +28,38 @@ def prepare(home: Path) -> Path:
     text = text.replace("{HISTORY}", json.dumps(str((home / "history" / "runs").resolve())))  # Dagster's default place; JSON is YAML
     target.write_text(f"{MARK} from {name}\n" + text, encoding="utf-8")
     return target
+
+
+@contextmanager
+def _exclusive(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the kernel frees it if the process dies
+        yield
+    finally:
+        os.close(fd)
+
+
+def open_instance(home: Path, overrides: dict | None = None):
+    """The Dagster instance under ``home``, its storage created by one process at a time.
+
+    Two processes opening a new SQLite instance at once can both create its tables: one fails ("table
+    already exists", "UNIQUE constraint failed: alembic_version"), or the run storage is left with two
+    migration heads. Every process of ours (the command line, its workers, the portal's workers) opens
+    the instance here, under one lock file, and touches each storage so that it exists when the lock goes.
+    """
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    with _exclusive(home / ".open.lock"):
+        if not (home / "dagster.yaml").exists():
+            prepare(home)
+        instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides or {}))
+        instance.get_runs(limit=1)  # the run storage exists and is migrated
+        instance.event_log_storage.get_asset_records()  # and the event log's index
+        instance.all_instigator_state()  # and the schedule storage
+    return instance
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,6 @@ import fcntl
 import os
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -35,42 +34,14 @@ def _slot(folder: Path) -> int:
         time.sleep(0.1)
 
 
-@contextmanager
-def _exclusive(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def open_instance(home: Path):
-    """The Dagster instance under ``home``, its storage created by one process at a time.
-
-    Two processes opening a new SQLite instance at once can both create its tables (one fails with
-    "table already exists", or the run storage is left with two migration heads); a lock file prevents it.
-    """
-    import dagster as dg
-
-    from orchestration.instance import prepare
-
-    with _exclusive(home / ".portal-open.lock"):
-        if not (home / "dagster.yaml").exists():
-            prepare(home)
-        instance = dg.DagsterInstance.get()
-        instance.get_runs(limit=1)  # the run storage exists and is migrated
-        instance.event_log_storage.get_asset_records()  # and the event log's index
-    return instance
-
-
 class _Runner:
     """Dagster imported, the instance opened and the job built once, for every upload this worker takes."""
 
     def __init__(self, home: Path, url: str):
         from orchestration.definitions import jobs_with
         from orchestration.resources import Folders, Warehouse
+
+        from orchestration.instance import open_instance
 
         self.instance = open_instance(home)
         self.job = jobs_with({"warehouse": Warehouse(url=url), "folders": Folders()}).resolve_job_def("provider_intake")

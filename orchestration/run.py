@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.instance.ref import InstanceRef
 
 from orchestration.definitions import jobs_with
+from orchestration.instance import open_instance
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
 from probation_returns.calendar import Quarter
@@ -47,7 +47,7 @@ def instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return dg.DagsterInstance.ephemeral()
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=NO_CAPTURE))
+    return open_instance(Path(home), overrides=NO_CAPTURE)  # two commands at once on a new home: one makes it
 
 
 def failure(result: dg.ExecuteInProcessResult) -> str | None:

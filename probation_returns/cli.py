@@ -333,7 +333,7 @@ def serve(
     except MissingKey as exc:
         _fail(str(exc))
     _dagster_home()
-    from orchestration.portal_intake import open_instance
+    from orchestration.instance import open_instance
 
     open_instance(Path(os.environ["DAGSTER_HOME"]))  # its storage made now, not by two first uploads at once
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
