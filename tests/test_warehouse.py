@@ -1,5 +1,6 @@
 """Migrations build the whole schema from empty, on SQLite and on PostgreSQL, and can be repeated."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -97,6 +98,38 @@ def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_was_committed(data
                 assert reader.get(Provider, "C14").name == "Norfolk and Suffolk"
         with read_scope(engine) as reader:
             assert reader.get(Provider, "C14").name == "Renamed, not yet committed"
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
+def test_a_held_lock_is_held_before_the_transactions_first_query(database_url):
+    """Work done right after ``hold`` (tidying a build's staging folders) is already under the lock: on SQLite
+    the write lock came only with the first query, so two builds at once could delete each other's files."""
+    import sqlite3
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from probation_returns.warehouse.locks import hold, lock_id
+
+    upgrade(database_url)
+    engine, other = engine_for(database_url), engine_for(database_url)
+    try:
+        with session_scope(engine) as session:
+            hold(session, "return_build", "2017Q3")
+            if database_url.startswith("sqlite"):
+                second = sqlite3.connect(make_url(database_url).database, timeout=0.2, isolation_level=None)
+                try:
+                    with pytest.raises(sqlite3.OperationalError, match="locked"):
+                        second.execute("BEGIN IMMEDIATE")
+                finally:
+                    second.close()
+            else:
+                with other.connect() as conn:
+                    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"),
+                                       {"id": lock_id("return_build", "2017Q3")}).scalar()
+                    assert got is False
     finally:
         engine.dispose()
         other.dispose()

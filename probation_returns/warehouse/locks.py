@@ -4,8 +4,8 @@ Two runs at once must leave what one run leaves. Each replace-the-lot write (del
 insert the new) takes a lock named after what it replaces, in the same transaction, so the second
 writer waits for the first to commit and then sees and replaces its rows. On PostgreSQL this is a
 transaction-level advisory lock (released at commit or rollback, also when the process is killed);
-on SQLite every write transaction already holds the database's single write lock from its first
-statement (``BEGIN IMMEDIATE``, see ``warehouse.db``), so nothing more is needed. The database's
+on SQLite every write transaction holds the database's single write lock from its first statement
+(``BEGIN IMMEDIATE``, see ``warehouse.db``), so ``hold`` only makes sure that statement has run. The database's
 unique constraints are the backstop: a duplicate that slipped past a lock fails instead of being stored.
 """
 
@@ -27,3 +27,7 @@ def hold(session: Session, *name: object) -> None:
     """Take the lock ``name`` until the session's transaction ends."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id(*name)})
+    else:
+        # SQLite's write lock comes with the transaction's first statement (BEGIN IMMEDIATE), so start it
+        # now: work the caller does before its first query (tidying files) must already be under the lock.
+        session.execute(text("SELECT 1"))
