@@ -9,17 +9,17 @@ one Dagster run); otherwise, and always for the quarter's build, they run in thi
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.definitions import jobs_with
+from orchestration import workers as worker_processes
 from orchestration.instance import open_instance
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
@@ -161,8 +161,8 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     own = None
     if not shared or len(providers) < 2:
         pool = None
-    elif pool is None and workers > 1:
-        pool = own = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    elif pool is None:
+        pool = own = worker_processes.start(workers)
     if pool is not None:
         # Submitted before the extract is registered, so workers start on them at once. The largest returns
         # go first, so no large one is left running alone at the end.

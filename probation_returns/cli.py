@@ -569,9 +569,8 @@ def _ready_to_run(landing: Path, extract: Path | None, workers: int = 1):
     try:
         upgrade(db_url)
     except BaseException:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        raise
+        with _closing(pool):
+            raise
     return db_url, pool
 
 
@@ -580,12 +579,9 @@ def _closing(pool):
     """Shut the worker processes down when the command is done (or interrupted: waiting runs are dropped)."""
     try:
         yield pool
-    except BaseException:
+    finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        raise
-    if pool is not None:
-        pool.shutdown(wait=False)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _build_of(folder: Path) -> str:
