@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import Engine
 
+from probation_returns.staging import tidy
 from probation_returns.warehouse.db import database_url, engine_for
 
 # how often sensors look (seconds); tests set it low to see many ticks
@@ -34,6 +35,12 @@ class Folders(dg.ConfigurableResource):
     extract: str = ""  # a reoffending extract to use; empty: the latest reoffending_*.csv in the landing folder
     quarter_subfolders: bool = True  # outputs under output/<quarter>/ (False: straight into output/)
     alerts: str = ""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every run starts by removing what killed writers left under a temporary name, wherever it is."""
+        removed = tidy(self.output_path, self.archive_path, self.landing_path)
+        if removed and context.log:
+            context.log.info(f"Removed {len(removed)} temporary file(s) left by a killed run")
 
     def _path(self, value: str, env: str, default: str) -> Path:
         return Path(value or os.environ.get(env) or default)

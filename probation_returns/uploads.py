@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from probation_returns.calendar import Quarter
 from probation_returns.ingest import RETURN_NAME, identity, stored_identity
 from probation_returns.spec import TABLES
-from probation_returns.staging import remove_abandoned, staging_file
+from probation_returns.staging import PORTAL_STAGING, remove_abandoned, staging_file
 from probation_returns.validation.reader import MAX_FILE_BYTES
 from probation_returns.warehouse.models import Submission, Upload
 
 CHUNK = 1 << 20
-STAGING = ".portal-staging"  # inside the landing folder: the same file system, so the final rename is atomic
+STAGING = PORTAL_STAGING
 EXTENSIONS = {"workbook": ".xlsx", **{t: ".csv" for t in TABLES}}
 
 

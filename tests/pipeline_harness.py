@@ -119,11 +119,12 @@ class Scenario:
                "--archive", str(self.archive), "--extract", str(extract_of(self.landing))]
         return cmd + (["--workers", str(self.workers)] if self.workers else [])
 
-    def start(self, tag: str = "run") -> tuple[subprocess.Popen, Path, float]:
+    def start(self, tag: str = "run", extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path, float]:
         """Start ``returns run`` in its own session (process group), so that its workers can be killed with it."""
         log = self.root / f"{tag}.stderr"
         with open(log, "wb") as err:  # the child keeps its own descriptor
-            process = subprocess.Popen(self.command(), cwd=self.root, env=self.env(), stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(self.command(), cwd=self.root, env={**self.env(), **(extra_env or {})},
+                                       stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         return process, log, time.monotonic()
 
@@ -183,10 +184,12 @@ class Scenario:
         return RunResult(process.returncode, time.monotonic() - started, log.read_text(errors="replace"),
                          killed_at=killed_at, kill_landed=landed)
 
-    def run_and_kill_when(self, ready: Callable[[Path], bool], tag: str = "killed", timeout: float = 900) -> RunResult:
+    def run_and_kill_when(self, ready: Callable[[Path], bool], tag: str = "killed", timeout: float = 900,
+                          extra_env: dict[str, str] | None = None) -> RunResult:
         """Start a run and SIGKILL its process group as soon as ``ready(out)`` is true (polled every 0.2 ms
-        once ``out/builds`` exists, every 20 ms before), or leave it be if it finishes first."""
-        process, log, started = self.start(tag)
+        once ``out/builds`` exists, every 20 ms before), or leave it be if it finishes first. ``extra_env``
+        is for the killed run only (a failpoint holding it in the moment to kill)."""
+        process, log, started = self.start(tag, extra_env)
         landed, builds = False, self.out / "builds"
         while time.monotonic() - started < timeout and process.poll() is None:
             try:
@@ -226,9 +229,14 @@ def build_folder_written(out: Path) -> bool:
 
 
 def publishing(out: Path) -> bool:
-    """The build is being copied to the output folder as the current return (``.*.incoming`` files)."""
-    return any(name.endswith(".incoming") for folder in (out, out / "publication") if folder.is_dir()
+    """The build is being copied to the output folder as the current return (``.*.incoming-*`` files)."""
+    return any(".incoming-" in name for folder in (out, out / "publication") if folder.is_dir()
                for name in os.listdir(folder))
+
+
+def writing_extract_findings(out: Path) -> bool:
+    """The reoffending extract's findings are being written (``feedback/reoffending/<as of>/.findings.csv.incoming-*``)."""
+    return any(".findings.csv.incoming-" in p.name for p in (out / "feedback" / "reoffending").glob("*/.*"))
 
 
 def kill_group(process: subprocess.Popen) -> None:
@@ -447,6 +455,12 @@ def snapshot(scenario: Scenario) -> Snapshot:
 
     if out.is_dir():
         snap.hidden = {p.relative_to(out).as_posix() for p in out.rglob(".*")}
+    for root in (scenario.archive, scenario.landing / ".portal-staging"):  # a writer's temporary names
+        if root.is_dir():
+            left = sorted(p.relative_to(root.parent).as_posix() for p in root.rglob("*")
+                          if p.name.startswith(".") or root.name == ".portal-staging")
+            if left:
+                snap.problems.append(f"temporary names left in {root.name}/: {left[:6]}")
     if scenario.archive.is_dir():
         for path in scenario.archive.rglob("*"):
             if path.is_file():

@@ -34,7 +34,8 @@ import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_database
 from tests.pipeline_harness import (RETURNS, RunResult, Scenario, Snapshot, build_folder_written, differences,
-                                    generate_landing, publishing, recorded_builds, snapshot, staging_has_files)
+                                    generate_landing, publishing, recorded_builds, snapshot, staging_has_files,
+                                    writing_extract_findings)
 
 pytestmark = pytest.mark.slow
 
@@ -195,6 +196,27 @@ def test_killed_while_building_then_rerun_equals_uninterrupted_run(warehouses: W
             break
         finally:
             warehouses.drop(url)
+    print(f"[{warehouses.name}] {line}" + (f": {len(found)} difference(s)" if found else ": same"))
+    assert not found, f"[{warehouses.name}] {line}\n  - " + "\n  - ".join(found)
+
+
+def test_killed_while_writing_the_extract_findings_then_rerun_equals_uninterrupted_run(
+        warehouses: Warehouses, baseline: Baseline, landing: Path):
+    """Writing the extract's findings takes a millisecond, so the killed run is held in that moment by a
+    failpoint (its findings staging file made, nothing written) and killed there. CI once caught this by
+    chance: the rerun found the extract registered and left ``.findings.csv.incoming-*`` behind for good."""
+    name = "kill-extract-findings"
+    url = warehouses.new(name)
+    scenario = Scenario(warehouses.folder / name, url, landing)
+    try:
+        killed = scenario.run_and_kill_when(writing_extract_findings,
+                                            extra_env={"RETURNS_FAILPOINT": "extract-findings:120"})
+        assert killed.kill_landed, (f"[{warehouses.name}] the run ended before writing the extract's findings: "
+                                    + scenario.explain(killed))
+        rerun, found, line = _rerun_and_compare(scenario, killed, baseline, baseline.seconds,
+                                                "writing the extract's findings")
+    finally:
+        warehouses.drop(url)
     print(f"[{warehouses.name}] {line}" + (f": {len(found)} difference(s)" if found else ": same"))
     assert not found, f"[{warehouses.name}] {line}\n  - " + "\n  - ".join(found)
 

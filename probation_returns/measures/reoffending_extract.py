@@ -118,6 +118,7 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
 
     digest = sha256_file(extract.path)
     archived = archive_file(extract.path, digest, archive_root)
+    from probation_returns import failpoints
     from probation_returns.staging import remove_abandoned, staging_file
 
     rows_path = checked_rows_path(archive_root, digest)
@@ -130,6 +131,7 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
     findings = feedback_root / "reoffending" / extract.as_of.isoformat() / "findings.csv"
     remove_abandoned(findings.parent, ".*.incoming-*")
     with staging_file(findings.parent, f".{findings.name}.incoming-") as (_, tmp):
+        failpoints.reached(failpoints.EXTRACT_FINDINGS)
         write_csv(extract.findings, tmp)
         os.replace(tmp, findings)
     from probation_returns.warehouse.locks import hold

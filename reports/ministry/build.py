@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select
 from probation_returns.calendar import Quarter
 from probation_returns.ingest import sha256_file
 from probation_returns.reference import providers
+from probation_returns.staging import remove_abandoned, staging_file, staging_folder
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
@@ -140,8 +141,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
     builds.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as session:
         hold(session, "return_build", str(quarter))
-        for staging in builds.glob(".building-*"):  # a killed run's; no other build of this quarter is running
-            shutil.rmtree(staging, ignore_errors=True)
+        remove_abandoned(builds, ".building-*")  # a killed run's
         latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
                                 .order_by(ReturnBuild.build_number.desc()).limit(1))
         same = latest is not None and latest.inputs_sha256 == inputs_sha
@@ -153,12 +153,9 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
                 microsecond=0)
         folder = builds / f"{number:03d}"
         if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
-            staging = Path(tempfile.mkdtemp(dir=builds, prefix=".building-"))
-            try:
+            with staging_folder(builds, ".building-") as staging:
                 _write(content, staging, number, built_at, inputs_sha, publication)
                 os.replace(staging, folder)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
         if not same:
             record = ReturnBuild(quarter=str(quarter), build_number=number, built_at=built_at,
                                  software_version=content.software_version,
@@ -202,14 +199,14 @@ def _publish_current(folder: Path, out: Path) -> None:
 
     Half-copied files of a publisher that was killed are removed first (the caller holds the build lock).
     """
-    for stale in [*out.glob(".*.incoming"), *out.glob("*/.*.incoming")]:
-        stale.unlink(missing_ok=True)
     for source in sorted(p for p in folder.rglob("*") if p.is_file()):
         target = out / source.relative_to(folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.incoming")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        remove_abandoned(target.parent, f".{target.name}.incoming-*")
+        with staging_file(target.parent, f".{target.name}.incoming-") as (copy, tmp):
+            with source.open("rb") as src:
+                shutil.copyfileobj(src, copy)
+            copy.flush()
+            os.replace(tmp, target)
 
 
 def verify(folder: Path) -> list[str]:
