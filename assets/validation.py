@@ -8,6 +8,7 @@ from orchestration.resources import Folders, Warehouse
 from probation_returns.spec import TABLES
 from orchestration.alerting import with_check_alerts
 from probation_returns.measures.quarter import accepted_submission
+from probation_returns.validation import table_state
 from probation_returns.validation.service import current_submission, validate_submission
 from probation_returns.warehouse.db import read_scope
 
@@ -55,17 +56,18 @@ def _validate(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
         "findings": sum(done.rule_counts.values()),
         "rules_fired": dg.MetadataValue.json(done.rule_counts),
         "feedback": dg.MetadataValue.path(_shown(done.feedback, folders.output_path)),
-        **{f"{t}_rows": c["rows"] for t, c in done.tables.items()},
+        **{f"{t}_rows": c["rows"] if c["rows"] is not None else table_state(c) for t, c in done.tables.items()},
     })
     yield dg.AssetCheckResult(
         check_name="file_readable", passed=not done.fatal_rules, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"fatal_rules": ", ".join(done.fatal_rules) or "none"})
     for table, counts in done.tables.items():
-        rows = counts["rows"]
-        rejected_share = counts["rejected"] / rows if rows else 0.0
+        rows = counts["rows"] if counts["rows"] is not None else table_state(counts)
+        rejected = counts["rejected"] if counts["rejected"] is not None else "not checked"
+        rejected_share = counts["rejected"] / rows if isinstance(rows, int) and rows and counts["rejected"] else 0.0
         yield dg.AssetCheckResult(
             check_name=f"{table}_errors", passed=done.outcome != "Rejected", severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows": rows, "rejected": counts["rejected"], "errors": counts["errors"],
+            metadata={"rows": rows, "rejected": rejected, "errors": counts["errors"],
                       "pass_rate": dg.MetadataValue.float(round(1 - rejected_share, 6)),
                       "return_outcome": done.outcome})
         yield dg.AssetCheckResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from portal import processing
 from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, overview, uploads
-from probation_returns.calendar import Quarter
+from probation_returns.calendar import LONDON, Quarter
+from probation_returns.measures.quarter import accepted_submission
+from probation_returns.standing import business_days_left
 from probation_returns.spec import TABLES
 from probation_returns.validation import _actions
 from probation_returns.validation.service import feedback_folder
@@ -176,7 +179,11 @@ def feedback(submission_id: int):
     rows = findings.slice((page - 1) * PAGE, PAGE).collect().to_dicts()
     with db() as s:
         history = overview.versions(s, submission.provider_code, submission.quarter)
+        counted = accepted_submission(s, submission.provider_code, submission.quarter)
+        counts_now = counted.version if counted else None
+    days_now = business_days_left(Quarter.parse(submission.quarter), dt.datetime.now(LONDON).date())
     return render_template("provider/feedback.html", submission=submission, summary=summary,
+                           counts_now=counts_now, days_now=days_now,
                            words=OUTCOME_WORDS.get(summary["outcome"], ""), findings=rows, total=total, page=page,
                            pages=pages, rule=rule, table=table, headings=HEADINGS, severity=SEVERITY_WORDS,
                            downloads=DOWNLOADS, history=history, actions=_actions(), tags=overview.STATUS_TAGS,

@@ -20,7 +20,8 @@ from openpyxl.styles import Font, PatternFill
 
 from probation_returns import __version__
 from probation_returns.staging import remove_abandoned, staging_folder
-from probation_returns.validation import CASCADE, RULES_VERSION, ValidationResult
+from probation_returns.validation import (CASCADE, RULES_VERSION, ValidationResult, part_words, table_state,
+                                          whole_return_counts)
 from reports.csv import write_csv
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -30,7 +31,6 @@ FINDING_COLUMNS = ["table", "row_number", "case_ref", "column", "rule_id", "seve
 HEADINGS = {"table": "Table", "row_number": "Row", "case_ref": "Case reference", "column": "Column", "rule_id": "Rule",
             "severity": "Severity", "value": "Value found", "message": "What is wrong and how to fix it"}
 SEVERITY_WORDS = {"F": "fatal", "E": "error", "W": "warning"}
-NOT_READ = "not read (the file could not be read)"
 OUTCOME_WORDS = {
     "Accepted": "Your return was accepted. Nothing needs fixing.",
     "Accepted with warnings": "Your return was accepted. Some records look unusual: please check the warnings "
@@ -41,25 +41,27 @@ OUTCOME_WORDS = {
 }
 
 
-def about(provider: str, quarter: str, files: list[tuple[str, str]], *, received_at: dt.datetime | None = None,
-          version: int | None = None, today: dt.date | None = None) -> dict:
-    """The header block of every feedback file: which return was judged, when, and how long is left to resend."""
-    from probation_returns.calendar import LONDON, Quarter, business_days_from, submission_deadline
-    from probation_returns.parameters import for_quarter
+def about(provider: str, quarter: str, files: list[tuple[str, str]], *, delivered_at: dt.datetime | None = None,
+          version: int | None = None, today: dt.date | None = None, standing: dict | None = None) -> dict:
+    """The header block of every feedback file: which return was judged, when it was delivered, how many
+    business days were left then (or, checked before sending, ``today``), and where the version stands."""
+    from probation_returns.calendar import LONDON, Quarter
+    from probation_returns.standing import business_days_left, deadline_words
 
     q = Quarter.parse(quarter)
-    deadline = submission_deadline(q, for_quarter(q))
-    last_day = (deadline - dt.timedelta(days=1)).date()
-    today = today or dt.datetime.now(LONDON).date()
+    moment = None
+    if delivered_at is not None:
+        moment = (delivered_at if delivered_at.tzinfo else delivered_at.replace(tzinfo=dt.timezone.utc))
+    on = moment.astimezone(LONDON).date() if moment else (today or dt.datetime.now(LONDON).date())
     return {
         "provider": provider, "quarter": quarter,
         "files": [{"name": name, "sha256": digest} for name, digest in files],
-        "received_at": (received_at if received_at.tzinfo else received_at.replace(tzinfo=dt.timezone.utc))
-        .astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if received_at else None,
+        "delivered_at": moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if moment else None,
         "version": version,
-        "deadline": f"end of {last_day:%A %d %B %Y} (UK time)",
-        "business_days_left": business_days_from(today, last_day),
+        "deadline": deadline_words(q),
+        "business_days_left": business_days_left(q, on),  # as at delivery; checked before sending: as at today
+        "standing": standing,
     }
 
 
@@ -68,14 +70,44 @@ def _about_lines(info: dict) -> list[tuple[str, str]]:
     if not a:
         return []
     left = a["business_days_left"]
-    return [("Provider", a["provider"]), ("Quarter", a["quarter"]),
-            *((f"File {i}", f"{f['name']} (SHA-256 {f['sha256']})") for i, f in enumerate(a["files"], start=1)),
-            ("Received", (a["received_at"].replace("T", " ").replace("Z", " UTC") if a["received_at"]
-                          else "not sent: checked before sending")),
-            ("Version", str(a["version"]) if a["version"] else "not sent"),
-            ("Deadline", a["deadline"]),
-            ("Time left to send it", f"{left} business day{'s' if left != 1 else ''}" if left
-             else "the deadline has passed: a return sent now is late")]
+    sent = a.get("delivered_at") or a.get("received_at")  # feedback written before 'delivered_at' was its name
+    standing = a.get("standing") or {}
+    if sent:
+        timing = (f"{left} business day{'s' if left != 1 else ''} when this version was delivered" if left
+                  else "none: this version was delivered after the deadline, so it is late")
+    else:
+        timing = (f"{left} business day{'s' if left != 1 else ''} from today" if left
+                  else "none: the deadline has passed, so a return sent now is late")
+    lines = [("Provider", a["provider"]), ("Quarter", a["quarter"]),
+             *((f"File {i}", f"{f['name']} (SHA-256 {f['sha256']})") for i, f in enumerate(a["files"], start=1)),
+             ("Delivered", sent.replace("T", " ").replace("Z", " UTC") if sent else "not sent: checked before sending"),
+             ("Version", str(a["version"]) if a["version"] else "not sent"),
+             ("Deadline", a["deadline"]),
+             ("Time left to send it", timing)]
+    if standing:
+        lines += [("Which version counts", standing["why"]), ("If you send it again", standing["send_again"]),
+                  ("Service credits at stake", standing["credits"])]
+    return lines
+
+
+WHOLE_RETURN = "whole return"
+
+
+def parts(result: ValidationResult) -> list[dict]:
+    """One line per table, then one for the return as a whole (file names, files sent beside it), so that
+    the errors and warnings here add up to the rules' counts. ``file`` says what happened to the table's
+    file in words; a count that is not known (a file not read, records not checked) is None."""
+    out = [{"table": table, "file": part_words(table, c), "rows": c.get("rows") if c.get("read", True) else None,
+            "rejected": c.get("rejected") if table_state(c) == "read" else None,
+            "errors": c.get("errors"), "warnings": c.get("warnings")} for table, c in result.tables.items()]
+    whole = whole_return_counts(result.findings)
+    return out + [{"table": WHOLE_RETURN, "file": "the files' names, and files sent beside the return",
+                   "rows": None, "rejected": None, **whole}]
+
+
+def shown(value) -> object:
+    """A count as shown in a table: the number, or a word where there is none."""
+    return "not known" if value is None else value
 
 
 def summary(result: ValidationResult, submission_id: int | None, about: dict | None = None) -> dict:
@@ -87,6 +119,7 @@ def summary(result: ValidationResult, submission_id: int | None, about: dict | N
         "outcome": result.outcome,
         "reasons": result.reasons,
         "tables": result.tables,
+        "parts": parts(result),
         "rules": [{k: r[k] for k in ("rule_id", "severity", "count", "message")} for r in result.rules()],
         "rules_version": RULES_VERSION,
         "parameter_version": result.parameter_version,
@@ -130,11 +163,6 @@ def ordered(result: ValidationResult) -> pl.DataFrame:
                           pl.when(cascade).then(pl.col("case_ref")).alias("_case"))
             .sort("_cascade", "_rule", "_case", "table", "row_number", nulls_last=False, maintain_order=True)
             .drop("_cascade", "_rule", "_case"))
-
-
-def rows_shown(counts: dict) -> object:
-    """A table's row count, or why there is none."""
-    return counts["rows"] if counts.get("read", True) else NOT_READ
 
 
 def _write_all(result: ValidationResult, folder: Path, submission_id: int | None, about: dict | None) -> None:
@@ -192,12 +220,9 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     ws.append(["Submission", str(info["submission_id"]) if info["submission_id"] is not None else "checked before sending"])
     ws.append(["Rules version", f"{RULES_VERSION}; contract parameters {result.parameter_version}; software {__version__}"])
     ws.append([])
-    header(ws, ["Table", "Rows", "Rejected records", "Errors", "Warnings"])
-    for table, c in result.tables.items():
-        if c.get("read", True):
-            ws.append([table, c["rows"], c["rejected"], c["errors"], c["warnings"]])
-        else:
-            ws.append([table, NOT_READ])
+    header(ws, PART_HEADINGS)
+    for p in info["parts"]:
+        ws.append([p["table"], _text_cell(ws, p["file"]), *(shown(p[k]) for k in PART_COUNTS)])
 
     ws = wb.create_sheet("Rules")
     _fit_to_page_width(ws)
@@ -255,13 +280,18 @@ def _fit_to_page_width(ws) -> None:
     ws.page_setup.fitToHeight = 0
 
 
+PART_HEADINGS = ["Table", "File", "Rows", "Rejected records", "Errors", "Warnings"]
+PART_COUNTS = ("rows", "rejected", "errors", "warnings")
+
+
 def _html(result: ValidationResult, info: dict, findings: pl.DataFrame, path: Path) -> None:
     e = html.escape
-    rows_tables = "".join(
-        f"<tr><td>{e(t)}</td><td>{c['rows']:,}</td><td>{c['rejected']:,}</td><td>{c['errors']:,}</td><td>{c['warnings']:,}</td></tr>"
-        if c.get("read", True) else f"<tr><td>{e(t)}</td><td colspan='4'>{e(NOT_READ)}</td></tr>"
-        for t, c in result.tables.items()
-    )
+
+    def count(value) -> str:
+        return e(f"{value:,}" if isinstance(value, int) else str(shown(value)))
+
+    rows_tables = "".join(f"<tr><td>{e(p['table'])}</td><td>{e(p['file'])}</td>"
+                          + "".join(f"<td>{count(p[k])}</td>" for k in PART_COUNTS) + "</tr>" for p in info["parts"])
     rows_rules = "".join(
         f"<tr class='{e(r['severity'])}'><td>{e(r['rule_id'])}</td><td>{e(SEVERITY_WORDS.get(r['severity'], r['severity']))}</td>"
         f"<td>{r['count']:,}</td><td>{e(r['message'])}</td><td>{e(r['action'])}</td></tr>"
@@ -300,7 +330,7 @@ th{{background:#ddebf7}}.outcome{{font-size:1.4em;padding:.5em;border-radius:4px
 {''.join(f"<p>{e(r)}</p>" for r in result.reasons)}
 <p>Submission: {e(str(info['submission_id'] if info['submission_id'] is not None else 'checked before sending'))}.
 Rules version {e(RULES_VERSION)}, contract parameters {e(str(result.parameter_version))}, software {e(__version__)}.</p>
-<h2>Tables</h2><table><tr><th>Table</th><th>Rows</th><th>Rejected records</th><th>Errors</th><th>Warnings</th></tr>{rows_tables}</table>
+<h2>Tables</h2><table><tr>{"".join(f"<th>{e(h)}</th>" for h in PART_HEADINGS)}</tr>{rows_tables}</table>
 <h2>Rules that found problems</h2>
 <table><tr><th>Rule</th><th>Severity</th><th>Findings</th><th>What it checks</th><th>What to do</th></tr>{rows_rules}</table>
 <h2>Findings, in the order to fix them ({causes.height:,})</h2>{more(causes)}

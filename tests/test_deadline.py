@@ -46,11 +46,18 @@ def _submit(session, version: int, delivered: dt.datetime, outcome: str | None) 
     ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
       (dt.datetime(2017, 10, 30, 9, 0, tzinfo=UTC), "Accepted")], 1),  # the late resubmission is ignored
     ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], None),  # replaced in time by a rejected one
+      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], 1),  # the last good return keeps counting
+    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+      (dt.datetime(2017, 10, 11, 9, 0, tzinfo=UTC), "Accepted with record rejections"),
+      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], 2),
     ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
       (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Accepted with warnings")], 2),
+    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
+      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], None),
+    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), None)], 1),  # still being checked: the good one counts
 ])
-def test_the_return_that_counts_is_the_latest_delivered_by_the_deadline_if_accepted(engine, versions, counts):
+def test_the_return_that_counts_is_the_last_good_one_delivered_by_the_deadline(engine, versions, counts):
     with session_scope(engine) as session:
         for i, (delivered, outcome) in enumerate(versions, start=1):
             _submit(session, i, delivered, outcome)

@@ -85,22 +85,61 @@ def test_the_findings_sheet_is_as_wide_as_what_it_holds(tmp_path):
         assert ws.column_dimensions[col].width <= max(len(heading) + 4, longest + 2)  # no wider than needed
 
 
-def test_a_cases_file_in_utf16_leaves_the_other_tables_not_read_rather_than_empty(tmp_path):
-    files = write_csvs(tmp_path / "sent", clean_tables())
+def test_a_cases_file_in_utf16_is_the_only_file_not_read_and_the_others_say_their_rows(tmp_path):
+    """C02 in the demo: only the cases file was UTF-16; contacts and breaches were readable UTF-8, so they
+    are 'read: N rows' (not checked, since the return could not be used), never 'could not be read'."""
+    tables = clean_tables()
+    files = write_csvs(tmp_path / "sent", tables)
     cases = next(f for f in files if f.name.endswith("_cases.csv"))
     cases.write_bytes(b"\xff\xfe" + cases.read_text(encoding="utf-8").encode("utf-16-le"))
     result, out = _validate(tmp_path, files)
     assert result.exit_code == 1
-    tables = json.loads((out / "summary.json").read_text())["tables"]
-    unread = [t for t, c in tables.items() if c.get("read") is False]
-    assert unread == ["cases", "contacts", "breaches"]  # none was read (reading stops at the fatal file), not "0 rows"
+    summary = json.loads((out / "summary.json").read_text())
+    states = {t: c["state"] for t, c in summary["tables"].items()}
+    assert states == {"cases": "not read", "contacts": "not checked", "breaches": "not checked"}
+    words = {p["table"]: p["file"] for p in summary["parts"]}
+    assert words["cases"].startswith("C05_2017Q3_cases.csv could not be read: C05_2017Q3_cases.csv is UTF-16")
+    contacts, breaches = len(tables["contacts"]), len(tables["breaches"])  # data rows (the header is added)
+    assert words["contacts"] == (f"C05_2017Q3_contacts.csv read: {contacts:,} rows; its records were not checked, "
+                                 "because the return could not be used")
+    assert words["breaches"].startswith(f"C05_2017Q3_breaches.csv read: {breaches:,} rows")
+    assert [p["rows"] for p in summary["parts"]][:3] == [None, contacts, breaches]
     html = (out / "feedback.html").read_text()
-    assert "not read (the file could not be read)" in html
+    from html import escape
+
+    assert all(escape(words[t]) in html for t in ("cases", "contacts", "breaches"))
     wb = load_workbook(out / "feedback.xlsx")
-    shown = {r[0].value: r[1].value for r in wb["Summary"].iter_rows() if r and r[0].value in tables}
-    assert all(shown[t] == "not read (the file could not be read)" for t in unread)
+    shown = {r[0].value: (r[1].value, r[2].value) for r in wb["Summary"].iter_rows() if r and r[0].value in states}
+    assert shown == {"cases": (words["cases"], "not known"), "contacts": (words["contacts"], contacts),
+                     "breaches": (words["breaches"], breaches)}
     gx = json.loads((out / "validation_result.json").read_text())
     assert gx["success"] is False and gx["statistics"]["unsuccessful_expectations"] >= 1  # consistent with Rejected
+
+
+def test_a_table_never_sent_is_not_sent_rather_than_not_readable(tmp_path):
+    """N04 in the demo: no breaches file at all (FIL-002) is a different fact from a file that could not be read."""
+    files = [f for f in write_csvs(tmp_path / "sent", clean_tables()) if not f.name.endswith("_breaches.csv")]
+    result, out = _validate(tmp_path, files)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tables"]["breaches"]["state"] == "not sent"
+    assert {p["table"]: p["file"] for p in summary["parts"]}["breaches"] == (
+        "not sent: no breaches table was among the files received")
+    assert summary["tables"]["cases"]["state"] == "not checked"
+    assert "could not be read" not in (out / "feedback.html").read_text()
+
+
+def test_errors_and_warnings_per_table_and_for_the_whole_return_add_up_to_the_rule_counts(tmp_path):
+    """C04 in the demo: a FIL-007 warning was in the rule counts (58) but in no table's count (57)."""
+    files = write_csvs(tmp_path / "sent", clean_tables())
+    (tmp_path / "sent" / "C05_2017Q3_notes.csv").write_text("note\nchecked\n", encoding="utf-8")
+    result, out = _validate(tmp_path, [*files, tmp_path / "sent" / "C05_2017Q3_notes.csv"])
+    summary = json.loads((out / "summary.json").read_text())
+    whole = summary["parts"][-1]
+    assert whole["table"] == "whole return" and whole["warnings"] == 1
+    by_severity = {"errors": 0, "warnings": 0}
+    for r in summary["rules"]:
+        by_severity["warnings" if r["severity"] == "W" else "errors"] += r["count"]
+    assert {k: sum(p[k] for p in summary["parts"]) for k in by_severity} == by_severity
 
 
 def test_leading_zeros_survive_in_findings_csv_because_text_is_quoted(tmp_path):
@@ -154,11 +193,15 @@ def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tm
     html = (out / "feedback.html").read_text()
     assert "Time left to send it" in html and sha256_file(files[0]) in html
     summary = {r[0].value: r[1].value for r in load_workbook(out / "feedback.xlsx")["Summary"].iter_rows() if r[0].value}
-    assert summary["Received"] == "not sent: checked before sending" and summary["Deadline"].startswith("end of Friday")
+    assert summary["Delivered"] == "not sent: checked before sending" and summary["Deadline"].startswith("end of Friday")
     # 2 October 2017 (a Monday) to the last day, Friday 27 October: four whole weeks, no bank holiday
     assert about("C05", "2017Q3", [], today=dt.date(2017, 10, 2))["business_days_left"] == 20
-    sent = about("C05", "2017Q3", [], received_at=dt.datetime(2017, 10, 9, 16, 0), version=2)
-    assert (sent["received_at"], sent["version"]) == ("2017-10-09T16:00:00Z", 2)
+    sent = about("C05", "2017Q3", [], delivered_at=dt.datetime(2017, 10, 9, 16, 0), version=2)
+    assert (sent["delivered_at"], sent["version"]) == ("2017-10-09T16:00:00Z", 2)
+    # as at delivery, not as at the day the feedback is written: Monday 9 to Friday 27 October, three weeks
+    assert sent["business_days_left"] == 15
+    late = about("C05", "2017Q3", [], delivered_at=dt.datetime(2017, 10, 28, 9, 0), version=3)
+    assert late["business_days_left"] == 0
 
 
 def test_a_contact_outside_supervision_names_the_cases_start_and_end(tmp_path):

@@ -1,7 +1,7 @@
 """A quarter's performance for every provider, from the warehouse's accepted records.
 
 - service levels and credits: per provider, from the return that counts for the quarter (the latest
-  version delivered by the deadline, if accepted; none: ``no valid return``, every measure at 0%);
+  version delivered by the deadline that was accepted; none: ``no valid return``, every measure at 0%);
 - proven reoffending for the quarter's cohort, from the latest extract (final or interim).
 Results are stored, replacing the quarter's earlier figures (credits keep their history);
 ``probation_returns.measures.figures`` reads them back for the returns.
@@ -69,19 +69,20 @@ def delivered(submission: Submission) -> dt.datetime:
 
 
 def accepted_submission(session: Session, provider: str, quarter: str) -> Submission | None:
-    """The return that counts: the latest version delivered by the deadline, if it was accepted.
+    """The return that counts: the last good return, the latest version delivered by the deadline that was
+    accepted.
 
-    A later version replaces an earlier one even when it is rejected (the provider withdrew the
-    earlier data); versions delivered after the deadline do not count at all.
+    A later on-time version replaces it only when that version is accepted too: a rejected version never
+    takes away an accepted return (NHS England's collections keep the "last good file" the same way).
+    Versions delivered after the deadline do not count at all.
     """
     deadline = submission_deadline(Quarter.parse(quarter), for_quarter(Quarter.parse(quarter)))
     versions = session.scalars(select(Submission).where(Submission.provider_code == provider,
                                                         Submission.quarter == quarter)
                                .order_by(Submission.version.desc()))
     for submission in versions:
-        if delivered(submission) < deadline:
-            accepted = submission.outcome is not None and submission.outcome != "Rejected"
-            return submission if accepted else None
+        if delivered(submission) < deadline and submission.outcome is not None and submission.outcome != "Rejected":
+            return submission
     return None
 
 
@@ -123,11 +124,14 @@ def as_stored(name: str, frame: pl.DataFrame, wanted: tuple[str, ...] | None = N
     return frame.with_columns(_typed(c, frame.schema[c.name]) for c in columns).sort("row_number")
 
 
-def _tables(engine: Engine, submission_id: int) -> dict[str, pl.DataFrame]:
-    """The accepted records: from this process's last store when it was this submission's, else read back."""
+def _tables(engine: Engine, submission_id: int, keep: bool = False) -> dict[str, pl.DataFrame]:
+    """The accepted records: from this process's last store when it was this submission's, else read back.
+
+    ``keep``: the measures of the same run will want them again (the feedback's credits come first)."""
     kept = recent.recall(engine, submission_id)
     if kept is not None and set(kept) == set(TABLE_MODELS):
-        recent.forget()  # used once: the memory goes back
+        if not keep:
+            recent.forget()  # used for the last time: the memory goes back
         return {name: as_stored(name, kept[name]) for name in TABLE_MODELS}
     return accepted_tables(engine, submission_id)
 
@@ -166,11 +170,11 @@ def _accepted(engine: Engine, provider: str, quarter: Quarter) -> int | None:
         return submission.id if submission else None
 
 
-def provider_levels(engine: Engine, provider: str, quarter: Quarter) -> ProviderLevels:
+def provider_levels(engine: Engine, provider: str, quarter: Quarter, keep_recent: bool = False) -> ProviderLevels:
     """Service levels and credits from the provider's accepted return (none: ``no valid return``)."""
     params = for_quarter(quarter)
     submission_id = _accepted(engine, provider, quarter)
-    tables = _tables(engine, submission_id) if submission_id else None
+    tables = _tables(engine, submission_id, keep_recent) if submission_id else None
     levels = service_levels(quarter, params, tables)
     is_crc = providers()[provider].is_crc
     fee = params.providers[provider].quarterly_fee_gbp

@@ -72,8 +72,9 @@ class ValidationResult:
         return [{"success": False,
                  "expectation_config": {"type": "expect_table_row_count_to_be_between",
                                         "kwargs": {"min_value": 1, "max_value": None},
-                                        "meta": {"table": table, "rule_id": "FIL-001",
-                                                 "note": "the file could not be read"}},
+                                        "meta": {"table": table,
+                                                 "rule_id": "FIL-002" if table_state(counts) == "not sent" else "FIL-001",
+                                                 "note": part_words(table, counts)}},
                  "result": {"observed_value": 0}, "exception_info": {"raised_exception": False}}
                 for table, counts in self.tables.items() if counts.get("read", True) is False] + self._file_results()
 
@@ -210,7 +211,7 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
             parts.append(_cascade(raw.tables, pl.concat(parts)))
     parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
     findings = mask_identifiers(pl.concat(parts))
-    tables = _table_counts(raw, findings, flooded)
+    tables = _table_counts(raw, findings, flooded, checked=not unusable)
     outcome, reasons = _outcome(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
@@ -241,21 +242,72 @@ def _cascade(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> pl.Data
     return pl.concat(parts).cast(FINDING_SCHEMA).sort("table", "row_number") if parts else pl.DataFrame(schema=FINDING_SCHEMA)
 
 
-def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
+def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int] | None = None,
+                  checked: bool = True) -> dict[str, dict]:
+    """Per table: its file's state (read, not checked, not read, not sent), the file's name, its rows when
+    they are known, records rejected when it was checked, and the errors and warnings found in it."""
     out = {}
     for table in TABLES:
         mine = findings.filter(pl.col("table") == table)
-        rows = raw.tables[table].height if table in raw.tables else 0
-        rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())["row_number"].n_unique()
-        rejected = (flooded or {}).get(table, rejected)
+        part = raw.parts.get(table)
+        rows = raw.tables[table].height if table in raw.tables else (part.rows if part else None)
+        if rows is None:
+            state = "not read" if part else "not sent"
+        else:
+            state = "read" if checked and table in raw.tables else "not checked"
+        rejected = None
+        if state == "read":
+            rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())[
+                "row_number"].n_unique()
+            rejected = (flooded or {}).get(table, rejected)
         out[table] = {
-            "read": table in raw.tables,  # False: the file could not be read, so its rows are unknown, not 0
+            "read": rows is not None,  # False: no rows to count (not sent, or the file could not be read)
+            "state": state,
+            "file": part.file if part else None,
+            "why": part.why if state == "not read" else None,
             "rows": rows,
             "rejected": rejected,
             "errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
             "warnings": mine.filter(pl.col("severity") == "W").height,
         }
     return out
+
+
+def table_state(counts: dict) -> str:
+    """A table's state, also for validations stored before states were recorded."""
+    return counts.get("state") or ("read" if counts.get("read", True) else "not read")
+
+
+def part_words(table: str, counts: dict) -> str:
+    """What happened to the table's file, in words: 'read: 7,854 rows', 'not sent', 'could not be read: ...'."""
+    state, rows = table_state(counts), counts.get("rows")
+    name = f"{counts['file']} " if counts.get("file") else ""
+    if state == "not sent":
+        return f"not sent: no {table} table was among the files received"
+    if state == "not read":
+        why = counts.get("why")
+        return f"{name}could not be read" + (f": {why}" if why else "")
+    if state == "not checked":
+        return f"{name}read: {rows:,} rows; its records were not checked, because the return could not be used"
+    return f"{name}read: {rows:,} rows"
+
+
+def whole_return_counts(findings: pl.DataFrame) -> dict[str, int]:
+    """Errors and warnings about the return as a whole (file names, files sent beside it): not in any table."""
+    mine = findings.filter(pl.col("table") == "file")
+    return {"errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
+            "warnings": mine.filter(pl.col("severity") == "W").height}
+
+
+def why_rejected(fatal_rules: list[str], tables: dict[str, dict], tolerance: float) -> str:
+    """Why a rejected return was rejected, in rule terms and without counts: each fatal rule (fatal at any
+    count), or each table over the rejection threshold."""
+    parts = [f"{rule}: {RULES_BY_ID[rule].summary if rule in RULES_BY_ID else 'fatal'} (fatal at any count)"
+             for rule in sorted(set(fatal_rules))]
+    if not parts:
+        parts = [f"{name}: more than {_share(tolerance)} of its records were rejected"
+                 for name, t in tables.items() if t.get("rows") and (t.get("rejected") or 0) / t["rows"] > tolerance]
+    return "; ".join(parts) or "FIL-001: the files could not be read (fatal at any count)"
 
 
 def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], tolerance: float,

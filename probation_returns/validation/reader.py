@@ -52,9 +52,19 @@ class FileFinding:
     message: str
 
 
+@dataclass(frozen=True)
+class Part:
+    """What happened to one table's file: the name it was sent under, its rows if it was read, why not if not."""
+
+    file: str
+    rows: int | None = None
+    why: str | None = None  # the FIL-001 finding's words when it could not be read
+
+
 @dataclass
 class RawReturn:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    parts: dict[str, Part] = field(default_factory=dict)  # per table that a file was sent for
     findings: list[FileFinding] = field(default_factory=list)
     missing_columns: dict[str, set[str]] = field(default_factory=dict)
     cell_findings: list[pl.DataFrame] = field(default_factory=list)  # per cell (FIL-008), in the findings' schema
@@ -95,10 +105,18 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
                                          "breaches CSVs), so it was ignored.", value=path.name))
             continue
         if suffix == ".xlsx":
-            sources.update(_read_workbook(path, out))
+            before = len(out.findings)
+            sheets = _read_workbook(path, out)
+            sources.update(sheets)
             from_workbook.update(TABLES)
+            why = out.findings[-1].message if len(out.findings) > before else None
+            for t in TABLES:  # a sheet missing from a readable workbook was not sent
+                if t in sheets or why:
+                    out.parts[t] = Part(path.name, sheets[t].height if t in sheets else None, why)
         elif suffix == ".csv":
             frame, control = _read_csv(path, table, out)
+            out.parts[table] = Part(path.name, frame.height if frame is not None else None,
+                                    None if frame is not None else out.findings[-1].message)
             if frame is not None:
                 sources[table] = frame
                 if not control:

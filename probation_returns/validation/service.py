@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
+from probation_returns.standing import standing
 from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
 from probation_returns.validation.engine import FINDING_SCHEMA
 from probation_returns.validation.store import STORED, previous_accepted_cases, store
@@ -82,7 +83,8 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
     findings = pl.DataFrame([{"table": "file", "row_number": None, "case_ref": None, "column": None,
                               "rule_id": "FIL-001", "severity": "F", "value": None, "message": message}],
                             schema=FINDING_SCHEMA)
-    empty = {"read": False, "rows": 0, "rejected": 0, "errors": 0, "warnings": 0}
+    empty = {"read": False, "state": "not read", "file": None, "why": "the service could not read the return",
+             "rows": None, "rejected": None, "errors": 0, "warnings": 0}
     return ValidationResult(provider, quarter, "Rejected", mask_identifiers(findings),
                             {t: dict(empty) for t in TABLES}, reasons=[f"The return cannot be used. FIL-001: {message}"])
 
@@ -105,10 +107,10 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
         header = about(provider, quarter, [(f.file_name, f.sha256) for f in submission.files],
-                       received_at=submission.delivered_at or submission.received_at, version=submission.version)
+                       delivered_at=submission.delivered_at or submission.received_at, version=submission.version)
     if done is not None:
         if lost is not None:
-            write_feedback(lost, folder, submission_id, header)
+            write_feedback(lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
         return done
     try:
         result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
@@ -129,7 +131,7 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         accepted = session.info.pop(STORED, None)
     if accepted:  # committed: the measures in this run can use them as they are
         recent.remember(engine, submission_id, run_id, started, accepted)
-    write_feedback(result, folder, submission_id, header)
+    write_feedback(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
                                 {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder)

@@ -80,7 +80,7 @@ def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication
     return tables
 
 
-def _provenance(content: ReturnContent, number: int, built_at: dt.datetime, inputs_sha: str) -> list[tuple[str, object]]:
+def _provenance(content: ReturnContent, number: int, built_at: dt.datetime) -> list[tuple[str, object]]:
     extract = content.figures.extract
     counted = sum(1 for s in content.received if s["counts"])
     return [
@@ -96,15 +96,16 @@ def _provenance(content: ReturnContent, number: int, built_at: dt.datetime, inpu
          + " (UK time)"),
         ("Submissions", f"{len(content.received)} received, {counted} of {len(content.submissions)} providers' "
                         "returns count (see the Submissions sheet and manifest.json)"),
-        ("Inputs checksum", inputs_sha),
+        ("Inputs checksum", f"{content.inputs_sha256()} (SHA-256 of the return's inputs: every file received, by "
+                            "its checksum and delivery time, the parameters, rules, software and extract)"),
     ]
 
 
-def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime, inputs_sha: str,
+def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime, content_sha: str,
            publication: bool) -> None:
     q = content.quarter
     crc = {c for c, p in providers().items() if p.is_crc}
-    provenance = _provenance(content, number, built_at, inputs_sha)
+    provenance = _provenance(content, number, built_at)
     _csv_twin(content.frames, folder)
     write_workbook(folder / workbook_name(q), _tables(content.frames, content, False), quarter=str(q), build=number,
                    built_at=built_at, provenance=provenance, publication=False, crc_codes=crc)
@@ -119,7 +120,7 @@ def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datet
         "software_version": content.software_version,
         "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
         "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
-        "inputs": content.inputs(), "inputs_sha256": inputs_sha,
+        "inputs": content.inputs(), "inputs_sha256": content.inputs_sha256(), "content_sha256": content_sha,
         "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -136,7 +137,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
     content = gather(engine, quarter)
     with tempfile.TemporaryDirectory() as tmp:  # the tables' content decides whether anything changed
         _csv_twin(content.frames, Path(tmp))
-        inputs_sha = content.inputs_sha256(_hashes(Path(tmp)))
+        content_sha = content.content_sha256(_hashes(Path(tmp)))
     builds = out / "builds"  # numbered 001, 002, ...
     builds.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as session:
@@ -144,24 +145,24 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
         remove_abandoned(builds, ".building-*")  # a killed run's
         latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
                                 .order_by(ReturnBuild.build_number.desc()).limit(1))
-        same = latest is not None and latest.inputs_sha256 == inputs_sha
+        same = latest is not None and latest.inputs_sha256 == content_sha  # the column holds the content checksum
         if same:
             number, built_at = latest.build_number, _aware(latest.built_at)
         else:
             number = (latest.build_number if latest else 0) + 1
-            built_at = _unrecorded(builds / f"{number:03d}", inputs_sha) or dt.datetime.now(dt.timezone.utc).replace(
+            built_at = _unrecorded(builds / f"{number:03d}", content_sha) or dt.datetime.now(dt.timezone.utc).replace(
                 microsecond=0)
         folder = builds / f"{number:03d}"
         if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
             with staging_folder(builds, ".building-") as staging:
-                _write(content, staging, number, built_at, inputs_sha, publication)
+                _write(content, staging, number, built_at, content_sha, publication)
                 os.replace(staging, folder)
         if not same:
             record = ReturnBuild(quarter=str(quarter), build_number=number, built_at=built_at,
                                  software_version=content.software_version,
                                  parameter_version=content.figures.params.version,
                                  extract_id=content.figures.extract.id if content.figures.extract else None,
-                                 inputs_sha256=inputs_sha, manifest_sha256=sha256_file(folder / "manifest.json"),
+                                 inputs_sha256=content_sha, manifest_sha256=sha256_file(folder / "manifest.json"),
                                  output_path=str(folder))
             session.add(record)
             session.flush()
@@ -176,7 +177,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the offset
 
 
-def _unrecorded(folder: Path, inputs_sha: str) -> dt.datetime | None:
+def _unrecorded(folder: Path, content_sha: str) -> dt.datetime | None:
     """A build folder no build record names (its run was killed before recording it).
 
     Complete and from the same inputs: it is the build, and its build time is kept (None is returned
@@ -186,7 +187,7 @@ def _unrecorded(folder: Path, inputs_sha: str) -> dt.datetime | None:
         return None
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("inputs_sha256") == inputs_sha and not verify(folder):
+        if manifest.get("content_sha256") == content_sha and not verify(folder):
             return dt.datetime.fromisoformat(manifest["built_at"].replace("Z", "+00:00"))
     except (OSError, ValueError, KeyError):
         pass

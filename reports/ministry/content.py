@@ -18,24 +18,26 @@ from probation_returns import __version__
 from probation_returns.calendar import Quarter
 from probation_returns.measures.figures import QuarterFigures, quarter_figures
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
+from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
-from probation_returns.validation import RULES_VERSION
+from probation_returns.validation import RULES_VERSION, part_words, table_state, why_rejected
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import NOT_READ
+from reports.feedback import WHOLE_RETURN
 from reports.ministry import tidy
 
 SUBMISSIONS = {
     "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
-    "delivered_at": pl.String, "received_at": pl.String, "sha256": pl.String, "files": pl.String,
-    "status": pl.String, "outcome": pl.String, "counted": pl.String, "counted_submission_id": pl.Int64,
+    "delivered_at": pl.String, "received_at": pl.String, "files": pl.String, "file_sha256": pl.String,
+    "return_identity": pl.String, "status": pl.String, "outcome": pl.String, "counted": pl.String, "counted_submission_id": pl.Int64,
 }
 DATA_QUALITY = {
     "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "table": pl.String,
-    "rows": pl.Int64, "rejected_records": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
-    "top_rules": pl.String,
+    "file": pl.String, "rows": pl.Int64, "rejected_records": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
+    "top_rules": pl.String, "rejected_because": pl.String,
 }
 TABLES = ("cases", "contacts", "breaches")
+PARTS = (*TABLES, WHOLE_RETURN)  # the return as a whole: findings about its files rather than a table
 TOP_RULES = 3
 
 
@@ -79,10 +81,26 @@ class ReturnContent:
                                      "file_name": extract.file_name} if extract else None),
         }
 
-    def inputs_sha256(self, file_hashes: dict[str, str]) -> str:
-        """Inputs plus the content of the tables: a credit decision changes the content, not the inputs."""
+    def inputs_sha256(self) -> str:
+        """The inputs' own checksum: the bytes of every file received, when each was delivered, the
+        parameters, rules, software and extract; nothing the service numbers or clocks itself (submission ids,
+        intake times), so the same inputs give the same checksum on every rerun, after a kill or on another
+        database."""
+        inputs = self.inputs()
+        inputs["submissions"] = [{k: v for k, v in s.items() if k != "submission_id"} for s in inputs["submissions"]]
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def content_sha256(self, file_hashes: dict[str, str]) -> str:
+        """Inputs plus the content of the tables, which decides whether a new build is needed: a credit
+        decision changes the content, not the inputs."""
         body = json.dumps({"inputs": self.inputs(), "tables": file_hashes}, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _files(submission: Submission) -> list[dict]:
+    """Each file of the submission with its own SHA-256, as ``sha256sum`` prints it for the file the provider
+    holds, by name."""
+    return sorted(({"name": f.file_name, "sha256": f.sha256} for f in submission.files), key=lambda f: f["name"])
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -115,7 +133,9 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
                 state = "no: no accepted return"
             sub_rows.append((q, code, s.id if s else None, s.version if s else None,
                              _iso(delivered(s)) if s else None, _iso(s.received_at) if s else None,
-                             s.sha256 if s else None, ";".join(s.file_names) if s else None,
+                             ";".join(f["name"] for f in _files(s)) if s else None,
+                             "; ".join(f"{f['sha256']}  {f['name']}" for f in _files(s)) if s else None,
+                             s.sha256 if s else None,
                              s.status if s else "no return", s.outcome if s else None, state, c.id if c else None))
             quality_rows.extend(_quality(session, q, code, c or s))
         rank = {code: i for i, code in enumerate(providers())}
@@ -123,31 +143,45 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
                        key=lambda s: (rank.get(s.provider_code, len(rank)), s.version))
         counted_ids = {c.id for c in counted.values() if c is not None}
         received = [{"provider_code": s.provider_code, "submission_id": s.id, "version": s.version,
-                     "sha256": s.sha256, "delivered_at": _iso(delivered(s)), "outcome": s.outcome or s.status,
-                     "counts": s.id in counted_ids} for s in every]
+                     "return_identity": s.sha256, "files": _files(s), "delivered_at": _iso(delivered(s)),
+                     "outcome": s.outcome or s.status, "counts": s.id in counted_ids} for s in every]
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
     return ReturnContent(quarter, figures, submissions, quality, deadline, received)
 
 
 def _quality(session, q: str, code: str, submission: Submission | None) -> list[tuple]:
-    """Rows, rejected records, errors and warnings per table of the submission that counts (else the latest)."""
+    """Per table of the submission that counts (else the latest): what happened to its file, its rows, rejected
+    records, errors and warnings, then the same for the return as a whole; a rejected return's fatal reason
+    on each of its rows."""
     if submission is None:
-        return [(q, code, None, t, None, None, None, None, None) for t in TABLES]
+        return [(q, code, None, t, "no return", None, None, None, None, None, None) for t in PARTS]
     run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id)
                          .order_by(ValidationRun.id.desc()))
     if run is None:
-        return [(q, code, submission.id, t, None, None, None, None, "not validated") for t in TABLES]
+        return [(q, code, submission.id, t, "not validated", None, None, None, None, None, None) for t in PARTS]
     counts = session.execute(
-        select(Finding.table_name, Finding.rule_id, func.count()).where(Finding.validation_run_id == run.id)
-        .group_by(Finding.table_name, Finding.rule_id)).all()
+        select(Finding.table_name, Finding.rule_id, Finding.severity, func.count())
+        .where(Finding.validation_run_id == run.id)
+        .group_by(Finding.table_name, Finding.rule_id, Finding.severity)).all()
+    because = None
+    if run.outcome == "Rejected":
+        fatal = [rule for _, rule, severity, _ in counts if severity == "F"]
+        because = why_rejected(fatal, run.table_counts, for_quarter(q).rejection_tolerance)
     out = []
-    for t in TABLES:
-        c = run.table_counts.get(t, {})
-        ranked = sorted(((n, rule) for table, rule, n in counts if table == t), key=lambda x: (-x[0], x[1]))
-        top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or None
-        if c.get("read", True) is False:  # the file could not be read: its counts are unknown, not 0
-            out.append((q, code, submission.id, t, None, None, None, None, NOT_READ))
+    for t in PARTS:
+        mine = [(n, rule, severity) for table, rule, severity, n in counts if table == ("file" if t == WHOLE_RETURN else t)]
+        ranked = sorted(((n, rule) for n, rule, _ in mine), key=lambda x: (-x[0], x[1]))
+        top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or "none"
+        errors = sum(n for n, _, severity in mine if severity in ("E", "F"))
+        warnings = sum(n for n, _, severity in mine if severity == "W")
+        if t == WHOLE_RETURN:
+            out.append((q, code, submission.id, t, "the files' names, and files sent beside the return", None, None,
+                        errors, warnings, top, because))
             continue
-        out.append((q, code, submission.id, t, c.get("rows"), c.get("rejected"), c.get("errors"), c.get("warnings"), top))
+        c = run.table_counts.get(t, {})
+        state = table_state(c)
+        rows = c.get("rows") if c.get("read", True) else None  # not sent or not read: unknown, not 0
+        rejected = c.get("rejected") if state == "read" else None
+        out.append((q, code, submission.id, t, part_words(t, c), rows, rejected, errors, warnings, top, because))
     return out

@@ -66,13 +66,22 @@ _COLUMNS = {
     "data_quality": _COMMON + [
         ("submission_id", "The submission whose validation is shown (the one that counts, else the latest).",
          "identifier"),
-        ("table", "cases, contacts or breaches.", "text"),
-        ("rows", "Records in the table as sent.", "count of records"),
-        ("rejected_records", "Records not used because they break an error rule (or their case was rejected).",
+        ("table", "cases, contacts or breaches; 'whole return' for findings about the return's files rather "
+                  "than a table (file names, files sent beside the return).", "text"),
+        ("file", "What happened to the table's file: 'read: N rows', 'read: N rows; its records were not checked' "
+                 "(the return could not be used), 'could not be read' and why, 'not sent', 'no return' or 'not "
+                 "validated'.", "text"),
+        ("rows", "Records in the table as sent (empty when the file was not sent or could not be read).",
          "count of records"),
-        ("errors", "Error findings in the table.", "count of findings"),
-        ("warnings", "Warning findings in the table.", "count of findings"),
-        ("top_rules", "The most frequent rules in the table, with their finding counts.", "text"),
+        ("rejected_records", "Records not used because they break an error rule (or their case was rejected); "
+                             "empty when the records were not checked.", "count of records"),
+        ("errors", "Error and fatal findings in the table (or about the whole return).", "count of findings"),
+        ("warnings", "Warning findings in the table (or about the whole return).", "count of findings"),
+        ("top_rules", "The most frequent rules in the table, with their finding counts ('none': no finding).",
+         "text"),
+        ("rejected_because", "For a rejected return, why: each fatal rule and what it checks (fatal at any "
+                             "count), or each table with more records rejected than the contract allows; empty "
+                             "when the return was not rejected.", "text"),
     ],
     "submissions": _COMMON + [
         ("submission_id", "The latest submission of the quarter (empty: none).", "identifier"),
@@ -80,10 +89,15 @@ _COLUMNS = {
         ("delivered_at", "When it arrived in the landing area or portal; decides lateness.", "date-time, UTC, ISO 8601"),
         ("received_at", "When the service took it in (later than delivered_at for a backlog or a rerun).",
          "date-time, UTC, ISO 8601"),
-        ("sha256", "SHA-256 checksum of the file(s) as sent.", "hexadecimal"),
         ("files", "File names as sent, separated by ';'.", "text"),
+        ("file_sha256", "Each file's own SHA-256 checksum and name as `sha256sum` prints them for the file the "
+                        "provider holds, separated by '; '.", "hexadecimal and text"),
+        ("return_identity", "The return's identity: SHA-256 over its parts (each part's name and checksum), "
+                            "which is the same when the same files are sent under other names; not a checksum "
+                            "of any one file.", "hexadecimal"),
         ("status", "received, validated or superseded (no return: none was sent).", "text"),
-        ("outcome", "Validation outcome: Accepted, Accepted with warnings or Rejected.", "text"),
+        ("outcome", "Validation outcome: Accepted, Accepted with warnings, Accepted with record rejections or "
+                    "Rejected.", "text"),
         ("counted", "Whether a submission counts for the quarter, and why not.", "text"),
         ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
     ],

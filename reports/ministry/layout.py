@@ -111,21 +111,24 @@ PAYMENTS = Table("Payments", "Payments", "Fees, service credits and outcome paym
 
 DATA_QUALITY = Table("Data quality", "DataQuality", "Validation of the return that counts, by table", "data_quality",
                      PROVIDER + (
-    Column("submission_id", "Submission", "id", 11), Column("table", "Table", "code", 10),
+    Column("submission_id", "Submission", "id", 11), Column("table", "Table", "code", 12),
+    Column("file", "File", "text", 44, wrap=True),
     Column("rows", "Rows", "count", 10), Column("rejected_records", "Rejected records", "count", 15),
     Column("errors", "Errors", "count", 9), Column("warnings", "Warnings", "count", 10),
-    Column("top_rules", "Most frequent rules (count)", "text", 44),
-), about=("The validation of each provider's return that counts (else its latest), per table. Rule definitions are "
-          "in the provider return specification.", MARKERS_LINE))
+    Column("top_rules", "Most frequent rules (count)", "text", 36, wrap=True),
+    Column("rejected_because", "Rejected because", "text", 44, wrap=True),
+), about=("The validation of each provider's return that counts (else its latest), per table, and for the return as "
+          "a whole (its files' names, files sent beside it). Rule definitions are in the provider return "
+          "specification.", MARKERS_LINE))
 
 SUBMISSIONS = Table("Submissions", "Submissions", "Submissions that make this return", "submissions", PROVIDER + (
     Column("submission_id", "Submission", "id", 11), Column("version", "Version", "count", 8),
     Column("delivered_at", "Delivered (UTC)", "datetime", 17), Column("received_at", "Received (UTC)", "datetime", 17),
     Column("outcome", "Validation outcome", "text", 22), Column("counted", "Counts for the quarter", "text", 34),
-    Column("sha256", "File checksum (SHA-256)", "text", 68),
+    Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True),
 ), about=("The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
           "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
-          "test data.",))
+          "test data. Each file's checksum is what sha256sum prints for the file the provider holds.",))
 
 CHART_DATA = Table("Charts", "ChartData", "Service levels of all CRCs together, against target", "chart_data", (
     Column("measure", "Measure code", "code", 12), Column("measure_name", "Measure", "text", 34),

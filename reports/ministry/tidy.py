@@ -45,8 +45,8 @@ def _not_available(name: str) -> pl.Expr:
     """Rows whose empty cells mean 'no figure because there was no valid return'."""
     if name == "service_levels":
         return pl.col("status") == "no valid return"
-    if name == "data_quality":  # no return, not validated, or the table's file could not be read
-        return pl.lit(True)
+    if name == "data_quality":  # no return, not validated, the file not sent or not read, records not checked
+        return pl.col("table") != "whole return"  # a return as a whole has no rows of its own: not applicable
     if name == "summary":
         return pl.col("outcome") == "no valid return"
     return pl.lit(False)
