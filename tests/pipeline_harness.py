@@ -9,7 +9,7 @@ made comparable between runs:
   two separate uninterrupted runs either (``received_at`` is the wall clock at intake; submission ids
   are numbered by the database, in worker-completion order, and PostgreSQL sequences skip numbers
   after a rollback), which are compared after mapping each id to provider/quarter/version;
-- ``manifest.json`` without ``built_at`` and ``inputs_sha256`` (both follow the wall clock), with the
+- ``manifest.json`` without ``built_at`` and ``content_sha256`` (both follow the wall clock), with the
   same id mapping in ``inputs``, and the checksums of the files whose content is comparable; every
   checksum is also checked against the file on disk, in the output folder and in the build folder;
 - every warehouse table (reflected, so a table added by a migration is included): each row without its
@@ -430,7 +430,8 @@ def snapshot(scenario: Scenario) -> Snapshot:
                 (build / "manifest.json").read_bytes() != manifest_path.read_bytes():
             snap.problems.append(f"manifest.json differs from builds/{number:03d}/manifest.json")
         manifest.pop("built_at", None)
-        manifest.pop("inputs_sha256", None)
+        manifest.pop("content_sha256", None)  # over the tables, whose received_at follows the wall clock
+        # inputs_sha256 stays: the inputs' checksum must be the same after a kill, or with two runs at once
         manifest["inputs"] = _normalise_json(manifest.get("inputs"), ids)
         manifest["files"] = {rel: (digest if rel in snap.csv_bytes else "<not comparable>")
                              for rel, digest in sorted(files.items())}

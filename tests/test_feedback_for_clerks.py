@@ -37,10 +37,11 @@ def test_a_return_for_the_wrong_quarter_leads_with_the_fatal_finding_and_the_nam
     first = _findings(out)[0]
     assert (first["rule_id"], first["severity"]) == ("FIL-004", "F") and "Name it C05_2017Q2" in first["message"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["reasons"][0].startswith("The return cannot be used. FIL-004:")
+    assert summary["reasons"][0].startswith("The return cannot be used: FIL-004 is fatal (one finding is enough to "
+                                            "reject the whole return). FIL-004:")
     assert "C05_2017Q2" in summary["reasons"][0]
     text = " ".join(result.output.split())  # the terminal wraps long lines
-    assert text.index("Rejected") < text.index("The return cannot be used. FIL-004") < text.index("CAS-")
+    assert text.index("Rejected") < text.index("The return cannot be used: FIL-004") < text.index("CAS-")
     assert "Name it C05_2017Q2" in text
     rules = re.findall(r"^\s*([A-Z]{3}-\d{3}|CASCADE)\s+[FEW]\s", result.output, flags=re.M)
     assert rules[0] == "FIL-004"  # the rules table leads with it too

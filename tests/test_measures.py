@@ -115,6 +115,15 @@ def test_breach_measures():
     assert found["SL016"] == (2, 3)  # all three referred in the quarter
 
 
+def test_a_missed_measure_is_never_shown_at_its_target():
+    """C10's SL001R in the demo: 1,779 of 1,873 is 94.98%, missed against 95.0%, and was shown as 95.0%."""
+    assert percent_1dp(1779, 1873) == Decimal("95.0")  # half up, with no target to respect
+    assert percent_1dp(1779, 1873, Decimal("95")) == Decimal("94.9")  # below target: rounded down
+    assert percent_1dp(1780, 1873, Decimal("95")) == Decimal("95.0")  # 95.03%: met, shown half up
+    assert percent_1dp(1777, 1873, Decimal("95")) == Decimal("94.9")  # 94.87%: half up already below
+    assert percent_1dp(18, 20, Decimal("90")) == Decimal("90.0")  # exactly on target: met
+
+
 def test_statuses_and_rounding():
     assert percent_1dp(1, 8) == Decimal("12.5") and percent_1dp(2, 3) == Decimal("66.7") and percent_1dp(1, 16) == Decimal("6.3")
     ok = _cases([{"case_ref": f"A{i}", "start_date": D(2017, 7, 3), "first_appointment_date": D(2017, 7, 5)} for i in range(10)])

@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from probation_returns.reference import providers
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -156,9 +158,10 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
         cells = sheet[key]
         value = {k: cells[keys.index(k)].value for k in keys}
         no_return = stored[key].status == "no valid return"
-        assert value["numerator"] == (int(line["numerator"]) if line["numerator"] else "[x]" if no_return else None)
+        absent = "[x]" if no_return else "[z]"  # [z]: a CRC-only measure on an NPS division's row
+        assert value["numerator"] == (int(line["numerator"]) if line["numerator"] else absent)
         assert line["numerator"] == ("" if no_return or stored[key].numerator is None else str(stored[key].numerator))
-        assert value["denominator"] == (int(line["denominator"]) if line["denominator"] else "[x]" if no_return else None)
+        assert value["denominator"] == (int(line["denominator"]) if line["denominator"] else absent)
         if line["performance"]:
             assert Decimal(str(value["performance"])) == Decimal(line["performance"])
         else:  # no figure: the marker says why, and nothing looks like a measured 0%
@@ -172,9 +175,14 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
     p_keys = [c.key for c in p_table.columns]
     for r in p_rows:
         line = payments[r[0].value]
-        assert Decimal(str(r[p_keys.index("net_gbp")].value)).quantize(Decimal("0.01")) == Decimal(line["net_gbp"])
+        net = r[p_keys.index("net_gbp")].value
+        if line["net_gbp"]:
+            assert Decimal(str(net)).quantize(Decimal("0.01")) == Decimal(line["net_gbp"])
+        else:  # an NPS division: no contract fee, no net payable
+            assert net == line["net_gbp_marker"] == "[z]" and providers()[line["provider_code"]].type == "NPS"
         applied, paid = (Decimal(line[c] or 0) for c in ("credits_applied_gbp", "outcome_payments_gbp"))
-        assert Decimal(line["net_gbp"]) == Decimal(line["quarterly_fee_gbp"]) - applied + paid
+        if line["net_gbp"]:
+            assert Decimal(line["net_gbp"]) == Decimal(line["quarterly_fee_gbp"]) - applied + paid
         lines = [Decimal(x["credit_gbp"]) for x in csv_rows if x["provider_code"] == line["provider_code"] and x["credit_gbp"]]
         if line["service_credits_gbp"]:  # the total is the sum of its lines, to the penny, as stored
             assert Decimal(line["service_credits_gbp"]) == sum(lines) == sum(
@@ -197,10 +205,33 @@ def test_the_csv_twin_and_manifest_say_where_every_figure_came_from(built):
     assert manifest["extract_as_of"] == "2019-03-31"
     inputs = manifest["inputs"]["submissions"]
     assert {s["provider_code"] for s in inputs} == set(CODES)
-    assert all(set(s) == {"provider_code", "submission_id", "version", "sha256", "delivered_at", "outcome", "counts"}
-               for s in inputs)
+    assert all(set(s) == {"provider_code", "submission_id", "version", "return_identity", "files", "delivered_at",
+                          "outcome", "counts"} for s in inputs)
     quality = _csv(out / "data_quality.csv")
-    assert len(quality) == 28 * 3 and {"rows", "rejected_records", "errors", "warnings", "top_rules"} <= set(quality[0])
+    assert len(quality) == 28 * 4 and {"file", "rows", "rejected_records", "errors", "warnings", "top_rules",
+                                       "rejected_because"} <= set(quality[0])
+    assert manifest["inputs_sha256"] != manifest["content_sha256"]
+
+
+def test_each_file_sent_has_its_own_sha256_as_sha256sum_prints_it_in_submissions_and_the_manifest(built):
+    """'File checksum' was a hash over the return's parts: a contract manager could not match it to a file."""
+    root, _ = built
+    out = root / "out"
+    sent = sorted(p for p in (root / "landing").rglob(f"*_{Q}*") if p.is_file())
+    assert sent
+    printed = {p.name: subprocess.run(["sha256sum", p.name], cwd=p.parent, capture_output=True, text=True,
+                                      check=True).stdout.strip() for p in sent}
+    submissions = (out / "submissions.csv").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text())
+    in_manifest = {f["name"]: f["sha256"] for s in manifest["inputs"]["submissions"] for f in s["files"]}
+    for name, line in printed.items():
+        assert line in submissions, line  # "<hash>  <name>", verbatim
+        assert in_manifest[name] == line.split()[0]
+    rows = {r["provider_code"]: r for r in _csv(out / "submissions.csv")}
+    for code in CODES:
+        mine = [printed[name] for name in sorted(printed) if name.startswith(code)]
+        assert rows[code]["file_sha256"] == "; ".join(mine)
+        assert rows[code]["return_identity"] not in rows[code]["file_sha256"]  # its own name, not a file's
     for name in ("service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv"):
         header = (out / name).read_text(encoding="utf-8").splitlines()[0]
         assert header.startswith("quarter,provider_code"), name

@@ -144,7 +144,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         v.check("provider-rejected")
         assert v.page.inner_text("h1") == "Rejected"
         first_reason = v.page.locator("ol.govuk-list--number li").first.inner_text()
-        assert first_reason.startswith("The return cannot be used. FIL-001")
+        assert first_reason.startswith("The return cannot be used: FIL-001 is fatal")
         first_finding = v.page.locator("#findings ~ table tbody tr").first.inner_text()
         assert "FIL-001" in first_finding
 

@@ -99,6 +99,9 @@ def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
     levels = pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row")
     levels = levels.sort(pl.col("provider_code").replace_strict(rank, return_dtype=pl.Int32),
                          pl.col("measure").replace_strict(MEASURE_ORDER, default=99, return_dtype=pl.Int32))
+    without = {r[1] for r in level_rows if r[7] == "no valid return"}
+    have = {r[1] for r in cohort_rows}
+    cohort_rows += [_no_cohort_row(q, code, code in without, params) for code in codes if code not in have]
     reoffending = pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row").sort(
         pl.col("provider_code").replace_strict(rank, return_dtype=pl.Int32))
     payments = _payments(q, codes, credits, reoffending, params)
@@ -107,7 +110,9 @@ def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
 
 def _level_row(m: Measure, credits: dict, params: ContractParameters) -> tuple:
     # no valid return: nothing was measured (the credit is charged as if 0%, but 0% is not shown)
-    shown = percent_1dp(m.numerator, m.denominator) / 100 if m.denominator and m.status != "no valid return" else None
+    target_pct = None if m.target is None else Decimal(str(m.target))
+    shown = (percent_1dp(m.numerator, m.denominator, target_pct) / 100
+             if m.denominator and m.status != "no valid return" else None)
     credit = credits.get((m.provider_code, m.measure))
     is_crc = providers()[m.provider_code].is_crc
     amount = credit[0] if credit else (ZERO if is_crc and m.status != "reported" else None)
@@ -116,6 +121,13 @@ def _level_row(m: Measure, credits: dict, params: ContractParameters) -> tuple:
     target = None if m.target is None else _dp(Decimal(str(m.target)) / 100, "0.001")
     return (m.quarter, m.provider_code, m.measure, m.numerator, m.denominator, shown, target,
             m.status, amount, decision, m.parameter_version)
+
+
+def _no_cohort_row(q: str, code: str, no_valid_return: bool, params: ContractParameters) -> tuple:
+    """Every provider has a row: one without a cohort result says why (no valid return, or no result yet)."""
+    why = "no valid return" if no_valid_return else "no result yet"
+    return (q, code, q, None, None, None, None, None, None, None, None, None, None, None, why, None, None,
+            params.version)
 
 
 def _cohort_row(r: ReoffendingResult, params: ContractParameters, extract: ExtractInfo | None) -> tuple:
@@ -136,6 +148,7 @@ def _payments(q: str, codes: list[str], credits: dict, reoffending: pl.DataFrame
     """
     final = {r["provider_code"]: r["outcome_payment_gbp"] for r in reoffending.iter_rows(named=True)
              if r["result"] == "final"}
+    interim = {r["provider_code"] for r in reoffending.iter_rows(named=True) if r["result"] == "interim"}
     rows = []
     for code in codes:
         by = {"applied": ZERO, "waived": ZERO, "reinvested": ZERO}
@@ -144,7 +157,8 @@ def _payments(q: str, codes: list[str], credits: dict, reoffending: pl.DataFrame
                 by[decision] += amount
         total = sum(by.values(), ZERO)
         fee = params.providers[code].quarterly_fee_gbp
-        paid = final.get(code, ZERO)
+        # an interim result is never paid (0.00); with no result at all there is no payment to show ([x])
+        paid = final.get(code, ZERO if code in interim else None)
         rows.append((q, code, fee, total, by["waived"], by["reinvested"], by["applied"], paid,
-                     fee - by["applied"] + paid, params.version))
+                     fee - by["applied"] + (paid or ZERO), params.version))
     return pl.DataFrame(rows, schema=PAYMENTS, orient="row")

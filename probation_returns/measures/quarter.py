@@ -212,7 +212,8 @@ def store_levels(session: Session, quarter: Quarter, result: ProviderLevels, par
                             parameter_version=params.version))
     for measure, (n, d) in result.reported.items():
         session.add(Measure(quarter=q, provider_code=result.provider, measure=measure, numerator=n, denominator=d,
-                            performance=100 * n / d if d else None, target=None, status="reported",
+                            performance=100 * n / d if d else None, target=None,
+                            status="reported" if d is not None else "not applicable",
                             submission_id=result.submission_id, parameter_version=params.version))
     now = dt.datetime.now(dt.timezone.utc)
     for credit in result.credits:

@@ -7,7 +7,7 @@ and the warehouse keeps them. A case is measured in the quarter in which its dea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import polars as pl
 
@@ -75,11 +75,17 @@ def _monthly_contact(q: Quarter, cases: pl.DataFrame, contacts: pl.DataFrame) ->
     return met, case_months.height
 
 
-def percent_1dp(numerator: int, denominator: int) -> Decimal | None:
-    """Performance shown to one decimal place, half away from zero (never negative here, so half up)."""
+def percent_1dp(numerator: int, denominator: int, target: Decimal | None = None) -> Decimal | None:
+    """Performance shown to one decimal place, half away from zero (never negative here, so half up); but a
+    figure below its ``target`` is rounded down, so a missed measure never shows its target (1,779 of 1,873 is
+    94.98%: shown 94.9%, not a 95.0% that reads as met)."""
     if not denominator:
         return None
-    return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    exact = Decimal(numerator) * 100 / Decimal(denominator)
+    shown = exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if target is not None and exact < target <= shown:
+        shown = exact.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ class ServiceLevel:
 
     @property
     def performance_shown(self) -> Decimal | None:
-        return percent_1dp(self.numerator, self.denominator) if self.denominator else (
+        return percent_1dp(self.numerator, self.denominator, self.target) if self.denominator else (
             Decimal("0.0") if self.status == "no valid return" else None)
 
 
@@ -116,13 +122,14 @@ def service_levels(q: Quarter, params: ContractParameters, tables: dict[str, pl.
     return out
 
 
-def reported_only(q: Quarter, tables: dict[str, pl.DataFrame], is_crc: bool) -> dict[str, tuple[int, int]]:
-    """Successful completion, face-to-face share and high-risk cases not referred (no targets)."""
+def reported_only(q: Quarter, tables: dict[str, pl.DataFrame], is_crc: bool) -> dict[str, tuple[int | None, int | None]]:
+    """Successful completion, face-to-face share and high-risk cases not referred (no targets); the last is
+    for CRCs only (they refer such cases to the NPS): (None, None), not applicable, for an NPS division."""
     cases, contacts = tables["cases"], tables["contacts"]
     ended = (pl.col("sentence_type").is_in(["CO", "SSO"]) & _in(q, pl.col("termination_date"))
              & ~pl.col("termination_reason").is_in(["TRANSFERRED_NPS", "DIED"]))
     completion = _count(cases, ended, pl.col("termination_reason").is_in(["COMPLETED", "EARLY_GOOD_PROGRESS"]))
     f2f = (int((contacts["contact_type"] == "F2F").sum()), contacts.height)
     high_risk = pl.col("rosh_level").is_in(["H", "VH"])
-    not_referred = _count(cases, high_risk, pl.col("escalation_referral_date").is_null()) if is_crc else (0, 0)
+    not_referred = _count(cases, high_risk, pl.col("escalation_referral_date").is_null()) if is_crc else (None, None)
     return {"successful_completion": completion, "face_to_face_share": f2f, "high_risk_not_referred": not_referred}

@@ -123,7 +123,10 @@ RULE_ACTIONS = {
     "CAS-012": "Use only the listed codes: sex M, F or U; the listed offence groups and termination reasons; Y or N for flags.",
     "CAS-015": "Events of a case cannot come before supervision started; correct the date or the start date.",
     "CAS-016": "Only report what had happened by the end of the quarter; leave later dates for the next return.",
+    "CAS-004": "Every case must carry your own provider code. This rule is fatal: one case under another "
+               "provider's code means the file may hold another provider's data, so the whole return is rejected.",
     "CON-002": "Give each appointment's date as YYYY-MM-DD, within the quarter.",
+    "CON-004": "A follow-up cannot come before its appointment; correct the follow-up date or the contact date.",
     "CON-003": "Use the listed codes: contact_type F2F, VIDEO or PHONE; outcome ATTENDED, FAILED_TO_ATTEND or ACCEPTABLE_ABSENCE.",
     "BRE-003": "Give the awareness date (required) and referral date (if referred) as YYYY-MM-DD.",
 }
@@ -319,8 +322,10 @@ def _outcome(findings: pl.DataFrame, tables: dict[str, dict[str, int]], toleranc
         reasons = [f"{rule}: {message}" for rule, message in fatal.head(MAX_REASONS).iter_rows()]
         if fatal.height > MAX_REASONS:
             reasons.append(f"and {fatal.height - MAX_REASONS} more fatal problems: see findings.csv")
-        return "Rejected", ["The return cannot be used. " + (reasons[0] if reasons else
-                                                              "FIL-001: the files could not be read."), *reasons[1:]]
+        fatal_ids = sorted(set(fatal["rule_id"]))
+        why = (f"The return cannot be used: {', '.join(fatal_ids)} {'is' if len(fatal_ids) == 1 else 'are'} fatal "
+               "(one finding is enough to reject the whole return). " if fatal_ids else "The return cannot be used. ")
+        return "Rejected", [why + (reasons[0] if reasons else "FIL-001: the files could not be read."), *reasons[1:]]
     over = [f"{name}: {t['rejected']:,} of {t['rows']:,} records rejected ({_share(t['rejected'], t['rows'], tolerance)}), above "
             f"the {_share(tolerance)} allowed." for name, t in tables.items()
             if t["rows"] and t["rejected"] / t["rows"] > tolerance]

@@ -85,8 +85,9 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
                             schema=FINDING_SCHEMA)
     empty = {"read": False, "state": "not read", "file": None, "why": "the service could not read the return",
              "rows": None, "rejected": None, "errors": 0, "warnings": 0}
+    why = f"The return cannot be used: FIL-001 is fatal (one finding is enough to reject the whole return). {message}"
     return ValidationResult(provider, quarter, "Rejected", mask_identifiers(findings),
-                            {t: dict(empty) for t in TABLES}, reasons=[f"The return cannot be used. FIL-001: {message}"])
+                            {t: dict(empty) for t in TABLES}, reasons=[why])
 
 
 def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *,

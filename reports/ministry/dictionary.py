@@ -17,18 +17,20 @@ _COMMON = [
     ("quarter", "The quarter this return reports, YYYYQn (calendar quarters).", "text"),
     ("provider_code", "Provider code (C01-C21 CRCs, N01-N07 NPS divisions); on total rows CRC (all CRCs), NPS "
                       "(all NPS divisions) or ALL (England and Wales).", "text"),
-    ("provider_name", "Provider name, or the name of the total.", "text"),
+    ("provider_name", "Provider name, or the name of the total with how many providers its figures cover "
+                      "(All CRCs (18 of 21 with figures)).", "text"),
 ]
 _COLUMNS = {
     "service_levels": _COMMON + [
         ("measure", "Service level or reported measure code (definitions in the workbook's Notes sheet).", "text"),
         ("numerator", "Cases (or case-months, breaches, contacts) in the population that met the measure.", "count"),
         ("denominator", "Cases (or case-months, breaches, contacts) in the measure's population.", "count"),
-        ("performance", "Numerator / denominator, rounded half up to 3 decimal places (0.1 percentage point).",
-         PROPORTION),
+        ("performance", "Numerator / denominator, rounded half up to 3 decimal places (0.1 percentage point); "
+                        "below target, rounded down, so a missed measure never shows its target.", PROPORTION),
         ("target", "The contractual target (empty for reported-only measures).", PROPORTION),
         ("status", "met, missed, insufficient volume (below the minimum volume: no credit), no valid return (nothing "
-                   "measured; credits charged as if 0%), reported (no target), total (a total row).", "text"),
+                   "measured; credits charged as if 0%), reported (no target), not applicable (a measure for CRCs "
+                   "only, on an NPS division's row), total (a total row).", "text"),
         ("credit_gbp", "Service credit for the measure (CRCs only), before the decision.", GBP),
         ("credit_decision", "How the credit line is treated: applied (deducted from the fee), waived or reinvested "
                             "(not deducted).", "text"),
@@ -48,7 +50,8 @@ _COLUMNS = {
         ("z", "(adjusted binary - baseline) / standard error; at most -1.96 or at least 1.96 is significant.",
          "standard deviations"),
         ("significance", "significant reduction, significant increase or not significant.", "text"),
-        ("result", "final (follow-up complete; paid) or interim (never paid).", "text"),
+        ("result", "final (follow-up complete; paid), interim (never paid), no valid return (no cohort: the "
+                   "provider's return does not count) or no result yet (no reoffending extract covers it).", "text"),
         ("outcome_payment_gbp", "Outcome payment for the cohort (negative: a deduction); final results only.", GBP),
         ("extract_as_of", "Date of the reoffending extract the figures come from.", "date, YYYY-MM-DD"),
         ("parameter_version", "Version of the contract parameters used.", "text"),
@@ -103,7 +106,8 @@ _COLUMNS = {
     ],
 }
 MARKERS = {"[c]": "confidential (publication copy only)",
-           "[x]": "not available (no valid return, or the table's file could not be read)",
+           "[x]": "not available (no valid return, no result yet, a table's file not sent or not read, or its "
+                  "records not checked)",
            "[z]": "not applicable"}
 
 

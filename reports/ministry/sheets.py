@@ -49,6 +49,8 @@ STATUS_WORDS = {
     "no valid return": "no accepted return by the deadline: nothing is measured ([x]); for CRCs each service "
                        "level's credit is charged as if performance were 0%",
     "reported": "a measure reported without a target",
+    "not applicable": "a measure that does not apply to this provider (high risk not referred: CRCs only, as "
+                      "they refer such cases to the NPS) ([z])",
     "total": "a total row: all CRCs, all NPS divisions, or England and Wales",
 }
 

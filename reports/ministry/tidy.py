@@ -20,8 +20,8 @@ from probation_returns.reference import providers
 CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE = "[c]", "[x]", "[z]"
 TOTALS = {"CRC": "All CRCs", "NPS": "All NPS divisions", "ALL": "England and Wales"}
 SUMMARY_MEASURES = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
-NPS_MONEY = ("service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp", "credits_applied_gbp",
-             "outcome_payments_gbp")
+NPS_MONEY = ("quarterly_fee_gbp", "service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp",
+             "credits_applied_gbp", "outcome_payments_gbp", "net_gbp")
 
 # the columns that can be empty for a reason, per table (each gets a ``<column>_marker`` column)
 MARKED = {
@@ -29,8 +29,8 @@ MARKED = {
     "reoffending": ("cohort_size", "reoffenders", "reoffences", "binary_rate", "frequency_rate", "mean_p1",
                     "adjusted_binary_rate", "baseline_binary_rate", "baseline_frequency_rate", "z",
                     "outcome_payment_gbp"),
-    "payments": ("service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp", "credits_applied_gbp",
-                 "outcome_payments_gbp", "net_gbp"),
+    "payments": ("quarterly_fee_gbp", "service_credits_gbp", "credits_waived_gbp", "credits_reinvested_gbp",
+                 "credits_applied_gbp", "outcome_payments_gbp", "net_gbp"),
     "data_quality": ("rows", "rejected_records", "errors", "warnings"),
     "summary": ("cases", *(f"{m}_performance" for m in SUMMARY_MEASURES), "service_credits_gbp",
                 "outcome_payments_gbp", "net_adjustment_gbp"),
@@ -42,9 +42,13 @@ def marker(column: str) -> str:
 
 
 def _not_available(name: str) -> pl.Expr:
-    """Rows whose empty cells mean 'no figure because there was no valid return'."""
+    """Rows whose empty cells mean 'no figure because there was no valid return' (or no result yet)."""
     if name == "service_levels":
         return pl.col("status") == "no valid return"
+    if name == "reoffending":
+        return pl.col("result").is_in(["no valid return", "no result yet"])
+    if name == "payments":  # a CRC's outcome payment with no result to pay on
+        return pl.col("provider_code").replace_strict(_TYPES, default=None) == "CRC"
     if name == "data_quality":  # no return, not validated, the file not sent or not read, records not checked
         return pl.col("table") != "whole return"  # a return as a whole has no rows of its own: not applicable
     if name == "summary":
@@ -62,12 +66,17 @@ def with_markers(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         order.append(column)
         if column in MARKED.get(name, ()):
             missing = pl.lit(False) if column in _AVAILABLE_WITHOUT_RETURN.get(name, ()) else absent
+            if column in _CRC_ONLY.get(name, ()):  # never available for an NPS division: not applicable
+                missing = missing & (pl.col("provider_code").replace_strict(_TYPES, default=None) != "NPS")
             exprs.append(pl.when(pl.col(column).is_not_null()).then(pl.lit(None, pl.String))
                          .when(missing).then(pl.lit(NOT_AVAILABLE)).otherwise(pl.lit(NOT_APPLICABLE))
                          .alias(marker(column)))
             order.append(marker(column))
     return frame.with_columns(exprs).select(order)
 
+
+_TYPES = {code: p.type for code, p in providers().items()}
+_CRC_ONLY = {"reoffending": ("outcome_payment_gbp",), "payments": NPS_MONEY}
 
 # columns that are not applicable rather than missing on a row without a valid return
 _AVAILABLE_WITHOUT_RETURN = {"service_levels": ("target", "credit_gbp"),
@@ -86,7 +95,7 @@ def with_totals(frame: pl.DataFrame, by: Sequence[str], counts: Sequence[str]) -
     """
     kinds = {c: p.type for c, p in providers().items()}
     typed = frame.with_columns(pl.col("provider_code").replace_strict(kinds, default=None).alias("_type"))
-    sums = [pl.col(c).sum() for c in counts]
+    sums = [pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in counts]  # none: none
     parts = [typed.group_by([*by, "_type"]).agg(sums).rename({"_type": "provider_code"}),
              typed.group_by(list(by)).agg(sums).with_columns(pl.lit("ALL").alias("provider_code"))]
     totals = pl.concat([p.select([*by, "provider_code", *counts]) for p in parts], how="vertical_relaxed")
@@ -116,9 +125,10 @@ def service_levels(frame: pl.DataFrame) -> pl.DataFrame:
     table = with_totals(frame, ["quarter", "measure"], ["numerator", "denominator"])
     totals = is_total(table)
     targets = dict(frame.select("measure", "target").unique("measure", keep="first").iter_rows())
-    performance = [(percent_1dp(n, d) / 100 if d else None) if t else p for t, n, d, p in
-                   zip(totals, table["numerator"], table["denominator"], table["performance"])]
     target = [targets.get(m) if t else v for t, m, v in zip(totals, table["measure"], table["target"])]
+    performance = [(percent_1dp(n, d, None if g is None else g * 100) / 100 if d else None) if t else p
+                   for t, n, d, p, g in zip(totals, table["numerator"], table["denominator"], table["performance"],
+                                            target)]
     status = [("total" if t else s) for t, s in zip(totals, table["status"])]
     parameter = frame["parameter_version"][0] if frame.height else None
     return table.with_columns(pl.Series("performance", performance, dtype=pl.Decimal(5, 3)),
@@ -151,7 +161,7 @@ def reoffending(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def payments(frame: pl.DataFrame) -> pl.DataFrame:
-    """NPS divisions have no service credits and no outcome payments: not applicable, not 0.00."""
+    """NPS divisions have no contract fee, service credits or outcome payments: not applicable, not 0.00."""
     nps = pl.col("provider_code").replace_strict({c: provider_type(c) for c in frame["provider_code"]},
                                                  default=None) == "NPS"
     return frame.with_columns(pl.when(nps).then(None).otherwise(pl.col(c)).alias(c) for c in NPS_MONEY)
@@ -177,7 +187,7 @@ def summary(levels: pl.DataFrame, pay: pl.DataFrame, submissions: pl.DataFrame,
         p = money[code]
         row["service_credits_gbp"], row["outcome_payments_gbp"] = p["service_credits_gbp"], p["outcome_payments_gbp"]
         applied, paid = p["credits_applied_gbp"], p["outcome_payments_gbp"]
-        row["net_adjustment_gbp"] = None if applied is None or paid is None else paid - applied
+        row["net_adjustment_gbp"] = None if applied is None else (paid or 0) - applied  # no result: nothing paid
         rows.append(row)
     schema = {"quarter": pl.String, "provider_code": pl.String, "type": pl.String, "outcome": pl.String,
               "cases": pl.Int64}
@@ -211,6 +221,29 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     return named.select([*frame.columns[:at], "provider_name", *frame.columns[at:]])
 
 
+COUNTED = {"service_levels": ("measure", "denominator"), "reoffending": ("quarter", "cohort_size")}
+
+
+def with_coverage(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """A total row's name says how many providers its figures cover: "All CRCs (18 of 21 with figures)"."""
+    if name not in COUNTED or "provider_name" not in frame.columns:
+        return frame
+    group, count = COUNTED[name]
+    kinds = {c: p.type for c, p in providers().items()}
+    rows = frame.select(group, "provider_code", count).to_dicts()
+    names = []
+    for row, label in zip(rows, frame["provider_name"]):
+        code = row["provider_code"]
+        if code not in TOTALS:
+            names.append(label)
+            continue
+        members = [r for r in rows if r[group] == row[group] and r["provider_code"] in kinds
+                   and (code == "ALL" or kinds[r["provider_code"]] == code)]
+        covered = sum(r[count] is not None for r in members)
+        names.append(f"{label} ({covered} of {len(members)} with figures)")
+    return frame.with_columns(pl.Series("provider_name", names, dtype=pl.String))
+
+
 def mark(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Names and marker columns: the tables as both copies publish them."""
-    return {name: with_markers(name, with_names(frame)) for name, frame in tables.items()}
+    return {name: with_markers(name, with_coverage(name, with_names(frame))) for name, frame in tables.items()}
