@@ -180,14 +180,16 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
         for m in (*MEASURES, "high_risk_not_referred"):
             target = None if m == "high_risk_not_referred" else Decimal(TARGETS.get(m, "0.900"))
             n, d = levels.get((code, m), (0 if target is None else 85 if m == "AK" else 95 + i % 5, 100 + 3 * i))
-            status = ("reported" if target is None else "insufficient volume" if d < 10
+            if target is None and KIND[code] == "NPS":  # high risk not referred is for CRCs only
+                n = d = None
+            status = ("not applicable" if d is None else "reported" if target is None else "insufficient volume" if d < 10
                       else "met" if Decimal(n) / d >= target else "missed")
             amount = None
             if KIND[code] == "CRC" and target is not None:  # 0.25% of the fee per point below target, at most 2.5%
                 short = target * 100 - Decimal(n) * 100 / d if status == "missed" else Decimal(0)
                 amount = dec(min(fee * Decimal("0.0025") * short, fee * Decimal("0.025")), "0.01")
                 credit[code] = credit.get(code, Decimal("0.00")) + amount
-            level_rows.append((Q, code, m, n, d, dec(Decimal(n) / d, "0.001"), target, status, amount,
+            level_rows.append((Q, code, m, n, d, dec(Decimal(n) / d, "0.001") if d else None, target, status, amount,
                                "applied" if amount is not None else None, "2017-18.1"))
     cohort_rows, pay_rows, quality, subs = [], [], [], []
     for i, code in enumerate(CRC + NPS, start=1):
@@ -204,9 +206,11 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
         total = credit.get(code, Decimal("0.00"))
         pay_rows.append((Q, code, fee, total, Decimal("0.00"), Decimal("0.00"), total, outcome, fee - total + outcome,
                          "2017-18.1"))
-        quality += [(Q, code, i, t, 3 if (code, t) == ("C10", "breaches") else 1000 + i, 2, 2, 0, "CAS-001 (2)")
-                    for t in ("cases", "contacts", "breaches")]
-        subs.append((Q, code, i, 1, None, None, "0" * 64, "f.csv", "validated", "Accepted", "yes", i))
+        quality += [(Q, code, i, t, "read", 3 if (code, t) == ("C10", "breaches") else 1000 + i, 2, 2, 0, "CAS-001 (2)",
+                     None) for t in ("cases", "contacts", "breaches")]
+        quality.append((Q, code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
+        subs.append((Q, code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted", "yes",
+                     i))
     return (pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row"),
             pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row"),
             pl.DataFrame(pay_rows, schema=PAYMENTS, orient="row"),

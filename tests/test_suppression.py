@@ -123,8 +123,11 @@ def _publish(levels: pl.DataFrame, cohorts: pl.DataFrame | None = None) -> dict[
         total = sum(lines, Decimal("0.00"))
         fee, paid = Decimal("1000000.00"), final.get(code, Decimal("0.00"))
         pay.append(("2017Q3", code, fee, total, Decimal("0.00"), Decimal("0.00"), total, paid, fee - total + paid, "x"))
-        quality += [("2017Q3", code, i, t, 1000, 10, 10, 0, "CAS-001 (10)") for t in ("cases", "contacts", "breaches")]
-        subs.append(("2017Q3", code, i, 1, None, None, "0" * 64, "f.csv", "validated", "Accepted", "yes", i))
+        quality += [("2017Q3", code, i, t, "read: 1,000 rows", 1000, 10, 10, 0, "CAS-001 (10)", None)
+                    for t in ("cases", "contacts", "breaches")]
+        quality.append(("2017Q3", code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
+        subs.append(("2017Q3", code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted",
+                     "yes", i))
     tables = tidy.return_tables(levels, cohorts, pl.DataFrame(pay, schema=PAYMENTS, orient="row"),
                                 pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
                                 pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"))
