@@ -36,8 +36,8 @@ OUTCOME_WORDS = {
     "Accepted with warnings": "Your return was accepted. Some records look unusual: please check the warnings "
                               "below and correct them in your next return if they are mistakes.",
     "Accepted with record rejections": "Your return was accepted, but some records were rejected and will not count "
-                                       "towards your performance. Correct them and resubmit to have them counted.",
-    "Rejected": "Your return was rejected and cannot be used. Fix the problems below and send the whole return again.",
+                                       "towards your performance. Correct them in any version you send again.",
+    "Rejected": "Your return was rejected and cannot be used. Fix the problems below in any version you send again.",
 }
 
 

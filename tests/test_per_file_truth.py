@@ -179,3 +179,139 @@ def test_the_portal_page_says_the_same(quarter):
         for table in ("cases", "contacts", "breaches"):
             assert quality[(code, table)]["file"] in page, (code, table)
         assert f"{REASONS[code]} is fatal" in page
+
+
+def _deliver(landing: Path, code: str, when: float, break_case: bool = False) -> None:
+    """Rewrite the provider's files (a new version) and stamp them as delivered at ``when``."""
+    for f in sorted((landing / code).glob(f"{code}_2017Q3_*.csv")):
+        text = f.read_text(encoding="utf-8")
+        if break_case and f.name.endswith("_cases.csv"):
+            lines = text.splitlines(keepends=True)
+            lines[3] = lines[3].replace(f",{code},", ",C01,", 1)  # CAS-004: fatal at any count
+            text = "".join(lines)
+        else:
+            text = text.rstrip("\r\n") + "\r\n"  # the same records, other bytes: a new version
+            if f.name.endswith("_contacts.csv"):
+                text += text.splitlines(keepends=True)[-1]  # one contact twice (a CON-006 warning)
+        f.write_text(text, encoding="utf-8")
+        os.utime(f, (when, when))
+
+
+def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_credits_at_stake(tmp_path):
+    """Version 1 accepted on time; version 2 rejected on time (the last good return, version 1, still counts);
+    version 3 delivered after the deadline (changes nothing). Each version's feedback says so, and the credits
+    at stake equal the ministry return's service credits for the provider."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from orchestration.run import run_quarter
+
+    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
+    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
+    os.environ.pop("DAGSTER_HOME", None)
+    try:
+        db = f"sqlite:///{tmp_path / 'w.db'}"
+        upgrade(db)
+        landing = tmp_path / "landing"
+        made = generate(landing, [Q], ["C05"], scale=0.02)
+        utc = dt.timezone.utc
+
+        def run():
+            result = run_quarter(Q, ["C05"], landing=landing, archive=tmp_path / "archive", output=tmp_path / "out",
+                                 database_url=db, extract=made.extract, quarter_subfolders=False)
+            assert result.failed == [], result.reasons
+
+        run()  # version 1, as generated: on time
+        _deliver(landing, "C05", dt.datetime(2017, 10, 20, 12, tzinfo=utc).timestamp(), break_case=True)
+        run()  # version 2: rejected, on time
+        _deliver(landing, "C05", dt.datetime(2017, 11, 1, 12, tzinfo=utc).timestamp())
+        run()  # version 3: accepted, late
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    folders = sorted((tmp_path / "out" / "feedback" / "C05" / "2017Q3").iterdir(), key=lambda p: int(p.name.split("-")[1]))
+    assert len(folders) == 3
+    standing = [json.loads((f / "summary.json").read_text())["about"]["standing"] for f in folders]
+    with (tmp_path / "out" / "payments.csv").open(newline="", encoding="utf-8") as f:
+        credits = next(r for r in csv.DictReader(f) if r["provider_code"] == "C05")["service_credits_gbp"]
+    v2, v3 = standing[1], standing[2]
+    assert v2["counted_version"] == 1 and not v2["counts"]
+    assert v2["why"] == ("Version 2 does not count: it was rejected. Version 1, delivered by the deadline and accepted, "
+                         "still counts: a rejected version never replaces an accepted one.")
+    assert v2["send_again"] == ("Until the deadline (end of Friday 27 October 2017 (UK time)), a corrected version "
+                                "replaces version 1 if it is accepted; if it is rejected, version 1 keeps counting. "
+                                "After the deadline, a new version is late and changes nothing.")
+    assert v3["why"].startswith("Version 3 does not count: it was delivered after the deadline")
+    assert v3["why"].endswith("Version 1 counts.")
+    assert v3["send_again"].startswith("The deadline (end of Friday 27 October 2017 (UK time)) passed before this "
+                                       "version was delivered: a version sent now is late and changes nothing")
+    for s in standing[1:]:
+        assert Decimal(s["credits_gbp"]) == Decimal(credits)  # the ministry return's figure, to the penny
+        assert f"£{Decimal(credits):,.2f}" in s["credits"]
+    page = (folders[2] / "feedback.html").read_text(encoding="utf-8")
+    assert escape(v3["why"]) in page and escape(v3["send_again"]) in page and escape(v3["credits"]) in page
+    summary = json.loads((folders[2] / "summary.json").read_text())
+    assert summary["about"]["business_days_left"] == 0  # as at delivery: late
+    assert json.loads((folders[1] / "summary.json").read_text())["about"]["business_days_left"] == 6  # 20 to 27 Oct
+
+
+def _rows(root: Path, name: str) -> list[dict]:
+    with (root / "out" / f"{name}.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_provider_has_a_reoffending_row_and_no_result_is_not_a_payment_of_nothing(quarter):
+    """The six rejected providers of the demo had no Reoffending rows, and Payments showed them 0.00 paid."""
+    root, _ = quarter
+    reoffending = {r["provider_code"]: r for r in _rows(root, "reoffending")}
+    assert set(CODES) <= set(reoffending)
+    for code in REASONS:  # rejected: no cohort, said so, every figure [x]
+        row = reoffending[code]
+        assert row["result"] == "no valid return" and row["cohort_size"] == "" and row["cohort_size_marker"] == "[x]"
+    assert reoffending["N04"]["outcome_payment_gbp_marker"] == "[z]"  # NPS: never paid, whatever the return
+    assert reoffending["C01"]["outcome_payment_gbp_marker"] == "[x]"
+    payments = {r["provider_code"]: r for r in _rows(root, "payments")}
+    for code in ("C01", "C02"):
+        assert payments[code]["outcome_payments_gbp"] == "" and payments[code]["outcome_payments_gbp_marker"] == "[x]"
+        assert payments[code]["net_gbp"]  # the fee less applied credits is still payable
+    for code in ("N04", "N05"):  # NPS divisions: no fee, credits, payments or net
+        assert all(payments[code][f"{c}_marker"] == "[z]" for c in ("quarterly_fee_gbp", "service_credits_gbp",
+                                                                    "outcome_payments_gbp", "net_gbp"))
+
+
+def test_totals_say_how_many_providers_their_figures_cover(quarter):
+    """'All CRCs' covered 18 of 21 CRCs in the demo and did not say so."""
+    root, _ = quarter
+    names = {(r["provider_code"], r["measure"]): r["provider_name"] for r in _rows(root, "service_levels")}
+    # only C05's return counts: C01, C02, N04 and N05 were rejected and the others sent nothing
+    assert names[("CRC", "SL001R")] == "All CRCs (1 of 21 with figures)"
+    assert names[("NPS", "SL001R")] == "All NPS divisions (0 of 7 with figures)"
+    assert names[("ALL", "SL001R")] == "England and Wales (1 of 28 with figures)"
+    totals = {r["provider_code"]: r["provider_name"] for r in _rows(root, "reoffending") if r["provider_code"] in
+              ("CRC", "NPS", "ALL")}
+    assert totals["CRC"] in ("All CRCs (1 of 21 with figures)", "All CRCs (0 of 21 with figures)")
+
+
+def test_the_high_risk_measure_is_not_applicable_to_nps_divisions(quarter):
+    """NPS rows showed 0/0 'reported' for a CRC-only measure."""
+    root, _ = quarter
+    from probation_returns.warehouse.db import engine_for
+    from probation_returns.warehouse.models import Measure
+
+    with session_scope(engine_for(quarter[1])) as s:
+        nps = {m.provider_code: m for m in s.query(Measure).filter(Measure.measure == "high_risk_not_referred")}
+    assert nps == {} or all(m.numerator is None for code, m in nps.items() if code.startswith("N"))
+    for r in _rows(root, "service_levels"):
+        if r["measure"] == "high_risk_not_referred" and r["provider_code"] in ("N04", "N05", "NPS"):
+            assert r["numerator"] == "" and r["numerator_marker"] in ("[z]", "[x]")
+
+
+def test_the_data_dictionary_lists_the_outcomes_the_data_uses():
+    from probation_returns.validation import OUTCOMES
+    from reports.ministry.dictionary import _COLUMNS
+
+    [outcome] = [meaning for column, meaning, _ in _COLUMNS["submissions"] if column == "outcome"]
+    assert all(o in outcome for o in OUTCOMES)
