@@ -208,8 +208,10 @@ def test_a_small_cohort_hides_its_rates_and_payment_and_one_more_cohort():
 def test_the_totals_rates_are_pooled_and_rounded_half_up():
     rows = []
     for code in CRC + NPS:
-        # each NPS division: 32 people, 1 reoffender with 3 reoffences (hidden: 1 is a small count)
-        size, people, offences = (32, 1, 3) if code in NPS else (400, 160, 700)
+        # NPS divisions of 32 people with 1 reoffender (3 reoffences), N06 2 (6), N07 none: hidden but N07, and
+        # not pinned (7 of every hidden cell 1 would pin them to 1, as hidden counts are never 0)
+        size, people, offences = {"N06": (32, 2, 6), "N07": (32, 0, 0)}.get(code, (32, 1, 3)) if code in NPS else (
+            400, 160, 700)
         rows.append(("2017Q3", code, "2017Q3", size, people, offences, None, None, Decimal("0.39"), None,
                      Decimal("0.45"), Decimal("4.50"), None, "not significant", "interim", Decimal("0.00"), None, "x"))
     public = _publish(_levels(small_code="none"), _cohorts(rows))["reoffending"]
