@@ -72,8 +72,7 @@ _COLUMNS = {
          "count of records"),
         ("errors", "Error findings in the table.", "count of findings"),
         ("warnings", "Warning findings in the table.", "count of findings"),
-        ("top_rules", "The three most frequent rules in the table, with their finding counts (ties by rule id; "
-                      "[c] in the publication copy where hidden).", "text"),
+        ("top_rules", "The most frequent rules in the table, with their finding counts.", "text"),
     ],
     "submissions": _COMMON + [
         ("submission_id", "The latest submission of the quarter (empty: none).", "identifier"),
