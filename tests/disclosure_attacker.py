@@ -16,7 +16,15 @@ The identities (always used):
   Summary cases = rows - rejected records of the provider's ``cases`` table; Summary net adjustment =
   outcome payments - applied credits;
 - counts, credits and data-quality figures are never negative (net, outcome payments, z and adjusted
-  rates may be).
+  rates may be); a hidden count is at least 1 (``positive``: the policy publishes every 0, so a
+  hidden count is a small count from 1 to 4 or a non-zero complement);
+- across tables (the validation rules are published to providers): rule CAS-017 is the same test as
+  a CRC's ``high_risk_not_referred`` numerator, on the table as sent, so the numerator is at most
+  the provider's ``cases`` warnings, at most CAS-017's count when the most frequent rules list it,
+  and when they list three rules without it, at most the third's count (less 1 when CAS-017 sorts
+  before it: ties are listed by rule id); ``face_to_face_share``'s denominator is the contacts
+  accepted (rows - rejected records of ``contacts``); a measure's denominator counts records of the
+  accepted table it is measured on (cases, breaches; AK: case-months, at most 3 per case).
 The published rules (``rules=True``, read from the status, result and significance columns and the
 Notes): a numerator is at most its denominator, reoffenders at most the cohort and the reoffences;
 ``met`` means numerator/denominator >= target (unrounded) and ``missed`` below it, both with at least
@@ -60,6 +68,12 @@ RATES = [("service_levels.csv", "numerator", "denominator", "performance", 3),
          ("reoffending.csv", "reoffences", "reoffenders", "frequency_rate", 3)]
 ORDER = [("service_levels.csv", "numerator", "denominator"), ("reoffending.csv", "reoffenders", "cohort_size"),
          ("reoffending.csv", "reoffenders", "reoffences")]  # (smaller, larger) in one row
+COUNTED = {"numerator", "denominator", "cohort_size", "reoffenders", "reoffences", "rows", "cases", "warnings"}
+TOP_RULES = 3  # the data dictionary: "the most frequent rules" (three, ties by rule id)
+LINKED_RULE = ("high_risk_not_referred", "cases", "CAS-017")  # a measure's numerator, the table, the rule
+MEASURED_ON = {"SL001R": ("cases", 1), "SL002R": ("cases", 1), "SL003": ("cases", 1), "SL006R": ("cases", 1),
+               "successful_completion": ("cases", 1), "high_risk_not_referred": ("cases", 1),
+               "SL016": ("breaches", 1), "AE": ("breaches", 1), "AK": ("cases", 3)}  # records per accepted record
 DECISIONS = {"applied": "credits_applied_gbp", "waived": "credits_waived_gbp", "reinvested": "credits_reinvested_gbp"}
 SIGNED = {"net_gbp", "outcome_payments_gbp", "outcome_payment_gbp", "net_adjustment_gbp", "z", "adjusted_binary_rate"}
 PLACES = {"performance": 3, "target": 3, "frequency_rate": 3, "binary_rate": 4, "mean_p1": 4, "z": 4,
@@ -115,8 +129,9 @@ def common_step(values) -> Fraction:
 
 
 class Release:
-    def __init__(self, folder: Path, rules: bool = True) -> None:
-        self.rules, self.minimum_volume = rules, 10
+    def __init__(self, folder: Path, rules: bool = True, positive: bool = True) -> None:
+        self.rules, self.positive, self.minimum_volume = rules, positive, 10
+        self.top_rules: dict[tuple, list[str]] = defaultdict(list)  # (provider, table) -> every text listing them
         self.values: dict[tuple, Fraction] = {}  # published cells: (file, row key, column) -> value
         self.hidden: set[tuple] = set()  # [c] cells
         self.rows = {name: pl.read_csv(folder / name, infer_schema_length=0).to_dicts()  # as text: exact decimals
@@ -126,6 +141,8 @@ class Release:
                 for column, value in row.items():
                     if f"{column}_marker" in row or column == "quarterly_fee_gbp":
                         self.cell((name, self.key(name, row), column), value, row.get(f"{column}_marker"))
+        for row in self.rows.get("data_quality.csv", []):
+            self.top_rules[self.key("data_quality.csv", row)].append(row.get("top_rules"))
         self.links: list[tuple[list, str, tuple]] = []  # workbook identities, used when their cells are present
         for book in sorted(folder.glob("*.xlsx")):
             self._read_workbook(book)
@@ -163,6 +180,8 @@ class Release:
                     if heading in row:
                         self.cell((sheet, key, column), row[heading])
                         self.repeat((sheet, key, column), (name, key, column), f"the workbook's {title} sheet")
+                if title == "Data quality" and "Most frequent rules (count)" in row:
+                    self.top_rules[key].append(row["Most frequent rules (count)"])
             if title == "Summary":
                 code = row["Provider code"]
                 here, pay = (lambda c: (sheet, (code,), c)), (lambda c: ("payments.csv", (code,), c))
@@ -239,9 +258,35 @@ class Release:
         for terms, name, needed in self.links:
             if all(self.present(c) for c in needed):
                 add(terms, name)
+        self._across_tables(add, levels, kind_of)
         if self.rules:
             self._rules(add, levels, cohorts, kind_of)
         return out
+
+    def _across_tables(self, add, levels: list[dict], kind_of: dict) -> None:
+        """What data_quality.csv (and its sheet) says about the service levels' counts."""
+        measure, table, rule = LINKED_RULE
+        for row in levels:
+            code, m = row["provider_code"], row["measure"]
+            cell = lambda c: ("service_levels.csv", (code, m), c)  # noqa: E731
+            quality = lambda t, c: ("data_quality.csv", (code, t), c)  # noqa: E731
+            if m == measure and kind_of.get(code) == "CRC":
+                if self.present(quality(table, "warnings")):
+                    add([(quality(table, "warnings"), 1), (cell("numerator"), -1)],
+                        f"{code}: {rule} is {measure}, so its numerator <= the {table} warnings", 0, ">=")
+                for text in self.top_rules.get((code, table), []):
+                    most = rule_at_most(text, rule)
+                    if most is not None:
+                        add([(cell("numerator"), -1)], f"{code}: {rule} <= {most} by the top rules '{text}'",
+                            -most, ">=")
+            on, per = ("contacts", 1) if m == "face_to_face_share" else MEASURED_ON.get(m, (None, 0))
+            records = [(quality(on, "rows"), per), (quality(on, "rejected_records"), -per)]
+            if on is None or not all(self.present(c) for c, _ in records):
+                continue  # not measured on one table, or its records are not published (or not read)
+            if m == "face_to_face_share":
+                add(records + [(cell("denominator"), -1)], f"{code}: contacts accepted = {m} denominator")
+            else:
+                add(records + [(cell("denominator"), -1)], f"{code}: {m} is measured on the accepted {on}", 0, ">=")
 
     def _rules(self, add, levels: list[dict], cohorts: list[dict], kind_of: dict) -> None:
         for name, small, large in ORDER:
@@ -281,7 +326,8 @@ class Release:
         return found or self.bounds(rows)
 
     def bounds(self, rows) -> dict[tuple, tuple[Fraction, str]]:
-        lo = {c: (-INF if c[2] in SIGNED else Fraction(0)) for c in self.hidden}
+        lo = {c: (-INF if c[2] in SIGNED else Fraction(1) if self.positive and c[2] in COUNTED else Fraction(0))
+              for c in self.hidden}
         hi = {c: INF for c in self.hidden}
         step = {c: Fraction(1, 10 ** places(c[2])) for c in self.hidden}
         why, equations = defaultdict(set), []
@@ -330,6 +376,20 @@ class Release:
         return found
 
 
+def rule_at_most(text, rule: str) -> int | None:
+    """The most a rule's finding count can be, from a table's 'most frequent rules' text (None: it says nothing)."""
+    listed = re.findall(r"([A-Z]{3}-\d{3}) \((\d+)\)", text or "")
+    if not listed:
+        return None  # empty, hidden, or not a list (not validated, not read)
+    counts = {r: int(n) for r, n in listed}
+    if rule in counts:
+        return counts[rule]
+    if len(listed) < TOP_RULES:
+        return 0  # every rule that fired is listed
+    last, n = listed[-1][0], int(listed[-1][1])
+    return n - 1 if rule < last else n  # a tie would have listed the rule first
+
+
 def determined(rows: list[tuple[dict, Fraction]]) -> dict[tuple, Fraction]:
     """Gauss-Jordan over the rationals: a cell is determined when its pivot row holds no other unknown."""
     pivots: dict[tuple, tuple[dict, Fraction]] = {}
@@ -353,9 +413,9 @@ def determined(rows: list[tuple[dict, Fraction]]) -> dict[tuple, Fraction]:
     return {p: rhs for p, (row, rhs) in pivots.items() if len(row) == 1}
 
 
-def attack(folder: Path, rules: bool = True) -> list[Leak]:
-    """Every [c] cell of the release in ``folder`` that the rest of it gives away (``rules``: see above)."""
-    release, leaks = Release(Path(folder), rules), []
+def attack(folder: Path, rules: bool = True, positive: bool = True) -> list[Leak]:
+    """Every [c] cell of the release in ``folder`` that the rest of it gives away (``rules``, ``positive``: see above)."""
+    release, leaks = Release(Path(folder), rules, positive), []
     while found := release.solve():
         for cell, (value, how) in sorted(found.items(), key=str):
             release.hidden.discard(cell)

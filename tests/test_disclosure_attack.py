@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl.worksheet.table import Table
 
 from probation_returns.reference import providers
-from tests.disclosure_attacker import attack
+from tests.disclosure_attacker import attack, rule_at_most
 
 Q = "2017Q3"
 CRC = [c for c, p in providers().items() if p.type == "CRC"]
@@ -25,7 +25,9 @@ LEVEL_COLUMNS = ["quarter", "provider_code", "provider_name", "measure", "numera
 PAY_COLUMNS = ["quarter", "provider_code", "provider_name", "quarterly_fee_gbp", "service_credits_gbp",
                "credits_waived_gbp", "credits_reinvested_gbp", "credits_applied_gbp", "outcome_payments_gbp", "net_gbp",
                "parameter_version"]
-MARKED = {"numerator", "denominator", "performance", "target", "credit_gbp", *PAY_COLUMNS[4:10]}
+QUALITY_COLUMNS = ["quarter", "provider_code", "provider_name", "submission_id", "table", "rows", "rejected_records",
+                   "errors", "warnings", "top_rules"]
+MARKED = {"numerator", "denominator", "performance", "target", "credit_gbp", *PAY_COLUMNS[4:10], *QUALITY_COLUMNS[5:9]}
 
 
 # --- a constructed release, written by hand in the published format ---
@@ -116,7 +118,7 @@ def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
     lines = levels("high_risk_not_referred", {"C05": (0, 3), "C06": (0, 2)}, target=None)
     cells = {(c, "high_risk_not_referred", col) for c in ("C05", "C06") for col in ("numerator", "denominator",
                                                                                       "performance")}
-    leaks = attack(release(tmp_path / "zero", lines, cells))
+    leaks = attack(release(tmp_path / "zero", lines, cells), positive=False)  # it hides zeros: none is >= 1
     pinned = {leak.row[0]: leak for leak in leaks if leak.column == "numerator"}
     assert {c: leak.value for c, leak in pinned.items()} == {"C05": 0, "C06": 0}
     assert all(leak.how.startswith("bounds") for leak in pinned.values())
@@ -147,6 +149,55 @@ def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
     assert leaks[("service_levels.csv", ("C06", "high_risk_not_referred"), "numerator")] == 7  # then the total
 
 
+def test_the_top_rules_text_bounds_a_rule_it_does_not_list():
+    assert rule_at_most("CAS-017 (3); CAS-002 (1)", "CAS-017") == 3  # listed: its count
+    assert rule_at_most("CAS-002 (2); CAS-007 (2); CAS-001 (1)", "CAS-017") == 1  # not above the third
+    assert rule_at_most("CAS-019 (5); CAS-020 (2); CAS-018 (2)", "CAS-017") == 1  # a tie would list CAS-017 first
+    assert rule_at_most("CAS-002 (4)", "CAS-017") == 0  # fewer than three listed: every rule that fired is
+    assert [rule_at_most(t, "CAS-017") for t in ("[c]", None, "", "not validated")] == [None] * 4
+
+
+# the demo quarter as the reviewer found it: five CRCs' 'high risk not referred' rows hidden, none recoverable from
+# the service levels alone, but their cases warnings and most frequent rules published in data_quality.csv
+HIGH_RISK = {"C04": (3, 294), "C07": (4, 568), "C09": (1, 234), "C15": (2, 255), "C19": (1, 209)}
+HIGH_RISK_ROWS = {(c, "high_risk_not_referred", col) for c in HIGH_RISK for col in ("numerator", "denominator",
+                                                                                      "performance")}
+
+
+def high_risk_levels() -> list[dict]:
+    counts = {c: HIGH_RISK.get(c, (0, 150)) for c in CRC} | {c: (0, 0) for c in NPS}
+    return levels("high_risk_not_referred", counts, target=None)
+
+
+def quality(warnings: dict[str, int], top: dict[str, str]) -> list[dict]:
+    return [{"provider_code": code, "submission_id": i, "table": "cases", "rows": 5000, "rejected_records": 10,
+             "errors": 10, "warnings": warnings.get(code, 9),
+             "top_rules": top.get(code, "CAS-001 (10); CAS-019 (9); CAS-020 (8)")}
+            for i, code in enumerate(CRC + NPS, start=1)]
+
+
+def test_the_attacker_links_the_data_quality_table_to_the_measure_its_rule_tests(tmp_path):
+    lines = high_risk_levels()
+    alone = release(tmp_path / "alone", lines, HIGH_RISK_ROWS)
+    assert attack(alone) == []  # 11 people over 5 hidden rows, each at least 1: at most 7 each
+
+    folder = release(tmp_path / "linked", lines, HIGH_RISK_ROWS)
+    warnings = {"C09": 1, "C15": 3, "C19": 3}
+    top = {"C09": "CAS-017 (1)", "C15": "CAS-017 (2); CAS-002 (1)", "C19": "CAS-002 (2); CAS-007 (2); CAS-001 (1)"}
+    write(folder, "data_quality.csv", quality(warnings, top), QUALITY_COLUMNS)
+    leaks = {leak.row: leak for leak in attack(folder)}
+    assert {row: leak.value for row, leak in leaks.items()} == {
+        ("C09", "high_risk_not_referred"): 1,  # 1 <= numerator <= 1 warning
+        ("C19", "high_risk_not_referred"): 1}  # CAS-017 is not above CAS-001's 1 finding, or it would be listed
+    assert "warnings" in leaks[("C09", "high_risk_not_referred")].how
+    assert "top rules" in leaks[("C19", "high_risk_not_referred")].how  # its 3 warnings alone allow 1 to 3
+
+    hidden = {(c, None, col) for c in ("C09", "C15", "C19") for col in ("warnings", "top_rules")}
+    safe = release(tmp_path / "safe", lines, HIGH_RISK_ROWS)
+    write(safe, "data_quality.csv", hide(quality(warnings, top), hidden), QUALITY_COLUMNS)
+    assert attack(safe) == []
+
+
 def test_the_attacker_accepts_a_safe_table(tmp_path):
     lines = levels("high_risk_not_referred", {"C05": (3, 200), "C06": (7, 150)}, target=None)
     cells = {(c, "high_risk_not_referred", col) for c in ("C05", "C06") for col in ("numerator", "denominator",
@@ -161,7 +212,8 @@ TARGETS = {"SL001R": "0.950", "SL002R": "0.950"}
 SMALL_LEVELS = {("C05", "SL016"): (3, 12),  # missed, so it has a credit (the 2.5% cap)
                 ("C09", "AE"): (3, 4),  # insufficient volume
                 ("N03", "SL002R"): (2, 30),  # an NPS division's missed measure (no credit)
-                ("C04", "high_risk_not_referred"): (2, 150)}  # a reported measure, every other CRC at 0
+                ("C04", "high_risk_not_referred"): (2, 150),  # a reported measure, every other CRC at 0 but C11
+                ("C11", "high_risk_not_referred"): (1, 150)}  # its 1 CAS-017 warning is published in data quality
 SMALL_COHORTS = {"N03": (3, 1, 2)}  # cohort size, reoffenders, reoffences
 PAID = "C07"  # the CRC with a final, significant reduction (and an outcome payment)
 
@@ -206,8 +258,10 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
         total = credit.get(code, Decimal("0.00"))
         pay_rows.append((Q, code, fee, total, Decimal("0.00"), Decimal("0.00"), total, outcome, fee - total + outcome,
                          "2017-18.1"))
-        quality += [(Q, code, i, t, "read", 3 if (code, t) == ("C10", "breaches") else 1000 + i, 2, 2, 0, "CAS-001 (2)",
-                     None) for t in ("cases", "contacts", "breaches")]
+        not_referred = levels.get((code, "high_risk_not_referred"), (0,))[0]  # CAS-017 finds each of them
+        quality += [(Q, code, i, t, "read", 3 if (code, t) == ("C10", "breaches") else 1000 + i, 2, 2,
+                     not_referred if t == "cases" else 0, top_rules(not_referred if t == "cases" else 0), None)
+                    for t in ("cases", "contacts", "breaches")]
         quality.append((Q, code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
         subs.append((Q, code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted", "yes",
                      i))
@@ -216,6 +270,12 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
             pl.DataFrame(pay_rows, schema=PAYMENTS, orient="row"),
             pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
             pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"))
+
+
+def top_rules(cas017: int) -> str:
+    """Two CAS-001 errors and ``cas017`` CAS-017 warnings, the most frequent first (ties by rule id)."""
+    ranked = sorted([(2, "CAS-001")] + ([(cas017, "CAS-017")] if cas017 else []), key=lambda x: (-x[0], x[1]))
+    return "; ".join(f"{rule} ({n})" for n, rule in ranked)
 
 
 def publish(folder: Path, **inputs) -> tuple[dict, dict]:
@@ -268,12 +328,15 @@ def test_the_builder_can_protect_a_crc_with_hidden_money(tmp_path, inputs):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):
-    """Small counts anywhere (CRC or NPS, missed or not, with or without an outcome payment): every count of 1 to 4
-    is hidden, and the attacker, reading the Notes' rules too, recovers nothing."""
+    """Small counts anywhere (CRC or NPS, missed or not, with or without an outcome payment, the high-risk measure
+    CAS-017 also counts): every count of 1 to 4 is hidden, and the attacker, reading the Notes' rules and the data
+    quality table too, recovers nothing."""
     codes = CRC + NPS
     levels = {(data.draw(st.sampled_from(codes)), data.draw(st.sampled_from(MEASURES))):
               data.draw(st.sampled_from([(1, 2), (3, 4), (2, 12), (4, 30), (0, 3)]))
               for _ in range(data.draw(st.integers(0, 4)))}
+    levels |= {(data.draw(st.sampled_from(CRC)), "high_risk_not_referred"): (data.draw(st.integers(1, 6)), 150)
+               for _ in range(data.draw(st.integers(0, 4)))}
     cohorts = {data.draw(st.sampled_from(codes)): data.draw(st.sampled_from([(3, 1, 2), (4, 4, 9), (30, 2, 2)]))
                for _ in range(data.draw(st.integers(0, 3)))}
     paid = data.draw(st.sampled_from(CRC))
@@ -287,10 +350,8 @@ def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):
     assert leaks == [], report(leaks)
 
 
-@pytest.mark.slow
-def test_a_national_quarter_publication_gives_nothing_away(tmp_path, monkeypatch):
-    """All 28 providers at a tenth of their caseloads (so small counts are common), through the real pipeline:
-    the publication copy (CSVs and workbook) hides every small count of people and gives none of them away."""
+def national(root: Path, monkeypatch, scale: float, faults: float) -> Path:
+    """All 28 providers through the real pipeline (as ``returns demo`` does, seed 7): the internal output folder."""
     from orchestration.run import run_quarter
     from probation_returns.calendar import Quarter
     from probation_returns.generator import generate
@@ -298,24 +359,58 @@ def test_a_national_quarter_publication_gives_nothing_away(tmp_path, monkeypatch
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    db = f"sqlite:///{tmp_path / 'w.db'}"
+    db = f"sqlite:///{root / 'w.db'}"
     upgrade(db)
     quarter = Quarter.parse(Q)
-    made = generate(tmp_path / "landing", [quarter], CRC + NPS, scale=0.1, faults=0.002)
-    run = run_quarter(quarter, CRC + NPS, landing=tmp_path / "landing", archive=tmp_path / "archive",
-                      output=tmp_path / "out", database_url=db, extract=made.extract, quarter_subfolders=False)
+    made = generate(root / "landing", [quarter], CRC + NPS, scale=scale, seed=7, faults=faults)
+    run = run_quarter(quarter, CRC + NPS, landing=root / "landing", archive=root / "archive",
+                      output=root / "out", database_url=db, extract=made.extract, quarter_subfolders=False)
     assert run.failed == []
-    internal = tmp_path / "out"
-    public = internal / "publication"
+    return root / "out"
+
+
+def assert_small_counts_hidden(internal: Path) -> int:
+    """Every count of people from 1 to 4 is [c] in the publication copy; how many there are."""
     hidden = 0
     for name, columns in {"service_levels": ("numerator", "denominator"),
                           "reoffending": ("cohort_size", "reoffenders", "reoffences")}.items():
         inside = pl.read_csv(internal / f"{name}.csv", infer_schema_length=None)
-        outside = pl.read_csv(public / f"{name}.csv", infer_schema_length=None)
+        outside = pl.read_csv(internal / "publication" / f"{name}.csv", infer_schema_length=None)
         for column in columns:
             small = inside[column].is_between(1, 4).fill_null(False)
             assert (outside.filter(small)[f"{column}_marker"] == "[c]").all(), (name, column)
             hidden += int(small.sum())
-    assert hidden > 0  # the quarter has small counts to protect
-    leaks = attack(public)
+    return hidden
+
+
+def cas017_top_rules(internal: Path) -> list[str]:
+    """CRCs whose hidden 'high risk not referred' numerator is counted by CAS-017 among their top three rules."""
+    levels = pl.read_csv(internal / "service_levels.csv", infer_schema_length=None)
+    small = levels.filter((pl.col("measure") == "high_risk_not_referred") & pl.col("numerator").is_between(1, 4))
+    quality = pl.read_csv(internal / "data_quality.csv", infer_schema_length=None).filter(pl.col("table") == "cases")
+    listed = quality.filter(pl.col("top_rules").str.contains("CAS-017", literal=True))
+    return sorted(set(small["provider_code"]) & set(listed["provider_code"]))
+
+
+@pytest.mark.slow
+def test_a_national_quarter_publication_gives_nothing_away(tmp_path, monkeypatch):
+    """All 28 providers at a tenth of their caseloads (so small counts are common), through the real pipeline:
+    the publication copy (CSVs and workbook) hides every small count of people and gives none of them away, the
+    data-quality table included: CAS-017 is among the three most frequent rules of a CRC whose small 'high risk not
+    referred' numerator it counts."""
+    internal = national(tmp_path, monkeypatch, scale=0.1, faults=0.002)
+    assert assert_small_counts_hidden(internal) > 0  # the quarter has small counts to protect
+    assert cas017_top_rules(internal), "the quarter should list CAS-017 among a hidden CRC's top three rules"
+    leaks = attack(internal / "publication")
+    assert leaks == [], report(leaks)
+
+
+@pytest.mark.slow
+def test_the_demo_quarter_publication_gives_nothing_away(tmp_path, monkeypatch):
+    """The quarter ``returns demo`` makes (full scale, faults 0.002): the reviewer undid its publication copy with
+    the cases warnings and the most frequent rules of data_quality.csv (CAS-017 counts the hidden 'high risk not
+    referred' numerators), which an attacker of sums inside one table did not see."""
+    internal = national(tmp_path, monkeypatch, scale=1.0, faults=0.002)
+    assert assert_small_counts_hidden(internal) >= 12
+    leaks = attack(internal / "publication")
     assert leaks == [], report(leaks)

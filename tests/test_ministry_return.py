@@ -238,6 +238,54 @@ def test_each_file_sent_has_its_own_sha256_as_sha256sum_prints_it_in_submissions
         assert re.fullmatch(r"[a-z0-9_,]+", header), name
 
 
+def test_the_publication_folder_has_its_own_manifest_of_its_own_files(built):
+    root, _ = built
+    public, internal = root / "out" / "publication", json.loads((root / "out" / "manifest.json").read_text())
+    manifest = json.loads((public / "manifest.json").read_text())
+    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert set(listed) == {p.name for p in public.iterdir() if p.is_file()} - {"manifest.json"} == {
+        "service_levels.csv", "reoffending.csv", "payments.csv", "data_quality.csv", "submissions.csv",
+        "data_dictionary.csv", "ministry_return_2017Q3_publication.xlsx"}
+    assert all(sha256_file(public / path) == digest for path, digest in listed.items())
+    assert set(manifest) == {"quarter", "build_number", "built_at", "software_version", "parameter_version",
+                             "rules_version", "extract_as_of", "files"}
+    assert [manifest[k] for k in ("build_number", "built_at", "rules_version")] == [
+        internal[k] for k in ("build_number", "built_at", "rules_version")]
+    # an internal file's checksum would confirm a guess of the hidden cells: none is published (nor the inputs')
+    public_bytes = {sha256_file(p) for p in public.iterdir() if p.is_file()}
+    private = {f["sha256"] for f in internal["files"] if not f["path"].startswith("publication/")} - public_bytes
+    text = "\n".join((public / name).read_text(encoding="utf-8") for name in ("manifest.json", *listed)
+                      if not name.endswith(".xlsx"))
+    cells = [str(c.value) for ws in load_workbook(public / "ministry_return_2017Q3_publication.xlsx").worksheets
+             for row in ws.iter_rows() for c in row if c.value is not None]
+    for digest in private | {internal["inputs_sha256"]}:
+        assert digest not in text and not any(digest in c for c in cells)
+    assert internal["files"] and any(f["path"] == "publication/manifest.json" for f in internal["files"])
+
+
+@pytest.mark.parametrize("copy", ["", "publication"])
+def test_every_file_the_cover_names_is_in_its_folder(built, copy):
+    root, _ = built
+    folder = root / "out" / copy
+    book = next(folder.glob("ministry_return_*.xlsx"))
+    cover = " ".join(str(c.value) for row in load_workbook(book)["Cover"].iter_rows() for c in row if c.value)
+    named = set(re.findall(r"[a-z_0-9]+\.(?:json|csv|xlsx)", cover))
+    assert {"manifest.json", "data_dictionary.csv"} <= named
+    assert all((folder / name).is_file() for name in named), named
+    if copy:
+        assert "Inputs checksum" not in cover and "each other file of the publication folder" in cover
+
+
+def test_the_publication_notes_say_what_is_hidden_and_what_never_is(built):
+    root, _ = built
+    book = load_workbook(root / "out" / "publication" / "ministry_return_2017Q3_publication.xlsx")
+    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True) if row[0]}
+    assert "A hidden count is never 0" in notes["[c]"]
+    assert "CAS-017" in notes["Disclosure control"] and "taking every hidden count as at least 1" in notes[
+        "Disclosure control"]
+    assert "warnings are never hidden" not in notes["Disclosure control"]
+
+
 NUMERIC = {"service_levels": ("numerator", "denominator", "performance", "target", "credit_gbp"),
            "reoffending": ("cohort_size", "reoffenders", "reoffences", "binary_rate", "frequency_rate", "mean_p1",
                            "adjusted_binary_rate", "baseline_binary_rate", "baseline_frequency_rate", "z",

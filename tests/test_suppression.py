@@ -211,8 +211,10 @@ def test_a_small_cohort_hides_its_rates_and_payment_and_one_more_cohort():
 def test_the_totals_rates_are_pooled_and_rounded_half_up():
     rows = []
     for code in CRC + NPS:
-        # each NPS division: 32 people, 1 reoffender with 3 reoffences (hidden: 1 is a small count)
-        size, people, offences = (32, 1, 3) if code in NPS else (400, 160, 700)
+        # NPS divisions of 32 people with 1 reoffender (3 reoffences), N06 2 (6), N07 none: hidden but N07, and
+        # not pinned (7 of every hidden cell 1 would pin them to 1, as hidden counts are never 0)
+        size, people, offences = {"N06": (32, 2, 6), "N07": (32, 0, 0)}.get(code, (32, 1, 3)) if code in NPS else (
+            400, 160, 700)
         rows.append(("2017Q3", code, "2017Q3", size, people, offences, None, None, Decimal("0.39"), None,
                      Decimal("0.45"), Decimal("4.50"), None, "not significant", "interim", Decimal("0.00"), None, "x"))
     public = _publish(_levels(small_code="none"), _cohorts(rows))["reoffending"]
@@ -223,3 +225,44 @@ def test_the_totals_rates_are_pooled_and_rounded_half_up():
     crc = _row(public, "CRC")
     assert (crc["binary_rate"], crc["frequency_rate"], crc["cohort_quarter"]) == (
         Decimal("0.4000"), Decimal("4.375"), "2017Q3")
+
+
+def _high_risk(counts: dict[str, tuple[int, int]]) -> pl.DataFrame:
+    """'High risk not referred' (reported only) for every provider: 0 of 150 unless given (NPS: 0 of 0)."""
+    return _levels(small_code="none").with_columns(
+        pl.lit("high_risk_not_referred").alias("measure"), pl.lit(None, pl.Decimal(5, 3)).alias("target"),
+        pl.lit("reported").alias("status"), pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
+        pl.lit(None, pl.String).alias("credit_decision"),
+        pl.col("provider_code").replace_strict({c: counts.get(c, (0, 150))[0] for c in CRC}, default=0)
+        .alias("numerator"),
+        pl.col("provider_code").replace_strict({c: counts.get(c, (0, 150))[1] for c in CRC}, default=0)
+        .alias("denominator"))
+
+
+def test_the_cases_warnings_and_top_rules_are_hidden_with_the_count_cas017_repeats():
+    public = _publish(pl.concat([_levels(small_code="none"), _high_risk({"C04": (2, 150), "C05": (30, 150)})]))
+    quality = public["data_quality"]
+    hidden = quality.filter(pl.col("warnings_marker") == HIDDEN)
+    assert hidden.select("provider_code", "table").rows() == [("C04", "cases"), ("C05", "cases")]  # not contacts
+    assert hidden["top_rules"].to_list() == [HIDDEN] * 2 and hidden["warnings"].to_list() == [None] * 2
+    assert _row(public["service_levels"], "C04", "high_risk_not_referred")["numerator_marker"] == HIDDEN
+    # the complement C04 needs is another CRC's non-zero numerator (C05: the only one), hidden with its cells too
+    assert _row(public["service_levels"], "C05", "high_risk_not_referred")["numerator_marker"] == HIDDEN
+    assert _row(quality.filter(pl.col("table") == "cases"), "C06")["top_rules"] == "CAS-001 (10)"
+
+
+def test_a_zero_is_published_beside_a_hidden_count_and_never_hidden_as_a_complement():
+    levels = _levels(small_code="none").with_columns(
+        pl.when(pl.col("provider_code") == "N03").then(0).otherwise(pl.col("numerator")).alias("numerator"),
+        pl.when(pl.col("provider_code") == "N03").then(3).otherwise(pl.col("denominator")).alias("denominator"),
+        pl.when(pl.col("provider_code") == "N03").then(Decimal("0.000")).otherwise(pl.col("performance"))
+        .alias("performance"),
+        pl.when(pl.col("provider_code") == "N03").then(pl.lit("insufficient volume")).otherwise(pl.col("status"))
+        .alias("status"))
+    public = _publish(levels)["service_levels"]
+    n03 = _row(public, "N03")
+    assert (n03["numerator"], n03["denominator_marker"], n03["performance"]) == (0, HIDDEN, Decimal("0.000"))
+    hidden = public.filter(pl.col("denominator_marker") == HIDDEN)
+    counts = public.filter(pl.col("numerator_marker") == HIDDEN)
+    assert 0 not in hidden["denominator"].to_list() and len(hidden) >= 2  # N03 and its complement, never a 0
+    assert counts["provider_code"].to_list() == [c for c in hidden["provider_code"].to_list() if c != "N03"]

@@ -113,7 +113,9 @@ def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datet
         public = suppression.publication(content.tables, content.frames)
         _csv_twin(public, folder / "publication")
         write_workbook(folder / "publication" / workbook_name(q, True), _tables(public, content, True), quarter=str(q),
-                       build=number, built_at=built_at, provenance=provenance, publication=True, crc_codes=crc)
+                       build=number, built_at=built_at, provenance=_public_provenance(provenance), publication=True,
+                       crc_codes=crc)
+        _public_manifest(content, folder / "publication", number, built_at)
     manifest = {
         "quarter": str(q), "build_number": number,
         "built_at": built_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -121,6 +123,31 @@ def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datet
         "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
         "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
         "inputs": content.inputs(), "inputs_sha256": content.inputs_sha256(), "content_sha256": content_sha,
+        "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
+def _public_provenance(provenance: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The Cover of the publication copy: no inputs checksum (it hashes the unsuppressed tables, so it would confirm
+    a guess of the hidden cells), and its submissions are in its Submissions sheet (its manifest lists none)."""
+    out = []
+    for label, value in provenance:
+        if label == "Submissions":
+            value = str(value).replace(" (see the Submissions sheet and manifest.json)", " (see the Submissions sheet)")
+        if label != "Inputs checksum":
+            out.append((label, value))
+    return out
+
+
+def _public_manifest(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime) -> None:
+    """The publication folder's own manifest: the build and the checksums of the public files only."""
+    manifest = {
+        "quarter": str(content.quarter), "build_number": number,
+        "built_at": built_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "software_version": content.software_version,
+        "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
+        "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
         "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

@@ -106,13 +106,18 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
     ]
     if publication:
         rows += [("[c]", "Confidential: a count of people (or of their events) from 1 to 4, a figure computed from "
-                         "one, or a cell hidden so that such a count cannot be worked out from the totals and sums "
-                         "published with it."),
+                         "one, a data-quality figure that counts the same records, or a cell hidden so that such a "
+                         "count cannot be worked out from the rest of this release. A hidden count is never 0: a 0 "
+                         "is always shown."),
                  ("Disclosure control", "Counts from 1 to 4 of people or their events are hidden with the rates, z, "
-                                        "credits and payments computed from them; further cells are hidden until "
-                                        "no hidden cell can be worked out, or narrowed to one value, from anything "
-                                        "else in this release (sheets and CSV files). Contract terms, figures "
-                                        "a published rule decides (the credit of a met measure, the payment of "
-                                        "an interim or non-significant result) and data-quality counts of "
-                                        "rejected records, errors and warnings are never hidden.")]
+                                        "credits and payments computed from them. Rule CAS-017 finds the same "
+                                        "cases as a CRC's high risk cases not referred, so when that count is "
+                                        "hidden, the CRC's cases warnings and most frequent rules in Data quality "
+                                        "are hidden too. Further cells are hidden until no hidden cell can be "
+                                        "worked out, or narrowed to one value, from anything else in this release "
+                                        "(sheets and CSV files), taking every hidden count as at least 1. Contract "
+                                        "terms, figures a published rule decides (the credit of a met measure, the "
+                                        "payment of an interim or non-significant result, a rate of 0 over a "
+                                        "hidden count) and data-quality counts of rejected records and errors are "
+                                        "never hidden.")]
     return pl.DataFrame(rows, schema={"item": pl.String, "meaning": pl.String}, orient="row")

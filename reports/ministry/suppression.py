@@ -5,8 +5,12 @@ The policy is written in docs/ministry-returns.md ("Disclosure control"). In sho
 - Derived: a rate, z or payment computed from a hidden count is hidden with it; a service credit is
   hidden with its row only when the measure was missed (a met or low-volume measure's credit is
   0.00 by the published rule, whatever the counts).
-- Never hidden: contract terms (fees, targets, baselines) and data-quality counts of records and
-  findings (they describe a provider's data, not people).
+- Never 0: a hidden count is from 1 to 4 or a non-zero complement; a 0 is published even in a hidden
+  row (it identifies no one), so an attacker may take every hidden count as at least 1, and so do we.
+- Linked: rule CAS-017 is the same test as a CRC's ``high_risk_not_referred`` numerator, so the
+  numerator is at most the provider's ``cases`` warnings and CAS-017's count in its most frequent
+  rules; both are hidden with the numerator. Otherwise data-quality counts of records and findings
+  are never hidden (they describe a provider's data, not people).
 - Secondary: the release is a set of cells tied by published identities (provider rows and the
   CRC, NPS and England and Wales totals; a provider's credit lines, their total and its split into
   waived, reinvested and applied; fee - applied + outcome = net; the Summary's cases and net
@@ -14,7 +18,8 @@ The policy is written in docs/ministry-returns.md ("Disclosure control"). In sho
   more cell is hidden (the smallest non-zero visible cell of an identity that pins it).
 
 ``attack`` is that attacker: linear algebra for what the identities determine exactly, and bound
-propagation (counts and credits are never negative) for what they narrow to one value.
+propagation (counts and credits are never negative, hidden counts at least 1, a count at most a
+count that includes it) for what they narrow to one value.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ PEOPLE = {"service_levels": ("numerator", "denominator"), "reoffending": ("cohor
 DERIVED_REOFFENDING = ("binary_rate", "frequency_rate", "mean_p1", "adjusted_binary_rate", "z", "outcome_payment_gbp")
 SIGNED = {("payments", "net_gbp"), ("payments", "outcome_payments_gbp"), ("reoffending", "outcome_payment_gbp"),
           ("summary", "outcome_payments_gbp"), ("summary", "net_adjustment_gbp"), ("reoffending", "z")}
+# a measure whose numerator a validation rule counts too, on the provider's table as sent: the table's
+# warnings and its most frequent rules (where the rule's count is listed, or bounded by the third's) include it
+LINKED = {"high_risk_not_referred": ("cases", "CAS-017")}
+LINKED_CELLS = ("warnings", "top_rules")
+TEXT = {"data_quality": ("top_rules",)}  # text cells hidden as [c] in place (they have no marker column)
 DECISIONS = {"applied": "credits_applied_gbp", "waived": "credits_waived_gbp", "reinvested": "credits_reinvested_gbp"}
 
 
@@ -70,6 +80,8 @@ class Release:
     together: dict[Cell, tuple[Cell, ...]] = field(default_factory=dict)  # hidden as a whole (a row's counts)
     fixed: set[Cell] = field(default_factory=set)  # never hidden, never a complement
     signed: set[Cell] = field(default_factory=set)  # may be negative (everything else is at least 0)
+    counts: set[Cell] = field(default_factory=set)  # counts: never hidden when 0, so at least 1 when hidden
+    at_most: list[tuple[Cell, Cell]] = field(default_factory=list)  # (a, b): a <= b
 
     def equation(self, terms: dict[Cell, int]) -> None:
         terms = {c: k for c, k in terms.items() if c in self.values and k}
@@ -81,12 +93,15 @@ class Release:
         hidden = set(hidden)
         while True:
             grown = set(hidden)
-            for cell in hidden:
-                grown.update(self.together.get(cell, ()))
+            for cell in hidden:  # a 0 beside a hidden count stays published: it gives nothing away
+                grown.update(c for c in self.together.get(cell, ()) if not self._zero_count(c))
             grown.update(c for c, sources in self.derived.items() if sources & grown)
             if grown == hidden:
                 return hidden
             hidden = grown
+
+    def _zero_count(self, cell: Cell) -> bool:
+        return cell in self.counts and self.values.get(cell) == 0
 
     def _candidates(self, hidden: set[Cell], equation: dict[Cell, int]) -> list[set[Cell]]:
         """Ways to hide one more member of the identity, best first: each is the cells to hide.
@@ -100,7 +115,7 @@ class Release:
             return abs(Decimal(value)) if value is not None else Decimal(0)
 
         members = sorted((c for c in equation if c not in hidden and c not in self.fixed
-                          and self.values.get(c) is not None),
+                          and self.values.get(c) is not None and not self._zero_count(c)),
                          key=lambda c: (magnitude(c) == 0, magnitude(c), c in self.derived, str(c)))
         return [set(self.derived.get(c) or {c}) for c in members]
 
@@ -111,7 +126,8 @@ class Release:
         fewest cells pinned; ties go to the smallest figure, which loses the least information.
         """
         options: list[set[Cell]] = []
-        equations = [e for e in self.equations if any(c in e for c in pinned)]
+        links = [{a: 1, b: -1} for a, b in self.at_most]
+        equations = [e for e in self.equations + links if any(c in e for c in pinned)]
         for equation in sorted(equations, key=lambda e: sum(c in hidden for c in e)):
             for cells in self._candidates(hidden, equation):
                 grown = self.close(hidden | cells)
@@ -167,11 +183,11 @@ class Release:
         """Narrowed to one value by propagating bounds (at least 0 unless signed) through the identities."""
         inf = Decimal("Infinity")
         unknown = {c for c in hidden if c in self.values and self.values[c] is not None}
-        low = {c: (-inf if c in self.signed else Decimal(0)) for c in unknown}
+        low = {c: (-inf if c in self.signed else Decimal(1) if c in self.counts else Decimal(0)) for c in unknown}
         high = {c: inf for c in unknown}
         relevant = [e for e in self.equations if any(c in unknown for c in e)]
         for _ in range(50):
-            changed = False
+            changed = self._ordered(unknown, low, high)
             for e in relevant:
                 known = sum((k * Decimal(self.values[c] or 0) for c, k in e.items() if c not in unknown), Decimal(0))
                 for j, kj in e.items():
@@ -191,6 +207,18 @@ class Release:
                 break
         return {c for c in unknown if low[c] == high[c]}
 
+    def _ordered(self, unknown: set[Cell], low: dict, high: dict) -> bool:
+        """Push bounds through a <= b: a is at most b's upper bound, b at least a's lower bound."""
+        changed = False
+        for a, b in self.at_most:
+            top = high[b] if b in unknown else Decimal(self.values[b]) if self.values.get(b) is not None else None
+            bottom = low[a] if a in unknown else Decimal(self.values[a]) if self.values.get(a) is not None else None
+            if a in unknown and top is not None and top < high[a]:
+                high[a], changed = top, True
+            if b in unknown and bottom is not None and bottom > low[b]:
+                low[b], changed = bottom, True
+        return changed
+
 
 def model(tables: dict[str, pl.DataFrame]) -> Release:
     """The release as cells and identities (the internal copy's tables, before markers)."""
@@ -209,7 +237,7 @@ def model(tables: dict[str, pl.DataFrame]) -> Release:
     _counts(release, rows["reoffending"], "reoffending", ("quarter",), PEOPLE["reoffending"])
     levels = rows["service_levels"]
     for i, row in enumerate(levels):
-        counts = {("service_levels", i, c) for c in PEOPLE["service_levels"]}
+        counts = _sources(release, "service_levels", i, "numerator", PEOPLE["service_levels"])
         release.derived[("service_levels", i, "performance")] = counts
         if row["status"] == "missed" and row["credit_gbp"] is not None:
             release.derived[("service_levels", i, "credit_gbp")] = counts
@@ -220,6 +248,8 @@ def model(tables: dict[str, pl.DataFrame]) -> Release:
         counts = {("reoffending", i, c) for c in PEOPLE["reoffending"]}
         for column in DERIVED_REOFFENDING:
             release.derived[("reoffending", i, column)] = counts
+        release.derived[("reoffending", i, "binary_rate")] = _sources(release, "reoffending", i, "reoffenders",
+                                                                      PEOPLE["reoffending"])
         if not _paid_by_rule(row):  # 0.00 by the published rule, whatever the counts
             del release.derived[("reoffending", i, "outcome_payment_gbp")]
             release.fixed.add(("reoffending", i, "outcome_payment_gbp"))
@@ -228,7 +258,35 @@ def model(tables: dict[str, pl.DataFrame]) -> Release:
     _summary(release, rows)
     for i, _ in enumerate(rows["data_quality"]):
         release.fixed.update(("data_quality", i, c) for c in ("rejected_records", "errors", "warnings"))
+    _linked(release, rows)
+    linked = {c for c in release.derived if c[0] == "data_quality" and c in release.values}
+    release.counts = {c for c in release.values if c[2] in PEOPLE.get(c[0], ())} | linked
     return release
+
+
+def _linked(release: Release, rows: dict[str, list[dict]]) -> None:
+    """A measure's numerator is at most the warnings (and the rule's listed count) of the table its rule checks:
+    both are hidden with it, and a contacts table's accepted records are face_to_face_share's denominator."""
+    quality = {(r["provider_code"], r["table"]): i for i, r in enumerate(rows["data_quality"])}
+    for i, row in enumerate(rows["service_levels"]):
+        code, measure = row["provider_code"], row["measure"]
+        if measure in LINKED and (code, LINKED[measure][0]) in quality:
+            q, numerator = quality[(code, LINKED[measure][0])], ("service_levels", i, "numerator")
+            for column in LINKED_CELLS:
+                release.fixed.discard(("data_quality", q, column))
+                release.derived[("data_quality", q, column)] = {numerator}
+            release.at_most.append((numerator, ("data_quality", q, "warnings")))
+        if measure == "face_to_face_share" and (code, "contacts") in quality:
+            q = quality[(code, "contacts")]
+            release.equation({("service_levels", i, "denominator"): -1, ("data_quality", q, "rows"): 1,
+                              ("data_quality", q, "rejected_records"): -1})
+
+
+def _sources(release: Release, name: str, i: int, numerator: str, counts) -> set[Cell]:
+    """The counts a ratio is computed from: its numerator alone when that is 0 (0 over any count is 0, and a 0 is
+    published, so hiding the ratio would protect nothing)."""
+    cell = (name, i, numerator)
+    return {cell} if release.values.get(cell) == 0 else {(name, i, c) for c in counts}
 
 
 def _paid_by_rule(row: dict) -> bool:
@@ -331,6 +389,12 @@ def apply(tables: dict[str, pl.DataFrame], hidden: set[Cell]) -> dict[str, pl.Da
             hit = pl.int_range(pl.len()).is_in(rows)
             exprs += [pl.when(hit).then(None).otherwise(pl.col(column)).alias(column),
                       pl.when(hit).then(pl.lit(HIDDEN)).otherwise(pl.col(marker(column))).alias(marker(column))]
+        for column in TEXT.get(name, ()):
+            values = frame[column].to_list()
+            rows = sorted(i for (t, i, c) in hidden if t == name and c == column and values[i] is not None)
+            if rows:
+                hit = pl.int_range(pl.len()).is_in(rows)
+                exprs.append(pl.when(hit).then(pl.lit(HIDDEN)).otherwise(pl.col(column)).alias(column))
         out[name] = frame.with_columns(exprs) if exprs else frame
     return out
 

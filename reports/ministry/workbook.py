@@ -169,7 +169,9 @@ def write_cover(ws, *, quarter: str, publication: bool, marking: str, footer: st
              f"Service (NPS) divisions for {quarter}: service levels, proven reoffending, service credits and "
              "outcome payments, and the quality of the data each provider returned.", copy,
              "The same tables are published as CSV files with a data dictionary (data_dictionary.csv) and a "
-             "manifest of every file's checksum (manifest.json).", "Contents: see the Contents sheet.")
+             + ("manifest (manifest.json) in the same folder: the build, the software, parameter and rules versions "
+                "and the SHA-256 checksum of each other file of the publication folder." if publication else
+                "manifest of every file's checksum (manifest.json)."), "Contents: see the Contents sheet.")
     r = _title(ws, f"Ministry return {quarter}: probation contract performance", marking, about) + 1
     ws.cell(row=r, column=1, value="Where it came from").font = BOLD
     for label, value in provenance:
