@@ -93,12 +93,12 @@ def _sheet(root: Path) -> dict[tuple[str, str], dict]:
 
 EXPECTED = {  # (provider, table) -> the start of what the File column says
     ("C02", "cases"): "C02_2017Q3_cases.csv could not be read: C02_2017Q3_cases.csv is UTF-16",
-    ("C02", "contacts"): "C02_2017Q3_contacts.csv read: ",
-    ("C02", "breaches"): "C02_2017Q3_breaches.csv read: ",
+    ("C02", "contacts"): "C02_2017Q3_contacts.csv read; its records were not checked",
+    ("C02", "breaches"): "C02_2017Q3_breaches.csv read; its records were not checked",
     ("N04", "breaches"): "not sent: no breaches table was among the files received",
-    ("N04", "cases"): "N04_2017Q3_cases.csv read: ",
-    ("N05", "cases"): "N06_2017Q3_cases.csv read: ",
-    ("C01", "cases"): "C01_2017Q3_cases.csv read: ",
+    ("N04", "cases"): "N04_2017Q3_cases.csv read; its records were not checked",
+    ("N05", "cases"): "N06_2017Q3_cases.csv read",
+    ("C01", "cases"): "C01_2017Q3_cases.csv read",
 }
 REASONS = {"C02": "FIL-001", "N04": "FIL-002", "N05": "FIL-004", "C01": "CAS-004"}
 
@@ -141,9 +141,12 @@ def test_the_feedback_says_the_same_in_summary_html_and_workbook(quarter, code):
     summary = json.loads((folder / "summary.json").read_text())
     quality = _quality(root)
     parts = {p["table"]: p for p in summary["parts"]}
-    for table in ("cases", "contacts", "breaches"):
-        assert parts[table]["file"] == quality[(code, table)]["file"]
-        assert (parts[table]["rows"] is None) == (quality[(code, table)]["rows"] == "")
+    for table in ("cases", "contacts", "breaches"):  # the feedback says the rows in words too, the return in rows
+        rows = quality[(code, table)]["rows"]
+        said = quality[(code, table)]["file"].replace(" read", f" read: {int(rows):,} rows", 1) if rows else \
+            quality[(code, table)]["file"]
+        assert parts[table]["file"] == said
+        assert (parts[table]["rows"] is None) == (rows == "")
     assert summary["outcome"] == "Rejected" and summary["reasons"][0].startswith(
         f"The return cannot be used: {REASONS[code]} is fatal")
     html = (folder / "feedback.html").read_text(encoding="utf-8")
@@ -176,8 +179,9 @@ def test_the_portal_page_says_the_same(quarter):
     quality = _quality(root)
     for code in REASONS:
         page = unescape(client.get(f"/submissions/{ids[code]}").get_data(as_text=True))
-        for table in ("cases", "contacts", "breaches"):
-            assert quality[(code, table)]["file"] in page, (code, table)
+        summary = json.loads((_feedback(root, code) / "summary.json").read_text())
+        for p in summary["parts"]:
+            assert p["file"] in page, (code, p["table"])
         assert f"{REASONS[code]} is fatal" in page
 
 

@@ -281,18 +281,22 @@ def table_state(counts: dict) -> str:
     return counts.get("state") or ("read" if counts.get("read", True) else "not read")
 
 
-def part_words(table: str, counts: dict) -> str:
-    """What happened to the table's file, in words: 'read: 7,854 rows', 'not sent', 'could not be read: ...'."""
+def part_words(table: str, counts: dict, rows_in_words: bool = True) -> str:
+    """What happened to the table's file, in words: 'read: 7,854 rows', 'not sent', 'could not be read: ...'.
+
+    Without ``rows_in_words`` the count is left to the table's rows column ('read'), where disclosure control
+    can hide it."""
     state, rows = table_state(counts), counts.get("rows")
     name = f"{counts['file']} " if counts.get("file") else ""
+    read = f"read: {rows:,} rows" if rows_in_words and rows is not None else "read"
     if state == "not sent":
         return f"not sent: no {table} table was among the files received"
     if state == "not read":
         why = counts.get("why")
         return f"{name}could not be read" + (f": {why}" if why else "")
     if state == "not checked":
-        return f"{name}read: {rows:,} rows; its records were not checked, because the return could not be used"
-    return f"{name}read: {rows:,} rows"
+        return f"{name}{read}; its records were not checked, because the return could not be used"
+    return f"{name}{read}"
 
 
 def whole_return_counts(findings: pl.DataFrame) -> dict[str, int]:

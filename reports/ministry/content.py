@@ -183,5 +183,6 @@ def _quality(session, q: str, code: str, submission: Submission | None) -> list[
         state = table_state(c)
         rows = c.get("rows") if c.get("read", True) else None  # not sent or not read: unknown, not 0
         rejected = c.get("rejected") if state == "read" else None
-        out.append((q, code, submission.id, t, part_words(t, c), rows, rejected, errors, warnings, top, because))
+        out.append((q, code, submission.id, t, part_words(t, c, rows_in_words=False), rows, rejected, errors, warnings,
+                    top, because))
     return out

@@ -71,9 +71,9 @@ _COLUMNS = {
          "identifier"),
         ("table", "cases, contacts or breaches; 'whole return' for findings about the return's files rather "
                   "than a table (file names, files sent beside the return).", "text"),
-        ("file", "What happened to the table's file: 'read: N rows', 'read: N rows; its records were not checked' "
-                 "(the return could not be used), 'could not be read' and why, 'not sent', 'no return' or 'not "
-                 "validated'.", "text"),
+        ("file", "What happened to the table's file, by the name it was sent under: 'read' (its rows are in "
+                 "rows), 'read; its records were not checked' (the return could not be used), 'could not be read' "
+                 "and why, 'not sent', 'no return' or 'not validated'.", "text"),
         ("rows", "Records in the table as sent (empty when the file was not sent or could not be read).",
          "count of records"),
         ("rejected_records", "Records not used because they break an error rule (or their case was rejected); "
