@@ -6,13 +6,16 @@
 - A failed run is alerted by ``run_failure_alerts``, a ``run_failure_sensor``: Dagster keeps its
   cursor, on every instance storage (the run-sharded SQLite default and PostgreSQL alike).
 
-Alert keys are unique across runs (``checks-<run id>-<asset>-<partition>``, ``run-<run id>``) and
-stored under a unique constraint, so a restarted daemon, a re-evaluated tick or two processes at
-once never alert twice, and no alert is skipped because another run's event shared a number.
+Alert keys (``checks-<asset>-<partition>-submission-<id>-<hash of the checks' names>`` for a return, so one rejected
+submission is alerted once however often it is checked again; ``checks-<run id>-<asset>-<partition>``
+for the quarter's checks; ``run-<run id>``) are stored under a unique constraint, so a restarted
+daemon, a re-evaluated tick or two processes at once never alert twice, and no alert is skipped
+because another run's event shared a number.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
@@ -30,12 +33,23 @@ def _plain(metadata) -> dict:
 
 
 def check_alert(run_id: str, asset: str, partition: str | None, failed: list[dg.AssetCheckResult]) -> Alert:
+    """One alert for the checks that failed. A return's checks carry its submission: the alert is keyed by the
+    submission and what failed, so checking the same return again (a rerun from the UI, a rerun after a kill)
+    raises no second alert; other checks are keyed by run."""
     names = [r.check_name for r in failed]
     detail = {f"{r.check_name}.{k}": v for r in failed for k, v in _plain(r.metadata).items()}
     title = (f"Check{'s' if len(names) > 1 else ''} {', '.join(names)} failed on {asset}"
              f"{f' {partition}' if partition else ''}")
-    return Alert(key=f"checks-{run_id}-{asset}-{partition or 'all'}", kind="check_failed", asset_key=asset,
-                 partition_key=partition, check_name=", ".join(names)[:100], run_id=run_id, title=title, detail=detail)
+    if failed[0].description:
+        title += f": {failed[0].description}"
+    submissions = {_plain(r.metadata).get("submission_id") for r in failed}
+    if len(submissions) == 1 and None not in submissions:
+        which = hashlib.sha256("+".join(sorted(names)).encode()).hexdigest()[:12]  # the key column holds 100
+        key = f"checks-{asset}-{partition or 'all'}-submission-{submissions.pop()}-{which}"
+    else:
+        key = f"checks-{run_id}-{asset}-{partition or 'all'}"
+    return Alert(key=key[:100], kind="check_failed", asset_key=asset, partition_key=partition,
+                 check_name=", ".join(names)[:100], run_id=run_id, title=title[:300], detail=detail)
 
 
 def with_check_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders,

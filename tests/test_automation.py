@@ -188,17 +188,26 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
     [alert] = [a for a in alerts if a.kind == "check_failed"]  # one alert for the run's asset, naming its checks
     intake = [r for r in inst.get_runs() if r.job_name == "provider_intake"]
     assert len(intake) == 1 and alert.run_id == intake[0].run_id
-    assert alert.alert_key == f"checks-{alert.run_id}-provider_validation-C05|2017-07-01"
+    assert alert.alert_key.startswith("checks-provider_validation-C05|2017-07-01-submission-")
     assert alert.asset_key == "provider_validation" and alert.partition_key == "C05|2017-07-01"
-    assert "cases_errors" in alert.check_name and "warnings" not in alert.check_name  # warnings are not alerts
-    assert alert.title.startswith("Check") and alert.detail["cases_errors.return_outcome"] == "Rejected"
+    assert alert.check_name == "cases_errors"  # one fault, one red check: warnings are not alerts
+    assert alert.title.startswith("Check cases_errors failed on provider_validation C05|2017-07-01: cases: ")
+    assert alert.detail["cases_errors.return_outcome"] == "Rejected"
     tags = intake[0].tags
     assert (tags["returns/outcome"], tags["returns/provider"], tags["returns/quarter"]) == ("Rejected", "C05", "2017Q3")
     assert {r.job_name for r in inst.get_runs()} == {"provider_intake", "quarter_build", "extract_intake"}
     rejected = inst.get_runs(filters=dg.RunsFilter(tags={"returns/outcome": "Rejected"}))
     assert [r.run_id for r in rejected] == [alert.run_id]  # the Runs page filter finds it
+    assert tags["returns/reason"] == "cases over tolerance"
     # the return does not count: accepted_return was not materialized for it (a gap in its partitions)
     assert not inst.get_latest_materialization_event(dg.AssetKey("accepted_return"))
+    # checked again (a rerun from the UI, or after a kill): the same rejected submission raises no second alert
+    again = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=tmp_path / "landing", archive=tmp_path / "archive",
+                        output=tmp_path / "out", database_url=db, dagster_instance=inst)
+    assert again.failed == []
+    assert len([r for r in inst.get_runs() if r.job_name == "provider_intake"]) == 2
+    with session_scope(engine_for(db)) as session:
+        assert len([a for a in session.scalars(select(AlertRow)).all() if a.kind == "check_failed"]) == 1
 
 
 def test_a_failed_run_is_alerted_once_by_the_run_failure_sensor_naming_the_fix(tmp_path):
@@ -268,3 +277,46 @@ def test_an_alert_raised_by_two_processes_at_once_is_recorded_and_sent_once(engi
     assert len((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()) == 1
     with session_scope(engine) as session:
         assert len(session.scalars(select(AlertRow)).all()) == 1
+
+
+def _checks_of_one_return(tmp_path, tables=None, drop: str | None = None) -> dict[str, object]:
+    """provider_intake for C05 2017Q3 from the given tables: each check's evaluation, by name."""
+    from orchestration.run import _execute
+    from orchestration.partitions import return_key
+    from tests.returns import clean_tables, write_csvs
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    files = write_csvs(tmp_path / "landing" / "C05", tables or clean_tables())
+    if drop:
+        next(f for f in files if f.name.endswith(f"_{drop}.csv")).unlink()
+    resources = {"warehouse": Warehouse(url=db), "folders": Folders(
+        landing=str(tmp_path / "landing"), archive=str(tmp_path / "archive"), output=str(tmp_path / "out"),
+        alerts=str(tmp_path / "alerts"))}
+    result = _execute("provider_intake", resources, dg.DagsterInstance.ephemeral(), return_key("2017Q3", "C05"))
+    assert result.success
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_a_return_rejected_for_one_fault_of_the_whole_return_fails_exactly_one_check(tmp_path):
+    """N05's breaches_errors was red with 'errors 0, pass_rate 1, rejected 0' for misnamed files: one fault, four
+    red checks. Now the whole return's fault is file_readable's alone, with the reason as its description."""
+    checks = _checks_of_one_return(tmp_path, drop="breaches")  # FIL-002: a table not sent
+    failed = [name for name, e in checks.items() if not e.passed]
+    assert failed == ["file_readable"]
+    assert checks["file_readable"].description.startswith("The return cannot be used: FIL-002 is fatal")
+    assert checks["breaches_errors"].description.startswith("Not judged: the return as a whole could not be used "
+                                                             "(FIL-002; see file_readable). The breaches file: not sent")
+
+
+def test_a_return_rejected_for_row_errors_in_contacts_fails_only_contacts_errors(tmp_path):
+    from tests.returns import clean_tables, set_value
+
+    tables = clean_tables()
+    for row in range(len(tables["contacts"])):  # every contact's type unlisted (CON-003): far over 1%
+        set_value(tables, "contacts", row, "contact_type", "LETTER")
+    checks = _checks_of_one_return(tmp_path, tables)
+    failed = [name for name, e in checks.items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    assert failed == ["contacts_errors"]
+    assert checks["contacts_errors"].description.startswith("contacts: ")
+    assert "above the 1% allowed" in checks["contacts_errors"].description

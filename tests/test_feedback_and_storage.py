@@ -37,7 +37,8 @@ def test_feedback_files_say_what_is_wrong_and_never_run_formulas(tmp_path):
     assert summary["provider"] == "C05" and summary["quarter"] == "2017Q3" and summary["submission_id"] == 7
     assert summary["outcome"] == "Accepted with record rejections"
     assert summary["tables"]["cases"] == {"read": True, "state": "read", "file": "C05_2017Q3_cases.csv", "why": None,
-                                          "rows": 3, "rejected": 1, "errors": 1, "warnings": 1}
+                                          "rows": 3, "rejected": 1, "rejected_by_cascade": 0, "errors": 1,
+                                          "warnings": 1}
     assert {r["rule_id"]: r["count"] for r in summary["rules"]} == {"CAS-012": 1, "CAS-019": 1, "CASCADE": 2}
 
     findings = pl.read_csv(paths["findings.csv"], infer_schema=False)

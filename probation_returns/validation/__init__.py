@@ -258,11 +258,12 @@ def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int
             state = "not read" if part else "not sent"
         else:
             state = "read" if checked and table in raw.tables else "not checked"
-        rejected = None
+        rejected = cascaded = None
         if state == "read":
-            rejected = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())[
-                "row_number"].n_unique()
-            rejected = (flooded or {}).get(table, rejected)
+            rows_of = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())
+            rejected = (flooded or {}).get(table, rows_of["row_number"].n_unique())
+            own = rows_of.filter(pl.col("rule_id") != CASCADE)["row_number"].n_unique()
+            cascaded = rows_of["row_number"].n_unique() - own  # rejected only because their case was
         out[table] = {
             "read": rows is not None,  # False: no rows to count (not sent, or the file could not be read)
             "state": state,
@@ -270,6 +271,7 @@ def _table_counts(raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int
             "why": part.why if state == "not read" else None,
             "rows": rows,
             "rejected": rejected,
+            "rejected_by_cascade": cascaded,
             "errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
             "warnings": mine.filter(pl.col("severity") == "W").height,
         }

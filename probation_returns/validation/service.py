@@ -35,6 +35,7 @@ class SubmissionValidation:
     fatal_rules: list[str]
     feedback: Path
     reused: bool = False
+    reasons: list[str] | None = None  # why the outcome is what it is, in the clerk's words (the first says most)
 
 
 def current_submission(session: Session, provider: str, quarter: str) -> Submission | None:
@@ -59,7 +60,7 @@ def _stored(session: Session, submission: Submission, folder: Path) -> Submissio
     fatal = session.scalars(select(Finding.rule_id).where(Finding.validation_run_id == run.id,
                                                           Finding.severity == "F").distinct()).all()
     return SubmissionValidation(submission.id, run.id, run.outcome, run.table_counts, counts, sorted(fatal), folder,
-                                reused=True)
+                                reused=True, reasons=(run.detail or {}).get("reasons", []))
 
 
 def stored_result(session: Session, submission: Submission) -> ValidationResult:
@@ -135,7 +136,8 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
     write_feedback(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
-                                {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder)
+                                {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder,
+                                reasons=list(result.reasons))
 
 
 def _with_ignored(result: ValidationResult, submission: Submission, stored: bool = False) -> ValidationResult:
