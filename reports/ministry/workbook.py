@@ -134,6 +134,8 @@ def _page(ws, marking: str, footer: str, header_row: int | None, points: float =
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.oddHeader.center.text = marking
     ws.oddHeader.center.font = "Arial,Bold"
     ws.oddHeader.center.color = "C00000"
@@ -361,7 +363,8 @@ def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[d
             crc_codes: set[str]) -> list[str]:
     """Service levels of all CRCs against target; each CRC's adjusted binary rate against its baseline.
 
-    Both charts sit below the chart data (so the sheet prints one A4 page wide) and draw the second
+    Both charts sit below the chart data (so the sheet prints one A4 page wide), each printed on a page of
+    its own, and draw the second
     series as dashes over the columns. Returns the charts' alternative texts, in the order they were added.
     """
     keys = [c.key for c in CHART_DATA.columns]
@@ -382,8 +385,9 @@ def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[d
     bars.y_axis.delete = False
     bars.x_axis.delete = False
     bars += _as_dashes(marks, "C00000")
-    bars.height, bars.width = 8, 18
-    ws.add_chart(bars, f"A{last + 3}")
+    bars.height, bars.width = 7, 18
+    ws.row_breaks.append(Break(id=last))  # each chart printed whole, on a page of its own after the table
+    ws.add_chart(bars, f"A{last + 2}")
     alt = ["Column chart: each service level's performance for all CRCs together as a column, with its target "
            "marked as a red dash. The figures are in the table above the chart."]
 
@@ -408,8 +412,8 @@ def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[d
     base.series[0].tx = SeriesLabel(v="Baseline binary rate")
     rates += _as_dashes(base, "000000")
     rates.height, rates.width = 9, 18
-    ws.row_breaks.append(Break(id=last + 20))  # each chart printed whole, on a page of its own
-    ws.add_chart(rates, f"A{last + 22}")
+    ws.row_breaks.append(Break(id=last + 17))
+    ws.add_chart(rates, f"A{last + 19}")
     alt.append("Column chart: for each CRC with a reoffending cohort, its case-mix adjusted binary reoffending rate "
                "as a column, with its contractual baseline rate marked as a black dash. The figures are on the "
                "Reoffending sheet.")
