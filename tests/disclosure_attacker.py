@@ -81,23 +81,27 @@ PLACES = {"performance": 3, "target": 3, "frequency_rate": 3, "binary_rate": 4, 
 # workbook sheet -> (the CSV it repeats, the row key: headings, or a literal such as "CRC", {heading: CSV column})
 SHEETS = {
     "Service levels": ("service_levels.csv", ("Provider code", "Measure code"), {
-        "Numerator": "numerator", "Denominator": "denominator", "Performance": "performance", "Target": "target",
-        "Service credit (£)": "credit_gbp"}),
+        "Numerator (count)": "numerator", "Denominator (count)": "denominator", "Performance (%)": "performance",
+        "Target (%)": "target", "Service credit (£)": "credit_gbp"}),
     "Reoffending": ("reoffending.csv", ("Provider code", "Cohort"), {
-        "Cohort size": "cohort_size", "Reoffenders": "reoffenders", "Reoffences": "reoffences",
-        "Binary rate": "binary_rate", "Frequency": "frequency_rate", "Mean p1": "mean_p1", "z": "z",
-        "Adjusted binary rate": "adjusted_binary_rate", "Baseline binary rate": "baseline_binary_rate",
-        "Baseline frequency": "baseline_frequency_rate", "Outcome payment (£)": "outcome_payment_gbp"}),
+        "Cohort size (people)": "cohort_size", "Reoffenders (people)": "reoffenders",
+        "Reoffences (count)": "reoffences", "Binary rate (%)": "binary_rate",
+        "Frequency (reoffences per reoffender)": "frequency_rate", "Mean p1 (%)": "mean_p1",
+        "z (standard deviations)": "z", "Adjusted binary rate (%)": "adjusted_binary_rate",
+        "Baseline binary rate (%)": "baseline_binary_rate",
+        "Baseline frequency (reoffences per reoffender)": "baseline_frequency_rate",
+        "Outcome payment (£)": "outcome_payment_gbp"}),
     "Payments": ("payments.csv", ("Provider code",), {
         "Quarterly fee (£)": "quarterly_fee_gbp", "Service credits (£)": "service_credits_gbp",
         "Waived (£)": "credits_waived_gbp", "Reinvested (£)": "credits_reinvested_gbp",
         "Applied (£)": "credits_applied_gbp", "Outcome payments (£)": "outcome_payments_gbp",
         "Net payable (£)": "net_gbp"}),
     "Data quality": ("data_quality.csv", ("Provider code", "Table"), {
-        "Rows": "rows", "Rejected records": "rejected_records", "Errors": "errors", "Warnings": "warnings"}),
-    "Charts": ("service_levels.csv", ("CRC", "Measure code"), {"All CRCs' performance": "performance"}),
+        "Rows (count)": "rows", "Rejected records (count)": "rejected_records", "Errors (count)": "errors",
+        "Warnings (count)": "warnings"}),
+    "Charts": ("service_levels.csv", ("CRC", "Measure code"), {"All CRCs' performance (%)": "performance"}),
 }
-SUMMARY = {"Cases": "cases", "Service credits (£)": "service_credits_gbp",
+SUMMARY = {"Cases (count)": "cases", "Service credits (£)": "service_credits_gbp",
            "Outcome payment (£)": "outcome_payments_gbp", "Net adjustment (£)": "net_adjustment_gbp"}
 
 
@@ -167,6 +171,10 @@ class Release:
             for table in ws.tables.values():
                 c1, r1, c2, r2 = range_boundaries(table.ref)
                 header, *body = ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2, values_only=True)
+                header = [re.sub(r" ?\[notes? [^\]]*\]", "", h) if isinstance(h, str) else h for h in header]
+                expected = set(SHEETS.get(ws.title, (None, (), {}))[2]) | (set(SUMMARY) if ws.title == "Summary" else set())
+                if expected and not expected & set(header):  # renamed headings must not blind the attacker
+                    raise ValueError(f"{book.name}:{ws.title} has none of the headings {sorted(expected)}")
                 self._link(f"{book.name}:{ws.title}", ws.title, [dict(zip(header, r)) for r in body])
 
     def _link(self, sheet: str, title: str, rows: list[dict]) -> None:
@@ -186,7 +194,7 @@ class Release:
                 code = row["Provider code"]
                 here, pay = (lambda c: (sheet, (code,), c)), (lambda c: ("payments.csv", (code,), c))
                 for heading, value in row.items():
-                    measure = heading[: -len(" performance")] if heading.endswith(" performance") else None
+                    measure = heading[: -len(" (%)")] if heading.endswith(" (%)") else None
                     if SUMMARY.get(heading) or measure:
                         self.cell(here(SUMMARY.get(heading) or f"{measure}_performance"), value)
                     if measure:
@@ -200,6 +208,16 @@ class Release:
                 self.links.append(([(here("cases"), -1), (("data_quality.csv", (code, "cases"), "rows"), 1),
                                     (("data_quality.csv", (code, "cases"), "rejected_records"), -1)],
                                    "Summary cases = rows - rejected records", (here("cases"),)))
+
+        if title == "Payments":  # the workbook's total rows: each is the sum of its providers' cells
+            kinds = {c: p.type for c, p in providers().items()}
+            members = {"CRC": ("CRC",), "NPS": ("NPS",), "ALL": ("CRC", "NPS")}
+            for code in {r.get("Provider code") for r in rows} & set(members):
+                parts = [c for c, k in kinds.items() if k in members[code]]
+                for column in SHEETS["Payments"][2].values():
+                    total = (sheet, (code,), column)
+                    self.links.append(([(total, -1), *((("payments.csv", (c,), column), 1) for c in parts)],
+                                       f"the workbook's Payments total {code} {column}", (total,)))
 
     def repeat(self, shown: tuple, cell: tuple, name: str) -> None:
         self.links.append(([(shown, 1), (cell, -1)], name, (shown, cell)))

@@ -138,7 +138,7 @@ def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Service levels"
-    sheet.append(["Provider code", "Measure code", "Numerator", "Denominator", "Performance"])
+    sheet.append(["Provider code", "Measure code", "Numerator (count)", "Denominator (count)", "Performance (%)"])
     for r in hide(lines, cells - {("C05", "high_risk_not_referred", "numerator")}):
         sheet.append([r["provider_code"], r["measure"], r["numerator"], r["denominator"],
                       r["performance"] if r["performance"] in ("[c]", None) else float(r["performance"])])

@@ -65,15 +65,20 @@ def _csv(path: Path) -> list[dict]:
 
 def _table(ws, table) -> tuple[list[str], list[list]]:
     """The sheet's table: the header row is the first row whose first cell is the first column's heading."""
-    first = table.columns[0].heading
-    header = next(r for r in range(1, 30) if ws.cell(r, 1).value == first and ws.cell(r, 2).value == table.columns[1].heading)
+    first, second = (table.columns[i].heading for i in (0, 1))
+    header = next(r for r in range(1, 30) if _plain(ws.cell(r, 1).value) == first and _plain(ws.cell(r, 2).value) == second)
     rows = []
     for r in range(header + 1, ws.max_row + 1):
         values = [ws.cell(r, c) for c in range(1, len(table.columns) + 1)]
         if all(v.value is None for v in values):
             break
         rows.append(values)
-    return [ws.cell(header, c).value for c in range(1, len(table.columns) + 1)], rows
+    return [_plain(ws.cell(header, c).value) for c in range(1, len(table.columns) + 1)], rows
+
+
+def _plain(heading):
+    """A heading without its note markers: 'Target (%) [note 28]' -> 'Target (%)'."""
+    return re.sub(r" ?\[notes? [^\]]*\]", "", heading) if isinstance(heading, str) else heading
 
 
 def test_the_workbook_follows_the_analysis_function_checklist(built):
@@ -87,7 +92,7 @@ def test_the_workbook_follows_the_analysis_function_checklist(built):
         assert headings == [c.heading for c in table.columns]
         (excel,) = ws.tables.values()  # one real Excel table per sheet, from the header row
         header = int(re.match(r"A(\d+):", excel.ref).group(1))
-        assert ws.cell(header, 1).value == table.columns[0].heading and excel.name == table.name
+        assert _plain(ws.cell(header, 1).value) == table.columns[0].heading and excel.name == table.name
         assert ws.freeze_panes == f"A{header + 1}" and not ws.auto_filter.ref
         assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text and ws["A2"].value == "OFFICIAL-SENSITIVE"
         assert not ws.merged_cells.ranges
@@ -174,6 +179,8 @@ def test_the_workbook_the_csvs_and_the_warehouse_agree(built):
     _, p_rows = _table(wb["Payments"], p_table)
     p_keys = [c.key for c in p_table.columns]
     for r in p_rows:
+        if r[0].value in ("CRC", "NPS", "ALL"):
+            continue  # the workbook's total rows (see test_payments_have_total_rows_that_add_up_or_hide)
         line = payments[r[0].value]
         net = r[p_keys.index("net_gbp")].value
         if line["net_gbp"]:
@@ -423,3 +430,212 @@ def test_libreoffice_opens_and_converts_both_workbooks(built, tmp_path):
         pdf = tmp_path / (book.stem + ".pdf")
         assert done.returncode == 0 and pdf.exists(), done.stderr
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+
+
+# --- The Analysis Function standard, as a reader of either copy would notice it -------------------------------------
+
+BOOKS = ("ministry_return_2017Q3.xlsx", "publication/ministry_return_2017Q3_publication.xlsx")
+SYMBOLS = ("[c]", "[x]", "[z]")
+NOTE_REF = re.compile(r"\[notes? ([0-9][0-9 ,to]*)\]")
+
+
+def _book(built, name):
+    root, _ = built
+    return load_workbook(root / "out" / name)
+
+
+def _area(ws):
+    """The sheet's one Excel table: (first column, header row, last column, last row)."""
+    from openpyxl.utils import range_boundaries
+
+    (excel,) = ws.tables.values()
+    return range_boundaries(excel.ref)
+
+
+def _note_numbers(text: str) -> set[int]:
+    """'[note 3]' -> {3}; '[notes 1 to 3, 7]' -> {1, 2, 3, 7}."""
+    out = set()
+    for ref in NOTE_REF.findall(text or ""):
+        for part in ref.split(","):
+            first, _, last = part.strip().partition(" to ")
+            out.update(range(int(first), int(last or first) + 1))
+    return out
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_no_cell_inside_any_table_is_blank(built, book):
+    from reports.ministry.layout import CONTENTS
+
+    wb = _book(built, book)
+    blank = []
+    for table in (*TABLES, CONTENTS):  # the declared table is the Excel table, column for column
+        ws = wb[table.sheet]
+        c1, r1, c2, r2 = _area(ws)
+        assert (c1, c2) == (1, len(table.columns)) and r2 > r1, table.sheet
+        for row in ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2):
+            blank += [f"{ws.title}!{c.coordinate}" for c in row if c.value is None or str(c.value).strip() == ""]
+    assert blank == [], f"{len(blank)} blank cells inside tables, e.g. {blank[:10]}"
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_a_met_measure_cannot_be_mistaken_for_a_decided_credit(built, book):
+    wb = _book(built, book)
+    table = next(t for t in TABLES if t.sheet == "Service levels")
+    keys = [c.key for c in table.columns]
+    _, rows = _table(wb["Service levels"], table)
+    seen = set()
+    for r in rows:
+        status, credit, decision = (r[keys.index(k)].value for k in ("status", "credit_gbp", "credit_decision"))
+        code = r[0].value
+        seen.add(status)
+        if credit == "[z]":  # reported-only measures, NPS divisions and totals carry no credit line
+            assert decision == "[z]", (code, status, decision)
+        elif status in ("met", "insufficient volume"):  # a credit of 0.00 by the rule: nothing to decide
+            assert decision == f"not applicable: {status}" and credit == 0, (code, status, credit, decision)
+        else:
+            assert status in ("missed", "no valid return") and decision in ("applied", "waived", "reinvested"), (
+                code, status, decision)
+        assert decision is not None and (decision == "[z]") == (credit == "[z]"), (code, status, credit, decision)
+    assert {"met", "no valid return", "total"} <= seen
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_numeric_headings_carry_their_unit_and_sit_right_over_right_aligned_numbers(built, book):
+    wb = _book(built, book)
+    units = {"pct": ("(%)",), "rate": ("(%)",), "money": ("(£)",), "id": ("ID",),
+             "count": ("(count)", "(people)", "(number)"), "dec2": ("(reoffences per reoffender)",),
+             "dec3": ("(reoffences per reoffender)",), "dec4": ("(standard deviations)",)}
+    for table in TABLES:
+        ws = wb[table.sheet]
+        _, header, _, last = _area(ws)
+        for i, column in enumerate(table.columns, start=1):
+            if column.kind not in NUMERIC_KINDS:
+                continue
+            heading = ws.cell(header, i)
+            text = NOTE_REF.sub("", heading.value).strip()
+            assert any(text.endswith(u) for u in units[column.kind]), (table.sheet, heading.value)
+            assert heading.alignment.horizontal == "right", (table.sheet, heading.value)
+            cells = [ws.cell(r, i) for r in range(header + 1, last + 1)]
+            assert all(c.alignment.horizontal == "right" for c in cells), (table.sheet, heading.value)
+    # the case the issue names: z and its figures line up on the right
+    re_table = next(t for t in TABLES if t.sheet == "Reoffending")
+    z = [c.key for c in re_table.columns].index("z") + 1
+    _, header, _, _ = _area(wb["Reoffending"])
+    assert wb["Reoffending"].cell(header, z).alignment.horizontal == "right"
+
+
+def _printed_scale(ws) -> float:
+    """How much a sheet fitted to one page's width is shrunk (1.0: printed at full size).
+
+    A column w characters wide is about 7w + 5 pixels (Calibri 11), 0.75 pt a pixel; charts count too.
+    """
+    from openpyxl.utils import get_column_letter
+
+    last = max(ws.max_column, max((ch.anchor._from.col + 1 for ch in ws._charts), default=0))
+    widths = [ws.column_dimensions[get_column_letter(i)].width or 8.43 for i in range(1, last + 1)]
+    points = sum(w * 7 + 5 for w in widths) * 0.75
+    for ch in ws._charts:  # a chart's right edge, in points from the sheet's left edge
+        start = sum(w * 7 + 5 for w in widths[: ch.anchor._from.col]) * 0.75
+        points = max(points, start + ch.width / 2.54 * 72)
+    paper = {int(ws.PAPERSIZE_A4): 297, int(ws.PAPERSIZE_A3): 420}[int(ws.page_setup.paperSize)] / 25.4 * 72
+    printable = paper - (ws.page_margins.left + ws.page_margins.right) * 72
+    return min(1.0, printable / points)
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_every_sheet_prints_landscape_one_page_wide_with_its_headings_on_every_page(built, book):
+    wb = _book(built, book)
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert int(setup.fitToWidth) == 1 and int(setup.fitToHeight) == 0, ws.title  # width only, pages run on
+        assert int(setup.paperSize) in (int(ws.PAPERSIZE_A4), int(ws.PAPERSIZE_A3)), ws.title
+        assert _printed_scale(ws) >= 0.7, (ws.title, round(_printed_scale(ws), 2))  # 11 pt prints at 7.7 pt or more
+        if ws.tables:
+            _, header, _, _ = _area(ws)
+            repeat = next((t.repeat_header for t in TABLES if t.sheet == ws.title), True)
+            # the headings on every printed page (not on the Charts sheet: its short table is above the charts)
+            assert ws.print_title_rows == (f"${header}:${header}" if repeat else None), ws.title
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_notes_are_numbered_referenced_from_the_tables_and_every_symbol_shown_is_explained(built, book):
+    wb = _book(built, book)
+    notes = wb["Notes"]
+    _, header, _, last = _area(notes)
+    assert notes.cell(header, 1).value == "Note number"
+    numbers = [notes.cell(r, 1).value for r in range(header + 1, last + 1)]
+    assert numbers == [f"note {n}" for n in range(1, len(numbers) + 1)]
+    items = {notes.cell(r, 2).value: n for n, r in enumerate(range(header + 1, last + 1), start=1)}
+    cover = wb["Cover"]
+    referenced = _note_numbers(" ".join(str(cover.cell(r, 1).value or "") for r in range(1, 12)))
+    for table in TABLES:
+        if table.sheet == "Notes":
+            continue
+        ws = wb[table.sheet]
+        _, header, c2, last = _area(ws)
+        above = " ".join(str(ws.cell(r, 1).value or "") for r in range(1, header))
+        headings = " ".join(str(ws.cell(header, c).value) for c in range(1, c2 + 1))
+        refs = _note_numbers(above + " " + headings)
+        assert refs, f"{table.sheet}: no [note N] in its title, lines or headings"
+        assert refs <= set(range(1, len(numbers) + 1)), (table.sheet, refs)
+        referenced |= refs
+        used = {c.value for row in ws.iter_rows(min_row=header + 1, max_row=last, max_col=c2) for c in row
+                if c.value in SYMBOLS}
+        line = next((str(ws.cell(r, 1).value) for r in range(3, header) if str(ws.cell(r, 1).value).startswith(
+            "Symbols")), "")
+        listed = {s for s in SYMBOLS if s in line}
+        assert listed == used, (table.sheet, line, used)  # the symbol line lists what the table shows, no more
+        for symbol in listed:
+            assert symbol in items and items[symbol] in _note_numbers(line), (table.sheet, symbol, line)
+    assert referenced == set(range(1, len(numbers) + 1)), set(range(1, len(numbers) + 1)) - referenced
+    publication = "publication" in book
+    assert ("[c]" in items) == publication  # only the publication copy hides anything
+
+
+def test_the_cover_names_a_contact_and_the_release_date(built, monkeypatch):
+    from reports.ministry.workbook import DEFAULT_CONTACT, contact
+
+    for book in BOOKS:
+        cover = _book(built, book)["Cover"]
+        facts = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(1, 40)}
+        assert facts["Contact"] == DEFAULT_CONTACT
+        released, built_at = facts["Release date"].date(), facts["Built at (UTC)"]
+        assert released - built_at.date() in (dt.timedelta(0), dt.timedelta(days=1))  # the build's day, UK time
+    monkeypatch.setenv("RETURNS_CONTACT", "Contract statistics team, stats@example.org")
+    assert contact() == "Contract statistics team, stats@example.org"
+
+
+def test_every_chart_tells_its_series_apart_without_colour(built):
+    root, _ = built
+    with zipfile.ZipFile(root / "out" / "ministry_return_2017Q3.xlsx") as z:
+        charts = [z.read(n).decode() for n in sorted(z.namelist()) if n.startswith("xl/charts/chart")]
+    assert len(charts) == 2
+    for body in charts:  # one series as columns, the other as a dash marker with no joining line
+        assert body.count("<c:ser>") + body.count("<ser>") == 2
+        assert "<barChart>" in body and "<lineChart>" in body, body[:300]
+        assert re.search(r'<symbol val="dash"\s*/>', body) and "<a:noFill/>" in body
+
+
+@pytest.mark.parametrize("book", BOOKS)
+def test_payments_have_total_rows_that_add_up_or_hide(built, book):
+    wb = _book(built, book)
+    table = next(t for t in TABLES if t.sheet == "Payments")
+    keys = [c.key for c in table.columns]
+    _, rows = _table(wb["Payments"], table)
+    by_code = {r[0].value: r for r in rows}
+    assert [r[0].value for r in rows[-3:]] == ["CRC", "NPS", "ALL"]
+    assert [r[1].value for r in rows[-3:]] == ["All CRCs", "All NPS divisions", "England and Wales"]
+    for code, members in (("CRC", "C"), ("NPS", "N"), ("ALL", "CN")):
+        parts = [r for c, r in by_code.items() if c[0] in members and c[1:].isdigit()]
+        for key in keys[2:]:
+            values = [p[keys.index(key)].value for p in parts]
+            total = by_code[code][keys.index(key)].value
+            if "[c]" in values:
+                assert total == "[c]", (code, key)  # a total would give a hidden part away
+            elif all(v == "[z]" for v in values):
+                assert total == "[z]", (code, key)
+            else:
+                numbers = [Decimal(str(v)) for v in values if isinstance(v, (int, float))]
+                assert Decimal(str(total)).quantize(Decimal("0.01")) == sum(numbers).quantize(Decimal("0.01"))

@@ -2,12 +2,16 @@
 
 A column's kind decides its Excel number format; values are stored as numbers (proportions as
 fractions formatted as percentages), dates as dates, text as text. A number with no figure shows its
-marker (``[c]``, ``[x]``, ``[z]``) from the table's ``<column>_marker``. The workbook writer is
-generic; changing a table means changing this file only.
+marker (``[c]``, ``[x]``, ``[z]``) from the table's ``<column>_marker``; any other empty cell shows the
+word or marker its column declares (``empty``), so no cell inside a table is blank. A numeric column's
+heading ends with its unit. Headings refer to the numbered notes (the Notes sheet) by their item
+(``notes``); the writer turns them into ``[note N]``. The workbook writer is generic; changing a table
+means changing this file only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reports.ministry.tidy import SUMMARY_MEASURES
@@ -37,6 +41,9 @@ class Column:
     width: float = 12
     wrap: bool = False  # long text wraps within the column's width
     shade_key: str = ""  # a status column whose 'missed' or 'no valid return' shades this cell
+    notes: tuple[str, ...] = ()  # the Notes items the heading refers to, shown as [note N]
+    words: Callable[[dict], str | None] | None = None  # what the cell says instead of its value (None: the value)
+    empty: Callable[[dict], str] | None = None  # what an empty (text) cell says: never a blank inside a table
 
 
 STATUS_FILL = {"missed": "FCE4D6", "no valid return": "FCE4D6", "insufficient volume": "EDEDED"}
@@ -49,11 +56,15 @@ class Table:
     title: str
     frame: str  # which frame of the return's content (or a derived one) fills it
     columns: tuple[Column, ...]
-    about: tuple[str, ...] = ()  # lines between the title and the table
+    about: tuple[str, ...] = ()  # lines between the title and the table (then its symbols line, if it shows any)
+    totals: bool = False  # add the CRC, NPS and England and Wales total rows (the Payments sheet)
+    repeat_header: bool = True  # print the header row atop every page (not where the table is above charts)
 
 
 PROVIDER = (Column("provider_code", "Provider code", "code", 10),
             Column("provider_name", "Provider name", "text", 56))
+# on the widest sheets the name wraps onto a second line rather than widen the page
+PROVIDER_WRAPPED = (PROVIDER[0], Column("provider_name", "Provider name", "text", 30, wrap=True))
 MEASURE_NAMES = {
     "SL001R": "Initial contact, community sentences", "SL002R": "Initial contact, licence",
     "SL003": "Initial sentence plan", "SL006R": "Unpaid work arranged", "SL016": "Breach pack quality",
@@ -62,84 +73,133 @@ MEASURE_NAMES = {
     "face_to_face_share": "Face-to-face share (reported only)",
     "high_risk_not_referred": "High risk not referred (reported only)",
 }
-MARKERS_LINE = "Symbols: [c] confidential, [x] not available (no valid return, or not read), [z] not applicable (see Notes)."
+# the words a symbols line uses; the line lists only the symbols its table shows (see workbook.symbols_line)
+SYMBOL_WORDS = {"[c]": "confidential", "[x]": "not available (no valid return, or not read)",
+                "[z]": "not applicable"}
+MEASURES = tuple(MEASURE_NAMES)
+STATUSES = ("Status: met", "Status: missed", "Status: insufficient volume", "Status: no valid return",
+            "Status: reported", "Status: total")
 
-SUMMARY = Table("Summary", "Summary", "Each provider at a glance", "summary", PROVIDER + (
-    Column("type", "Type", "code", 7), Column("outcome", "Return", "text", 24), Column("cases", "Cases", "count", 9),
-    *(c for m in SUMMARY_MEASURES for c in (Column(f"{m}_performance", f"{m} performance", "pct", 13,
-                                                   shade_key=f"{m}_status"),
-                                            Column(f"{m}_status", f"{m} status", "text", 13))),
-    Column("service_credits_gbp", "Service credits (£)", "money", 15),
-    Column("outcome_payments_gbp", "Outcome payment (£)", "money", 15),
-    Column("net_adjustment_gbp", "Net adjustment (£)", "money", 15),
-), about=("One row per provider: the return that counts, each service level's performance and status, and the money.",
+
+def _credit_words(row: dict) -> str | None:
+    """A met (or low-volume) measure's credit is 0.00 by the rule: there is nothing to decide, so say so."""
+    if row.get("credit_decision") is None:
+        return "[z]"  # no credit line: NPS divisions, reported-only measures, total rows
+    if row.get("status") in ("met", "insufficient volume"):
+        return f"not applicable: {row['status']}"
+    return None  # applied, waived or reinvested, as decided
+
+
+def _not_applicable(_row: dict) -> str:
+    return "[z]"
+
+
+def _no_submission(_row: dict) -> str:
+    return "[x]"  # the provider sent nothing: not available
+
+SUMMARY = Table("Summary", "Summary", "Each provider at a glance", "summary", PROVIDER_WRAPPED + (
+    Column("type", "Type", "code", 6), Column("outcome", "Return", "text", 16, wrap=True),
+    Column("cases", "Cases (count)", "count", 9),
+    *(c for m in SUMMARY_MEASURES for c in (Column(f"{m}_performance", f"{m} (%)", "pct", 10,
+                                                   shade_key=f"{m}_status", notes=(m,)),
+                                            Column(f"{m}_status", f"{m} status", "text", 11, wrap=True,
+                                                   notes=STATUSES))),
+    Column("service_credits_gbp", "Service credits (£)", "money", 14, notes=("Service credit",)),
+    Column("outcome_payments_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
+    Column("net_adjustment_gbp", "Net adjustment (£)", "money", 14),
+), about=("One row per provider: the return that counts, each service level's performance (%) and status, and the "
+          "money.",
           "Net adjustment = outcome payment minus applied service credits (waived and reinvested credits are not "
-          "deducted).", MARKERS_LINE))
+          "deducted)."))
 
 SERVICE_LEVELS = Table("Service levels", "ServiceLevels", "Service levels by provider and measure", "service_levels",
                        PROVIDER + (
-    Column("measure", "Measure code", "code", 22), Column("measure_name", "Measure", "text", 36),
-    Column("numerator", "Numerator", "count", 11), Column("denominator", "Denominator", "count", 12),
-    Column("performance", "Performance", "pct", 12, shade_key="status"), Column("target", "Target", "pct", 9),
-    Column("status", "Status", "text", 18), Column("credit_gbp", "Service credit (£)", "money", 16),
-    Column("credit_decision", "Credit decision", "text", 15),
+    Column("measure", "Measure code", "code", 22, notes=MEASURES), Column("measure_name", "Measure", "text", 36),
+    Column("numerator", "Numerator (count)", "count", 11), Column("denominator", "Denominator (count)", "count", 12,
+                                                                             notes=("Minimum volume",)),
+    Column("performance", "Performance (%)", "pct", 12, shade_key="status", notes=("Percentages",)),
+    Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
+    Column("status", "Status", "text", 18, notes=STATUSES),
+    Column("credit_gbp", "Service credit (£)", "money", 16, notes=("Service credit", "Money")),
+    Column("credit_decision", "Credit decision", "text", 20, wrap=True, notes=("Credit decision",),
+           words=_credit_words),
 ), about=("One row per provider and measure, then the totals of all CRCs, all NPS divisions and England and Wales "
-          "(their performance is their own numerator over their own denominator).", MARKERS_LINE))
+          "(their performance is their own numerator over their own denominator).",
+          "Credit decision: applied, waived or reinvested for a credit line; \"not applicable\" where the measure "
+          "was met or had too few cases (its credit is 0.00 by the rule, so there is nothing to decide)."))
 
 REOFFENDING = Table("Reoffending", "Reoffending", "Proven reoffending by provider and cohort quarter", "reoffending",
                     PROVIDER + (
-    Column("cohort_quarter", "Cohort", "code", 9), Column("cohort_size", "Cohort size", "count", 11),
-    Column("reoffenders", "Reoffenders", "count", 11), Column("reoffences", "Reoffences", "count", 11),
-    Column("binary_rate", "Binary rate", "rate", 11), Column("frequency_rate", "Frequency", "dec3", 10),
-    Column("mean_p1", "Mean p1", "rate", 10), Column("adjusted_binary_rate", "Adjusted binary rate", "rate", 14),
-    Column("baseline_binary_rate", "Baseline binary rate", "rate", 14),
-    Column("baseline_frequency_rate", "Baseline frequency", "dec2", 16),
-    Column("z", "z", "dec4", 9), Column("significance", "Significance", "text", 22),
-    Column("result", "Result", "text", 9), Column("outcome_payment_gbp", "Outcome payment (£)", "money", 16),
+    Column("cohort_quarter", "Cohort", "code", 8), Column("cohort_size", "Cohort size (people)", "count", 11),
+    Column("reoffenders", "Reoffenders (people)", "count", 12), Column("reoffences", "Reoffences (count)", "count", 11),
+    Column("binary_rate", "Binary rate (%)", "rate", 10, notes=("Binary rate",)),
+    Column("frequency_rate", "Frequency (reoffences per reoffender)", "dec3", 13, notes=("Frequency",)),
+    Column("mean_p1", "Mean p1 (%)", "rate", 10, notes=("Mean p1",)),
+    Column("adjusted_binary_rate", "Adjusted binary rate (%)", "rate", 11, notes=("Adjusted binary rate",)),
+    Column("baseline_binary_rate", "Baseline binary rate (%)", "rate", 11),
+    Column("baseline_frequency_rate", "Baseline frequency (reoffences per reoffender)", "dec2", 13),
+    Column("z", "z (standard deviations)", "dec4", 11, notes=("z",)),
+    Column("significance", "Significance", "text", 22, empty=_not_applicable),
+    Column("result", "Result", "text", 8, empty=_not_applicable),
+    Column("outcome_payment_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
 ), about=("Interim results (follow-up not yet complete) are published with that label and never paid. Total rows "
-          "pool their providers' cohorts; adjusted rates, z and payments have no pooled meaning.", MARKERS_LINE))
+          "pool their providers' cohorts; adjusted rates, z, significance, result and payments have no pooled "
+          "meaning ([z]).",))
 
 PAYMENTS = Table("Payments", "Payments", "Fees, service credits and outcome payments", "payments", PROVIDER + (
-    Column("quarterly_fee_gbp", "Quarterly fee (£)", "money", 16),
-    Column("service_credits_gbp", "Service credits (£)", "money", 16),
+    Column("quarterly_fee_gbp", "Quarterly fee (£)", "money", 16, notes=("Contract parameters",)),
+    Column("service_credits_gbp", "Service credits (£)", "money", 16, notes=("Service credit",)),
     Column("credits_waived_gbp", "Waived (£)", "money", 14), Column("credits_reinvested_gbp", "Reinvested (£)", "money", 14),
     Column("credits_applied_gbp", "Applied (£)", "money", 15),
-    Column("outcome_payments_gbp", "Outcome payments (£)", "money", 16), Column("net_gbp", "Net payable (£)", "money", 16),
+    Column("outcome_payments_gbp", "Outcome payments (£)", "money", 16, notes=("Outcome payment",)),
+    Column("net_gbp", "Net payable (£)", "money", 16, notes=("Money",)),
 ), about=("Net payable = quarterly fee - applied service credits + outcome payments (final results only).",
           "Service credits = waived + reinvested + applied = the sum of the provider's credit lines on the Service "
-          "levels sheet. NPS divisions have no service credits or outcome payments.", MARKERS_LINE))
+          "levels sheet. NPS divisions have no service credits or outcome payments.",
+          "The last three rows are the totals of all CRCs, all NPS divisions and England and Wales (workbook only: "
+          "the CSV file has the providers' rows)."), totals=True)
 
 DATA_QUALITY = Table("Data quality", "DataQuality", "Validation of the return that counts, by table", "data_quality",
                      PROVIDER + (
-    Column("submission_id", "Submission", "id", 11), Column("table", "Table", "code", 12),
-    Column("file", "File", "text", 44, wrap=True),
-    Column("rows", "Rows", "count", 10), Column("rejected_records", "Rejected records", "count", 15),
-    Column("errors", "Errors", "count", 9), Column("warnings", "Warnings", "count", 10),
-    Column("top_rules", "Most frequent rules (count)", "text", 36, wrap=True),
-    Column("rejected_because", "Rejected because", "text", 44, wrap=True),
+    Column("submission_id", "Submission ID", "id", 11, empty=_no_submission), Column("table", "Table", "code", 12),
+    Column("file", "File", "text", 40, wrap=True),
+    Column("rows", "Rows (count)", "count", 10),
+    Column("rejected_records", "Rejected records (count)", "count", 12, notes=("Rejection tolerance",)),
+    Column("errors", "Errors (count)", "count", 9), Column("warnings", "Warnings (count)", "count", 10),
+    Column("top_rules", "Most frequent rules (findings)", "text", 36, wrap=True, notes=("Most frequent rules",),
+           empty=lambda row: "none" if row.get("errors") is not None else "[x]"),
+    Column("rejected_because", "Rejected because", "text", 40, wrap=True, notes=("Rejection tolerance",),
+           empty=lambda row: "not rejected" if row.get("errors") is not None else "[x]"),
 ), about=("The validation of each provider's return that counts (else its latest), per table, and for the return as "
           "a whole (its files' names, files sent beside it). Rule definitions are in the provider return "
-          "specification.", MARKERS_LINE))
+          "specification.",))
 
-SUBMISSIONS = Table("Submissions", "Submissions", "Submissions that make this return", "submissions", PROVIDER + (
-    Column("submission_id", "Submission", "id", 11), Column("version", "Version", "count", 8),
-    Column("delivered_at", "Delivered (UTC)", "datetime", 17), Column("received_at", "Received (UTC)", "datetime", 17),
-    Column("outcome", "Validation outcome", "text", 22), Column("counted", "Counts for the quarter", "text", 34),
-    Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True),
+SUBMISSIONS = Table("Submissions", "Submissions", "Submissions that make this return", "submissions",
+                    PROVIDER_WRAPPED + (
+    Column("submission_id", "Submission ID", "id", 11, empty=_no_submission),
+    Column("version", "Version (number)", "count", 9, empty=_no_submission),
+    Column("delivered_at", "Delivered (UTC)", "datetime", 17, notes=("Submission deadline",), empty=_no_submission),
+    Column("received_at", "Received (UTC)", "datetime", 17, empty=_no_submission),
+    Column("outcome", "Validation outcome", "text", 22, notes=("Rejection tolerance",),
+           empty=lambda row: "[x]" if row.get("submission_id") is None else "not yet validated"),
+    Column("counted", "Counts for the quarter", "text", 34),
+    Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True, empty=_no_submission),
 ), about=("The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
           "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
           "test data. Each file's checksum is what sha256sum prints for the file the provider holds.",))
 
 CHART_DATA = Table("Charts", "ChartData", "Service levels of all CRCs together, against target", "chart_data", (
-    Column("measure", "Measure code", "code", 12), Column("measure_name", "Measure", "text", 34),
-    Column("performance", "All CRCs' performance", "pct", 14), Column("target", "Target", "pct", 9),
+    Column("measure", "Measure code", "code", 12, notes=SUMMARY_MEASURES), Column("measure_name", "Measure", "text", 34),
+    Column("performance", "All CRCs' performance (%)", "pct", 14, notes=("Percentages",)),
+    Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
 ), about=("All CRCs' performance = all CRCs' numerators / all CRCs' denominators (the All CRCs rows of the Service "
           "levels sheet; providers without a valid return have no counts). The second chart reads the Reoffending "
-          "sheet.",))
+          "sheet.",), repeat_header=False)
 
 NOTES = Table("Notes", "Notes", "What the figures mean", "notes", (
-    Column("item", "Item", "text", 30), Column("meaning", "Meaning", "text", 110, wrap=True),
-))
+    Column("note", "Note number", "text", 12), Column("item", "Item", "text", 26),
+    Column("meaning", "Meaning", "text", 100, wrap=True),
+), about=("The tables refer to these notes by number, as [note N] in a column heading.",))
 
 CONTENTS = Table("Contents", "Contents", "Contents", "contents", (
     Column("sheet", "Worksheet", "text", 18), Column("holds", "What it holds", "text", 100, wrap=True),

@@ -75,10 +75,19 @@ def _pct(rate) -> str:
 
 
 def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
+    """The numbered notes ("note 1", ...) the tables refer to as [note N]; the publication's own come last."""
     rows = [(code, f"{MEASURE_NAMES[code]}. {text}") for code, text in DEFINITIONS.items()]
     rows += list(REOFFENDING_TERMS.items())
     rows += [(f"Status: {k}", v) for k, v in STATUS_WORDS.items()]
     rows += [
+        ("Credit decision", "How a CRC's credit line is treated: applied (deducted from the fee; a line is applied until "
+                            "a contract manager decides otherwise), waived or reinvested (not deducted). \"not "
+                            "applicable: met\" (or \"insufficient volume\"): the measure's credit is 0.00 by the "
+                            "rule, so there is nothing to decide. [z]: no credit line (NPS divisions, reported-only "
+                            "measures, total rows)."),
+        ("Most frequent rules", "Up to three validation rules with the most findings in the table, each with its "
+                                "number of findings; \"none\": the table was validated and no rule fired; [x]: the "
+                                "provider sent no return. Rule definitions are in the provider return specification."),
         ("[x]", "Not available: the provider had no valid return, so nothing was measured (or, in Data quality, "
                 "the table's file could not be read, so its rows are unknown)."),
         ("[z]", "Not applicable: for example a measure with no cases in its population, a target or credit for a "
@@ -120,4 +129,5 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
                                         "payment of an interim or non-significant result, a rate of 0 over a "
                                         "hidden count) and data-quality counts of rejected records and errors are "
                                         "never hidden.")]
-    return pl.DataFrame(rows, schema={"item": pl.String, "meaning": pl.String}, orient="row")
+    numbered = [(f"note {n}", item, meaning) for n, (item, meaning) in enumerate(rows, start=1)]
+    return pl.DataFrame(numbered, schema={"note": pl.String, "item": pl.String, "meaning": pl.String}, orient="row")
