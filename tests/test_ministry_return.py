@@ -286,7 +286,7 @@ def test_every_file_the_cover_names_is_in_its_folder(built, copy):
 def test_the_publication_notes_say_what_is_hidden_and_what_never_is(built):
     root, _ = built
     book = load_workbook(root / "out" / "publication" / "ministry_return_2017Q3_publication.xlsx")
-    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True) if row[0]}
+    notes = {row[1]: row[2] for row in book["Notes"].iter_rows(values_only=True) if row[0]}
     assert "A hidden count is never 0" in notes["[c]"]
     assert "CAS-017" in notes["Disclosure control"] and "taking every hidden count as at least 1" in notes[
         "Disclosure control"]
@@ -636,6 +636,6 @@ def test_payments_have_total_rows_that_add_up_or_hide(built, book):
                 assert total == "[c]", (code, key)  # a total would give a hidden part away
             elif all(v == "[z]" for v in values):
                 assert total == "[z]", (code, key)
-            else:
+            else:  # an [x] part (an outcome payment with no result) is money not paid: it adds nothing
                 numbers = [Decimal(str(v)) for v in values if isinstance(v, (int, float))]
                 assert Decimal(str(total)).quantize(Decimal("0.01")) == sum(numbers).quantize(Decimal("0.01"))

@@ -78,7 +78,7 @@ SYMBOL_WORDS = {"[c]": "confidential", "[x]": "not available (no valid return, o
                 "[z]": "not applicable"}
 MEASURES = tuple(MEASURE_NAMES)
 STATUSES = ("Status: met", "Status: missed", "Status: insufficient volume", "Status: no valid return",
-            "Status: reported", "Status: total")
+            "Status: reported", "Status: not applicable", "Status: total")
 
 
 def _credit_words(row: dict) -> str | None:

@@ -244,7 +244,8 @@ def with_totals(table: Table, rows: list[dict]) -> list[dict]:
     """The providers' rows, then All CRCs, All NPS divisions and England and Wales.
 
     A total is the sum of its providers' figures; where any of them is hidden ([c]) the total is hidden
-    too (it would give the hidden part away), and where none has a figure it is [z] (not applicable).
+    too (it would give the hidden part away), and where none has a figure it is [z] (not applicable). A
+    part that is not available ([x]: an outcome payment with no result) is money not paid: it adds nothing.
     """
     groups = {"CRC": ("CRC",), "NPS": ("NPS",), "ALL": ("CRC", "NPS")}
     out = list(rows)
@@ -257,7 +258,7 @@ def with_totals(table: Table, rows: list[dict]) -> list[dict]:
                 continue
             markers = {r.get(marker(column.key)) for r in parts if r.get(column.key) is None}
             figures = [Decimal(str(r[column.key])) for r in parts if r.get(column.key) is not None]
-            hidden = next((m for m in ("[c]", "[x]") if m in markers), None)
+            hidden = "[c]" if "[c]" in markers else None
             total[column.key] = None if hidden or not figures else sum(figures, Decimal(0))
             total[marker(column.key)] = hidden or (None if figures else "[z]")
         out.append(total)
