@@ -203,7 +203,7 @@ def _shown(column: Column, row: dict):
 def _lines(text: str, width: float, heading: bool = False) -> int:
     """How many lines text wraps to, between words, in a column ``width`` characters wide (a heading is bold
     and shares its cell with the filter button)."""
-    room = width - FILTER_BUTTON if heading else width * 1.2 - 1
+    room = width - FILTER_BUTTON if heading else width - 1  # a little short rather than text over the next row
     lines, used = 1, 0
     for word in str(text).split():
         if used and used + 1 + len(word) > room:
