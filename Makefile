@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-quick ui portal db-upgrade clean
+.PHONY: setup demo test test-quick lint ui portal db-upgrade clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -30,6 +30,10 @@ test: setup
 # for a quick check while working; CI and `make test` run everything.
 test-quick: setup
 	$(UV) run --locked pytest -m "not slow"
+
+# The layer contracts in pyproject.toml ([tool.importlinter]): wiring over writers over the domain over the rules.
+lint: setup
+	$(UV) run --locked lint-imports
 
 db-upgrade: setup
 	$(UV) run --locked returns db upgrade

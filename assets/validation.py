@@ -14,6 +14,7 @@ from probation_returns.measures.quarter import accepted_submission
 from probation_returns.parameters import for_quarter
 from probation_returns.validation import part_words, table_state
 from probation_returns.validation.service import current_submission, validate_submission
+from reports.feedback import FEEDBACK_FILES
 from probation_returns.warehouse.db import read_scope
 
 CHECKS = [partitioned_check("file_readable", "provider_validation", return_partitions,
@@ -54,7 +55,7 @@ def _validate(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
         for spec in CHECKS:
             yield dg.AssetCheckResult(check_name=spec.name, passed=True, metadata={"status": "no return"})
         return
-    done = validate_submission(warehouse.engine, submission_id, folders.output_path / "feedback")
+    done = validate_submission(warehouse.engine, submission_id, folders.output_path / "feedback", feedback=FEEDBACK_FILES)
     tolerance = for_quarter(quarter).rejection_tolerance
     over = _over(done.tables, tolerance)
     reason = (done.reasons or [""])[0] if done.outcome == "Rejected" else ""

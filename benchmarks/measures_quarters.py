@@ -76,7 +76,7 @@ import probation_returns.measures.quarter as quarter_mod
 from probation_returns.calendar import Quarter, quarter_range
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
-from reports.csv import write_csv
+from probation_returns.files.csv import write_csv
 from probation_returns.measures.reoffending_extract import load
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import provider_codes, providers

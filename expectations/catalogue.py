@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from probation_returns.pnc import ALPHABET
+
+
+# The PNC id's modulus-23 check letters (CAS-003); the domain's probation_returns.pnc uses the same rule.
+ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
 
 
 @dataclass(frozen=True)

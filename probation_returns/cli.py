@@ -181,7 +181,7 @@ def validate(
         _fail(f"no such file: {', '.join(missing)}")
     _folder_for_output(out, "the feedback files")
     result = validate_files(files, code[0], q)
-    from reports.feedback import about
+    from probation_returns.validation.header import about
 
     write_feedback(result, out, about=about(code[0], str(q), [(f.name, _sha256(f)) for f in files]))
     console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "

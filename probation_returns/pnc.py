@@ -11,7 +11,8 @@ import re
 import numpy as np
 import polars as pl
 
-ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
+from expectations.catalogue import ALPHABET  # the rules own the definition (CAS-003)
+
 CANONICAL = re.compile(r"^(\d{4})/(\d{7})([A-Z])$")
 CANONICAL_PATTERN = CANONICAL.pattern
 

@@ -22,7 +22,7 @@ from probation_returns import __version__
 from probation_returns.staging import remove_abandoned, staging_folder
 from probation_returns.validation import (CASCADE, RULES_VERSION, ValidationResult, part_words, table_state,
                                           whole_return_counts)
-from reports.csv import write_csv
+from probation_returns.files.csv import write_csv
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
@@ -39,30 +39,6 @@ OUTCOME_WORDS = {
                                        "towards your performance. Correct them in any version you send again.",
     "Rejected": "Your return was rejected and cannot be used. Fix the problems below in any version you send again.",
 }
-
-
-def about(provider: str, quarter: str, files: list[tuple[str, str]], *, delivered_at: dt.datetime | None = None,
-          version: int | None = None, today: dt.date | None = None, standing: dict | None = None) -> dict:
-    """The header block of every feedback file: which return was judged, when it was delivered, how many
-    business days were left then (or, checked before sending, ``today``), and where the version stands."""
-    from probation_returns.calendar import LONDON, Quarter
-    from probation_returns.standing import business_days_left, deadline_words
-
-    q = Quarter.parse(quarter)
-    moment = None
-    if delivered_at is not None:
-        moment = (delivered_at if delivered_at.tzinfo else delivered_at.replace(tzinfo=dt.timezone.utc))
-    on = moment.astimezone(LONDON).date() if moment else (today or dt.datetime.now(LONDON).date())
-    return {
-        "provider": provider, "quarter": quarter,
-        "files": [{"name": name, "sha256": digest} for name, digest in files],
-        "delivered_at": moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if moment else None,
-        "version": version,
-        "deadline": deadline_words(q),
-        "business_days_left": business_days_left(q, on),  # as at delivery; checked before sending: as at today
-        "standing": standing,
-    }
 
 
 def _about_lines(info: dict) -> list[tuple[str, str]]:
@@ -135,11 +111,24 @@ def complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in FILES)
 
 
+class FeedbackFiles:
+    """The five feedback files, as the writer ``validate_submission`` is given (the domain imports no writer)."""
+
+    def write(self, result: ValidationResult, folder: Path, submission_id: int | None, about: dict | None) -> None:
+        write_feedback(result, folder, submission_id, about)
+
+    def complete(self, folder: Path) -> bool:
+        return complete(folder)
+
+
+FEEDBACK_FILES = FeedbackFiles()
+
+
 def write_feedback(result: ValidationResult, folder: Path, submission_id: int | None = None,
                    about: dict | None = None) -> dict[str, Path]:
     """Write the five files into a staging folder, then move them into ``folder``: never half a set.
 
-    ``about`` (from ``about()``) is the header block: provider, quarter, files and checksums, received time,
+    ``about`` (from ``probation_returns.validation.header.about()``) is the header block: provider, quarter, files and checksums, received time,
     version, deadline and business days left."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned(folder.parent, f".{folder.name}.incoming-*")  # a killed writer's

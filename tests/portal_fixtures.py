@@ -14,6 +14,7 @@ from probation_returns import accounts
 from probation_returns.ingest import discover, receive
 from probation_returns.uploads import Incoming, store
 from probation_returns.validation.service import validate_submission
+from reports.feedback import FEEDBACK_FILES
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import Credit, Provider, ReturnBuild
 from tests.returns import clean_tables, set_value, write_csvs
@@ -70,7 +71,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
         landed = discover(settings.landing, provider=provider, quarter="2017Q3")[0]
         with session_scope(engine) as s:
             submissions[provider] = receive(s, landed, settings.archive).submission_id
-        validate_submission(engine, submissions[provider], settings.output / "feedback")
+        validate_submission(engine, submissions[provider], settings.output / "feedback", feedback=FEEDBACK_FILES)
     build_folder = tmp / "output" / "2017Q3" / "builds" / "1"
     (build_folder / "publication").mkdir(parents=True)
     workbook = build_folder / "ministry_return_2017Q3.xlsx"

@@ -280,7 +280,7 @@ def top_rules(cas017: int) -> str:
 
 def publish(folder: Path, **inputs) -> tuple[dict, dict]:
     """The builder's internal tables and publication copy; the copy's CSVs written to ``folder``."""
-    from reports.csv import write_csv
+    from probation_returns.files.csv import write_csv
     from reports.ministry import suppression, tidy
 
     tables = tidy.return_tables(*_inputs(**inputs))

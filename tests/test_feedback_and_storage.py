@@ -15,6 +15,7 @@ from probation_returns.cli import app
 from probation_returns.ingest import discover, receive
 from probation_returns.validation import validate_files
 from probation_returns.validation.service import validate_submission
+from reports.feedback import FEEDBACK_FILES
 from probation_returns.validation.store import store
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AcceptedCase, AcceptedContact, Finding, Submission, ValidationRun
@@ -79,10 +80,10 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
     tables = clean_tables()
     set_value(tables, "cases", 2, "rosh_level", "X")  # A100003 rejected, its contact and breach cascade
     sid = _received(engine, tmp_path, tables)
-    done = validate_submission(engine, sid, tmp_path / "feedback")
+    done = validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
     assert done.outcome == "Rejected"  # 1 of 3 cases is over the 1% tolerance
     assert done.rule_counts == {"CAS-009": 1, "CASCADE": 2} and not done.reused
-    again = validate_submission(engine, sid, tmp_path / "feedback")
+    again = validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
     assert again.reused and again.rule_counts == done.rule_counts and again.outcome == "Rejected"
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 0
@@ -93,8 +94,8 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
 
 def test_accepted_records_are_stored_typed_and_a_rerun_gives_the_same_rows(engine, tmp_path):
     sid = _received(engine, tmp_path, clean_tables())
-    validate_submission(engine, sid, tmp_path / "feedback")
-    assert validate_submission(engine, sid, tmp_path / "feedback", force=True).reused is False
+    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    assert validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES, force=True).reused is False
     with session_scope(engine) as session:
         cases = session.scalars(select(AcceptedCase).order_by(AcceptedCase.row_number)).all()
         assert [c.case_ref for c in cases] == ["A100001", "A100002", "A100003"]
@@ -122,7 +123,7 @@ def test_the_pseudonym_key_is_required(engine, tmp_path, monkeypatch):
     monkeypatch.delenv("RETURNS_PSEUDONYM_KEY")
     sid = _received(engine, tmp_path, clean_tables())
     with pytest.raises(Exception, match="RETURNS_PSEUDONYM_KEY"):
-        validate_submission(engine, sid, tmp_path / "feedback")
+        validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
 
 
 def test_validate_command_exit_codes(tmp_path):
@@ -147,7 +148,7 @@ def test_accepted_records_read_back_typed_on_each_backend(engine, tmp_path):
     from probation_returns.measures.quarter import accepted_tables
 
     sid = _received(engine, tmp_path, clean_tables())
-    validate_submission(engine, sid, tmp_path / "feedback")
+    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
     tables = accepted_tables(engine, sid)
     cases = tables["cases"]
     assert cases["case_ref"].to_list() == ["A100001", "A100002", "A100003"]
@@ -168,7 +169,7 @@ def test_the_measures_use_the_records_just_stored_exactly_as_the_warehouse_holds
     sid = _received(engine, tmp_path, clean_tables())
     with session_scope(engine) as session:  # delivered by the deadline, so it counts for the quarter
         session.get(Submission, sid).delivered_at = dt.datetime(2017, 10, 2, 9, tzinfo=dt.timezone.utc)
-    validate_submission(engine, sid, tmp_path / "feedback")
+    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
     kept = recent.recall(engine, sid)
     assert kept is not None
     read_back = accepted_tables(engine, sid)
@@ -181,7 +182,7 @@ def test_the_measures_use_the_records_just_stored_exactly_as_the_warehouse_holds
     assert provider_levels(engine, "C05", Quarter.parse("2017Q3")) == from_memory  # the same from the warehouse
 
     # validated again by another process (its run replaces this one's, and SQLite may even reuse the id)
-    validate_submission(engine, sid, tmp_path / "feedback", force=True)
+    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES, force=True)
     assert recent.recall(engine, sid) is not None
     with session_scope(engine) as session:
         run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == sid))

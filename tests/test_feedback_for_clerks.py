@@ -183,7 +183,7 @@ def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tm
     import datetime as dt
 
     from probation_returns.ingest import sha256_file
-    from reports.feedback import about
+    from probation_returns.validation.header import about
 
     files = write_csvs(tmp_path / "sent", clean_tables())
     result, out = _validate(tmp_path, files)

@@ -114,7 +114,7 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
     from probation_returns.ingest import archive_file, sha256_file
     from probation_returns.warehouse.db import session_scope
     from probation_returns.warehouse.models import ReoffendingExtract
-    from reports.csv import write_csv
+    from probation_returns.files.csv import write_csv
 
     digest = sha256_file(extract.path)
     archived = archive_file(extract.path, digest, archive_root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 from sqlalchemy import Engine, func, select
@@ -20,7 +21,15 @@ from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import about, complete, write_feedback
+from probation_returns.validation.header import about
+
+
+class FeedbackWriter(Protocol):
+    """Writes a validation's feedback files (``reports.feedback.FEEDBACK_FILES``); the wiring passes it in."""
+
+    def write(self, result: ValidationResult, folder: Path, submission_id: int | None, about: dict | None) -> None: ...
+
+    def complete(self, folder: Path) -> bool: ...
 
 
 @dataclass
@@ -91,7 +100,7 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
                             {t: dict(empty) for t in TABLES}, reasons=[why])
 
 
-def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *,
+def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *, feedback: FeedbackWriter,
                         force: bool = False) -> SubmissionValidation:
     """Validate the submission once; a later call reuses the stored result unless ``force``.
 
@@ -105,14 +114,14 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         provider, quarter = submission.provider_code, submission.quarter
         folder = feedback_folder(feedback_root, provider, quarter, submission_id)
         done = None if force else _stored(session, submission, folder)
-        lost = stored_result(session, submission) if done is not None and not complete(folder) else None
+        lost = stored_result(session, submission) if done is not None and not feedback.complete(folder) else None
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
         header = about(provider, quarter, [(f.file_name, f.sha256) for f in submission.files],
                        delivered_at=submission.delivered_at or submission.received_at, version=submission.version)
     if done is not None:
         if lost is not None:
-            write_feedback(lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+            feedback.write(lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
         return done
     try:
         result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
@@ -133,7 +142,7 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         accepted = session.info.pop(STORED, None)
     if accepted:  # committed: the measures in this run can use them as they are
         recent.remember(engine, submission_id, run_id, started, accepted)
-    write_feedback(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+    feedback.write(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
                                 {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder,

@@ -27,7 +27,7 @@ from probation_returns.staging import remove_abandoned, staging_file, staging_fo
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
-from reports.csv import write_csv
+from probation_returns.files.csv import write_csv
 from reports.ministry import dictionary, sheets, suppression
 from reports.ministry.content import ReturnContent, gather
 from reports.ministry.layout import MEASURE_NAMES

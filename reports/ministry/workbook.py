@@ -50,7 +50,7 @@ from reports.ministry.layout import (
     Table,
 )
 from reports.ministry.tidy import TOTALS, marker, provider_type
-from reports.xlsx import reproducible
+from probation_returns.files.xlsx import reproducible
 
 MARKING = "OFFICIAL-SENSITIVE"
 PUBLICATION_MARKING = "OFFICIAL: publication version (small counts suppressed)"

@@ -1,0 +1,1 @@
+"""Low-level file helpers below the domain: formula-safe CSV and reproducible workbooks."""
