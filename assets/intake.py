@@ -46,7 +46,7 @@ with warnings.catch_warnings():
 
 @dg.asset(
     partitions_def=quarter_partitions,
-    group_name="intake",
+    group_name="validation",  # after the returns are validated: lineage reads downhill, intake -> validation
     deps=[dg.AssetDep("provider_validation", partition_mapping=ALL_PROVIDERS_OF_QUARTER)],
     kinds={"csv"},
 )

@@ -1,6 +1,10 @@
 """The quarter's ministry return: workbook, CSV twin, manifest and publication copy, as a numbered build."""
 
+from pathlib import Path
+
 import dagster as dg
+
+from assets.intake import ALL_PROVIDERS_OF_QUARTER
 from orchestration.alerting import with_check_alerts
 from orchestration.partitions import partitioned_check, quarter_of, quarter_partitions
 from orchestration.resources import Folders, Warehouse
@@ -14,7 +18,8 @@ PREVIEW = ("provider_code", "outcome", "SL001R_performance", "SL002R_performance
 
 
 @dg.asset(partitions_def=quarter_partitions, group_name="returns", check_specs=CHECKS, kinds={"excel", "csv"},
-          deps=["quarter_performance", "quarter_submissions"])
+          deps=["quarter_performance", "quarter_submissions",
+                dg.AssetDep("accepted_return", partition_mapping=ALL_PROVIDERS_OF_QUARTER)])
 def ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders):
     """ministry_return_YYYYQn.xlsx with service_levels, reoffending, payments, data_quality and submissions CSVs,
     manifest.json and the publication copy; a new numbered build only when an input changed."""
@@ -31,8 +36,10 @@ def _ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, fo
         "built_at": build.built_at.isoformat(timespec="seconds"),
         "parameter_version": build.content.figures.params.version,
         "extract_as_of": build.content.figures.extract.as_of.isoformat() if build.content.figures.extract else "none",
-        "workbook": dg.MetadataValue.path(str(build.workbook)),
-        "folder": dg.MetadataValue.path(str(build.folder)),
+        "workbook": dg.MetadataValue.path(_relative(build.workbook, folders.output_path)),
+        "folder": dg.MetadataValue.path(_relative(build.folder, folders.output_path)),
+        "inputs": dg.MetadataValue.json([{k: s[k] for k in ("provider_code", "version", "outcome", "counts")}
+                                         for s in build.content.received]),
         "checksums": dg.MetadataValue.json(build.files),
         "summary": dg.MetadataValue.md(markdown_table(summary.select([c for c in PREVIEW if c in summary.columns]))),
     })
@@ -40,3 +47,11 @@ def _ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, fo
     yield dg.AssetCheckResult(check_name="files_match_manifest", passed=not problems,
                               metadata={"files": len(build.files), "problems": "; ".join(problems) or "none"})
 
+
+
+def _relative(path: Path, output: Path) -> str:
+    """A path inside the output folder as the output folder's (``2017Q3/builds/001``), not where the run ran."""
+    try:
+        return Path(path).resolve().relative_to(Path(output).resolve()).as_posix()
+    except ValueError:
+        return str(path)
