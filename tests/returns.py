@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -49,3 +51,19 @@ def write_csvs(folder: Path, tables: dict[str, list[list[str]]], provider: str =
 
 def set_value(tables, table: str, row: int, column: str, value: str) -> None:
     tables[table][row][TABLES[table].index(column)] = value
+
+
+@contextmanager
+def pipeline_env():
+    """The test pseudonym key set and no DAGSTER_HOME (runs in a throwaway instance), as they were afterwards."""
+    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
+    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
+    os.environ.pop("DAGSTER_HOME", None)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from probation_returns.reference import providers
+from tests.returns import pipeline_env
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -39,10 +40,7 @@ CODES = ["C05", "C14", "N02"]
 def built(tmp_path_factory):
     """One quarter through Dagster: three providers (C14 sends a workbook) and a final extract."""
     root = tmp_path_factory.mktemp("ministry")
-    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
-    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
-    os.environ.pop("DAGSTER_HOME", None)
-    try:
+    with pipeline_env():
         db = f"sqlite:///{root / 'w.db'}"
         upgrade(db)
         made = generate(root / "landing", [Q], CODES, scale=0.05)
@@ -50,12 +48,6 @@ def built(tmp_path_factory):
                           database_url=db, extract=made.extract, quarter_subfolders=False)
         assert run.failed == []
         yield root, db
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _csv(path: Path) -> list[dict]:

@@ -22,6 +22,7 @@ from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import session_scope, upgrade
 from probation_returns.warehouse.models import Submission
+from tests.returns import pipeline_env
 
 Q = Quarter.parse("2017Q3")
 CODES = ["C01", "C02", "N04", "N05", "C05"]
@@ -32,10 +33,7 @@ def quarter(tmp_path_factory):
     from orchestration.run import run_quarter
 
     root = tmp_path_factory.mktemp("truth")
-    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
-    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
-    os.environ.pop("DAGSTER_HOME", None)
-    try:
+    with pipeline_env():
         db = f"sqlite:///{root / 'w.db'}"
         upgrade(db)
         made = generate(root / "landing", [Q], CODES, scale=0.02)
@@ -58,12 +56,6 @@ def quarter(tmp_path_factory):
                           database_url=db, extract=made.extract, quarter_subfolders=False)
         assert set(run.failed) <= set(CODES)  # rejected returns are outcomes, not failures
         yield root, db
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _quality(root: Path) -> dict[tuple[str, str], dict]:
@@ -210,10 +202,7 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
 
     from orchestration.run import run_quarter
 
-    saved = {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME")}
-    os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
-    os.environ.pop("DAGSTER_HOME", None)
-    try:
+    with pipeline_env():
         db = f"sqlite:///{tmp_path / 'w.db'}"
         upgrade(db)
         landing = tmp_path / "landing"
@@ -230,12 +219,6 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
         run()  # version 2: rejected, on time
         _deliver(landing, "C05", dt.datetime(2017, 11, 1, 12, tzinfo=utc).timestamp())
         run()  # version 3: accepted, late
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     folders = sorted((tmp_path / "out" / "feedback" / "C05" / "2017Q3").iterdir(), key=lambda p: int(p.name.split("-")[1]))
     assert len(folders) == 3
     standing = [json.loads((f / "summary.json").read_text())["about"]["standing"] for f in folders]
