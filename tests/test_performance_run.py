@@ -29,8 +29,11 @@ def test_returns_run_writes_the_quarters_figures(tmp_path, monkeypatch):
     assert levels.filter(pl.col("provider_code") == "C01")["status"].unique().to_list() == ["no valid return"]
 
     reoffending = pl.read_csv(tmp_path / "out" / "reoffending.csv", infer_schema=False)
-    assert reoffending["provider_code"].to_list() == ["C05", "N02", "CRC", "NPS", "ALL"]  # providers, then totals
-    assert set(reoffending["result"].drop_nulls()) == {"final"}
+    codes = reoffending["provider_code"].to_list()
+    assert len(codes) == 28 + 3 and codes[-3:] == ["CRC", "NPS", "ALL"]  # every provider, then the totals
+    results = dict(zip(codes, reoffending["result"].to_list()))
+    assert (results["C05"], results["N02"], results["C01"]) == ("final", "final", "no valid return")
+    assert set(reoffending["result"].drop_nulls()) == {"final", "no valid return"}
     n02 = reoffending.filter(pl.col("provider_code") == "N02").row(0, named=True)
     assert n02["outcome_payment_gbp"] is None and n02["outcome_payment_gbp_marker"] == "[z]"  # NPS: never paid
     assert 0.2 < float(n02["binary_rate"]) < 0.45
