@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import downloads
 from portal.charts import service_level_chart
 from portal.forms import DecisionForm, SignOffForm
 from portal.security import db, roles
@@ -112,6 +113,11 @@ def _build(build_id: int) -> ReturnBuild:
     return build
 
 
+def _build_folder(build: ReturnBuild):
+    """The build's folder, absolute (a build made with relative settings records a relative one)."""
+    return current_app.extensions["returns_settings"].absolute(build.output_path)
+
+
 @bp.route("/builds/<int:build_id>", methods=["GET", "POST"])
 @roles("manager")
 def build(build_id: int):
@@ -132,8 +138,10 @@ def build(build_id: int):
         else:
             flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
         return redirect(url_for("manager.build", build_id=build.id))
-    files = [(name, what, overview.build_file(build, name) is not None) for name, what in overview.BUILD_FILES.items()]
-    published = [(name, what, overview.build_file(build, name, publication=True) is not None)
+    folder = _build_folder(build)
+    files = [(name, what, overview.build_file(build, name, folder=folder) is not None)
+             for name, what in overview.BUILD_FILES.items()]
+    published = [(name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
                  for name, what in overview.BUILD_FILES.items()]
     return render_template("manager/build.html", build=build, this=this, form=form, files=files,
                            published=published, newer=listed[0]["build"] if not this["latest"] else None), \
@@ -145,10 +153,9 @@ def build(build_id: int):
 @roles("manager")
 def build_file(build_id: int, name: str, publication: bool = False):
     build = _build(build_id)
-    path = overview.build_file(build, name, publication=publication)
+    path = overview.build_file(build, name, publication=publication, folder=_build_folder(build))
     if path is None:
         abort(404)
-    with db() as s:
-        audit.record(s, current_user.email, "download", quarter=build.quarter,
-                     target=f"{build.quarter} build {build.build_number}: {'publication/' if publication else ''}{path.name}")
-    return send_file(path, as_attachment=True, download_name=path.name)
+    return downloads.send(path, path.name, quarter=build.quarter,
+                          target=f"{build.quarter} build {build.build_number}: "
+                                 f"{'publication/' if publication else ''}{path.name}")

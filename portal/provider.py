@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import polars as pl
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import processing
+from portal import downloads, processing
 from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, overview, uploads
@@ -189,14 +189,10 @@ def feedback_file(submission_id: int, name: str):
     submission = _submission(submission_id)
     if name not in DOWNLOADS:
         abort(404)
-    path = _folder(submission) / name
-    if not path.is_file():
-        abort(404)
-    with db() as s:
-        audit.record(s, current_user.email, "download", provider=submission.provider_code, quarter=submission.quarter,
-                     target=f"submission {submission.id}: {name}")
-    return send_file(path, as_attachment=True,
-                     download_name=f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}")
+    return downloads.send(_folder(submission) / name,
+                          f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}",
+                          provider=submission.provider_code, quarter=submission.quarter,
+                          target=f"submission {submission.id}: {name}")
 
 
 @bp.route("/returns/history")

@@ -42,6 +42,21 @@ class Settings:
     sign_in_limit: str = "10 per minute"
     process_uploads: bool = True  # False in tests of the views: uploads are stored, not validated
     idle: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=IDLE_MINUTES))
+    # Where a relative path recorded by another process (a build's folder) is taken from: the working
+    # directory at start-up, as for the folders above.
+    root: Path = field(default_factory=Path.cwd)
+
+    def __post_init__(self) -> None:
+        # Made absolute once, at start-up: Flask's send_file takes a relative path from the application's
+        # package folder, not from the working directory the settings were written for.
+        self.root = Path(self.root).resolve()
+        for name in ("landing", "archive", "output", "dagster_home"):
+            setattr(self, name, self.absolute(getattr(self, name)))
+
+    def absolute(self, path: str | Path) -> Path:
+        """``path`` as an absolute path, a relative one taken from the start-up working directory."""
+        path = Path(path)
+        return path if path.is_absolute() else self.root / path
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -51,7 +66,7 @@ class Settings:
             landing=Path(os.environ.get("RETURNS_LANDING") or var / "landing"),
             archive=Path(os.environ.get("RETURNS_ARCHIVE") or var / "archive"),
             output=Path(os.environ.get("RETURNS_OUTPUT") or var / "output"),
-            dagster_home=Path(os.environ.get("DAGSTER_HOME") or var / "dagster").resolve(),
+            dagster_home=Path(os.environ.get("DAGSTER_HOME") or var / "dagster"),
             secret_key=_secret_key(var),
             open_quarter=os.environ.get("RETURNS_OPEN_QUARTER") or None,
             secure_cookies=os.environ.get("RETURNS_PORTAL_SECURE_COOKIES", "1") != "0",
@@ -79,6 +94,6 @@ class Settings:
 
     def worker_environment(self) -> dict[str, str]:
         """What the validation worker needs to find the same warehouse, folders and Dagster instance."""
-        return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing.resolve()),
-                "RETURNS_ARCHIVE": str(self.archive.resolve()), "RETURNS_OUTPUT": str(self.output.resolve()),
+        return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing),
+                "RETURNS_ARCHIVE": str(self.archive), "RETURNS_OUTPUT": str(self.output),
                 "DAGSTER_HOME": str(self.dagster_home)}

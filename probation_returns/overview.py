@@ -166,9 +166,11 @@ BUILD_FILES = {  # what a build holds that a contract manager may download (name
 }
 
 
-def build_file(build: ReturnBuild, name: str, publication: bool = False) -> Path | None:
-    """A file of a build, by its listed name only (never a path from a request); None if it is not there."""
-    folder = Path(build.output_path)
+def build_file(build: ReturnBuild, name: str, publication: bool = False, folder: Path | None = None) -> Path | None:
+    """A file of a build, by its listed name only (never a path from a request); None if it is not there.
+
+    ``folder``: the build's folder as an absolute path, when its recorded ``output_path`` is relative."""
+    folder = Path(folder or build.output_path)
     if publication:
         folder = folder / "publication"
     if name == "workbook":
