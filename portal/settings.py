@@ -11,6 +11,7 @@ from pathlib import Path
 from probation_returns.warehouse.db import database_url
 
 IDLE_MINUTES = 30
+ABSOLUTE_HOURS = 12
 
 
 def _secret_key(var: Path) -> str:
@@ -39,7 +40,12 @@ class Settings:
     open_quarter: str | None = None  # None: the quarter before today's
     secure_cookies: bool = True
     limiter_storage: str = "memory://"
-    sign_in_limit: str = "10 per minute"
+    sign_in_limit: str = "10 per minute"  # refused sign-ins per account (the address typed)
+    sign_in_address_limit: str = "50 per minute"  # refused sign-ins per client address (an office shares one)
+    lock_after: int = 10  # wrong passwords in a row lock the account...
+    lock_for: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=15))  # ...for this long
+    proxies: int = 0  # proxies in front that set X-Forwarded-For (and -Proto); 0: the headers are ignored
+    absolute_timeout: dt.timedelta = field(default_factory=lambda: dt.timedelta(hours=ABSOLUTE_HOURS))
     process_uploads: bool = True  # False in tests of the views: uploads are stored, not validated
     idle: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=IDLE_MINUTES))
     # Where a relative path recorded by another process (a build's folder) is taken from: the working
@@ -71,6 +77,7 @@ class Settings:
             open_quarter=os.environ.get("RETURNS_OPEN_QUARTER") or None,
             secure_cookies=os.environ.get("RETURNS_PORTAL_SECURE_COOKIES", "1") != "0",
             limiter_storage=os.environ.get("RETURNS_PORTAL_LIMITER_STORAGE", "memory://"),
+            proxies=int(os.environ.get("RETURNS_PORTAL_PROXIES") or 0),
         )
 
     def flask_config(self) -> dict:

@@ -375,3 +375,113 @@ def test_one_worker_validates_its_upload_and_then_every_other_one_waiting(portal
         finished = {u.provider_code: (u.status, u.submission_id) for u in s.scalars(select(Upload))}
     assert finished == {"C14": ("done", portal.own_submission), "C05": ("done", portal.other_submission)}
     assert portal_intake.work(portal.own_upload, portal.settings.dagster_home) == 0  # nothing left to do
+
+
+def _copy_of_session(client, app):
+    """Another browser holding a copy of ``client``'s session cookie (copied by an attacker, say)."""
+    thief = app.test_client()
+    thief.set_cookie("returns_session", client.get_cookie("returns_session").value)
+    return thief
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out_password_reset_and_disable(portal):
+    from probation_returns import accounts
+
+    def end_by_sign_out(client):
+        client.post("/sign-out", data={"csrf_token": token(client, "/returns")})
+
+    def end_by_reset(client):
+        with session_scope(portal.engine) as s:
+            accounts.reset_password(s, ACCOUNTS["provider"], PASSWORD)  # even to the same password
+
+    def end_by_disable(client):
+        with session_scope(portal.engine) as s:
+            accounts.disable(s, ACCOUNTS["provider"])
+
+    for end in (end_by_sign_out, end_by_reset, end_by_disable):
+        with session_scope(portal.engine) as s:
+            accounts.enable(s, ACCOUNTS["provider"])
+        client = portal.app.test_client()
+        sign_in(client, "provider")
+        thief = _copy_of_session(client, portal.app)
+        assert thief.get("/returns").status_code == 200, end.__name__  # the copy works while the session lives
+        end(client)
+        for browser in (thief, client):
+            replay = browser.get("/returns")
+            assert replay.status_code == 302 and "/sign-in" in replay.location, end.__name__
+    again = portal.app.test_client()  # disabled: cannot sign in again either
+    response = again.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD,
+                                            "csrf_token": token(again)})
+    assert response.status_code == 401
+
+
+def test_a_session_ends_after_the_absolute_time_out_however_active(tmp_path, database_url):
+    import datetime as dt
+
+    p = seed(tmp_path, database_url, absolute_timeout=dt.timedelta(seconds=2))
+    client = p.app.test_client()
+    sign_in(client, "manager")
+    for _ in range(3):
+        assert client.get("/manage/quarters/2017Q3").status_code == 200
+        time.sleep(0.5)
+    time.sleep(1)
+    after = client.get("/manage/quarters/2017Q3")
+    assert after.status_code == 302 and "/sign-in" in after.location
+    p.engine.dispose()
+
+
+def _refused(client, email, **headers):
+    return client.post("/sign-in", data={"email": email, "password": "wrong-password!", "csrf_token": token(client)},
+                       headers=headers).status_code
+
+
+def test_one_accounts_wrong_passwords_do_not_throttle_another_and_throttling_is_audited(tmp_path, database_url):
+    p = seed(tmp_path, database_url, sign_in_limit="3 per minute")
+    office = p.app.test_client()  # everyone behind one address
+    assert [_refused(office, ACCOUNTS["admin"]) for _ in range(4)] == [401, 401, 401, 429]
+    sign_in(office, "manager")  # a colleague at the same address is not held back
+    with session_scope(p.engine) as s:
+        throttled = s.scalars(select(AuditEvent).where(AuditEvent.action == "sign_in_throttled")).one()
+    assert throttled.actor == ACCOUNTS["admin"] and throttled.detail["limit"] == "3 per 1 minute per account"
+    p.engine.dispose()
+
+
+def test_a_forged_x_forwarded_for_changes_nothing_without_a_configured_proxy(tmp_path, database_url):
+    p = seed(tmp_path, database_url, sign_in_address_limit="3 per minute")
+    client = p.app.test_client()
+    codes = [_refused(client, f"guess{i}@example.org", **{"X-Forwarded-For": f"10.0.0.{i}"}) for i in range(4)]
+    assert codes == [401, 401, 401, 429]  # each guess claimed a new address: still one address, still throttled
+    with session_scope(p.engine) as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "sign_in_throttled")).one()
+    assert event.detail["address"] == "127.0.0.1" and event.detail["limit"] == "3 per 1 minute per address"
+
+    import dataclasses
+
+    from portal import create_app
+
+    behind = create_app(dataclasses.replace(p.settings, proxies=1))  # the same, behind one configured proxy
+    behind.config["TESTING"] = True
+    client = behind.test_client()
+    codes = [_refused(client, f"guess{i}@example.org", **{"X-Forwarded-For": f"10.0.1.{i}"}) for i in range(4)]
+    assert codes == [401, 401, 401, 401]  # the proxy's header names the client: four clients
+    p.engine.dispose()
+
+
+def test_an_account_is_locked_after_wrong_passwords_and_unlocks_by_itself(tmp_path, database_url):
+    import datetime as dt
+
+    p = seed(tmp_path, database_url, lock_after=3, lock_for=dt.timedelta(seconds=2))
+    client = p.app.test_client()
+    assert [_refused(client, ACCOUNTS["manager"]) for _ in range(3)] == [401, 401, 401]
+    right = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": PASSWORD,
+                                          "csrf_token": token(client)})
+    assert right.status_code == 401  # locked: even the right password is refused, with the same words
+    assert "The email address or password is not right" in right.get_data(as_text=True)
+    sign_in(client, "admin")  # another account is not locked
+    time.sleep(2.5)
+    sign_in(p.app.test_client(), "manager")  # the lock has ended by itself
+    with session_scope(p.engine) as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["manager"])
+                                               .order_by(AuditEvent.id))]
+    assert actions == ["sign_in_failed"] * 3 + ["sign_in_locked", "sign_in"]
+    p.engine.dispose()

@@ -325,6 +325,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # in every session's user id: one more ends every session made before (sign-out, reset, disable)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong passwords in a row
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):
