@@ -34,6 +34,19 @@ class Seeded:
     other_upload: int
     build: int
     workbook: Path
+    users: dict  # role -> user id
+
+    @property
+    def provider_user(self) -> int:
+        return self.users["provider"]
+
+    @property
+    def other_provider_user(self) -> int:
+        return self.users["other_provider"]
+
+    @property
+    def admin_user(self) -> int:
+        return self.users["admin"]
 
 
 def _return(tmp: Path, provider: str, faulty: bool) -> list[Path]:
@@ -89,7 +102,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     app = create_app(settings)
     app.config["TESTING"] = True
     return Seeded(app, settings, engine, submissions["C14"], submissions["C05"], upload_ids["C14"], upload_ids["C05"],
-                  build_id, workbook)
+                  build_id, workbook, {role: users[email] for role, email in ACCOUNTS.items()})
 
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

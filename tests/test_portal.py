@@ -49,6 +49,8 @@ def _routes(p):
         ("GET", f"/manage/builds/{build}/publication/workbook", ("manager",)),
         ("GET", "/admin/audit", ("admin",)),
         ("GET", "/admin/accounts", ("admin",)),
+        ("GET", f"/admin/accounts/{p.other_provider_user}", ("admin",)),
+        ("POST", f"/admin/accounts/{p.other_provider_user}", ("admin",)),
     ]
 
 
@@ -484,4 +486,50 @@ def test_an_account_is_locked_after_wrong_passwords_and_unlocks_by_itself(tmp_pa
         actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["manager"])
                                                .order_by(AuditEvent.id))]
     assert actions == ["sign_in_failed"] * 3 + ["sign_in_locked", "sign_in"]
+    p.engine.dispose()
+
+
+def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_audited(tmp_path, database_url):
+    import datetime as dt
+
+    p = seed(tmp_path, database_url, lock_after=2, lock_for=dt.timedelta(hours=1))
+    clerk = p.app.test_client()
+    sign_in(clerk, "provider")
+    admin = p.app.test_client()
+    sign_in(admin, "admin")
+    page = f"/admin/accounts/{p.provider_user}"
+    assert ACCOUNTS["provider"] in admin.get("/admin/accounts").get_data(as_text=True)
+
+    def press(action):
+        return admin.post(page, data={"action": action, "csrf_token": token(admin, page)}, follow_redirects=True)
+
+    disabled = press("disable").get_data(as_text=True)
+    assert "is disabled" in disabled and "Enable the account" in disabled
+    assert clerk.get("/returns").status_code == 302  # the clerk's session ended at once
+    refused = clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD,
+                                           "csrf_token": token(clerk)})
+    assert refused.status_code == 401
+    assert "is enabled" in press("enable").get_data(as_text=True)
+    sign_in(clerk, "provider")
+    reset = press("reset").get_data(as_text=True)
+    new_password = reset.split("<code>")[1].split("</code>")[0]
+    assert len(new_password) == 23 and clerk.get("/returns").status_code == 302
+    for _ in range(2):
+        clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": "not-the-password",
+                                     "csrf_token": token(clerk)})
+    assert "locked until" in admin.get(page).get_data(as_text=True)
+    assert "is unlocked" in press("unlock").get_data(as_text=True)
+    signed = clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": new_password,
+                                          "csrf_token": token(clerk)})
+    assert signed.status_code == 302
+    own = f"/admin/accounts/{p.admin_user}"
+    mine = admin.post(own, data={"action": "disable", "csrf_token": token(admin, own)})
+    assert mine.status_code == 400 and "cannot disable your own account" in mine.get_data(as_text=True)
+    with session_scope(p.engine) as s:
+        done = [(e.actor, e.action, e.target) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["admin"], AuditEvent.action != "sign_in")
+            .order_by(AuditEvent.id))]
+    assert done == [(ACCOUNTS["admin"], action, ACCOUNTS["provider"]) for action in
+                    ("account_disabled", "account_enabled", "password_reset", "account_unlocked")]
+    assert admin.get("/admin/accounts/999999").status_code == 404
     p.engine.dispose()
