@@ -60,3 +60,7 @@ class SignOffForm(FlaskForm):
 
 class AccountActionForm(FlaskForm):
     """Disable, enable, unlock or reset the password of an account: the button pressed says which."""
+
+
+class RebuildForm(FlaskForm):
+    submit = SubmitField("Rebuild the quarter", widget=GovSubmitInput())

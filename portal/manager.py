@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal import downloads
+from portal import downloads, processing
 from portal.charts import service_level_chart
-from portal.forms import DecisionForm, SignOffForm
+from portal.forms import DecisionForm, RebuildForm, SignOffForm
 from portal.security import db, roles
-from probation_returns import audit, overview
+from probation_returns import audit, overview, rebuilds
 from probation_returns.calendar import Quarter
-from probation_returns.measures.decisions import DecisionError, current_credits, decide
+from probation_returns.measures.decisions import DECISIONS_LOCK, DecisionError, current_credits, decide
 from probation_returns.reference import providers
+from probation_returns.warehouse.locks import hold
 from reports.ministry.layout import MEASURE_NAMES
-from probation_returns.warehouse.models import CreditDecision, Credit, ReturnBuild, SignOff
+from probation_returns.warehouse.models import BuildRequest, CreditDecision, Credit, ReturnBuild, SignOff
 
 bp = Blueprint("manager", __name__, url_prefix="/manage")
 
@@ -53,7 +54,11 @@ def quarter(quarter: str):
     with db() as s:
         rows = overview.quarter_overview(s, quarter)
         built = overview.builds(s, quarter)
+        since = overview.decisions_since(s, built[0]["build"]) if built else []
+        rebuilding = overview.rebuild_in_progress(s, quarter)
     return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
+                           out_of_date=overview.out_of_date_reason(since), rebuilding=rebuilding,
+                           rebuild_form=RebuildForm(),
                            deadline=overview.deadline(q), previous=str(q - 1),
                            following=str(q + 1) if q < _open_quarter() else None, tags=overview.STATUS_TAGS)
 
@@ -126,26 +131,93 @@ def build(build_id: int):
     with db() as s:
         listed = overview.builds(s, build.quarter)
     this = next(b for b in listed if b["build"].id == build.id)
+    with db() as s:
+        reason = overview.out_of_date_reason(overview.decisions_since(s, build))
+        included = overview.decisions_included(s, build)
+        rebuilding = overview.rebuild_in_progress(s, build.quarter)
+    problem = None
     if this["latest"] and this["sign_off"] is None and form.validate_on_submit():
         try:
             with db() as s:
+                hold(s, DECISIONS_LOCK, build.quarter)  # no decision slips in between the check and the sign-off
+                reason = overview.out_of_date_reason(overview.decisions_since(s, build))
+                if reason is not None:
+                    raise OutOfDate(reason)
                 s.add(SignOff(build_id=build.id, signed_by=current_user.email))
                 s.flush()
                 audit.record(s, current_user.email, "sign_off", quarter=build.quarter,
                              target=f"{build.quarter} build {build.build_number}", manifest_sha256=build.manifest_sha256)
+        except OutOfDate as exc:
+            problem = f"This build cannot be signed off. {exc}"
         except IntegrityError:
-            pass  # signed off a moment ago by someone else: one sign-off per build, kept by the database
+            return redirect(url_for("manager.build", build_id=build.id))  # signed off a moment ago by someone else
         else:
             flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
-        return redirect(url_for("manager.build", build_id=build.id))
+            return redirect(url_for("manager.build", build_id=build.id))
     folder = _build_folder(build)
     files = [(name, what, overview.build_file(build, name, folder=folder) is not None)
              for name, what in overview.BUILD_FILES.items()]
     published = [(name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
                  for name, what in overview.BUILD_FILES.items()]
     return render_template("manager/build.html", build=build, this=this, form=form, files=files,
-                           published=published, newer=listed[0]["build"] if not this["latest"] else None), \
-        400 if any(f.errors for f in form) else 200
+                           published=published, newer=listed[0]["build"] if not this["latest"] else None,
+                           out_of_date=reason, problem=problem, included=included, rebuilding=rebuilding,
+                           rebuild_form=RebuildForm()), 400 if problem or any(f.errors for f in form) else 200
+
+
+class OutOfDate(Exception):
+    pass
+
+
+@bp.route("/quarters/<quarter>/rebuild", methods=["POST"])
+@roles("manager")
+def rebuild(quarter: str):
+    """Build the quarter again, through the quarter_build job, in a worker; the next page follows it."""
+    quarter = _quarter(quarter)
+    if not RebuildForm().validate_on_submit():
+        abort(400)
+    with db() as s:
+        row = rebuilds.request(s, quarter, current_user.email)
+        new = row.status == "received" and row.worker is None
+        if new:
+            audit.record(s, current_user.email, "rebuild_requested", quarter=quarter, target=f"{quarter} rebuild {row.id}")
+        request_id = row.id
+    if new:
+        processing.start_build(request_id, current_app.extensions["returns_settings"])
+    return redirect(url_for("manager.follow_build", request_id=request_id))
+
+
+def _request(request_id: int) -> BuildRequest:
+    with db() as s:
+        row = s.get(BuildRequest, request_id)
+        if row is None:
+            abort(404)
+    if rebuilds.stalled(row):  # its worker was killed or never started: start another (safe to repeat)
+        processing.start_build(row.id, current_app.extensions["returns_settings"])
+        with db() as s:
+            row = s.get(BuildRequest, request_id)
+    return row
+
+
+@bp.route("/rebuilds/<int:request_id>")
+@roles("manager")
+def follow_build(request_id: int):
+    row = _request(request_id)
+    if row.status == "done":
+        return redirect(url_for("manager.build", build_id=row.build_id))
+    return render_template("manager/rebuild.html", row=row)
+
+
+@bp.route("/rebuilds/<int:request_id>/status")
+@roles("manager")
+def follow_build_status(request_id: int):
+    row = _request(request_id)
+    nxt = url_for("manager.build", build_id=row.build_id) if row.status == "done" else (
+        url_for("manager.follow_build", request_id=row.id) if row.status == "failed" else None)
+    return jsonify({"status": row.status, "words": REBUILD_WORDS.get(row.status, ""), "next": nxt})
+
+
+REBUILD_WORDS = {"received": "The rebuild is waiting to start.", "building": "The quarter is being built."}
 
 
 @bp.route("/builds/<int:build_id>/files/<name>")

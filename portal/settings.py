@@ -37,6 +37,7 @@ class Settings:
     output: Path
     dagster_home: Path
     secret_key: str
+    alerts: Path = Path("var/alerts")
     open_quarter: str | None = None  # None: the quarter before today's
     secure_cookies: bool = True
     limiter_storage: str = "memory://"
@@ -56,7 +57,7 @@ class Settings:
         # Made absolute once, at start-up: Flask's send_file takes a relative path from the application's
         # package folder, not from the working directory the settings were written for.
         self.root = Path(self.root).resolve()
-        for name in ("landing", "archive", "output", "dagster_home"):
+        for name in ("landing", "archive", "output", "dagster_home", "alerts"):
             setattr(self, name, self.absolute(getattr(self, name)))
 
     def absolute(self, path: str | Path) -> Path:
@@ -73,6 +74,7 @@ class Settings:
             archive=Path(os.environ.get("RETURNS_ARCHIVE") or var / "archive"),
             output=Path(os.environ.get("RETURNS_OUTPUT") or var / "output"),
             dagster_home=Path(os.environ.get("DAGSTER_HOME") or var / "dagster"),
+            alerts=Path(os.environ.get("RETURNS_ALERTS") or var / "alerts"),
             secret_key=_secret_key(var),
             open_quarter=os.environ.get("RETURNS_OPEN_QUARTER") or None,
             secure_cookies=os.environ.get("RETURNS_PORTAL_SECURE_COOKIES", "1") != "0",
@@ -103,4 +105,4 @@ class Settings:
         """What the validation worker needs to find the same warehouse, folders and Dagster instance."""
         return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing),
                 "RETURNS_ARCHIVE": str(self.archive), "RETURNS_OUTPUT": str(self.output),
-                "DAGSTER_HOME": str(self.dagster_home)}
+                "DAGSTER_HOME": str(self.dagster_home), "RETURNS_ALERTS": str(self.alerts)}

@@ -15,9 +15,12 @@ from probation_returns.measures.quarter import LONDON, accepted_submission, subm
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.warehouse.models import (
+    BuildRequest,
     Credit,
+    CreditDecision,
     Measure,
     ReturnBuild,
+    ReturnBuildDecision,
     SignOff,
     Submission,
     Upload,
@@ -155,6 +158,63 @@ def builds(session: Session, quarter: str) -> list[dict]:
     latest_signed = next((b.id for b in rows if b.id in signed), None)
     return [{"build": b, "sign_off": signed.get(b.id), "latest": i == 0, "for_ministry": b.id == latest_signed}
             for i, b in enumerate(rows)]
+
+
+@dataclass(frozen=True)
+class Decided:
+    provider: str
+    measure: str
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: dt.datetime
+
+
+def _current_decisions(session: Session, quarter: str):
+    """The latest decision on each current credit of the quarter: what a build made now would carry."""
+    latest = (select(func.max(CreditDecision.id).label("id")).join(Credit, Credit.id == CreditDecision.credit_id)
+              .where(Credit.quarter == quarter, Credit.replaced_at.is_(None)).group_by(CreditDecision.credit_id))
+    return select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id) \
+        .where(CreditDecision.id.in_(latest)).order_by(Credit.provider_code, Credit.measure)
+
+
+def _decided(decision: CreditDecision, credit: Credit) -> Decided:
+    return Decided(credit.provider_code, credit.measure, decision.decision, decision.reason, decision.decided_by,
+                   _utc(decision.decided_at))
+
+
+def decisions_since(session: Session, build: ReturnBuild) -> list[Decided]:
+    """Decisions the build's figures do not carry: made since it was built. Any at all: it is out of date."""
+    included = select(ReturnBuildDecision.decision_id).where(ReturnBuildDecision.build_id == build.id)
+    rows = session.execute(_current_decisions(session, build.quarter).where(CreditDecision.id.not_in(included)))
+    return [_decided(d, c) for d, c in rows]
+
+
+def decisions_included(session: Session, build: ReturnBuild) -> list[Decided]:
+    """The decisions the build's figures carry (the latest on each credit when it was built)."""
+    rows = session.execute(select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id)
+                           .join(ReturnBuildDecision, ReturnBuildDecision.decision_id == CreditDecision.id)
+                           .where(ReturnBuildDecision.build_id == build.id)
+                           .order_by(Credit.provider_code, Credit.measure))
+    return [_decided(d, c) for d, c in rows]
+
+
+def out_of_date_reason(since: list[Decided]) -> str | None:
+    """Why a build cannot be signed off, in words, or None when it carries every decision."""
+    if not since:
+        return None
+    listed = "; ".join(f"{d.provider} {d.measure} {d.decision} on {d.decided_at:%d %B %Y at %H:%M} UTC by {d.decided_by}"
+                       for d in since)
+    many = len(since) > 1
+    return (f"This build was made before {'these decisions' if many else 'this decision'} on credits: {listed}. "
+            f"Its figures and payments do not include {'them' if many else 'it'}. Rebuild the quarter, then sign "
+            "off the new build.")
+
+
+def rebuild_in_progress(session: Session, quarter: str) -> BuildRequest | None:
+    return session.scalar(select(BuildRequest).where(BuildRequest.quarter == quarter,
+                                                     BuildRequest.status.in_(("received", "building")))
+                          .order_by(BuildRequest.id.desc()).limit(1))
 
 
 BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)

@@ -15,7 +15,7 @@ from probation_returns.ingest import discover, receive
 from probation_returns.uploads import Incoming, store
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
-from probation_returns.warehouse.models import Credit, Provider, ReturnBuild
+from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
 from tests.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
@@ -35,6 +35,7 @@ class Seeded:
     build: int
     workbook: Path
     users: dict  # role -> user id
+    rebuild: int  # a failed rebuild request of 2017Q3
 
     @property
     def provider_user(self) -> int:
@@ -98,11 +99,16 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
                      unscaled_gbp=Decimal("1234.56"), parameter_version="2017-18.1"))
         s.flush()
         build_id = build.id
+        failed = BuildRequest(quarter="2017Q3", requested_by=ACCOUNTS["manager"], status="failed",
+                              error="quarter_performance: the test's build failed")
+        s.add(failed)
+        s.flush()
+        rebuild_id = failed.id
         assert s.get(Provider, "C05") is not None
     app = create_app(settings)
     app.config["TESTING"] = True
     return Seeded(app, settings, engine, submissions["C14"], submissions["C05"], upload_ids["C14"], upload_ids["C05"],
-                  build_id, workbook, {role: users[email] for role, email in ACCOUNTS.items()})
+                  build_id, workbook, {role: users[email] for role, email in ACCOUNTS.items()}, rebuild_id)
 
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -47,6 +47,9 @@ def _routes(p):
         ("POST", f"/manage/builds/{build}", ("manager",)),
         ("GET", f"/manage/builds/{build}/files/workbook", ("manager",)),
         ("GET", f"/manage/builds/{build}/publication/workbook", ("manager",)),
+        ("POST", "/manage/quarters/2017Q3/rebuild", ("manager",)),
+        ("GET", f"/manage/rebuilds/{p.rebuild}", ("manager",)),
+        ("GET", f"/manage/rebuilds/{p.rebuild}/status", ("manager",)),
         ("GET", "/admin/audit", ("admin",)),
         ("GET", "/admin/accounts", ("admin",)),
         ("GET", f"/admin/accounts/{p.other_provider_user}", ("admin",)),
@@ -264,6 +267,9 @@ def test_a_contract_manager_decision_and_sign_off_are_kept_with_who_and_when(por
     client = portal.app.test_client()
     sign_in(client, "manager")
     form = token(client, "/manage/quarters/2017Q3/providers/C05/credits?measure=SL001R")
+    signed = client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})
+    assert signed.status_code == 302
+    client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})  # twice: still one
     response = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
         "measure": "SL001R", "decision": "waived", "reason": "Data migration in July", "csrf_token": form})
     assert response.status_code == 302
@@ -272,17 +278,16 @@ def test_a_contract_manager_decision_and_sign_off_are_kept_with_who_and_when(por
     unknown = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
         "measure": "NOPE", "decision": "waived", "reason": "x", "csrf_token": form})
     assert unknown.status_code == 404
-    signed = client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})
-    assert signed.status_code == 302
-    client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})  # twice: still one
     download = client.get(f"/manage/builds/{portal.build}/files/workbook")
     assert download.data == portal.workbook.read_bytes()
     with session_scope(portal.engine) as s:
         assert [x.signed_by for x in s.scalars(select(SignOff))] == [ACCOUNTS["manager"]]
         actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions == ["sign_in", "credit_decision", "sign_off", "download"]
+    assert actions == ["sign_in", "sign_off", "credit_decision", "download"]
     page = client.get(f"/manage/builds/{portal.build}").get_data(as_text=True)
-    assert "Yes: this is the signed-off build" in page
+    assert "Yes: this is the signed-off build" in page  # still what went to the ministry...
+    assert "Out of date" in page and "C05 SL001R waived on" in page  # ...but it predates the decision
+    assert "Build 1 is out of date" in client.get("/manage/quarters/2017Q3").get_data(as_text=True)
 
 
 def test_the_audit_log_holds_no_offenders_data(portal):
