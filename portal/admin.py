@@ -58,7 +58,7 @@ def account(user_id: int):
         if action not in ACTIONS:
             abort(400)
         change, audit_action, told = ACTIONS[action]
-        if user_id == int(current_user.account.id) and action == "disable":
+        if user_id == current_user.account.id and action == "disable":
             problem = "You cannot disable your own account: ask another administrator"
         else:
             if action == "reset":

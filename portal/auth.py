@@ -92,7 +92,7 @@ def sign_out():
     if SignOutForm().validate_on_submit():
         with db() as s:
             audit.record(s, current_user.email, "sign_out")
-            accounts.end_sessions(s, int(current_user.account.id))  # and any copy of this session's cookie
+            accounts.end_sessions(s, current_user.account.id)  # and any copy of this session's cookie
         logout_user()
         session.clear()
         return redirect(url_for("auth.sign_in", signed_out=1))

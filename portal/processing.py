@@ -20,6 +20,7 @@ from probation_returns.uploads import worker_alive
 from probation_returns.warehouse.models import BuildRequest, Upload
 
 _prepared: set = set()
+started: list[subprocess.Popen] = []  # workers this process started still running (tests wait for them)
 
 
 def _child(module: str, key: int, settings: Settings) -> subprocess.Popen:
@@ -30,6 +31,7 @@ def _child(module: str, key: int, settings: Settings) -> subprocess.Popen:
     child = subprocess.Popen([sys.executable, "-m", module, str(key)], env=env, stdin=subprocess.DEVNULL,
                              start_new_session=True)
     threading.Thread(target=child.wait, daemon=True).start()
+    started[:] = [c for c in started if c.poll() is None] + [child]
     return child
 
 

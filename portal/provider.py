@@ -72,7 +72,7 @@ def send(quarter: str):
                 raise uploads.UploadError("Choose the file or files of your return")
             incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
             with db() as s:
-                upload = uploads.store(s, settings().landing, code, quarter, int(current_user.id),
+                upload = uploads.store(s, settings().landing, code, quarter, current_user.account.id,
                                        form.declared_by.data, incoming)
                 audit.record(s, current_user.email, "upload", provider=code, quarter=quarter,
                              target=f"upload {upload.id}", files=len(incoming),
@@ -202,5 +202,7 @@ def history():
         rows = overview.versions(s, current_user.provider)
         for row in rows:
             s.expunge(row["submission"])
+        unfinished = overview.unfinished_uploads(s, current_user.provider)
+        s.expunge_all()
     return render_template("provider/history.html", rows=rows, provider=current_user.provider,
-                           tags=overview.STATUS_TAGS)
+                           tags=overview.STATUS_TAGS, unfinished=unfinished)

@@ -119,6 +119,12 @@ def versions(session: Session, provider: str, quarter: str | None = None) -> lis
     return [{"submission": s, "counts": counted.get(s.quarter) == s.id} for s in rows]
 
 
+def unfinished_uploads(session: Session, provider: str) -> list[Upload]:
+    """The provider's uploads that did not become a version: failed, or still waiting or being checked."""
+    return list(session.scalars(select(Upload).where(Upload.provider_code == provider, Upload.status != "done")
+                                .order_by(Upload.id.desc())))
+
+
 def quarter_overview(session: Session, quarter: str) -> list[dict]:
     """All 28 providers for the quarter: status, counted version, service levels and credits."""
     measures: dict[str, list[Measure]] = {}

@@ -12,7 +12,7 @@ from portal import create_app
 from portal.settings import Settings
 from probation_returns import accounts
 from probation_returns.ingest import discover, receive
-from probation_returns.uploads import Incoming, store
+from probation_returns.uploads import Incoming, place, store
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
@@ -64,6 +64,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     engine = engine_for(database_url)
     settings = Settings(database_url=database_url, landing=tmp / "landing", archive=tmp / "archive",
                         output=tmp / "output", dagster_home=tmp / "dagster", secret_key="test-secret-key",
+                        alerts=tmp / "alerts",
                         open_quarter="2017Q3", process_uploads=False, sign_in_limit="1000 per minute")
     for key, value in overrides.items():
         setattr(settings, key, value)
@@ -81,6 +82,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
                            users[ACCOUNTS["provider" if provider == "C14" else "other_provider"]], "A Clerk",
                            [Incoming(f.name.split("_")[-1].removesuffix(".csv"), f.name, f.open("rb")) for f in files])
             upload_ids[provider] = upload.id
+            place(settings.landing, upload)  # as the worker does before its run
         landed = discover(settings.landing, provider=provider, quarter="2017Q3")[0]
         with session_scope(engine) as s:
             submissions[provider] = receive(s, landed, settings.archive).submission_id

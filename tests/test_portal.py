@@ -3,6 +3,7 @@ sign-in is rate limited, sessions expire when idle, and the audit log records wh
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 
@@ -216,11 +217,17 @@ def test_an_upload_is_streamed_into_the_landing_folder_under_the_services_names(
             "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert response.status_code == 302 and "/uploads/" in response.location
-    landed = sorted(p.name for p in (portal.settings.landing / "C14").iterdir())
-    assert landed == ["C14_2017Q3_breaches.csv", "C14_2017Q3_cases.csv", "C14_2017Q3_contacts.csv"]
-    assert not (portal.settings.landing / "etc").exists()
     with session_scope(portal.engine) as s:
         upload = s.scalars(select(Upload).order_by(Upload.id.desc())).first()
+        queued = sorted(p.name for p in uploads.queued_folder(portal.settings.landing, upload.id).iterdir())
+        assert queued == ["C14_2017Q3_breaches.csv", "C14_2017Q3_cases.csv", "C14_2017Q3_contacts.csv"]
+        assert not (portal.settings.landing / "etc").exists()
+        uploads.place(portal.settings.landing, upload)  # the worker, at the upload's turn
+        landed = sorted(p.name for p in (portal.settings.landing / "C14").iterdir())
+        assert landed == queued
+        assert (portal.settings.landing / "C14" / "C14_2017Q3_cases.csv").read_bytes() == b"case_ref\nA1\n"
+        sent = upload.uploaded_at.replace(tzinfo=upload.uploaded_at.tzinfo or dt.timezone.utc).timestamp()
+        assert abs((portal.settings.landing / "C14" / "C14_2017Q3_cases.csv").stat().st_mtime - sent) < 1e-3
         assert upload.declared_by == "Jo Clerk" and {f["sent_as"] for f in upload.files} == {
             "My cases.csv", "contacts.csv", "Breaches.CSV"}
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "upload")).one()
@@ -318,8 +325,10 @@ def test_signing_out_ends_the_session_and_is_audited(portal):
 
 def test_a_workbook_sent_after_csvs_replaces_them_in_the_landing_folder(portal):
     with session_scope(portal.engine) as s:
-        uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
-                      [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))])
+        upload = uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
+                               [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))])
+        assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) != ["C14_2017Q3.xlsx"]
+        uploads.place(portal.settings.landing, upload)
     assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) == ["C14_2017Q3.xlsx"]
 
 
@@ -352,7 +361,9 @@ def test_a_return_of_a_real_size_is_taken_whatever_the_line_breaks(portal):
             "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert response.status_code == 302, response.status_code
-    assert (portal.settings.landing / "C14" / "C14_2017Q3_contacts.csv").read_bytes() == lines
+    upload_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
+    queued = uploads.queued_folder(portal.settings.landing, upload_id) / "C14_2017Q3_contacts.csv"
+    assert queued.read_bytes() == lines
 
 
 def test_a_worker_is_claimed_once_and_a_dead_workers_upload_can_be_taken_again(portal):
@@ -538,3 +549,57 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
                     ("account_disabled", "account_enabled", "password_reset", "account_unlocked")]
     assert admin.get("/admin/accounts/999999").status_code == 404
     p.engine.dispose()
+
+
+def test_an_upload_whose_check_fails_says_what_failed_alerts_the_engineers_and_stays_in_history(portal, monkeypatch):
+    from orchestration import portal_intake
+    from probation_returns.warehouse.models import Alert
+
+    for key, value in portal.settings.worker_environment().items():
+        monkeypatch.setenv(key, value)
+
+    class Broken:  # the provider_intake run, failing in the validation step
+        def __init__(self, home, url):
+            pass
+
+        def run(self, quarter, provider, upload_id):
+            return "run-of-upload-%d" % upload_id, "provider_validation: the disk is full"
+
+    monkeypatch.setattr(portal_intake, "_Runner", Broken)
+    with session_scope(portal.engine) as s:
+        for done in (portal.own_upload, portal.other_upload):
+            s.get(Upload, done).status = "done"
+        failing = uploads.store(s, portal.settings.landing, "C14", "2017Q3", portal.provider_user, "Jo",
+                                [uploads.Incoming("workbook", "new.xlsx", io.BytesIO(b"PK\x03\x04 a new return"))]).id
+    assert portal_intake.work(failing, portal.settings.dagster_home) == 1
+    words = "The check stopped while your return was being checked against the rules (the disk is full)."
+    with session_scope(portal.engine) as s:
+        upload = s.get(Upload, failing)
+        assert (upload.status, upload.error) == ("failed", words)
+        alert = s.scalars(select(Alert)).one()
+        assert alert.partition_key == "C14|2017Q3" and alert.run_id == f"run-of-upload-{failing}"
+        assert alert.detail["why"] == "provider_validation: the disk is full"
+    logged = (portal.settings.alerts / "alerts.jsonl").read_text()
+    assert f"The portal upload {failing} of C14 2017Q3 could not be checked" in logged
+    assert uploads.queued_folder(portal.settings.landing, failing).is_dir()  # its files are kept
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    page = client.get(f"/uploads/{failing}").get_data(as_text=True)
+    assert words in page and "The data engineers have been sent an alert" in page
+    history = client.get("/returns/history").get_data(as_text=True)
+    assert f"Upload {failing}" in history and "Could not be checked" in history and words in history
+
+
+def test_the_send_button_disables_itself_and_a_form_error_asks_for_the_files_again(portal):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    page = client.get("/returns/2017Q3/send").get_data(as_text=True)
+    assert "data-send-once" in page and '<script type="module" src="/assets/send.js">' in page
+    script = client.get("/assets/send.js").get_data(as_text=True)
+    assert "form[data-send-once]" in script and "button.disabled = true" in script
+    body = {"declaration": "y", "declared_by": "", "csrf_token": token(client, "/returns/2017Q3/send"),
+            "files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")]}
+    refused = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
+    assert refused.status_code == 400
+    assert "Choose your file or files again: after a problem the browser does not keep them." in \
+        refused.get_data(as_text=True)

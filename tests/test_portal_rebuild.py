@@ -50,8 +50,15 @@ def built(tmp_path, database_url, monkeypatch):
                         alerts=tmp_path / "alerts", open_quarter="2017Q3")
     app = create_app(settings)
     app.config["TESTING"] = True
-    yield app, engine
-    engine.dispose()
+    from portal import processing
+
+    try:
+        yield app, engine
+    finally:
+        for child in processing.started:  # workers still queued for a slot: done before the database goes
+            child.wait(timeout=120)
+        processing.started.clear()
+        engine.dispose()
 
 
 def _token(client, path):
