@@ -27,10 +27,14 @@ def _open_quarter() -> Quarter:
 
 
 def _quarter(text: str) -> str:
+    """The quarter, or 404 for one that is not a quarter or in which the contracts did not run."""
     try:
-        return str(Quarter.parse(text))
+        q = Quarter.parse(text)
     except ValueError:
         abort(404)
+    if not overview.in_contract(q):
+        abort(404)
+    return str(q)
 
 
 def _provider(code: str):
@@ -59,8 +63,10 @@ def quarter(quarter: str):
     return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
                            out_of_date=overview.out_of_date_reason(since), rebuilding=rebuilding,
                            rebuild_form=RebuildForm(),
-                           deadline=overview.deadline(q), previous=str(q - 1),
-                           following=str(q + 1) if q < _open_quarter() else None, tags=overview.STATUS_TAGS)
+                           deadline=overview.deadline(q),
+                           previous=str(q - 1) if overview.in_contract(q - 1) else None,
+                           following=str(q + 1) if q < _open_quarter() and overview.in_contract(q + 1) else None,
+                           tags=overview.STATUS_TAGS)
 
 
 @bp.route("/providers/<code>")

@@ -43,7 +43,7 @@ def _quarter(text: str) -> str:
         q = Quarter.parse(text)
     except ValueError:
         abort(404)
-    if q > _open_quarter() or q.ordinal < Quarter.parse("2015Q1").ordinal:
+    if q > _open_quarter() or not overview.in_contract(q):
         abort(404)
     return str(q)
 

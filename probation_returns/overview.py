@@ -33,11 +33,23 @@ STATUS_TAGS = {  # status -> GOV.UK tag colour
 }
 
 
+FIRST_QUARTER = Quarter(2015, 1)  # the contracts began in February 2015
+
+
+def in_contract(quarter: Quarter) -> bool:
+    """Whether the contracts ran in the quarter (2015Q1 to the last quarter with contract terms, 2021Q1)."""
+    from probation_returns.parameters import last_quarter
+
+    return FIRST_QUARTER.ordinal <= quarter.ordinal <= last_quarter().ordinal
+
+
 def open_quarter(today: dt.date | None = None, setting: str | None = None) -> Quarter:
-    """The quarter whose return is being collected: the setting, else the quarter before today's."""
-    if setting:
-        return Quarter.parse(setting)
-    return Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    """The quarter whose return is being collected: the setting, else the quarter before today's; never after
+    the contracts' last quarter."""
+    from probation_returns.parameters import last_quarter
+
+    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    return min(quarter, last_quarter(), key=lambda q: q.ordinal)
 
 
 @dataclass(frozen=True)

@@ -603,3 +603,30 @@ def test_the_send_button_disables_itself_and_a_form_error_asks_for_the_files_aga
     assert refused.status_code == 400
     assert "Choose your file or files again: after a problem the browser does not keep them." in \
         refused.get_data(as_text=True)
+
+
+def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_stop_at_their_ends(tmp_path, database_url):
+    p = seed(tmp_path, database_url, open_quarter="2021Q1")
+    client = p.app.test_client()
+    sign_in(client, "manager")
+    for missing in ("2014Q4", "2014Q1", "2021Q2", "2030Q1", "2017Q5", "nonsense"):
+        response = client.get(f"/manage/quarters/{missing}")
+        assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True), missing
+        assert client.get(f"/manage/quarters/{missing}/providers/C05/credits").status_code == 404
+    first = client.get("/manage/quarters/2015Q1").get_data(as_text=True)
+    assert "Previous quarter" not in first and "Next quarter (2015Q2)" in first
+    last = client.get("/manage/quarters/2021Q1").get_data(as_text=True)
+    assert "Previous quarter (2020Q4)" in last and "Next quarter" not in last
+    clerk = p.app.test_client()
+    sign_in(clerk, "provider")
+    assert clerk.get("/returns/2014Q4/send").status_code == 404
+    import dataclasses
+
+    from portal import create_app
+
+    later = create_app(dataclasses.replace(p.settings, open_quarter="2030Q1"))  # a setting past the contracts' end
+    client = later.test_client()
+    sign_in(client, "manager")
+    home = client.get("/manage/")
+    assert home.status_code == 302 and home.location.endswith("/manage/quarters/2021Q1")
+    p.engine.dispose()
