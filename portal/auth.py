@@ -83,7 +83,19 @@ def sign_in():
             session["signed_in_at"] = time.time()
             return redirect(_safe_next(request.args.get("next")) or url_for(_home_for(account.role)))
         refused = True
+        form.email.errors = [REFUSED]  # both inputs are marked; the message is said once, at the address
     return render_template("sign_in.html", form=form, refused=refused), 200 if not refused else 401
+
+
+REFUSED = "The email address or password is not right, or the account is not active"
+
+
+@bp.route("/help")
+def help_page():
+    """How the service works and whom to ask: open to anyone, signed in or not (linked from every page)."""
+    from reports.feedback import OUTCOME_WORDS
+
+    return render_template("help.html", contact=_settings().contact, outcomes=OUTCOME_WORDS)
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -118,11 +118,26 @@ def _upload(upload_id: int) -> Upload:
 def follow(upload_id: int):
     upload = _upload(upload_id)
     if upload.status == "done" and upload.submission_id:
-        return redirect(url_for("provider.feedback", submission_id=upload.submission_id))
+        return redirect(_feedback_of(upload))
     if uploads.stalled(upload):  # its worker was killed or never started: start another (safe to repeat)
         processing.start(upload.id, settings())
         upload = _upload(upload_id)
     return render_template("provider/follow.html", upload=upload, words=_words(upload))
+
+
+def _feedback_of(upload: Upload) -> str:
+    """The feedback of the version the upload became; saying so when its files were that version already."""
+    return url_for("provider.feedback", submission_id=upload.submission_id,
+                   **({"resent": upload.id} if _resent(upload) else {}))
+
+
+def _resent(upload: Upload) -> int | None:
+    """The version the upload's files already were (received before it was sent), or None."""
+    with db() as s:
+        submission = s.get(Submission, upload.submission_id) if upload.submission_id else None
+        if submission is None or overview._utc(submission.received_at) >= overview._utc(upload.uploaded_at):
+            return None
+        return submission.version
 
 
 def _words(upload: Upload) -> str:
@@ -141,7 +156,7 @@ def follow_status(upload_id: int):
     if uploads.stalled(upload):
         processing.start(upload.id, settings())
     done = upload.status == "done" and upload.submission_id
-    nxt = url_for("provider.feedback", submission_id=upload.submission_id) if done else (
+    nxt = _feedback_of(upload) if done else (
         url_for("provider.follow", upload_id=upload.id) if upload.status == "failed" else None)
     return jsonify({"status": upload.status, "words": _words(upload), "next": nxt})
 
@@ -176,7 +191,17 @@ def feedback(submission_id: int):
     rows = findings.slice((page - 1) * PAGE, PAGE).collect().to_dicts()
     with db() as s:
         history = overview.versions(s, submission.provider_code, submission.quarter)
-    return render_template("provider/feedback.html", submission=submission, summary=summary,
+        counts, why = overview.why_counted(s, s.get(Submission, submission.id))
+    sendable = current_user.role == "provider" and Quarter.parse(submission.quarter) <= _open_quarter()
+    resent = None
+    if request.args.get("resent", type=int):  # checked, not taken on trust: the upload must be one that was this
+        with db() as s:
+            upload = s.get(Upload, request.args.get("resent", type=int))
+        if upload is not None and upload.submission_id == submission.id and upload.provider_code == \
+                submission.provider_code:
+            resent = _resent(upload) and upload
+    return render_template("provider/feedback.html", submission=submission, summary=summary, counts=counts,
+                           why_counted=why, sendable=sendable, resent=resent,
                            words=OUTCOME_WORDS.get(summary["outcome"], ""), findings=rows, total=total, page=page,
                            pages=pages, rule=rule, table=table, headings=HEADINGS, severity=SEVERITY_WORDS,
                            downloads=DOWNLOADS, history=history, actions=_actions(), tags=overview.STATUS_TAGS,

@@ -113,7 +113,7 @@ def init_app(app) -> None:
     def _session():
         g.csp_nonce = secrets.token_urlsafe(16)
         session.permanent = True  # with PERMANENT_SESSION_LIFETIME: expires when idle
-        if request.endpoint not in (None, "static", "auth.sign_in") and not current_user.is_authenticated:
+        if request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page") and not current_user.is_authenticated:
             return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
         return None
 

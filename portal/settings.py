@@ -12,6 +12,7 @@ from probation_returns.warehouse.db import database_url
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 12
+DEFAULT_CONTACT = "your contract manager at the ministry"
 
 
 def _secret_key(var: Path) -> str:
@@ -45,6 +46,7 @@ class Settings:
     sign_in_address_limit: str = "50 per minute"  # refused sign-ins per client address (an office shares one)
     lock_after: int = 10  # wrong passwords in a row lock the account...
     lock_for: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=15))  # ...for this long
+    contact: str = DEFAULT_CONTACT  # the ministry's contact for providers, shown on the help page
     proxies: int = 0  # proxies in front that set X-Forwarded-For (and -Proto); 0: the headers are ignored
     absolute_timeout: dt.timedelta = field(default_factory=lambda: dt.timedelta(hours=ABSOLUTE_HOURS))
     process_uploads: bool = True  # False in tests of the views: uploads are stored, not validated
@@ -80,6 +82,7 @@ class Settings:
             secure_cookies=os.environ.get("RETURNS_PORTAL_SECURE_COOKIES", "1") != "0",
             limiter_storage=os.environ.get("RETURNS_PORTAL_LIMITER_STORAGE", "memory://"),
             proxies=int(os.environ.get("RETURNS_PORTAL_PROXIES") or 0),
+            contact=os.environ.get("RETURNS_PORTAL_CONTACT") or DEFAULT_CONTACT,
         )
 
     def flask_config(self) -> dict:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from probation_returns.calendar import Quarter, business_days_from
-from probation_returns.measures.quarter import LONDON, accepted_submission, submission_deadline
+from probation_returns.measures.quarter import LONDON, accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.warehouse.models import (
@@ -118,6 +118,29 @@ def provider_quarters(session: Session, provider: str, open_q: Quarter, back: in
     return [status(session, provider, q) for q in sorted(shown, key=lambda q: Quarter.parse(q).ordinal, reverse=True)]
 
 
+def why_counted(session: Session, submission: Submission) -> tuple[bool, str]:
+    """Whether the version counts for its quarter, and why, in the words of the rules (provider-return.md)."""
+    q = Quarter.parse(submission.quarter)
+    end = submission_deadline(q, for_quarter(q))
+    last_day = (end - dt.timedelta(days=1)).date()
+    sent = delivered(submission)
+    if sent >= end:
+        return False, (f"No: it was delivered on {sent.astimezone(LONDON):%d %B %Y}, after the deadline (the end of "
+                       f"{last_day:%d %B %Y}). A return delivered late is recorded but does not count.")
+    later = session.scalars(select(Submission).where(Submission.provider_code == submission.provider_code,
+                                                     Submission.quarter == submission.quarter,
+                                                     Submission.version > submission.version)
+                            .order_by(Submission.version.desc()))
+    replacing = next((s for s in later if delivered(s) < end), None)
+    if replacing is not None:
+        return False, f"No: version {replacing.version}, sent later by the deadline, replaces it."
+    if submission.outcome is None:
+        return False, "Not yet: it has not been checked."
+    if submission.outcome == "Rejected":
+        return False, "No: it was rejected, so no version of this quarter counts until a corrected one is accepted."
+    return True, "Yes: this is the version that counts."
+
+
 def versions(session: Session, provider: str, quarter: str | None = None) -> list[dict]:
     """Every version the provider sent, newest first: received, delivered, outcome, and whether it counts."""
     query = select(Submission).where(Submission.provider_code == provider)
@@ -128,7 +151,8 @@ def versions(session: Session, provider: str, quarter: str | None = None) -> lis
     for q in {s.quarter for s in rows}:
         c = accepted_submission(session, provider, q)
         counted[q] = c.id if c else None
-    return [{"submission": s, "counts": counted.get(s.quarter) == s.id} for s in rows]
+    return [{"submission": s, "counts": counted.get(s.quarter) == s.id, "why": why_counted(session, s)[1]}
+            for s in rows]
 
 
 def unfinished_uploads(session: Session, provider: str) -> list[Upload]:

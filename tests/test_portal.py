@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import time
 
 import pytest
@@ -30,6 +31,7 @@ def _routes(p):
     own_sub, own_upload, build = p.own_submission, p.own_upload, p.build
     return [
         ("GET", "/", ROLES),
+        ("GET", "/help", ROLES),  # and anyone not signed in
         ("POST", "/sign-out", ROLES),
         ("GET", "/returns", ("provider",)),
         ("GET", "/returns/2017Q3/send", ("provider",)),
@@ -93,7 +95,9 @@ def test_anyone_not_signed_in_is_sent_to_sign_in_from_every_route(portal):
     client = portal.app.test_client()
     for method, path, _ in _routes(portal):
         response = client.open(path, method=method)
-        if method == "POST":
+        if path == "/help":
+            assert response.status_code == 200  # help is for anyone who cannot sign in, too
+        elif method == "POST":
             assert response.status_code in (302, 400), path  # the CSRF check may refuse it first
         else:
             assert response.status_code == 302 and "/sign-in" in response.location, path
@@ -630,3 +634,80 @@ def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_sto
     home = client.get("/manage/")
     assert home.status_code == 302 and home.location.endswith("/manage/quarters/2021Q1")
     p.engine.dispose()
+
+
+def test_a_refused_sign_in_says_error_in_its_title_and_marks_both_inputs(portal):
+    client = portal.app.test_client()
+    page = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": "not-the-password",
+                                         "csrf_token": token(client)}).get_data(as_text=True)
+    assert "<title>Error: Sign in – Probation returns</title>" in page
+    assert page.count("The email address or password is not right, or the account is not active") == 2  # summary, field
+    assert 'class="govuk-input govuk-!-width-two-thirds govuk-input--error" id="email"' in page
+    assert 'govuk-input--error" id="password"' in page or 'govuk-input--error"\n' in page or \
+        re.search(r'<input[^>]*govuk-input--error[^>]*id="password"', page)
+
+
+def test_a_help_page_with_the_configured_contact_is_linked_from_every_page(tmp_path, database_url):
+    p = seed(tmp_path, database_url, contact="the Probation Returns team at returns@justice.example")
+    anonymous = p.app.test_client()
+    help_page = anonymous.get("/help").get_data(as_text=True)
+    assert "contact the Probation Returns team at returns@justice.example." in help_page
+    assert 'href="/help"' in anonymous.get("/sign-in").get_data(as_text=True)
+    for role, pages in (("provider", ["/returns", "/returns/history", f"/submissions/{p.own_submission}"]),
+                        ("manager", ["/manage/quarters/2017Q3", f"/manage/builds/{p.build}"]),
+                        ("admin", ["/admin/audit", "/admin/accounts"])):
+        client = p.app.test_client()
+        sign_in(client, role)
+        for page in pages:
+            assert re.search(r'<a class="govuk-footer__link" href="/help">\s*Help and contact\s*</a>',
+                             client.get(page).get_data(as_text=True)), page
+    p.engine.dispose()
+
+
+def test_feedback_says_why_a_version_does_not_count_and_offers_a_corrected_return_when_rejected(portal):
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    page = client.get(f"/submissions/{portal.own_submission}").get_data(as_text=True)
+    with session_scope(portal.engine) as s:
+        from probation_returns.warehouse.models import Submission
+
+        sent = s.get(Submission, portal.own_submission).received_at
+    # 20 working days after Saturday 30 September 2017 (contract year 2017-18), counted from Friday 29th:
+    # 2-6, 9-13, 16-20 and 23-27 October, so the deadline is the end of Friday 27 October 2017
+    assert (f"No: it was delivered on {sent:%d %B %Y}, after the deadline (the end of 27 October 2017). "
+            "A return delivered late is recorded but does not count.") in page
+    other = portal.app.test_client()
+    sign_in(other, "other_provider")
+    rejected = other.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
+    assert "<h1 class=\"govuk-heading-l\">Rejected</h1>" in rejected
+    assert 'href="/returns/2017Q3/send">Send a corrected return</a>' in rejected
+    manager = portal.app.test_client()
+    sign_in(manager, "manager")
+    assert "Send a corrected return" not in manager.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
+
+
+def test_the_same_files_sent_again_say_they_are_the_version_already_sent(portal):
+    from probation_returns.warehouse.models import Submission
+
+    with session_scope(portal.engine) as s:
+        first = s.get(Upload, portal.own_upload)
+        again = Upload(provider_code="C14", quarter="2017Q3", user_id=first.user_id, declared_by="Jo",
+                       identity=first.identity, files=first.files, status="validating")
+        s.add(again)
+        s.flush()
+        uploads.finish(s, again.id, "a-run", None)  # the intake found them a duplicate of version 1
+        assert again.submission_id == portal.own_submission
+        version = s.get(Submission, portal.own_submission).version
+        again_id = again.id
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    follow = client.get(f"/uploads/{again_id}")
+    assert follow.status_code == 302 and follow.location.endswith(f"?resent={again_id}")
+    page = client.get(follow.location).get_data(as_text=True)
+    assert f"are the same as version {version}&#39;s, so no new version was made" in page
+    with session_scope(portal.engine) as s:
+        uploads.finish(s, portal.own_upload, "a-run", None)
+    first_page = client.get(f"/uploads/{portal.own_upload}")  # the upload that made the version: nothing said
+    assert first_page.status_code == 302 and "resent" not in first_page.location
+    forged = client.get(f"/submissions/{portal.own_submission}?resent={portal.own_upload}").get_data(as_text=True)
+    assert "no new version was made" not in forged
