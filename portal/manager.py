@@ -61,6 +61,7 @@ def quarter(quarter: str):
         since = overview.decisions_since(s, built[0]["build"]) if built else []
         rebuilding = overview.rebuild_in_progress(s, quarter)
     return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
+                           totals=overview.quarter_totals(rows),
                            out_of_date=overview.out_of_date_reason(since), rebuilding=rebuilding,
                            rebuild_form=RebuildForm(),
                            deadline=overview.deadline(q),

@@ -133,4 +133,12 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user}
+        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user, "tag_html": tag_html}
+
+
+def tag_html(text: str, colour: str) -> str:
+    """A GOV.UK tag as plain HTML text, to be joined with other HTML in a table cell (a macro's Markup would
+    escape what it is joined to)."""
+    from markupsafe import escape
+
+    return f'<strong class="govuk-tag govuk-tag--{escape(colour)}">{escape(text)}</strong>'

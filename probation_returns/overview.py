@@ -170,16 +170,35 @@ def quarter_overview(session: Session, quarter: str) -> list[dict]:
         select(Credit.provider_code, func.sum(Credit.amount_gbp)).where(Credit.quarter == quarter,
                                                                          Credit.replaced_at.is_(None))
         .group_by(Credit.provider_code)).all())
+    q = Quarter.parse(quarter)
+    end = submission_deadline(q, for_quarter(q))
     out = []
     for code, info in providers().items():
         st = status(session, code, quarter)
         levels = measures.get(code, [])
+        counted = accepted_submission(session, code, quarter)
+        latest = st.latest
         out.append({"code": code, "name": info.name,
                     "status": st, "measures": levels,
+                    "counted": counted,  # the version that counts: its status and delivery, not the latest's
+                    "counted_delivered": delivered(counted) if counted else None,
+                    "latest": latest if latest is not None and (counted is None or latest.id != counted.id) else None,
+                    "latest_late": latest is not None and delivered(latest) >= end,
+                    "latest_delivered": delivered(latest) if latest is not None else None,
                     "missed": sum(1 for m in levels if m.status == "missed"),
                     "met": sum(1 for m in levels if m.status == "met"),
                     "credits": credit_totals.get(code)})
     return out
+
+
+def quarter_totals(rows: list[dict]) -> dict:
+    """The quarter's totals over the providers' rows of ``quarter_overview``."""
+    credits = [r["credits"] for r in rows if r["credits"] is not None]
+    return {"providers": len(rows), "counted": sum(1 for r in rows if r["counted"] is not None),
+            "sent": sum(1 for r in rows if r["status"].latest is not None),
+            "late": sum(1 for r in rows if r["latest_late"]),
+            "met": sum(r["met"] for r in rows), "missed": sum(r["missed"] for r in rows),
+            "credits": sum(credits) if credits else None}
 
 
 def service_level_history(session: Session, provider: str) -> dict[str, list[Measure]]:

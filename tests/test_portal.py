@@ -711,3 +711,32 @@ def test_the_same_files_sent_again_say_they_are_the_version_already_sent(portal)
     assert first_page.status_code == 302 and "resent" not in first_page.location
     forged = client.get(f"/submissions/{portal.own_submission}?resent={portal.own_upload}").get_data(as_text=True)
     assert "no new version was made" not in forged
+
+
+def test_the_quarter_page_shows_the_version_that_counts_beside_a_later_late_one_and_the_totals(portal):
+    """C14's version 1 was delivered on time and accepted; its version 2, rejected, came after the deadline
+    (the end of 27 October 2017): version 1 still counts. C05's only version was late."""
+    from probation_returns.warehouse.models import Submission
+
+    with session_scope(portal.engine) as s:
+        first = s.get(Submission, portal.own_submission)
+        first.outcome, first.delivered_at = "Accepted", dt.datetime(2017, 10, 20, 9, 30, tzinfo=dt.timezone.utc)
+        s.add(Submission(provider_code="C14", quarter="2017Q3", version=2, sha256="c" * 64, file_names=["x.xlsx"],
+                         delivered_at=dt.datetime(2017, 11, 1, 8, 0, tzinfo=dt.timezone.utc), status="received",
+                         outcome="Rejected", supersedes_id=first.id))
+        s.get(Submission, portal.other_submission).delivered_at = dt.datetime(2017, 11, 3, 16, 5,
+                                                                             tzinfo=dt.timezone.utc)
+    client = portal.app.test_client()
+    sign_in(client, "manager")
+    page = re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3").get_data(as_text=True))
+    c14 = page[page.index('href="/manage/providers/C14"'):page.index('href="/manage/providers/C15"')]
+    assert re.search(r"Accepted</strong> <a [^>]*>Version 1<[^>]*>[^<]*</span></a>, delivered 20 Oct 2017 09:30 UTC",
+                     c14), c14
+    assert re.search(r"Rejected</strong> <a [^>]*>Version 2<[^>]*>[^<]*</span></a>, delivered 01 Nov 2017 08:00 UTC "
+                     r"<strong class=\"govuk-tag govuk-tag--orange\">Late</strong>", c14), c14
+    c05 = page[page.index('href="/manage/providers/C05"'):page.index('href="/manage/providers/C06"')]
+    assert "<td class=\"govuk-table__cell\">None</td>" in c05 and "delivered 03 Nov 2017 16:05 UTC" in c05
+    assert "2 of 28 providers have sent a return; 1 has a return that counts; 2 sent their latest version after " \
+           "the deadline." in page
+    totals = page[page.index("All providers"):]
+    assert "1 of 28 count" in totals and "2 sent, 2 late" in totals and "£1,234.56" in totals
