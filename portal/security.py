@@ -133,7 +133,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user, "tag_html": tag_html}
+        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user, "tag_html": tag_html, "link_html": link_html}
 
 
 def tag_html(text: str, colour: str) -> str:
@@ -142,3 +142,10 @@ def tag_html(text: str, colour: str) -> str:
     from markupsafe import escape
 
     return f'<strong class="govuk-tag govuk-tag--{escape(colour)}">{escape(text)}</strong>'
+
+
+def link_html(href: str, text: str) -> str:
+    """A GOV.UK link as plain HTML text (escaped here), for a table cell's html."""
+    from markupsafe import escape
+
+    return f'<a class="govuk-link" href="{escape(href)}">{escape(text)}</a>'

@@ -518,7 +518,8 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
     admin = p.app.test_client()
     sign_in(admin, "admin")
     page = f"/admin/accounts/{p.provider_user}"
-    assert ACCOUNTS["provider"] in admin.get("/admin/accounts").get_data(as_text=True)
+    assert f'<a class="govuk-link" href="{page}">{ACCOUNTS["provider"]}</a>' in \
+        admin.get("/admin/accounts").get_data(as_text=True)
 
     def press(action):
         return admin.post(page, data={"action": action, "csrf_token": token(admin, page)}, follow_redirects=True)

@@ -54,6 +54,7 @@ def live(tmp_path_factory):
     with session_scope(engine) as s:
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
+        accounts.add_user(s, "admin@moj.example", "admin", PASSWORD, name="Sam Admin")
     settings = Settings(database_url=url, landing=tmp / "portal-landing", archive=tmp / "archive",
                         output=tmp / "output", dagster_home=tmp / "dagster", secret_key="browser-test-key",
                         alerts=tmp / "alerts",
@@ -87,6 +88,11 @@ class Visitor:
         bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
         assert not bad, f"{name} ({self.page.url}): {bad}"
+        self.page.set_viewport_size({"width": 320, "height": 800})  # reflow (WCAG 1.4.10): no sideways scrolling
+        wide = self.page.evaluate("() => document.documentElement.scrollWidth")
+        culprits = self.page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321 && !(e.parentElement && e.parentElement.closest('.app-table-scroll'))).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).overflowX + ' ' + e.getBoundingClientRect().right)""")
+        self.page.set_viewport_size({"width": 1200, "height": 900})
+        assert wide <= 320, f"{name} ({self.page.url}) scrolls sideways at 320 px: {wide} px wide, {culprits}"
         self.seen.append(name)
         folder = os.environ.get("RETURNS_SCREENSHOTS")
         if folder:
@@ -146,7 +152,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         assert v.page.inner_text("h1") == "Rejected"
         first_reason = v.page.locator("ol.govuk-list--number li").first.inner_text()
         assert first_reason.startswith("The return cannot be used. FIL-001")
-        first_finding = v.page.locator("#findings ~ table tbody tr").first.inner_text()
+        first_finding = v.page.locator("#findings ~ .app-table-scroll table tbody tr").first.inner_text()
         assert "FIL-001" in first_finding
 
         v.go("/returns/2017Q3/send", "provider-send-again")
@@ -163,6 +169,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         assert "Version 2" in v.page.inner_text("main")
         v.go("/returns/history", "provider-history")
         browser.close()
+
 
 
 def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the_workbook(live, tmp_path):
@@ -222,4 +229,24 @@ def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the
         target = tmp_path / "downloaded.xlsx"
         download.value.save_as(target)
         assert target.read_bytes() == workbook
+        browser.close()
+
+
+def test_the_help_page_and_an_administrators_pages_pass_axe_and_reflow(live):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
+        v = Visitor(context.new_page(), live["base"])
+        v.go("/help", "help")
+        v.sign_in("admin@moj.example")
+        v.check("admin-audit")
+        v.go("/admin/accounts", "admin-accounts")
+        v.page.click("a:has-text('clerk@c14.example')")
+        v.check("admin-account")
+        assert v.page.inner_text("h1") == "clerk@c14.example", v.page.inner_text("main")
+        v.page.click("button:has-text('Reset the password')")
+        v.check("admin-account-reset")
+        assert "New password for clerk@c14.example" in v.page.inner_text("main")
         browser.close()
