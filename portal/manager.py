@@ -14,6 +14,7 @@ from portal.security import db, roles
 from probation_returns import audit, overview, rebuilds
 from probation_returns.calendar import Quarter
 from probation_returns.measures.decisions import DECISIONS_LOCK, DecisionError, current_credits, decide
+from probation_returns.measures.explain import explain
 from probation_returns.reference import providers
 from probation_returns.warehouse.locks import hold
 from reports.ministry.layout import MEASURE_NAMES
@@ -112,9 +113,10 @@ def credits(quarter: str, code: str):
         trail = [(d, m) for d, m in s.execute(
             select(CreditDecision, Credit.measure).join(Credit, Credit.id == CreditDecision.credit_id)
             .where(Credit.quarter == quarter, Credit.provider_code == code).order_by(CreditDecision.id.desc()))]
+        explained = explain(s, quarter, code)
     status = 400 if problem or any(f.errors for f in form) else 200
     return render_template("manager/credits.html", quarter=quarter, code=code, info=info, rows=rows, form=form,
-                           problem=problem, trail=trail, chosen=chosen), status
+                           problem=problem, trail=trail, chosen=chosen, explained=explained), status
 
 
 def _build(build_id: int) -> ReturnBuild:

@@ -741,3 +741,58 @@ def test_the_quarter_page_shows_the_version_that_counts_beside_a_later_late_one_
            "the deadline." in page
     totals = page[page.index("All providers"):]
     assert "1 of 28 count" in totals and "2 sent, 2 late" in totals and "£1,234.56" in totals
+
+
+def test_each_credit_is_explained_with_its_shortfall_rate_and_caps(portal):
+    """C05's fee is £7,350,000 (2017-18); a point of shortfall costs 0.25% of it, a measure at most 2.5%
+    (£183,750), the quarter at most 10% (£735,000). SL001R: 88 of 100 = 88.0% against 95%, 7 points short:
+    7 x 0.25% x £7,350,000 = £128,625.00. SL002R: 50 of 100, 45 points short: £826,875.00 before the cap,
+    so £183,750.00. Together £312,375.00, under the quarterly cap: nothing scaled."""
+    from decimal import Decimal
+
+    from probation_returns.warehouse.models import Credit, Measure
+
+    with session_scope(portal.engine) as s:
+        for credit in s.scalars(select(Credit)):
+            s.delete(credit)
+        s.flush()
+        for measure, n, amount in (("SL001R", 88, "128625.00"), ("SL002R", 50, "183750.00")):
+            s.add(Measure(quarter="2017Q3", provider_code="C05", measure=measure, numerator=n, denominator=100,
+                          performance=float(n), target=95.0, status="missed", parameter_version="2017-18.1"))
+            s.add(Credit(quarter="2017Q3", provider_code="C05", measure=measure, amount_gbp=Decimal(amount),
+                         unscaled_gbp=Decimal(amount), parameter_version="2017-18.1"))
+    client = portal.app.test_client()
+    sign_in(client, "manager")
+    page = re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True))
+    assert ("88 of 100 is 88% against a target of 95%: 7 points short. 7 x 0.25% of the £7,350,000.00 quarterly fee "
+            "is £128,625.00.") in page
+    assert ("50 of 100 is 50% against a target of 95%: 45 points short. 45 x 0.25% of the £7,350,000.00 quarterly "
+            "fee is £826,875.00. That is over the cap per measure (2.5% of the fee, £183,750.00), so the credit is "
+            "£183,750.00.") in page
+    assert "Yes, at £183,750.00" in page and "scaled down" not in page
+
+
+def test_credits_over_the_quarterly_cap_are_explained_as_scaled_down(portal):
+    """Five measures each 45 points short, each capped at £183,750.00: £918,750.00 together, over the quarterly
+    cap of £735,000.00, so each is scaled to £735,000.00 / 5 = £147,000.00."""
+    from decimal import Decimal
+
+    from probation_returns.warehouse.models import Credit, Measure
+
+    with session_scope(portal.engine) as s:
+        for credit in s.scalars(select(Credit)):
+            s.delete(credit)
+        s.flush()
+        for i in range(1, 6):
+            s.add(Measure(quarter="2017Q3", provider_code="C05", measure=f"SL00{i}R", numerator=50, denominator=100,
+                          performance=50.0, target=95.0, status="missed", parameter_version="2017-18.1"))
+            s.add(Credit(quarter="2017Q3", provider_code="C05", measure=f"SL00{i}R", amount_gbp=Decimal("147000.00"),
+                         unscaled_gbp=Decimal("183750.00"), parameter_version="2017-18.1"))
+    client = portal.app.test_client()
+    sign_in(client, "manager")
+    from html import unescape
+
+    page = unescape(re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True)))
+    scaled = ("The quarter's credits together were over the quarterly cap (10% of the fee, £735,000.00), so each was "
+              "scaled down in proportion: £183,750.00 becomes £147,000.00.")
+    assert page.count(scaled) == 5 and page.count("Yes, to £147,000.00") == 5
