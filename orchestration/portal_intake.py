@@ -5,9 +5,12 @@ Receives and validates uploads through the ``provider_intake`` job (a run in the
 
 The web process starts one worker per upload. At most ``RETURNS_PORTAL_WORKERS`` (default 2, the
 machine's cores) work at once: a worker takes a slot (a locked file) before it imports anything heavy,
-so workers queued behind the slots cost no CPU. A worker with a slot validates its own upload if no one
-has yet, then every upload still waiting, oldest first, with Dagster imported and the job built once:
-when 28 providers send at once, two processes do the work and the others find it done and leave.
+so workers queued behind the slots cost no CPU. A worker with a slot validates every upload still
+waiting, with Dagster imported and the job built once: when 28 providers send at once, two processes do
+the work and the others find it done and leave. Each upload's files wait in their own folder; a
+provider's uploads are validated one at a time in the order they were sent (the provider's turn is a
+locked file), each put in the landing folder just before its run, so uploads sent together never mix
+and each becomes the next version.
 """
 
 from __future__ import annotations
@@ -61,28 +64,78 @@ class _Runner:
             return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
 
+def _turn(landing: Path, provider: str) -> int | None:
+    """The provider's turn (a locked file; the kernel frees it when the process ends), or None if another
+    worker has it: a provider's uploads are validated one at a time, oldest first, whoever sent them."""
+    folder = landing / ".portal-queue"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{provider}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+
 def work(first: int, home: Path) -> int:
-    """Validate ``first`` unless someone has, then every upload still waiting. The number validated."""
-    from probation_returns.uploads import WORKER, claim, finish, next_waiting
+    """Validate every upload waiting, ``first``'s among them: each provider's in order, one at a time. The
+    number validated. A provider another worker is at is left to it (it looks again before it stops)."""
+    from probation_returns.uploads import WORKER, claim, discard_queued, finish, oldest_waiting, place, providers_waiting
     from probation_returns.warehouse.db import database_url, engine_for, session_scope
 
     url = database_url()
     engine = engine_for(url)
-    runner, done, upload_id = None, 0, first
-    while upload_id is not None:
+    landing = Path(os.environ.get("RETURNS_LANDING") or "var/landing")
+    runner, done = None, 0
+    while True:
         with session_scope(engine) as s:
-            upload = claim(s, upload_id, WORKER)
-            job = (upload.quarter, upload.provider_code) if upload else None
-        if job is not None:
-            runner = runner or _Runner(home, url)
-            run_id, why = runner.run(*job, upload_id)
-            with session_scope(engine) as s:
-                finish(s, upload_id, run_id, why)
-            done += 1
-        with session_scope(engine) as s:
-            upload_id = next_waiting(s)
+            waiting = providers_waiting(s)
+        progressed = False
+        for provider in waiting:
+            fd = _turn(landing, provider)
+            if fd is None:
+                continue
+            try:
+                while True:
+                    with session_scope(engine) as s:
+                        upload_id = oldest_waiting(s, provider)
+                        upload = claim(s, upload_id, WORKER) if upload_id is not None else None
+                        if upload is not None:
+                            place(landing, upload)
+                            job = (upload.quarter, upload.provider_code)
+                    if upload is None:
+                        break
+                    runner = runner or _Runner(home, url)
+                    run_id, why = runner.run(*job, upload_id)
+                    with session_scope(engine) as s:
+                        finished = finish(s, upload_id, run_id, why)
+                        failed = finished.status == "failed"
+                        if not failed:
+                            discard_queued(landing, upload_id)
+                    if failed:
+                        _alert(engine, upload_id, job, run_id, why)
+                    done += 1
+                    progressed = True
+            finally:
+                os.close(fd)
+            break  # look again from the oldest: another provider's upload may be older than this one's next
+        if not progressed:
+            break
     engine.dispose()
     return done
+
+
+def _alert(engine, upload_id: int, job: tuple[str, str], run_id: str | None, why: str | None) -> None:
+    """A failed upload is an alert for the data engineers (the clerk's page says they were told)."""
+    from probation_returns.alerts import Alert, raise_alert
+
+    quarter, provider = job
+    raise_alert(engine, Path(os.environ.get("RETURNS_ALERTS") or "var/alerts"), Alert(
+        key=f"upload-{upload_id}-{run_id or 'no-run'}", kind="run_failed", run_id=run_id,
+        partition_key=f"{provider}|{quarter}",
+        title=f"The portal upload {upload_id} of {provider} {quarter} could not be checked",
+        detail={"upload": upload_id, "why": (why or "no version was recorded from its files")[:300]}))
 
 
 def main(argv: list[str]) -> int:

@@ -58,4 +58,9 @@ class SignOffForm(FlaskForm):
     submit = SubmitField("Sign off this build", widget=GovSubmitInput())
 
 
+class AccountActionForm(FlaskForm):
+    """Disable, enable, unlock or reset the password of an account: the button pressed says which."""
 
+
+class RebuildForm(FlaskForm):
+    submit = SubmitField("Rebuild the quarter", widget=GovSubmitInput())

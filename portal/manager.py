@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import downloads, processing
 from portal.charts import service_level_chart
-from portal.forms import DecisionForm, SignOffForm
+from portal.forms import DecisionForm, RebuildForm, SignOffForm
 from portal.security import db, roles
-from probation_returns import audit, overview
+from probation_returns import audit, overview, rebuilds
 from probation_returns.calendar import Quarter
-from probation_returns.measures.decisions import DecisionError, current_credits, decide
+from probation_returns.measures.decisions import DECISIONS_LOCK, DecisionError, current_credits, decide
+from probation_returns.measures.explain import explain
 from probation_returns.reference import providers
+from probation_returns.warehouse.locks import hold
 from reports.ministry.layout import MEASURE_NAMES
-from probation_returns.warehouse.models import CreditDecision, Credit, ReturnBuild, SignOff
+from probation_returns.warehouse.models import BuildRequest, CreditDecision, Credit, ReturnBuild, SignOff
 
 bp = Blueprint("manager", __name__, url_prefix="/manage")
 
@@ -25,10 +28,14 @@ def _open_quarter() -> Quarter:
 
 
 def _quarter(text: str) -> str:
+    """The quarter, or 404 for one that is not a quarter or in which the contracts did not run."""
     try:
-        return str(Quarter.parse(text))
+        q = Quarter.parse(text)
     except ValueError:
         abort(404)
+    if not overview.in_contract(q):
+        abort(404)
+    return str(q)
 
 
 def _provider(code: str):
@@ -52,9 +59,16 @@ def quarter(quarter: str):
     with db() as s:
         rows = overview.quarter_overview(s, quarter)
         built = overview.builds(s, quarter)
+        since = overview.decisions_since(s, built[0]["build"]) if built else []
+        rebuilding = overview.rebuild_in_progress(s, quarter)
     return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
-                           deadline=overview.deadline(q), previous=str(q - 1),
-                           following=str(q + 1) if q < _open_quarter() else None, tags=overview.STATUS_TAGS)
+                           totals=overview.quarter_totals(rows),
+                           out_of_date=overview.out_of_date_reason(since), rebuilding=rebuilding,
+                           rebuild_form=RebuildForm(),
+                           deadline=overview.deadline(q),
+                           previous=str(q - 1) if overview.in_contract(q - 1) else None,
+                           following=str(q + 1) if q < _open_quarter() and overview.in_contract(q + 1) else None,
+                           tags=overview.STATUS_TAGS)
 
 
 @bp.route("/providers/<code>")
@@ -99,9 +113,10 @@ def credits(quarter: str, code: str):
         trail = [(d, m) for d, m in s.execute(
             select(CreditDecision, Credit.measure).join(Credit, Credit.id == CreditDecision.credit_id)
             .where(Credit.quarter == quarter, Credit.provider_code == code).order_by(CreditDecision.id.desc()))]
+        explained = explain(s, quarter, code)
     status = 400 if problem or any(f.errors for f in form) else 200
     return render_template("manager/credits.html", quarter=quarter, code=code, info=info, rows=rows, form=form,
-                           problem=problem, trail=trail, chosen=chosen), status
+                           problem=problem, trail=trail, chosen=chosen, explained=explained), status
 
 
 def _build(build_id: int) -> ReturnBuild:
@@ -112,6 +127,11 @@ def _build(build_id: int) -> ReturnBuild:
     return build
 
 
+def _build_folder(build: ReturnBuild):
+    """The build's folder, absolute (a build made with relative settings records a relative one)."""
+    return current_app.extensions["returns_settings"].absolute(build.output_path)
+
+
 @bp.route("/builds/<int:build_id>", methods=["GET", "POST"])
 @roles("manager")
 def build(build_id: int):
@@ -120,24 +140,93 @@ def build(build_id: int):
     with db() as s:
         listed = overview.builds(s, build.quarter)
     this = next(b for b in listed if b["build"].id == build.id)
+    with db() as s:
+        reason = overview.out_of_date_reason(overview.decisions_since(s, build))
+        included = overview.decisions_included(s, build)
+        rebuilding = overview.rebuild_in_progress(s, build.quarter)
+    problem = None
     if this["latest"] and this["sign_off"] is None and form.validate_on_submit():
         try:
             with db() as s:
+                hold(s, DECISIONS_LOCK, build.quarter)  # no decision slips in between the check and the sign-off
+                reason = overview.out_of_date_reason(overview.decisions_since(s, build))
+                if reason is not None:
+                    raise OutOfDate(reason)
                 s.add(SignOff(build_id=build.id, signed_by=current_user.email))
                 s.flush()
                 audit.record(s, current_user.email, "sign_off", quarter=build.quarter,
                              target=f"{build.quarter} build {build.build_number}", manifest_sha256=build.manifest_sha256)
+        except OutOfDate as exc:
+            problem = f"This build cannot be signed off. {exc}"
         except IntegrityError:
-            pass  # signed off a moment ago by someone else: one sign-off per build, kept by the database
+            return redirect(url_for("manager.build", build_id=build.id))  # signed off a moment ago by someone else
         else:
             flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
-        return redirect(url_for("manager.build", build_id=build.id))
-    files = [(name, what, overview.build_file(build, name) is not None) for name, what in overview.BUILD_FILES.items()]
-    published = [(name, what, overview.build_file(build, name, publication=True) is not None)
+            return redirect(url_for("manager.build", build_id=build.id))
+    folder = _build_folder(build)
+    files = [(name, what, overview.build_file(build, name, folder=folder) is not None)
+             for name, what in overview.BUILD_FILES.items()]
+    published = [(name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
                  for name, what in overview.BUILD_FILES.items()]
     return render_template("manager/build.html", build=build, this=this, form=form, files=files,
-                           published=published, newer=listed[0]["build"] if not this["latest"] else None), \
-        400 if any(f.errors for f in form) else 200
+                           published=published, newer=listed[0]["build"] if not this["latest"] else None,
+                           out_of_date=reason, problem=problem, included=included, rebuilding=rebuilding,
+                           rebuild_form=RebuildForm()), 400 if problem or any(f.errors for f in form) else 200
+
+
+class OutOfDate(Exception):
+    pass
+
+
+@bp.route("/quarters/<quarter>/rebuild", methods=["POST"])
+@roles("manager")
+def rebuild(quarter: str):
+    """Build the quarter again, through the quarter_build job, in a worker; the next page follows it."""
+    quarter = _quarter(quarter)
+    if not RebuildForm().validate_on_submit():
+        abort(400)
+    with db() as s:
+        row = rebuilds.request(s, quarter, current_user.email)
+        new = row.status == "received" and row.worker is None
+        if new:
+            audit.record(s, current_user.email, "rebuild_requested", quarter=quarter, target=f"{quarter} rebuild {row.id}")
+        request_id = row.id
+    if new:
+        processing.start_build(request_id, current_app.extensions["returns_settings"])
+    return redirect(url_for("manager.follow_build", request_id=request_id))
+
+
+def _request(request_id: int) -> BuildRequest:
+    with db() as s:
+        row = s.get(BuildRequest, request_id)
+        if row is None:
+            abort(404)
+    if rebuilds.stalled(row):  # its worker was killed or never started: start another (safe to repeat)
+        processing.start_build(row.id, current_app.extensions["returns_settings"])
+        with db() as s:
+            row = s.get(BuildRequest, request_id)
+    return row
+
+
+@bp.route("/rebuilds/<int:request_id>")
+@roles("manager")
+def follow_build(request_id: int):
+    row = _request(request_id)
+    if row.status == "done":
+        return redirect(url_for("manager.build", build_id=row.build_id))
+    return render_template("manager/rebuild.html", row=row)
+
+
+@bp.route("/rebuilds/<int:request_id>/status")
+@roles("manager")
+def follow_build_status(request_id: int):
+    row = _request(request_id)
+    nxt = url_for("manager.build", build_id=row.build_id) if row.status == "done" else (
+        url_for("manager.follow_build", request_id=row.id) if row.status == "failed" else None)
+    return jsonify({"status": row.status, "words": REBUILD_WORDS.get(row.status, ""), "next": nxt})
+
+
+REBUILD_WORDS = {"received": "The rebuild is waiting to start.", "building": "The quarter is being built."}
 
 
 @bp.route("/builds/<int:build_id>/files/<name>")
@@ -145,10 +234,9 @@ def build(build_id: int):
 @roles("manager")
 def build_file(build_id: int, name: str, publication: bool = False):
     build = _build(build_id)
-    path = overview.build_file(build, name, publication=publication)
+    path = overview.build_file(build, name, publication=publication, folder=_build_folder(build))
     if path is None:
         abort(404)
-    with db() as s:
-        audit.record(s, current_user.email, "download", quarter=build.quarter,
-                     target=f"{build.quarter} build {build.build_number}: {'publication/' if publication else ''}{path.name}")
-    return send_file(path, as_attachment=True, download_name=path.name)
+    return downloads.send(path, path.name, quarter=build.quarter,
+                          target=f"{build.quarter} build {build.build_number}: "
+                                 f"{'publication/' if publication else ''}{path.name}")

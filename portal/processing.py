@@ -17,21 +17,40 @@ from orchestration.instance import prepare
 from portal.security import db
 from portal.settings import Settings
 from probation_returns.uploads import worker_alive
-from probation_returns.warehouse.models import Upload
+from probation_returns.warehouse.models import BuildRequest, Upload
 
 _prepared: set = set()
+started: list[subprocess.Popen] = []  # workers this process started still running (tests wait for them)
+
+
+def _child(module: str, key: int, settings: Settings) -> subprocess.Popen:
+    if settings.dagster_home not in _prepared:  # the instance's dagster.yaml: written here, not by every worker
+        prepare(settings.dagster_home)
+        _prepared.add(settings.dagster_home)
+    env = {**os.environ, **settings.worker_environment()}
+    child = subprocess.Popen([sys.executable, "-m", module, str(key)], env=env, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    threading.Thread(target=child.wait, daemon=True).start()
+    started[:] = [c for c in started if c.poll() is None] + [child]
+    return child
+
+
+def start_build(request_id: int, settings: Settings) -> None:
+    """A worker process for a contract manager's rebuild (``orchestration.portal_build``)."""
+    if not settings.process_uploads:
+        return
+    child = _child("orchestration.portal_build", request_id, settings)
+    with db() as s:
+        row = s.get(BuildRequest, request_id, with_for_update=True)
+        if row is not None and (row.status == "received" or
+                                (row.status == "building" and not worker_alive(row.worker))):
+            row.status, row.worker = "received", f"{socket.gethostname()}:{child.pid}"
 
 
 def start(upload_id: int, settings: Settings) -> None:
     if not settings.process_uploads:
         return
-    if settings.dagster_home not in _prepared:  # the instance's dagster.yaml: written here, not by every worker
-        prepare(settings.dagster_home)
-        _prepared.add(settings.dagster_home)
-    env = {**os.environ, **settings.worker_environment()}
-    child = subprocess.Popen([sys.executable, "-m", "orchestration.portal_intake", str(upload_id)], env=env,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
-    threading.Thread(target=child.wait, daemon=True).start()
+    child = _child("orchestration.portal_intake", upload_id, settings)
     with db() as s:
         upload = s.get(Upload, upload_id, with_for_update=True)
         # Waiting, or taken by a worker that has died: it waits for this child now (so it is not "stalled" while

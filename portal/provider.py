@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import polars as pl
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import processing
+from portal import downloads, processing
 from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, overview, uploads
@@ -46,7 +46,7 @@ def _quarter(text: str) -> str:
         q = Quarter.parse(text)
     except ValueError:
         abort(404)
-    if q > _open_quarter() or q.ordinal < Quarter.parse("2015Q1").ordinal:
+    if q > _open_quarter() or not overview.in_contract(q):
         abort(404)
     return str(q)
 
@@ -75,7 +75,7 @@ def send(quarter: str):
                 raise uploads.UploadError("Choose the file or files of your return")
             incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
             with db() as s:
-                upload = uploads.store(s, settings().landing, code, quarter, int(current_user.id),
+                upload = uploads.store(s, settings().landing, code, quarter, current_user.account.id,
                                        form.declared_by.data, incoming)
                 audit.record(s, current_user.email, "upload", provider=code, quarter=quarter,
                              target=f"upload {upload.id}", files=len(incoming),
@@ -121,11 +121,26 @@ def _upload(upload_id: int) -> Upload:
 def follow(upload_id: int):
     upload = _upload(upload_id)
     if upload.status == "done" and upload.submission_id:
-        return redirect(url_for("provider.feedback", submission_id=upload.submission_id))
+        return redirect(_feedback_of(upload))
     if uploads.stalled(upload):  # its worker was killed or never started: start another (safe to repeat)
         processing.start(upload.id, settings())
         upload = _upload(upload_id)
     return render_template("provider/follow.html", upload=upload, words=_words(upload))
+
+
+def _feedback_of(upload: Upload) -> str:
+    """The feedback of the version the upload became; saying so when its files were that version already."""
+    return url_for("provider.feedback", submission_id=upload.submission_id,
+                   **({"resent": upload.id} if _resent(upload) else {}))
+
+
+def _resent(upload: Upload) -> int | None:
+    """The version the upload's files already were (received before it was sent), or None."""
+    with db() as s:
+        submission = s.get(Submission, upload.submission_id) if upload.submission_id else None
+        if submission is None or overview._utc(submission.received_at) >= overview._utc(upload.uploaded_at):
+            return None
+        return submission.version
 
 
 def _words(upload: Upload) -> str:
@@ -144,7 +159,7 @@ def follow_status(upload_id: int):
     if uploads.stalled(upload):
         processing.start(upload.id, settings())
     done = upload.status == "done" and upload.submission_id
-    nxt = url_for("provider.feedback", submission_id=upload.submission_id) if done else (
+    nxt = _feedback_of(upload) if done else (
         url_for("provider.follow", upload_id=upload.id) if upload.status == "failed" else None)
     return jsonify({"status": upload.status, "words": _words(upload), "next": nxt})
 
@@ -179,11 +194,20 @@ def feedback(submission_id: int):
     rows = findings.slice((page - 1) * PAGE, PAGE).collect().to_dicts()
     with db() as s:
         history = overview.versions(s, submission.provider_code, submission.quarter)
+        counts, why = overview.why_counted(s, s.get(Submission, submission.id))
         counted = accepted_submission(s, submission.provider_code, submission.quarter)
         counts_now = counted.version if counted else None
     days_now = business_days_left(Quarter.parse(submission.quarter), dt.datetime.now(LONDON).date())
-    return render_template("provider/feedback.html", submission=submission, summary=summary,
-                           counts_now=counts_now, days_now=days_now,
+    sendable = current_user.role == "provider" and Quarter.parse(submission.quarter) <= _open_quarter()
+    resent = None
+    if request.args.get("resent", type=int):  # checked, not taken on trust: the upload must be one that was this
+        with db() as s:
+            upload = s.get(Upload, request.args.get("resent", type=int))
+        if upload is not None and upload.submission_id == submission.id and upload.provider_code == \
+                submission.provider_code:
+            resent = _resent(upload) and upload
+    return render_template("provider/feedback.html", submission=submission, summary=summary, counts=counts,
+                           why_counted=why, sendable=sendable, resent=resent, counts_now=counts_now, days_now=days_now,
                            words=OUTCOME_WORDS.get(summary["outcome"], ""), findings=rows, total=total, page=page,
                            pages=pages, rule=rule, table=table, headings=HEADINGS, severity=SEVERITY_WORDS,
                            downloads=DOWNLOADS, history=history, actions=_actions(), tags=overview.STATUS_TAGS,
@@ -196,14 +220,10 @@ def feedback_file(submission_id: int, name: str):
     submission = _submission(submission_id)
     if name not in DOWNLOADS:
         abort(404)
-    path = _folder(submission) / name
-    if not path.is_file():
-        abort(404)
-    with db() as s:
-        audit.record(s, current_user.email, "download", provider=submission.provider_code, quarter=submission.quarter,
-                     target=f"submission {submission.id}: {name}")
-    return send_file(path, as_attachment=True,
-                     download_name=f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}")
+    return downloads.send(_folder(submission) / name,
+                          f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}",
+                          provider=submission.provider_code, quarter=submission.quarter,
+                          target=f"submission {submission.id}: {name}")
 
 
 @bp.route("/returns/history")
@@ -213,5 +233,7 @@ def history():
         rows = overview.versions(s, current_user.provider)
         for row in rows:
             s.expunge(row["submission"])
+        unfinished = overview.unfinished_uploads(s, current_user.provider)
+        s.expunge_all()
     return render_template("provider/history.html", rows=rows, provider=current_user.provider,
-                           tags=overview.STATUS_TAGS)
+                           tags=overview.STATUS_TAGS, unfinished=unfinished)

@@ -7,6 +7,7 @@ own provider only: anything of another provider is answered 404 (not 403), so it
 from __future__ import annotations
 
 import secrets
+import time
 from contextlib import contextmanager
 from functools import wraps
 
@@ -27,7 +28,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 class PortalUser(UserMixin):
     def __init__(self, account: accounts.Account):
         self.account = account
-        self.id = str(account.id)
+        self.id = f"{account.id}.{account.session_version}"  # a session of an older version no longer loads
 
     @property
     def role(self) -> str:
@@ -54,8 +55,16 @@ def db():
 
 @login_manager.user_loader
 def _load(user_id: str):
+    """The session's account, on every request: none if it was disabled or its sessions ended since."""
+    number, _, version = user_id.partition(".")
+    if not number.isdigit() or not version.isdigit():
+        return None
+    signed_in_at = session.get("signed_in_at")
+    if not isinstance(signed_in_at, (int, float)) or \
+            time.time() - signed_in_at > current_app.extensions["returns_settings"].absolute_timeout.total_seconds():
+        return None  # however active, a session lasts no longer than the absolute time-out
     with read_scope(engine()) as s:  # every request: it must not queue behind a worker storing a return
-        account = accounts.get(s, int(user_id))
+        account = accounts.get(s, int(number), session_version=int(version))
     return PortalUser(account) if account else None
 
 
@@ -93,6 +102,10 @@ def init_app(app) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."
     login_manager.session_protection = "strong"
+    if settings.proxies:  # only behind proxies that set X-Forwarded-For: otherwise anyone could forge it
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=settings.proxies)
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -100,7 +113,7 @@ def init_app(app) -> None:
     def _session():
         g.csp_nonce = secrets.token_urlsafe(16)
         session.permanent = True  # with PERMANENT_SESSION_LIFETIME: expires when idle
-        if request.endpoint not in (None, "static", "auth.sign_in") and not current_user.is_authenticated:
+        if request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page") and not current_user.is_authenticated:
             return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
         return None
 
@@ -120,4 +133,19 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user}
+        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user, "tag_html": tag_html, "link_html": link_html}
+
+
+def tag_html(text: str, colour: str) -> str:
+    """A GOV.UK tag as plain HTML text, to be joined with other HTML in a table cell (a macro's Markup would
+    escape what it is joined to)."""
+    from markupsafe import escape
+
+    return f'<strong class="govuk-tag govuk-tag--{escape(colour)}">{escape(text)}</strong>'
+
+
+def link_html(href: str, text: str) -> str:
+    """A GOV.UK link as plain HTML text (escaped here), for a table cell's html."""
+    from markupsafe import escape
+
+    return f'<a class="govuk-link" href="{escape(href)}">{escape(text)}</a>'

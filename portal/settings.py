@@ -11,6 +11,8 @@ from pathlib import Path
 from probation_returns.warehouse.db import database_url
 
 IDLE_MINUTES = 30
+ABSOLUTE_HOURS = 12
+DEFAULT_CONTACT = "your contract manager at the ministry"
 
 
 def _secret_key(var: Path) -> str:
@@ -36,12 +38,34 @@ class Settings:
     output: Path
     dagster_home: Path
     secret_key: str
+    alerts: Path = Path("var/alerts")
     open_quarter: str | None = None  # None: the quarter before today's
     secure_cookies: bool = True
     limiter_storage: str = "memory://"
-    sign_in_limit: str = "10 per minute"
+    sign_in_limit: str = "10 per minute"  # refused sign-ins per account (the address typed)
+    sign_in_address_limit: str = "50 per minute"  # refused sign-ins per client address (an office shares one)
+    lock_after: int = 10  # wrong passwords in a row lock the account...
+    lock_for: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=15))  # ...for this long
+    contact: str = DEFAULT_CONTACT  # the ministry's contact for providers, shown on the help page
+    proxies: int = 0  # proxies in front that set X-Forwarded-For (and -Proto); 0: the headers are ignored
+    absolute_timeout: dt.timedelta = field(default_factory=lambda: dt.timedelta(hours=ABSOLUTE_HOURS))
     process_uploads: bool = True  # False in tests of the views: uploads are stored, not validated
     idle: dt.timedelta = field(default_factory=lambda: dt.timedelta(minutes=IDLE_MINUTES))
+    # Where a relative path recorded by another process (a build's folder) is taken from: the working
+    # directory at start-up, as for the folders above.
+    root: Path = field(default_factory=Path.cwd)
+
+    def __post_init__(self) -> None:
+        # Made absolute once, at start-up: Flask's send_file takes a relative path from the application's
+        # package folder, not from the working directory the settings were written for.
+        self.root = Path(self.root).resolve()
+        for name in ("landing", "archive", "output", "dagster_home", "alerts"):
+            setattr(self, name, self.absolute(getattr(self, name)))
+
+    def absolute(self, path: str | Path) -> Path:
+        """``path`` as an absolute path, a relative one taken from the start-up working directory."""
+        path = Path(path)
+        return path if path.is_absolute() else self.root / path
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -51,11 +75,14 @@ class Settings:
             landing=Path(os.environ.get("RETURNS_LANDING") or var / "landing"),
             archive=Path(os.environ.get("RETURNS_ARCHIVE") or var / "archive"),
             output=Path(os.environ.get("RETURNS_OUTPUT") or var / "output"),
-            dagster_home=Path(os.environ.get("DAGSTER_HOME") or var / "dagster").resolve(),
+            dagster_home=Path(os.environ.get("DAGSTER_HOME") or var / "dagster"),
+            alerts=Path(os.environ.get("RETURNS_ALERTS") or var / "alerts"),
             secret_key=_secret_key(var),
             open_quarter=os.environ.get("RETURNS_OPEN_QUARTER") or None,
             secure_cookies=os.environ.get("RETURNS_PORTAL_SECURE_COOKIES", "1") != "0",
             limiter_storage=os.environ.get("RETURNS_PORTAL_LIMITER_STORAGE", "memory://"),
+            proxies=int(os.environ.get("RETURNS_PORTAL_PROXIES") or 0),
+            contact=os.environ.get("RETURNS_PORTAL_CONTACT") or DEFAULT_CONTACT,
         )
 
     def flask_config(self) -> dict:
@@ -79,6 +106,6 @@ class Settings:
 
     def worker_environment(self) -> dict[str, str]:
         """What the validation worker needs to find the same warehouse, folders and Dagster instance."""
-        return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing.resolve()),
-                "RETURNS_ARCHIVE": str(self.archive.resolve()), "RETURNS_OUTPUT": str(self.output.resolve()),
-                "DAGSTER_HOME": str(self.dagster_home)}
+        return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing),
+                "RETURNS_ARCHIVE": str(self.archive), "RETURNS_OUTPUT": str(self.output),
+                "DAGSTER_HOME": str(self.dagster_home), "RETURNS_ALERTS": str(self.alerts)}

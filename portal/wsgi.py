@@ -1,9 +1,9 @@
-"""The WSGI entry point for gunicorn: ``gunicorn portal.wsgi:app`` (or ``returns serve``)."""
+"""The WSGI entry point for gunicorn: ``gunicorn portal.wsgi:app`` (or ``returns serve``).
 
-from werkzeug.middleware.proxy_fix import ProxyFix
+``X-Forwarded-For`` is trusted only when ``RETURNS_PORTAL_PROXIES`` says how many proxies set it (see
+portal.security): without a proxy in front, a forged header would give every guess a new address.
+"""
 
 from portal import create_app
 
 app = create_app()
-# Behind one TLS proxy: trust its X-Forwarded-For/-Proto so rate limits see the client and URLs say https.
-app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)

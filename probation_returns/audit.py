@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 from probation_returns.warehouse.models import AuditEvent
 
 ACTIONS = {
-    "sign_in": "Signed in", "sign_in_failed": "Sign-in refused", "sign_out": "Signed out",
+    "sign_in": "Signed in", "sign_in_failed": "Sign-in refused", "sign_in_locked": "Sign-in refused: account locked",
+    "sign_in_throttled": "Sign-in refused: too many attempts", "sign_out": "Signed out",
     "upload": "Sent a return", "download": "Downloaded a file", "credit_decision": "Decided on a credit",
-    "sign_off": "Signed off a build", "account_added": "Added an account",
+    "sign_off": "Signed off a build", "rebuild_requested": "Asked for a rebuild", "account_added": "Added an account",
+    "account_disabled": "Disabled an account", "account_enabled": "Enabled an account",
+    "password_reset": "Reset a password", "account_unlocked": "Unlocked an account",
 }
 
 

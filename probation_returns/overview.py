@@ -10,14 +10,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from probation_returns.standing import position
 from probation_returns.calendar import Quarter, business_days_from
-from probation_returns.measures.quarter import LONDON, accepted_submission, submission_deadline
+from probation_returns.measures.quarter import LONDON, accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.warehouse.models import (
+    BuildRequest,
     Credit,
+    CreditDecision,
     Measure,
     ReturnBuild,
+    ReturnBuildDecision,
     SignOff,
     Submission,
     Upload,
@@ -30,11 +34,23 @@ STATUS_TAGS = {  # status -> GOV.UK tag colour
 }
 
 
+FIRST_QUARTER = Quarter(2015, 1)  # the contracts began in February 2015
+
+
+def in_contract(quarter: Quarter) -> bool:
+    """Whether the contracts ran in the quarter (2015Q1 to the last quarter with contract terms, 2021Q1)."""
+    from probation_returns.parameters import last_quarter
+
+    return FIRST_QUARTER.ordinal <= quarter.ordinal <= last_quarter().ordinal
+
+
 def open_quarter(today: dt.date | None = None, setting: str | None = None) -> Quarter:
-    """The quarter whose return is being collected: the setting, else the quarter before today's."""
-    if setting:
-        return Quarter.parse(setting)
-    return Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    """The quarter whose return is being collected: the setting, else the quarter before today's; never after
+    the contracts' last quarter."""
+    from probation_returns.parameters import last_quarter
+
+    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    return min(quarter, last_quarter(), key=lambda q: q.ordinal)
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,13 @@ def provider_quarters(session: Session, provider: str, open_q: Quarter, back: in
     return [status(session, provider, q) for q in sorted(shown, key=lambda q: Quarter.parse(q).ordinal, reverse=True)]
 
 
+def why_counted(session: Session, submission: Submission) -> tuple[bool, str]:
+    """Whether the version counts for its quarter, and why, by the rule the feedback states (the last good return:
+    ``probation_returns.standing``)."""
+    counted, why, _ = position(session, submission)
+    return counted == submission.version, why
+
+
 def versions(session: Session, provider: str, quarter: str | None = None) -> list[dict]:
     """Every version the provider sent, newest first: received, delivered, outcome, and whether it counts."""
     query = select(Submission).where(Submission.provider_code == provider)
@@ -113,7 +136,14 @@ def versions(session: Session, provider: str, quarter: str | None = None) -> lis
     for q in {s.quarter for s in rows}:
         c = accepted_submission(session, provider, q)
         counted[q] = c.id if c else None
-    return [{"submission": s, "counts": counted.get(s.quarter) == s.id} for s in rows]
+    return [{"submission": s, "counts": counted.get(s.quarter) == s.id, "why": why_counted(session, s)[1]}
+            for s in rows]
+
+
+def unfinished_uploads(session: Session, provider: str) -> list[Upload]:
+    """The provider's uploads that did not become a version: failed, or still waiting or being checked."""
+    return list(session.scalars(select(Upload).where(Upload.provider_code == provider, Upload.status != "done")
+                                .order_by(Upload.id.desc())))
 
 
 def quarter_overview(session: Session, quarter: str) -> list[dict]:
@@ -125,16 +155,35 @@ def quarter_overview(session: Session, quarter: str) -> list[dict]:
         select(Credit.provider_code, func.sum(Credit.amount_gbp)).where(Credit.quarter == quarter,
                                                                          Credit.replaced_at.is_(None))
         .group_by(Credit.provider_code)).all())
+    q = Quarter.parse(quarter)
+    end = submission_deadline(q, for_quarter(q))
     out = []
     for code, info in providers().items():
         st = status(session, code, quarter)
         levels = measures.get(code, [])
+        counted = accepted_submission(session, code, quarter)
+        latest = st.latest
         out.append({"code": code, "name": info.name,
                     "status": st, "measures": levels,
+                    "counted": counted,  # the version that counts: its status and delivery, not the latest's
+                    "counted_delivered": delivered(counted) if counted else None,
+                    "latest": latest if latest is not None and (counted is None or latest.id != counted.id) else None,
+                    "latest_late": latest is not None and delivered(latest) >= end,
+                    "latest_delivered": delivered(latest) if latest is not None else None,
                     "missed": sum(1 for m in levels if m.status == "missed"),
                     "met": sum(1 for m in levels if m.status == "met"),
                     "credits": credit_totals.get(code)})
     return out
+
+
+def quarter_totals(rows: list[dict]) -> dict:
+    """The quarter's totals over the providers' rows of ``quarter_overview``."""
+    credits = [r["credits"] for r in rows if r["credits"] is not None]
+    return {"providers": len(rows), "counted": sum(1 for r in rows if r["counted"] is not None),
+            "sent": sum(1 for r in rows if r["status"].latest is not None),
+            "late": sum(1 for r in rows if r["latest_late"]),
+            "met": sum(r["met"] for r in rows), "missed": sum(r["missed"] for r in rows),
+            "credits": sum(credits) if credits else None}
 
 
 def service_level_history(session: Session, provider: str) -> dict[str, list[Measure]]:
@@ -157,6 +206,63 @@ def builds(session: Session, quarter: str) -> list[dict]:
             for i, b in enumerate(rows)]
 
 
+@dataclass(frozen=True)
+class Decided:
+    provider: str
+    measure: str
+    decision: str
+    reason: str
+    decided_by: str
+    decided_at: dt.datetime
+
+
+def _current_decisions(session: Session, quarter: str):
+    """The latest decision on each current credit of the quarter: what a build made now would carry."""
+    latest = (select(func.max(CreditDecision.id).label("id")).join(Credit, Credit.id == CreditDecision.credit_id)
+              .where(Credit.quarter == quarter, Credit.replaced_at.is_(None)).group_by(CreditDecision.credit_id))
+    return select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id) \
+        .where(CreditDecision.id.in_(latest)).order_by(Credit.provider_code, Credit.measure)
+
+
+def _decided(decision: CreditDecision, credit: Credit) -> Decided:
+    return Decided(credit.provider_code, credit.measure, decision.decision, decision.reason, decision.decided_by,
+                   _utc(decision.decided_at))
+
+
+def decisions_since(session: Session, build: ReturnBuild) -> list[Decided]:
+    """Decisions the build's figures do not carry: made since it was built. Any at all: it is out of date."""
+    included = select(ReturnBuildDecision.decision_id).where(ReturnBuildDecision.build_id == build.id)
+    rows = session.execute(_current_decisions(session, build.quarter).where(CreditDecision.id.not_in(included)))
+    return [_decided(d, c) for d, c in rows]
+
+
+def decisions_included(session: Session, build: ReturnBuild) -> list[Decided]:
+    """The decisions the build's figures carry (the latest on each credit when it was built)."""
+    rows = session.execute(select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id)
+                           .join(ReturnBuildDecision, ReturnBuildDecision.decision_id == CreditDecision.id)
+                           .where(ReturnBuildDecision.build_id == build.id)
+                           .order_by(Credit.provider_code, Credit.measure))
+    return [_decided(d, c) for d, c in rows]
+
+
+def out_of_date_reason(since: list[Decided]) -> str | None:
+    """Why a build cannot be signed off, in words, or None when it carries every decision."""
+    if not since:
+        return None
+    listed = "; ".join(f"{d.provider} {d.measure} {d.decision} on {d.decided_at:%d %B %Y at %H:%M} UTC by {d.decided_by}"
+                       for d in since)
+    many = len(since) > 1
+    return (f"This build was made before {'these decisions' if many else 'this decision'} on credits: {listed}. "
+            f"Its figures and payments do not include {'them' if many else 'it'}. Rebuild the quarter, then sign "
+            "off the new build.")
+
+
+def rebuild_in_progress(session: Session, quarter: str) -> BuildRequest | None:
+    return session.scalar(select(BuildRequest).where(BuildRequest.quarter == quarter,
+                                                     BuildRequest.status.in_(("received", "building")))
+                          .order_by(BuildRequest.id.desc()).limit(1))
+
+
 BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)
     "workbook": "The ministry return (Excel workbook)",
     "service_levels.csv": "Service levels (CSV)", "reoffending.csv": "Reoffending (CSV)",
@@ -166,9 +272,11 @@ BUILD_FILES = {  # what a build holds that a contract manager may download (name
 }
 
 
-def build_file(build: ReturnBuild, name: str, publication: bool = False) -> Path | None:
-    """A file of a build, by its listed name only (never a path from a request); None if it is not there."""
-    folder = Path(build.output_path)
+def build_file(build: ReturnBuild, name: str, publication: bool = False, folder: Path | None = None) -> Path | None:
+    """A file of a build, by its listed name only (never a path from a request); None if it is not there.
+
+    ``folder``: the build's folder as an absolute path, when its recorded ``output_path`` is relative."""
+    folder = Path(folder or build.output_path)
     if publication:
         folder = folder / "publication"
     if name == "workbook":

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from probation_returns.calendar import Quarter, business_days_from, submission_deadline
 from probation_returns.parameters import for_quarter
@@ -57,23 +58,19 @@ def _delivered(submission: Submission) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def standing(engine: Engine, submission_id: int) -> Standing:
-    """Where the submission stands now, among its quarter's versions."""
+def position(session: Session, submission: Submission) -> tuple[int | None, str, str]:
+    """The version that counts (None: none), whether this one counts and why, and what sending again would do."""
     from probation_returns.measures.quarter import accepted_submission
 
-    with read_scope(engine) as session:
-        submission = session.get(Submission, submission_id)
-        provider, q = submission.provider_code, submission.quarter
-        quarter = Quarter.parse(q)
-        deadline = submission_deadline(quarter, for_quarter(quarter))
-        counted = accepted_submission(session, provider, q)
-        version, outcome = submission.version, submission.outcome
-        late = _delivered(submission) >= deadline
-        later_accepted = counted is not None and counted.version > version
-        counted_version = counted.version if counted else None
-        others = session.scalars(select(Submission.id).where(Submission.provider_code == provider,
-                                                             Submission.quarter == q,
-                                                             Submission.id != submission_id)).first() is not None
+    provider, q, version = submission.provider_code, submission.quarter, submission.version
+    quarter = Quarter.parse(q)
+    deadline = submission_deadline(quarter, for_quarter(quarter))
+    counted = accepted_submission(session, provider, q)
+    late = _delivered(submission) >= deadline
+    counted_version = counted.version if counted else None
+    later_accepted = counted_version is not None and counted_version > version
+    others = session.scalars(select(Submission.id).where(Submission.provider_code == provider, Submission.quarter == q,
+                                                         Submission.id != submission.id)).first() is not None
     when = deadline_words(quarter)
     holds = (f"version {counted_version} keeps counting" if counted_version
              else "the quarter keeps having no valid return")
@@ -84,7 +81,7 @@ def standing(engine: Engine, submission_id: int) -> Standing:
         why = (f"Version {version} does not count: it was delivered after the deadline ({when}), and a version "
                "delivered late changes nothing. " + (f"Version {counted_version} counts." if counted_version
                                                        else "No version counts: the quarter has no valid return."))
-    elif outcome == "Rejected":
+    elif submission.outcome == "Rejected":
         why = f"Version {version} does not count: it was rejected. " + (
             f"Version {counted_version}, delivered by the deadline and accepted, still counts: a rejected version "
             "never replaces an accepted one." if counted_version and not later_accepted else
@@ -102,6 +99,15 @@ def standing(engine: Engine, submission_id: int) -> Standing:
         replaced = f"version {counted_version}" if counted_version else "no version"
         send_again = (f"Until the deadline ({when}), a corrected version replaces {replaced} if it is accepted; "
                       f"if it is rejected, {holds}. After the deadline, a new version is late and changes nothing.")
+    return counted_version, why, send_again
+
+
+def standing(engine: Engine, submission_id: int) -> Standing:
+    """Where the submission stands now, among its quarter's versions, and the quarter's credits as they stand."""
+    with read_scope(engine) as session:
+        submission = session.get(Submission, submission_id)
+        provider, quarter, version = submission.provider_code, Quarter.parse(submission.quarter), submission.version
+        counted_version, why, send_again = position(session, submission)
     amount, words = _credits(engine, provider, quarter, counted_version)
     return Standing(version, counted_version == version, counted_version, why, send_again, amount, words)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import socket
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from probation_returns.warehouse.models import Submission, Upload
 
 CHUNK = 1 << 20
 STAGING = PORTAL_STAGING
+QUEUE = ".portal-queue"  # inside the landing folder: each upload's files, until the worker takes them
 EXTENSIONS = {"workbook": ".xlsx", **{t: ".csv" for t in TABLES}}
 
 
@@ -82,12 +84,17 @@ def landed_name(provider: str, quarter: str, part: str) -> str:
     return f"{provider}_{quarter}.xlsx" if part == "workbook" else f"{provider}_{quarter}_{part}.csv"
 
 
+def queued_folder(landing: Path, upload_id: int) -> Path:
+    """Where an upload's files wait for their turn: its own folder, so uploads sent together never mix."""
+    return landing / QUEUE / str(upload_id)
+
+
 def store(session: Session, landing: Path, provider: str, quarter: str, user_id: int, declared_by: str,
           incoming: list[Incoming]) -> Upload:
-    """Stream the files to disk, put them in the landing folder as the provider's return, and record the upload.
+    """Stream the files to disk and queue them, in their own folder, as the upload's return.
 
-    Any earlier return files of the provider's quarter in its landing folder are replaced (they were
-    received already: every version stays in the archive), so the folder holds exactly what was sent.
+    Nothing in the provider's landing folder changes here: the worker puts each upload's files there in
+    turn (``place``), one upload of a provider at a time, oldest first.
     """
     _check_parts(incoming)
     if not declared_by.strip():
@@ -95,8 +102,6 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
     staging = landing / STAGING
     staging.mkdir(parents=True, exist_ok=True)
     remove_abandoned(staging, "upload-*")
-    folder = landing / provider
-    folder.mkdir(parents=True, exist_ok=True)
     files, staged = [], []
     with ExitStack() as stack:  # every staging file locked while it is written, removed unless renamed into place
         outs = [stack.enter_context(staging_file(staging, "upload-")) for _ in incoming]
@@ -106,19 +111,57 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
             os.fsync(out.fileno())
             files.append({"part": item.part, "sent_as": shown_name(item.sent_as), "sha256": digest, "bytes": size})
             staged.append((item.part, path))
-        kept = {landed_name(provider, quarter, part) for part, _ in staged}
-        for part, path in staged:  # each rename replaces the file of the same name whole
+        upload = Upload(provider_code=provider, quarter=quarter, user_id=user_id, declared_by=declared_by.strip(),
+                        identity=identity([(f["part"], f["sha256"]) for f in files]), files=files,
+                        status="received")
+        session.add(upload)
+        session.flush()
+        folder = queued_folder(landing, upload.id)
+        if folder.exists():  # an id SQLite handed out before, to an upload whose transaction was rolled back
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for part, path in staged:
             os.replace(path, folder / landed_name(provider, quarter, part))
-        for old in folder.iterdir():  # then the quarter's files of the other form (CSVs after a workbook, say)
-            match = RETURN_NAME.match(old.name)
-            if match and old.is_file() and old.name not in kept and match.group("provider").upper() == provider \
-                    and str(Quarter.parse(match.group("quarter"))) == quarter:
-                old.unlink()
-    upload = Upload(provider_code=provider, quarter=quarter, user_id=user_id, declared_by=declared_by.strip(),
-                    identity=identity([(f["part"], f["sha256"]) for f in files]), files=files, status="received")
-    session.add(upload)
-    session.flush()
     return upload
+
+
+def place(landing: Path, upload: Upload) -> None:
+    """Put the upload's queued files in the provider's landing folder as its return (the caller holds the
+    provider's turn). Earlier return files of the quarter there are replaced: every version sent stays in the
+    archive. The files carry the time the provider sent them, which is when the return was delivered."""
+    queued = queued_folder(landing, upload.id)
+    if not queued.is_dir():
+        return  # sent before uploads were queued: its files went straight to the landing folder
+    provider, quarter = upload.provider_code, upload.quarter
+    folder = landing / provider
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = landing / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    sent = _utc(upload.uploaded_at).timestamp()
+    kept = set()
+    for source in sorted(queued.iterdir()):
+        with staging_file(staging, "upload-") as (out, path):
+            with source.open("rb") as f:
+                shutil.copyfileobj(f, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+            os.utime(path, (sent, sent))
+            os.replace(path, folder / source.name)  # each rename replaces the file of the same name whole
+        kept.add(source.name)
+    for old in folder.iterdir():  # then the quarter's files of the other form (CSVs after a workbook, say)
+        match = RETURN_NAME.match(old.name)
+        if match and old.is_file() and old.name not in kept and match.group("provider").upper() == provider \
+                and str(Quarter.parse(match.group("quarter"))) == quarter:
+            old.unlink()
+
+
+def discard_queued(landing: Path, upload_id: int) -> None:
+    """The upload's queued copy, once its return is received (its bytes are in the archive)."""
+    shutil.rmtree(queued_folder(landing, upload_id), ignore_errors=True)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -158,6 +201,24 @@ def next_waiting(session: Session) -> int | None:
     return session.scalar(select(Upload.id).where(Upload.status == "received").order_by(Upload.id).limit(1))
 
 
+def providers_waiting(session: Session) -> list[str]:
+    """Providers with uploads to validate (waiting, or taken by a worker that has died), oldest upload first."""
+    rows = session.execute(select(Upload.provider_code, Upload.status, Upload.worker)
+                           .where(Upload.status.in_(("received", "validating"))).order_by(Upload.id))
+    out = []
+    for provider, status, worker in rows:
+        if provider not in out and (status == "received" or not worker_alive(worker)):
+            out.append(provider)
+    return out
+
+
+def oldest_waiting(session: Session, provider: str) -> int | None:
+    """The provider's oldest upload not yet validated: its uploads are validated one at a time, in order."""
+    return session.scalar(select(Upload.id).where(Upload.provider_code == provider,
+                                                  Upload.status.in_(("received", "validating")))
+                          .order_by(Upload.id).limit(1))
+
+
 def finish(session: Session, upload_id: int, run_id: str | None, error: str | None) -> Upload:
     """Tie the upload to the submission its files became (the received version with the same content)."""
     upload = session.get(Upload, upload_id)
@@ -171,8 +232,27 @@ def finish(session: Session, upload_id: int, run_id: str | None, error: str | No
         upload.submission_id, upload.status, upload.error = match.id, "done", None
     else:
         upload.status = "failed"
-        upload.error = error or "the return was not received (see the Dagster run)"
+        upload.error = failure_words(error)
     return upload
+
+
+STEP_WORDS = {  # the pipeline's steps, as a clerk would say them
+    "provider_submission": "while your files were being received and stored",
+    "provider_validation": "while your return was being checked against the rules",
+    "accepted_return": "while the checked records were being kept",
+    "provider_measures": "while your service levels were being worked out",
+}
+
+
+def failure_words(error: str | None) -> str:
+    """Why the check stopped, in a clerk's words first, then the engineers' one line."""
+    if not error:
+        return "Your files were kept, but no version was recorded from them."
+    step, _, detail = error.partition(":")
+    where = STEP_WORDS.get(step.strip())
+    if where is None:
+        return f"The check stopped before it finished ({error.strip()[:300]})."
+    return f"The check stopped {where} ({detail.strip()[:300]})."
 
 
 def stalled(upload: Upload) -> bool:

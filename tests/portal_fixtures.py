@@ -12,11 +12,11 @@ from portal import create_app
 from portal.settings import Settings
 from probation_returns import accounts
 from probation_returns.ingest import discover, receive
-from probation_returns.uploads import Incoming, store
+from probation_returns.uploads import Incoming, place, store
 from probation_returns.validation.service import validate_submission
 from reports.feedback import FEEDBACK_FILES
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
-from probation_returns.warehouse.models import Credit, Provider, ReturnBuild
+from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
 from tests.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
@@ -35,6 +35,20 @@ class Seeded:
     other_upload: int
     build: int
     workbook: Path
+    users: dict  # role -> user id
+    rebuild: int  # a failed rebuild request of 2017Q3
+
+    @property
+    def provider_user(self) -> int:
+        return self.users["provider"]
+
+    @property
+    def other_provider_user(self) -> int:
+        return self.users["other_provider"]
+
+    @property
+    def admin_user(self) -> int:
+        return self.users["admin"]
 
 
 def _return(tmp: Path, provider: str, faulty: bool) -> list[Path]:
@@ -51,6 +65,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     engine = engine_for(database_url)
     settings = Settings(database_url=database_url, landing=tmp / "landing", archive=tmp / "archive",
                         output=tmp / "output", dagster_home=tmp / "dagster", secret_key="test-secret-key",
+                        alerts=tmp / "alerts",
                         open_quarter="2017Q3", process_uploads=False, sign_in_limit="1000 per minute")
     for key, value in overrides.items():
         setattr(settings, key, value)
@@ -68,6 +83,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
                            users[ACCOUNTS["provider" if provider == "C14" else "other_provider"]], "A Clerk",
                            [Incoming(f.name.split("_")[-1].removesuffix(".csv"), f.name, f.open("rb")) for f in files])
             upload_ids[provider] = upload.id
+            place(settings.landing, upload)  # as the worker does before its run
         landed = discover(settings.landing, provider=provider, quarter="2017Q3")[0]
         with session_scope(engine) as s:
             submissions[provider] = receive(s, landed, settings.archive).submission_id
@@ -86,11 +102,16 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
                      unscaled_gbp=Decimal("1234.56"), parameter_version="2017-18.1"))
         s.flush()
         build_id = build.id
+        failed = BuildRequest(quarter="2017Q3", requested_by=ACCOUNTS["manager"], status="failed",
+                              error="quarter_performance: the test's build failed")
+        s.add(failed)
+        s.flush()
+        rebuild_id = failed.id
         assert s.get(Provider, "C05") is not None
     app = create_app(settings)
     app.config["TESTING"] = True
     return Seeded(app, settings, engine, submissions["C14"], submissions["C05"], upload_ids["C14"], upload_ids["C05"],
-                  build_id, workbook)
+                  build_id, workbook, {role: users[email] for role, email in ACCOUNTS.items()}, rebuild_id)
 
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -183,3 +183,50 @@ def test_serve_says_what_is_missing_in_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("RETURNS_PSEUDONYM_KEY")
     no_key = runner.invoke(app, ["serve"])
     assert no_key.exit_code == 2 and "RETURNS_PSEUDONYM_KEY" in no_key.output
+
+
+def test_users_disable_enable_unlock_and_reset_password_each_audited(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from probation_returns import accounts
+    from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+    from probation_returns.warehouse.models import AuditEvent
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("RETURNS_DATABASE_URL", url)
+    upgrade(url)
+    engine = engine_for(url)
+    with session_scope(engine) as s:
+        accounts.add_user(s, "clerk@c14.example", "provider", "the-first-password", provider="C14")
+        version = accounts.sign_in(s, "clerk@c14.example", "the-first-password").account.session_version
+
+    def run(*args, stdin=None):
+        result = runner.invoke(app, ["users", *args], input=stdin)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Disabled clerk@c14.example" in run("disable", "Clerk@C14.example")
+    with session_scope(engine) as s:
+        assert accounts.authenticate(s, "clerk@c14.example", "the-first-password") is None
+        assert accounts.get(s, 1, session_version=version) is None  # signed in before: no longer
+    assert "Enabled clerk@c14.example" in run("enable", "clerk@c14.example")
+    assert "New password set" in run("reset-password", "clerk@c14.example", stdin="the-second-password\n")
+    for _ in range(accounts.LOCK_AFTER):
+        with session_scope(engine) as s:
+            accounts.sign_in(s, "clerk@c14.example", "a-wrong-password")
+    with session_scope(engine) as s:
+        assert accounts.sign_in(s, "clerk@c14.example", "the-second-password").why == "locked"
+    assert "Unlocked clerk@c14.example" in run("unlock", "clerk@c14.example")
+    generated = run("reset-password", "clerk@c14.example", "--generate").split("Password: ")[1].strip()
+    with session_scope(engine) as s:
+        assert accounts.authenticate(s, "clerk@c14.example", generated).email == "clerk@c14.example"
+        logged = [(e.action, e.target) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert logged == [(a, "clerk@c14.example") for a in ("account_disabled", "account_enabled", "password_reset",
+                                                          "account_unlocked", "password_reset")]
+    for args, stdin, says in [(["disable", "nobody@example.org"], None, "there is no account for"),
+                              (["reset-password", "clerk@c14.example"], "short\n", "at least 12 characters")]:
+        result = runner.invoke(app, ["users", *args], input=stdin)
+        assert result.exit_code == 2 and says in result.output, result.output
+    engine.dispose()

@@ -2,8 +2,8 @@
 
 A provider's clerk sends a return with a fault, sees it rejected with the fatal reason first, sends a
 fixed one and sees it accepted; each upload is validated by the real worker through Dagster. A contract
-manager waives a credit with a reason, sees it in the audit trail, signs off the build and downloads
-its workbook, byte for byte. ``RETURNS_SCREENSHOTS=<folder>`` keeps the pages as PNGs (the README's).
+manager waives a credit with a reason, sees it in the audit trail, finds the build out of date, rebuilds
+the quarter from the portal, signs off the new build and downloads its workbook, byte for byte. ``RETURNS_SCREENSHOTS=<folder>`` keeps the pages as PNGs (the README's).
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def live(tmp_path_factory):
     with session_scope(engine) as s:
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
+        accounts.add_user(s, "admin@moj.example", "admin", PASSWORD, name="Sam Admin")
     settings = Settings(database_url=url, landing=tmp / "portal-landing", archive=tmp / "archive",
                         output=tmp / "output", dagster_home=tmp / "dagster", secret_key="browser-test-key",
+                        alerts=tmp / "alerts",
                         open_quarter="2017Q3", secure_cookies=False)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -86,6 +88,11 @@ class Visitor:
         bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
         assert not bad, f"{name} ({self.page.url}): {bad}"
+        self.page.set_viewport_size({"width": 320, "height": 800})  # reflow (WCAG 1.4.10): no sideways scrolling
+        wide = self.page.evaluate("() => document.documentElement.scrollWidth")
+        culprits = self.page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321 && !(e.parentElement && e.parentElement.closest('.app-table-scroll'))).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).overflowX + ' ' + e.getBoundingClientRect().right)""")
+        self.page.set_viewport_size({"width": 1200, "height": 900})
+        assert wide <= 320, f"{name} ({self.page.url}) scrolls sideways at 320 px: {wide} px wide, {culprits}"
         self.seen.append(name)
         folder = os.environ.get("RETURNS_SCREENSHOTS")
         if folder:
@@ -145,7 +152,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         assert v.page.inner_text("h1") == "Rejected"
         first_reason = v.page.locator("ol.govuk-list--number li").first.inner_text()
         assert first_reason.startswith("The return cannot be used: FIL-001 is fatal")
-        first_finding = v.page.locator("#findings ~ table tbody tr").first.inner_text()
+        first_finding = v.page.locator("#findings ~ .app-table-scroll table tbody tr").first.inner_text()
         assert "FIL-001" in first_finding
 
         v.go("/returns/2017Q3/send", "provider-send-again")
@@ -164,7 +171,8 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         browser.close()
 
 
-def test_a_contract_manager_waives_a_credit_signs_off_the_build_and_downloads_its_workbook(live, tmp_path):
+
+def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the_workbook(live, tmp_path):
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
 
@@ -176,8 +184,6 @@ def test_a_contract_manager_waives_a_credit_signs_off_the_build_and_downloads_it
                                                 Credit.replaced_at.is_(None))).first()
         assert credit is not None, "the fixture's quarter should have a C05 service credit to decide on"
         measure = credit.measure
-        build = s.scalars(select(ReturnBuild).order_by(ReturnBuild.build_number.desc())).first()
-        workbook = next(Path(build.output_path).glob("ministry_return_*.xlsx")).read_bytes()
     with sync_playwright() as p:
         browser = _browser(p)
         context = browser.new_context(bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900})
@@ -198,8 +204,22 @@ def test_a_contract_manager_waives_a_credit_signs_off_the_build_and_downloads_it
         assert "Case management system migration in August" in trail and "manager@moj.example" in trail
         assert "waived" in trail
         v.page.goto(live["base"] + "/manage/quarters/2017Q3")
+        v.check("manager-quarter-out-of-date")
+        assert "Build 1 is out of date" in v.page.inner_text("main")
         v.page.click("text=Build 1")
+        v.check("manager-build-out-of-date")
+        assert f"C05 {measure} waived on" in v.page.inner_text("main") and v.page.locator("#confirm").count() == 0
+        v.page.click("button:has-text('Rebuild the quarter')")
+        v.check("manager-rebuild")
+        end = time.monotonic() + 240
+        while "/manage/builds/" not in v.page.url:  # the page follows the rebuild, then opens the new build
+            assert time.monotonic() < end and "failed" not in v.page.inner_text("h1"), v.page.inner_text("main")
+            time.sleep(0.5)
         v.check("manager-build")
+        assert v.page.inner_text("h1") == "2017Q3, build 2"
+        with session_scope(live["engine"]) as s:
+            build = s.scalars(select(ReturnBuild).order_by(ReturnBuild.build_number.desc())).first()
+            workbook = next(Path(build.output_path).glob("ministry_return_*.xlsx")).read_bytes()
         v.page.check("#confirm")
         v.page.click("button:has-text('Sign off this build')")
         v.check("manager-build-signed")
@@ -209,4 +229,24 @@ def test_a_contract_manager_waives_a_credit_signs_off_the_build_and_downloads_it
         target = tmp_path / "downloaded.xlsx"
         download.value.save_as(target)
         assert target.read_bytes() == workbook
+        browser.close()
+
+
+def test_the_help_page_and_an_administrators_pages_pass_axe_and_reflow(live):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
+        v = Visitor(context.new_page(), live["base"])
+        v.go("/help", "help")
+        v.sign_in("admin@moj.example")
+        v.check("admin-audit")
+        v.go("/admin/accounts", "admin-accounts")
+        v.page.click("a:has-text('clerk@c14.example')")
+        v.check("admin-account")
+        assert v.page.inner_text("h1") == "clerk@c14.example", v.page.inner_text("main")
+        v.page.click("button:has-text('Reset the password')")
+        v.check("admin-account-reset")
+        assert "New password for clerk@c14.example" in v.page.inner_text("main")
         browser.close()

@@ -140,3 +140,14 @@ def test_a_fatal_finding_rejects_the_return(tmp_path):
     set_value(tables, "cases", 1, "provider_code", "C06")
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
     assert result.outcome == "Rejected" and "CAS-004" in result.reasons[0]
+
+
+def test_a_broken_case_reference_is_listed_before_the_contacts_that_then_cannot_find_it(tmp_path):
+    """Case A100001 written as a100001 breaks CAS-001 once; its two contacts then name a case the cases table
+    does not have (CON-001, twice). The clerk fixes the cases table first, so CAS-001 comes first, however
+    many contacts follow from it."""
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "case_ref", "a100001")
+    result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
+    rules = [(r["rule_id"], r["count"]) for r in result.rules()]
+    assert rules.index(("CAS-001", 1)) < rules.index(("CON-001", 2)), rules

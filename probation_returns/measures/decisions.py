@@ -8,9 +8,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Credit, CreditDecision
 
 DECISIONS = ("applied", "waived", "reinvested")
+DECISIONS_LOCK = "credit_decisions"  # held by a decision and by a sign-off, per quarter
 VERBS = {"applied": "apply", "waived": "waive", "reinvested": "reinvest"}
 
 
@@ -47,6 +49,7 @@ def decide(session: Session, quarter: str, provider: str, measure: str, decision
         raise DecisionError(f"decision must be one of {', '.join(DECISIONS)}")
     if not reason.strip() or not by.strip():
         raise DecisionError("a decision needs a reason and the name of who made it")
+    hold(session, DECISIONS_LOCK, quarter)  # a sign-off checking the build carries every decision waits for this
     credit = session.scalar(select(Credit).where(Credit.quarter == quarter, Credit.provider_code == provider,
                                                  Credit.measure == measure, Credit.replaced_at.is_(None)))
     if credit is None:

@@ -69,6 +69,7 @@ class QuarterFigures:
     reoffending: pl.DataFrame
     payments: pl.DataFrame
     extract: ExtractInfo | None
+    decision_ids: tuple[int, ...] = ()  # the latest decision on each current credit: what the figures carry
 
 
 def _dp(value, places: str) -> Decimal | None:
@@ -84,8 +85,10 @@ def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
         credit_rows = session.scalars(select(Credit).where(Credit.quarter == q, Credit.replaced_at.is_(None))).all()
         latest = (select(CreditDecision.credit_id, func.max(CreditDecision.id).label("id"))
                   .group_by(CreditDecision.credit_id).subquery())
-        decisions = {d.credit_id: d.decision for d in session.scalars(
-            select(CreditDecision).join(latest, CreditDecision.id == latest.c.id))}
+        latest_rows = list(session.scalars(select(CreditDecision).join(latest, CreditDecision.id == latest.c.id)))
+        decisions = {d.credit_id: d.decision for d in latest_rows}
+        current = {c.id for c in credit_rows}
+        decision_ids = tuple(sorted(d.id for d in latest_rows if d.credit_id in current))
         cohorts = session.scalars(select(ReoffendingResult).where(ReoffendingResult.quarter == q)).all()
         extract_ids = {r.extract_id for r in cohorts if r.extract_id is not None}
         extract = None
@@ -105,7 +108,7 @@ def quarter_figures(engine: Engine, quarter: Quarter) -> QuarterFigures:
     reoffending = pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row").sort(
         pl.col("provider_code").replace_strict(rank, return_dtype=pl.Int32))
     payments = _payments(q, codes, credits, reoffending, params)
-    return QuarterFigures(quarter, params, levels, reoffending, payments, extract)
+    return QuarterFigures(quarter, params, levels, reoffending, payments, extract, decision_ids)
 
 
 def _level_row(m: Measure, credits: dict, params: ContractParameters) -> tuple:

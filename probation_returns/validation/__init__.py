@@ -100,12 +100,21 @@ class ValidationResult:
 
     def rules(self) -> list[dict]:
         """Each rule that fired, what to fix first first: fatal, then errors (the cascade last), then warnings;
-        within each, the most frequent first. Id, severity, count, message (what it checks) and what to do."""
+        within each, the cases table's rules before the contacts' and breaches', then the most frequent first. Id, severity, count, message (what it checks) and what to do."""
         if self.findings.height == 0:
             return []
         counts = self.findings.group_by("rule_id", "severity").agg(pl.len().alias("count"))
         rank = {"F": 0, "E": 1, "W": 2}
-        ordered = sorted(counts.iter_rows(), key=lambda r: (rank.get(r[1], 3), r[0] == CASCADE, -r[2], r[0]))
+        # Contacts and breaches name their case: a rule of the cases table comes before theirs, however many
+        # of theirs follow from one broken case (a mistyped case_ref is one CAS-001 and a CON-001 per contact).
+        tables = {"cases": 0, "contacts": 1, "breaches": 2}
+
+        def table_rank(rule_id: str) -> int:
+            rule = RULES_BY_ID.get(rule_id)
+            return tables.get(rule.table, -1) if rule else 3
+
+        ordered = sorted(counts.iter_rows(),
+                         key=lambda r: (rank.get(r[1], 3), r[0] == CASCADE, table_rank(r[0]), -r[2], r[0]))
         actions = _actions()
         out = []
         for rule_id, severity, count in ordered:

@@ -287,6 +287,30 @@ class ReturnBuild(Base):
     output_path: Mapped[str] = mapped_column(Text)
 
 
+class ReturnBuildDecision(Base):
+    """A credit decision a build's figures were made from: a decision made since makes the build out of date."""
+
+    __tablename__ = "return_build_decisions"
+    build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("credit_decisions.id"), primary_key=True)
+
+
+class BuildRequest(Base):
+    """A contract manager's request, in the portal, to rebuild a quarter: followed like an upload."""
+
+    __tablename__ = "build_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6))
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    status: Mapped[str] = mapped_column(String(20))  # received, building, done, failed
+    worker: Mapped[str | None] = mapped_column(Text)  # host:pid of the process building it
+    run_id: Mapped[str | None] = mapped_column(String(64))  # the Dagster run
+    build_id: Mapped[int | None] = mapped_column(ForeignKey("return_builds.id"))  # the build it ended with
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class ReturnBuildSubmission(Base):
     __tablename__ = "return_build_submissions"
     build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), primary_key=True)
@@ -325,6 +349,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # in every session's user id: one more ends every session made before (sign-out, reset, disable)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong passwords in a row
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):

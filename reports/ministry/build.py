@@ -26,7 +26,7 @@ from probation_returns.reference import providers
 from probation_returns.staging import remove_abandoned, staging_file, staging_folder
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
-from probation_returns.warehouse.models import ReturnBuild, ReturnBuildSubmission
+from probation_returns.warehouse.models import ReturnBuild, ReturnBuildDecision, ReturnBuildSubmission
 from probation_returns.files.csv import write_csv
 from reports.ministry import dictionary, sheets, suppression
 from reports.ministry.content import ReturnContent, gather
@@ -195,6 +195,14 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
             session.flush()
             for submission_id in content.counted_submission_ids:
                 session.add(ReturnBuildSubmission(build_id=record.id, submission_id=submission_id))
+        # The decisions its figures carry. A build kept because nothing changed carries the new ones too (a
+        # decision that changes no figure, such as applying a credit never decided on).
+        build_id = record.id if not same else latest.id
+        recorded = set(session.scalars(select(ReturnBuildDecision.decision_id)
+                                       .where(ReturnBuildDecision.build_id == build_id)))
+        for decision_id in content.figures.decision_ids:
+            if decision_id not in recorded:
+                session.add(ReturnBuildDecision(build_id=build_id, decision_id=decision_id))
         _publish_current(folder, out)  # still holding the lock: one publisher at a time
     files = {p: d for p, d in _hashes(folder).items()}
     return Build(quarter, number, built_at, folder, out, files, not same, content)
