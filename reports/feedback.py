@@ -6,7 +6,6 @@ CSV cells get a leading apostrophe, workbook cells are stored as plain strings, 
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import os

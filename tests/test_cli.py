@@ -186,7 +186,6 @@ def test_serve_says_what_is_missing_in_one_line(tmp_path, monkeypatch):
 
 
 def test_users_disable_enable_unlock_and_reset_password_each_audited(tmp_path, monkeypatch):
-    import datetime as dt
 
     from sqlalchemy import select
 

@@ -168,7 +168,6 @@ def test_the_portal_page_says_the_same(quarter):
     app.config["TESTING"] = True
     client = app.test_client()
     client.post("/sign-in", data={"email": "truth@moj.example", "password": PASSWORD, "csrf_token": token(client)})
-    quality = _quality(root)
     for code in REASONS:
         page = unescape(client.get(f"/submissions/{ids[code]}").get_data(as_text=True))
         summary = json.loads((_feedback(root, code) / "summary.json").read_text())

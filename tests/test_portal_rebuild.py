@@ -88,7 +88,7 @@ def test_a_decision_after_the_build_refuses_sign_off_until_the_quarter_is_rebuil
     client = app.test_client()
     client.post("/sign-in", data={"email": "manager@moj.example", "password": PASSWORD,
                                   "csrf_token": _token(client, "/sign-in")})
-    credits = f"/manage/quarters/2017Q3/providers/C05/credits"
+    credits = "/manage/quarters/2017Q3/providers/C05/credits"
     decided = client.post(credits, data={"measure": measure, "decision": "waived", "reason": "Agreed at review",
                                          "csrf_token": _token(client, f"{credits}?measure={measure}")})
     assert decided.status_code == 302

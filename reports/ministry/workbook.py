@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import os
 import re
 import textwrap
