@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS := never
 # would otherwise compile every module it imports from source (about 2 s a process with Dagster).
 setup: $(UV)
 	$(UV) sync --locked --compile-bytecode
-	$(UV) run --locked python -m compileall -q probation_returns orchestration assets expectations reports portal >/dev/null
+	$(UV) run --locked python -m compileall -q probation_returns orchestration assets expectations reports portal cli >/dev/null
 
 demo: setup
 	$(UV) run --locked returns demo

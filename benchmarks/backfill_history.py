@@ -84,7 +84,7 @@ def child(quarters: str, scale: float) -> None:
         run_module.run_quarter = timed
         from typer.testing import CliRunner
 
-        from probation_returns.cli import app
+        from cli.main import app
 
         start = time.perf_counter()
         result = CliRunner().invoke(app, ["backfill", "--quarters", quarters, "--landing", str(folder / "landing"),

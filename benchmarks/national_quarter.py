@@ -103,7 +103,7 @@ def child(scale: float) -> None:
         run_module._execute = timed  # in this process: the extract and the quarter build (provider runs go to workers)
         from typer.testing import CliRunner
 
-        from probation_returns.cli import app
+        from cli.main import app
 
         start = time.perf_counter()
         workers = os.environ.get("RETURNS_BENCH_WORKERS")  # default: the command's own default

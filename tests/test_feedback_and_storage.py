@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from probation_returns.cli import app
+from cli.main import app
 from probation_returns.ingest import discover, receive
 from probation_returns.validation import validate_files
 from probation_returns.validation.service import validate_submission

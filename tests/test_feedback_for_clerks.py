@@ -10,7 +10,7 @@ import re
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from probation_returns.cli import app
+from cli.main import app
 from probation_returns.validation import _share
 from tests.returns import clean_tables, set_value, write_csvs
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from probation_returns.cli import app
+from cli.main import app
 from tests.returns import clean_tables, set_value, write_csvs
 
 

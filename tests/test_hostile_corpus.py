@@ -63,7 +63,7 @@ def _returns_command() -> list[str]:
     if not script.exists():
         found = shutil.which("returns")
         if not found:
-            return [sys.executable, "-m", "probation_returns.cli"]
+            return [sys.executable, "-m", "cli.main"]
         script = Path(found)
     return [str(script)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from typer.testing import CliRunner
 
-from probation_returns.cli import app
+from cli.main import app
 
 
 def test_returns_run_writes_the_quarters_figures(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import dagster as dg
 from typer.testing import CliRunner
 
 from probation_returns.calendar import Quarter
-from probation_returns.cli import app
+from cli.main import app
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
