@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from portal import downloads, processing
 from portal.charts import service_level_chart
 from portal.forms import DecisionForm, RebuildForm, SignOffForm
 from portal.security import db, roles
-from probation_returns import audit, overview, rebuilds
+from probation_returns import audit, overview, rebuilds, signoff
 from probation_returns.calendar import Quarter
-from probation_returns.measures.decisions import DECISIONS_LOCK, DecisionError, current_credits, decide
+from probation_returns.measures.decisions import DecisionError, current_credits, decide
+from probation_returns.measures.decisions import trail as decision_trail
 from probation_returns.measures.explain import explain
 from probation_returns.reference import providers
-from probation_returns.warehouse.locks import hold
 from reports.ministry.layout import MEASURE_NAMES
-from probation_returns.warehouse.models import BuildRequest, CreditDecision, Credit, ReturnBuild, SignOff
+from probation_returns.warehouse.models import BuildRequest, ReturnBuild
 
 bp = Blueprint("manager", __name__, url_prefix="/manage")
 
@@ -110,9 +108,7 @@ def credits(quarter: str, code: str):
             flash(f"Recorded: the {chosen.measure} credit is {form.decision.data}.")
             return redirect(url_for("manager.credits", quarter=quarter, code=code))
     with db() as s:
-        trail = [(d, m) for d, m in s.execute(
-            select(CreditDecision, Credit.measure).join(Credit, Credit.id == CreditDecision.credit_id)
-            .where(Credit.quarter == quarter, Credit.provider_code == code).order_by(CreditDecision.id.desc()))]
+        trail = decision_trail(s, quarter, code)
         explained = explain(s, quarter, code)
     status = 400 if problem or any(f.errors for f in form) else 200
     return render_template("manager/credits.html", quarter=quarter, code=code, info=info, rows=rows, form=form,
@@ -148,17 +144,10 @@ def build(build_id: int):
     if this["latest"] and this["sign_off"] is None and form.validate_on_submit():
         try:
             with db() as s:
-                hold(s, DECISIONS_LOCK, build.quarter)  # no decision slips in between the check and the sign-off
-                reason = overview.out_of_date_reason(overview.decisions_since(s, build))
-                if reason is not None:
-                    raise OutOfDate(reason)
-                s.add(SignOff(build_id=build.id, signed_by=current_user.email))
-                s.flush()
-                audit.record(s, current_user.email, "sign_off", quarter=build.quarter,
-                             target=f"{build.quarter} build {build.build_number}", manifest_sha256=build.manifest_sha256)
-        except OutOfDate as exc:
+                signoff.sign_off(s, s.get(ReturnBuild, build.id), current_user.email)
+        except signoff.OutOfDate as exc:
             problem = f"This build cannot be signed off. {exc}"
-        except IntegrityError:
+        except signoff.AlreadySigned:
             return redirect(url_for("manager.build", build_id=build.id))  # signed off a moment ago by someone else
         else:
             flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
@@ -172,10 +161,6 @@ def build(build_id: int):
                            published=published, newer=listed[0]["build"] if not this["latest"] else None,
                            out_of_date=reason, problem=problem, included=included, rebuilding=rebuilding,
                            rebuild_form=RebuildForm()), 400 if problem or any(f.errors for f in form) else 200
-
-
-class OutOfDate(Exception):
-    pass
 
 
 @bp.route("/quarters/<quarter>/rebuild", methods=["POST"])

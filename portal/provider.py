@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import polars as pl
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -15,6 +14,7 @@ from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, overview, uploads
 from probation_returns.calendar import LONDON, Quarter
+from probation_returns.findings import findings_page
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.standing import business_days_left
 from probation_returns.spec import TABLES
@@ -182,16 +182,9 @@ def feedback(submission_id: int):
         return render_template("provider/no_feedback.html", submission=submission), 200
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     rule, table = request.args.get("rule") or None, request.args.get("table") or None
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    findings = pl.scan_csv(folder / "findings.csv", infer_schema=False)
-    if rule:
-        findings = findings.filter(pl.col("rule_id") == rule)
-    if table:
-        findings = findings.filter(pl.col("table") == table)
-    total = findings.select(pl.len()).collect().item()
-    pages = max(1, -(-total // PAGE))
-    page = min(page, pages)
-    rows = findings.slice((page - 1) * PAGE, PAGE).collect().to_dicts()
+    shown = findings_page(folder / "findings.csv", rule=rule, table=table,
+                          page=request.args.get("page", 1, type=int) or 1, per_page=PAGE)
+    rows, total, page, pages = shown.rows, shown.total, shown.page, shown.pages
     with db() as s:
         history = overview.versions(s, submission.provider_code, submission.quarter)
         counts, why = overview.why_counted(s, s.get(Submission, submission.id))

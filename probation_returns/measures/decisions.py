@@ -61,3 +61,14 @@ def decide(session: Session, quarter: str, provider: str, measure: str, decision
     session.add(row)
     session.flush()
     return row
+
+
+def trail(session: Session, quarter: str, provider: str) -> list[tuple[CreditDecision, str]]:
+    """Every decision on the provider's credits for the quarter, newest first, with the measure it was about."""
+    from sqlalchemy import select
+
+    from probation_returns.warehouse.models import Credit
+
+    return [(d, m) for d, m in session.execute(
+        select(CreditDecision, Credit.measure).join(Credit, Credit.id == CreditDecision.credit_id)
+        .where(Credit.quarter == quarter, Credit.provider_code == provider).order_by(CreditDecision.id.desc()))]
