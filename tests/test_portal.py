@@ -672,11 +672,12 @@ def test_feedback_says_why_a_version_does_not_count_and_offers_a_corrected_retur
     with session_scope(portal.engine) as s:
         from probation_returns.warehouse.models import Submission
 
-        sent = s.get(Submission, portal.own_submission).received_at
+        version = s.get(Submission, portal.own_submission).version
     # 20 working days after Saturday 30 September 2017 (contract year 2017-18), counted from Friday 29th:
     # 2-6, 9-13, 16-20 and 23-27 October, so the deadline is the end of Friday 27 October 2017
-    assert (f"No: it was delivered on {sent:%d %B %Y}, after the deadline (the end of 27 October 2017). "
-            "A return delivered late is recorded but does not count.") in page
+    assert (f"Version {version} does not count: it was delivered after the deadline (end of Friday 27 October 2017 "
+            "(UK time)), and a version delivered late changes nothing. No version counts: the quarter has no valid "
+            "return.") in page
     other = portal.app.test_client()
     sign_in(other, "other_provider")
     rejected = other.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
