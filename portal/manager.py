@@ -76,10 +76,11 @@ def provider(code: str):
     with db() as s:
         series = overview.service_level_history(s, code)
         versions = overview.versions(s, code)
+        money = overview.money_history(s, code)
     charts = [(measure, service_level_chart(measure, rows, MEASURE_NAMES.get(measure, "")), rows)
               for measure, rows in series.items()]
     return render_template("manager/provider.html", code=code, info=info, charts=charts, versions=versions,
-                           tags=overview.STATUS_TAGS, names=MEASURE_NAMES)
+                           money=money, tags=overview.STATUS_TAGS, names=MEASURE_NAMES)
 
 
 @bp.route("/quarters/<quarter>/providers/<code>/credits", methods=["GET", "POST"])

@@ -286,3 +286,34 @@ def build_file(build: ReturnBuild, name: str, publication: bool = False, folder:
         return None
     path = folder / name
     return path if path.is_file() else None
+
+
+def money_history(session: Session, code: str) -> list[dict]:
+    """The provider's money and proven reoffending by quarter, newest first, as the ministry return works them out:
+    fee, service credits by decision, the outcome payment of a final result, the net payable, and the cohort's
+    reoffending (an NPS division has no fee, credits or payments: None)."""
+    from decimal import Decimal
+
+    from probation_returns.measures.decisions import current_credits
+    from probation_returns.warehouse.models import Credit, ReoffendingResult
+
+    is_crc = providers()[code].is_crc
+    cohorts = {r.quarter: r for r in session.scalars(select(ReoffendingResult).where(
+        ReoffendingResult.provider_code == code))}
+    quarters = set(cohorts) | set(session.scalars(select(Credit.quarter).where(Credit.provider_code == code)))
+    rows = []
+    for q in sorted(quarters, key=Quarter.parse, reverse=True):
+        r = cohorts.get(q)
+        row = {"quarter": q, "cohort_size": r.cohort_size if r else None, "reoffenders": r.reoffenders if r else None,
+               "binary_rate": r.binary_rate if r else None, "result": ("final" if r.final else "interim") if r else None,
+               "significance": r.significance if r else None}
+        if is_crc:
+            by = {"applied": Decimal("0.00"), "waived": Decimal("0.00"), "reinvested": Decimal("0.00")}
+            for credit in current_credits(session, q, code):
+                by[credit.decision] += credit.amount_gbp
+            fee = for_quarter(q).providers[code].quarterly_fee_gbp
+            paid = (r.binary_payment_gbp + r.frequency_payment_gbp) if r is not None and r.final else None
+            row |= {"fee": fee, "credits": sum(by.values(), Decimal("0.00")), **by, "outcome_payment": paid,
+                    "net": fee - by["applied"] + (paid or Decimal("0.00"))}
+        rows.append(row)
+    return rows

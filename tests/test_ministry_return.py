@@ -631,3 +631,33 @@ def test_payments_have_total_rows_that_add_up_or_hide(built, book):
             else:  # an [x] part (an outcome payment with no result) is money not paid: it adds nothing
                 numbers = [Decimal(str(v)) for v in values if isinstance(v, (int, float))]
                 assert Decimal(str(total)).quantize(Decimal("0.01")) == sum(numbers).quantize(Decimal("0.01"))
+
+
+def test_the_managers_provider_page_shows_reoffending_and_payments_as_the_return_does(built):
+    """The manager's provider page had service levels only; reoffending and payments were in CSV files alone."""
+    from html import unescape
+
+    from portal import create_app
+    from portal.settings import Settings
+    from probation_returns import accounts
+    from tests.portal_fixtures import PASSWORD, token
+
+    root, db = built
+    with session_scope(engine_for(db)) as s:
+        accounts.add_user(s, "money@moj.example", "manager", PASSWORD, name="Contract Manager")
+    app = create_app(Settings(database_url=db, landing=root / "landing", archive=root / "archive",
+                              output=root / "out", dagster_home=root / "dagster", secret_key="test-secret-key",
+                              open_quarter="2017Q3", process_uploads=False, sign_in_limit="1000 per minute"))
+    app.config["TESTING"] = True
+    client = app.test_client()
+    client.post("/sign-in", data={"email": "money@moj.example", "password": PASSWORD, "csrf_token": token(client)})
+    payments = {r["provider_code"]: r for r in _csv(root / "out" / "payments.csv")}
+    reoffending = {r["provider_code"]: r for r in _csv(root / "out" / "reoffending.csv")}
+    page = unescape(client.get("/manage/providers/C05").get_data(as_text=True))
+    c05 = payments["C05"]
+    for column in ("quarterly_fee_gbp", "service_credits_gbp", "credits_applied_gbp", "net_gbp"):
+        assert f"£{Decimal(c05[column]):,.2f}" in page, column
+    assert f"{int(reoffending['C05']['cohort_size']):,}" in page
+    assert f"{Decimal(reoffending['C05']['binary_rate']) * 100:.2f}%" in page
+    nps = unescape(client.get("/manage/providers/N02").get_data(as_text=True))
+    assert "NPS divisions have no contract fee, service credits or outcome payments." in nps
