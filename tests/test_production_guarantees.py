@@ -62,7 +62,7 @@ VALUES = {
     "accepted_contacts.outcome": list(spec.CONTACT_OUTCOMES), "accepted_breaches.case_ref": ["X123456"],
     "reoffending_extracts.sha256": ["f" * 64],
     "measures.quarter": ["2017Q3"], "measures.provider_code": ["C01"], "measures.measure": sorted(_measure_names()),
-    "measures.status": [*STATUSES, "reported"],
+    "measures.status": [*STATUSES, "reported", "not applicable"],
     "measures.parameter_version": ["contract-2017-18-v1"],
     "credits.quarter": ["2017Q3"], "credits.provider_code": ["C01"], "credits.measure": sorted(_measure_names()),
     "credits.parameter_version": ["contract-2017-18-v1"],
@@ -82,6 +82,8 @@ VALUES = {
     "users.provider_code": ["C01"], "uploads.provider_code": ["C01"],
     "uploads.quarter": ["2017Q3"], "uploads.identity": ["f" * 64],
     "uploads.status": ["received", "validating", "done", "failed"], "uploads.run_id": ["f" * 36],
+    "build_requests.quarter": ["2017Q3"], "build_requests.status": ["received", "building", "done", "failed"],
+    "build_requests.run_id": ["f" * 36],
 }
 
 
