@@ -31,8 +31,11 @@ test: setup
 test-quick: setup
 	$(UV) run --locked pytest -m "not slow"
 
-# The layer contracts in pyproject.toml ([tool.importlinter]): wiring over writers over the domain over the rules.
+# ruff (lint and format, [tool.ruff]) and the layer contracts in pyproject.toml ([tool.importlinter]): wiring
+# over writers over the domain over the rules.
 lint: setup
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
 	$(UV) run --locked lint-imports
 
 db-upgrade: setup

@@ -1,6 +1,5 @@
 """Intake assets: a provider's return for a quarter is received and archived; the quarter's list follows."""
 
-
 import warnings
 
 import dagster as dg
@@ -14,7 +13,9 @@ from reports.markdown import table as markdown_table
 
 
 @dg.asset(partitions_def=return_partitions, group_name="intake", kinds={"python", "sql"})
-def provider_submission(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders) -> dg.MaterializeResult:
+def provider_submission(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders
+) -> dg.MaterializeResult:
     """The provider's return for the quarter, archived byte for byte and recorded as a submission version."""
     quarter, provider = split_return_key(context)
     landed = discover(folders.landing_path, provider=provider, quarter=str(quarter))
@@ -50,21 +51,34 @@ with warnings.catch_warnings():
     deps=[dg.AssetDep("provider_validation", partition_mapping=ALL_PROVIDERS_OF_QUARTER)],
     kinds={"csv"},
 )
-def quarter_submissions(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders) -> dg.MaterializeResult:
+def quarter_submissions(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders
+) -> dg.MaterializeResult:
     """Which submission version is current for each of the 28 providers this quarter."""
     quarter = quarter_of(context.partition_key)
     with read_scope(warehouse.engine) as session:
         rows = current_submissions(session, str(quarter))
-    frame = pl.DataFrame(rows, schema={
-        "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
-        "received_at": pl.String, "sha256": pl.String, "files": pl.String, "status": pl.String, "outcome": pl.String,
-    })
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "quarter": pl.String,
+            "provider_code": pl.String,
+            "submission_id": pl.Int64,
+            "version": pl.Int64,
+            "received_at": pl.String,
+            "sha256": pl.String,
+            "files": pl.String,
+            "status": pl.String,
+            "outcome": pl.String,
+        },
+    )
     received = frame.filter(pl.col("submission_id").is_not_null()).height
     return dg.MaterializeResult(
         metadata={
             "providers_with_return": received,
             "providers_without_return": frame.height - received,
-            "preview": dg.MetadataValue.md(markdown_table(frame.select("provider_code", "submission_id", "version", "status"))),
+            "preview": dg.MetadataValue.md(
+                markdown_table(frame.select("provider_code", "submission_id", "version", "status"))
+            ),
         }
     )
-

@@ -63,8 +63,9 @@ def child(configuration: str, runs: int) -> None:
     def measures():
         return dg.MaterializeResult(metadata={"statuses": 9})
 
-    job = dg.Definitions(assets=[submission, validation, accepted, measures],
-                         jobs=[dg.define_asset_job("provider_intake")]).resolve_job_def("provider_intake")
+    job = dg.Definitions(
+        assets=[submission, validation, accepted, measures], jobs=[dg.define_asset_job("provider_intake")]
+    ).resolve_job_def("provider_intake")
     with tempfile.TemporaryDirectory() as home:
         os.environ["DAGSTER_HOME"] = home
         if configuration == "dagster default":
@@ -85,8 +86,17 @@ def child(configuration: str, runs: int) -> None:
             seconds.append(time.perf_counter() - start)
         kind = type(instance.event_log_storage).__name__
         instance.dispose()
-    print(json.dumps({"configuration": configuration, "event_log": kind, "median_s": statistics.median(seconds),
-                      "min_s": min(seconds), "max_s": max(seconds)}))
+    print(
+        json.dumps(
+            {
+                "configuration": configuration,
+                "event_log": kind,
+                "median_s": statistics.median(seconds),
+                "min_s": min(seconds),
+                "max_s": max(seconds),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -99,18 +109,35 @@ def main() -> None:
         return
     results = []
     for configuration in CONFIGURATIONS:
-        done = subprocess.run([sys.executable, __file__, "--child", configuration, "--runs", str(args.runs)],
-                              capture_output=True, text=True, cwd=ROOT, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", configuration, "--runs", str(args.runs)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         if done.returncode:
             raise SystemExit(f"{configuration} failed:\n{done.stderr[-3000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         r = results[-1]
-        print(f"{configuration:<32} {r['median_s']:.3f} s a run (median of {args.runs}; "
-              f"{r['min_s']:.3f}-{r['max_s']:.3f}), event log {r['event_log']}", flush=True)
+        print(
+            f"{configuration:<32} {r['median_s']:.3f} s a run (median of {args.runs}; "
+            f"{r['min_s']:.3f}-{r['max_s']:.3f}), event log {r['event_log']}",
+            flush=True,
+        )
     RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps({"machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
-                                  "date": time.strftime("%Y-%m-%d"), "runs": args.runs, "results": results},
-                                 indent=1) + "\n")
+    RESULT.write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
+                "date": time.strftime("%Y-%m-%d"),
+                "runs": args.runs,
+                "results": results,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

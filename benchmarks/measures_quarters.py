@@ -13,7 +13,8 @@ the results are stored (replacing the quarter's earlier figures) and ``service_l
         for r in levels: store_levels(s, quarter, r, for_quarter(quarter))
         store_cohorts(s, quarter, cohorts, for_quarter(quarter), None)
     figures = quarter_figures(engine, quarter)                   # read back from the warehouse
-    for name in ("service_levels", "reoffending", "payments"): write_csv(getattr(figures, name), out_dir / f"{name}.csv")
+    for name in ("service_levels", "reoffending", "payments"):
+        write_csv(getattr(figures, name), out_dir / f"{name}.csv")
 
 - one quarter (2017Q3), median of 3 runs in this process (``--repeats-one``);
 - all 8 quarters (2016Q1..2017Q4) in one loop, the extract loaded once, each run in a fresh process
@@ -74,9 +75,9 @@ from sqlalchemy import func, select
 
 import probation_returns.measures.quarter as quarter_mod
 from probation_returns.calendar import Quarter, quarter_range
+from probation_returns.files.csv import write_csv
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
-from probation_returns.files.csv import write_csv
 from probation_returns.measures.reoffending_extract import load
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import provider_codes, providers
@@ -90,7 +91,10 @@ from probation_returns.warehouse.models import (
 QUARTERS, ONE_QUARTER, SEED = "2016Q1..2017Q4", "2017Q3", 7
 REPEATS_ONE, REPEATS_ALL = 3, 2
 PUBLISHED = {  # 2017Q3, national CRC, percent
-    "SL001R": (93.8, 97.6), "SL002R": (93.9, 97.8), "SL006R": (82.7, 89.1), "AE": (86.6, 92.1),
+    "SL001R": (93.8, 97.6),
+    "SL002R": (93.9, 97.8),
+    "SL006R": (82.7, 89.1),
+    "AE": (86.6, 92.1),
 }
 
 
@@ -104,6 +108,7 @@ def vm_hwm_mib() -> float:
 
 
 # Set-up -----------------------------------------------------------------------------------------
+
 
 def generated(codes: list[str], scale: float) -> dict:
     """Generate the national returns and the extract once; the manifest says what is there."""
@@ -141,8 +146,9 @@ def pipeline(codes: list[str], extract: Path) -> dict:
     log = {"seconds": {}, "failed": {}}
     for q in quarter_range(QUARTERS):
         start = time.perf_counter()
-        run = run_quarter(q, codes, landing=LANDING, archive=ARCHIVE, output=PIPELINE_OUT, database_url=URL,
-                          extract=extract)
+        run = run_quarter(
+            q, codes, landing=LANDING, archive=ARCHIVE, output=PIPELINE_OUT, database_url=URL, extract=extract
+        )
         log["seconds"][str(q)] = round(time.perf_counter() - start, 2)
         log["failed"][str(q)] = run.failed
         print(f"pipeline {q}: {log['seconds'][str(q)]:.1f} s, failed: {run.failed or 'none'}", flush=True)
@@ -158,13 +164,17 @@ def rows_per_quarter(engine, codes: list[str]) -> dict:
             ids = [s.id for code in codes if (s := quarter_mod.accepted_submission(session, code, str(q)))]
             counts = {"providers_with_accepted_return": len(ids)}
             for name, model in (("cases", AcceptedCase), ("contacts", AcceptedContact), ("breaches", AcceptedBreach)):
-                counts[name] = session.scalar(select(func.count()).select_from(model)
-                                              .where(model.submission_id.in_(ids))) if ids else 0
+                counts[name] = (
+                    session.scalar(select(func.count()).select_from(model).where(model.submission_id.in_(ids)))
+                    if ids
+                    else 0
+                )
             out[str(q)] = counts
     return out
 
 
 # The timed step ---------------------------------------------------------------------------------
+
 
 class Split:
     """Time spent inside provider_levels and cohort_results: reading accepted records, and the reoffending part."""
@@ -211,8 +221,12 @@ def measure_quarter(engine, codes: list[str], quarter: Quarter, extract, split: 
     for name in ("service_levels", "reoffending", "payments"):
         write_csv(getattr(figures, name), OUT / str(quarter) / f"{name}.csv")
     written = time.perf_counter()
-    return {"providers": computed - start, "store": stored - computed, "write": written - stored,
-            "total": written - start}
+    return {
+        "providers": computed - start,
+        "store": stored - computed,
+        "write": written - stored,
+        "total": written - start,
+    }
 
 
 def run_once(engine, codes: list[str], quarters: list[Quarter], extract_path: Path) -> dict:
@@ -234,7 +248,8 @@ def run_once(engine, codes: list[str], quarters: list[Quarter], extract_path: Pa
         "read_accepted": split.read,
         "service_levels_and_credits": steps["providers"] - split.read - split.reoffending,
         "reoffending": split.reoffending,
-        "store": steps["store"], "write_csv": steps["write"],
+        "store": steps["store"],
+        "write_csv": steps["write"],
         "measures_excluding_extract_load": sum(steps.values()),
         "total_including_extract_load": loaded + sum(steps.values()),
         "per_quarter": per_quarter,
@@ -244,8 +259,9 @@ def run_once(engine, codes: list[str], quarters: list[Quarter], extract_path: Pa
 def median_of(runs: list[dict]) -> dict:
     keys = [k for k in runs[0] if k != "per_quarter"]
     out = {k: round(statistics.median(r[k] for r in runs), 3) for k in keys}
-    out["per_quarter_median"] = {q: round(statistics.median(r["per_quarter"][q] for r in runs), 3)
-                                 for q in runs[0]["per_quarter"]}
+    out["per_quarter_median"] = {
+        q: round(statistics.median(r["per_quarter"][q] for r in runs), 3) for q in runs[0]["per_quarter"]
+    }
     out["runs_total_including_extract_load"] = [round(r["total_including_extract_load"], 3) for r in runs]
     return out
 
@@ -259,8 +275,16 @@ def child(codes: list[str], which: str, extract_path: Path) -> None:
     quarters = [Quarter.parse(ONE_QUARTER)] if which == "one" else quarter_range(QUARTERS)
     start = time.perf_counter()
     run = run_once(engine, codes, quarters, extract_path)
-    print(json.dumps({"peak_mib": round(vm_hwm_mib(), 1), "baseline_mib": round(baseline, 1),
-                      "seconds": round(time.perf_counter() - start, 2), "run": run}))
+    print(
+        json.dumps(
+            {
+                "peak_mib": round(vm_hwm_mib(), 1),
+                "baseline_mib": round(baseline, 1),
+                "seconds": round(time.perf_counter() - start, 2),
+                "run": run,
+            }
+        )
+    )
 
 
 def peak_memory(codes: list[str], which: str, extract_path: Path, args) -> dict:
@@ -273,47 +297,78 @@ def peak_memory(codes: list[str], which: str, extract_path: Path, args) -> dict:
 
 # Calibration ------------------------------------------------------------------------------------
 
+
 def calibration(quarter: str) -> dict:
     folder = OUT / quarter
-    kind = pl.DataFrame({"provider_code": list(providers()),
-                         "type": ["CRC" if p.is_crc else "NPS" for p in providers().values()]})
+    kind = pl.DataFrame(
+        {"provider_code": list(providers()), "type": ["CRC" if p.is_crc else "NPS" for p in providers().values()]}
+    )
     levels = pl.read_csv(folder / "service_levels.csv", infer_schema_length=None).join(kind, on="provider_code")
     out: dict = {"service_levels_pct": {}, "reoffending": {}}
     for t in ("CRC", "NPS"):
-        sums = (levels.filter(pl.col("type") == t, pl.col("denominator") > 0)
-                .group_by("measure").agg(pl.col("numerator").sum(), pl.col("denominator").sum()))
+        sums = (
+            levels.filter(pl.col("type") == t, pl.col("denominator") > 0)
+            .group_by("measure")
+            .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+        )
         out["service_levels_pct"][t] = {
             m: {"pct": round(100 * n / d, 2), "numerator": n, "denominator": d}
-            for m, n, d in sums.sort("measure").iter_rows()}
+            for m, n, d in sums.sort("measure").iter_rows()
+        }
     reo = pl.read_csv(folder / "reoffending.csv", infer_schema_length=None).join(kind, on="provider_code")
     for t in ("CRC", "NPS"):
         part = reo.filter(pl.col("type") == t)
         cohort, offenders, offences = (int(part[c].sum()) for c in ("cohort_size", "reoffenders", "reoffences"))
         out["reoffending"][t] = {
-            "cohort": cohort, "reoffenders": offenders, "reoffences": offences,
+            "cohort": cohort,
+            "reoffenders": offenders,
+            "reoffences": offences,
             "binary_pct": round(100 * offenders / cohort, 2) if cohort else None,
             "frequency": round(offences / offenders, 3) if offenders else None,
-            "providers": part.height, "results": sorted(set(part["result"])),
+            "providers": part.height,
+            "results": sorted(set(part["result"])),
             "extract_as_of": sorted(set(part["extract_as_of"])),
         }
     out["published_crc_ranges_pct"] = {m: list(r) for m, r in PUBLISHED.items()}
-    out["published_reoffending"] = {"CRC": {"binary_pct": [42, 46], "frequency": 4.75},
-                                    "NPS": {"binary_pct": 33, "frequency": 4.08}}
+    out["published_reoffending"] = {
+        "CRC": {"binary_pct": [42, 46], "frequency": 4.75},
+        "NPS": {"binary_pct": 33, "frequency": 4.08},
+    }
     out["crc_within_published_range"] = {
         m: (lo <= out["service_levels_pct"]["CRC"][m]["pct"] <= hi) if m in out["service_levels_pct"]["CRC"] else None
-        for m, (lo, hi) in PUBLISHED.items()}
+        for m, (lo, hi) in PUBLISHED.items()
+    }
     return out
 
 
 # Main -------------------------------------------------------------------------------------------
 
+
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), None)
-    return {"cpu": cpu, "cpus": os.cpu_count(), "memory_mib": mem, "python": platform.python_version(),
-            "polars": pl.__version__, "os": platform.platform()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        None,
+    )
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_mib": mem,
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "os": platform.platform(),
+    }
 
 
 def main() -> None:
@@ -352,31 +407,65 @@ def main() -> None:
             break
         all_runs.append(found.pop("run"))
         memory["eight_quarters"].append(found)
-        print(f"8 quarters, run {i + 1}: {all_runs[-1]['total_including_extract_load']:.2f} s, "
-              f"peak {found['peak_mib']} MiB", flush=True)
+        print(
+            f"8 quarters, run {i + 1}: {all_runs[-1]['total_including_extract_load']:.2f} s, "
+            f"peak {found['peak_mib']} MiB",
+            flush=True,
+        )
     memory["one_quarter"].pop("run", None)
     result = {
-        "what": "measures and money (provider_levels for every provider, cohort_results, store, figures read back and written), "
-                "after ingest and validation; seconds",
+        "what": "measures and money (provider_levels for every provider, cohort_results, store, "
+        "figures read back and written), after ingest and validation; seconds",
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
-        "generation": {"quarters": QUARTERS, "providers": len(codes), "scale": args.scale, "seed": SEED,
-                       "faults": 0.0, "extract_as_of": gen["manifest"]["extract_as_of"],
-                       "extract_rows": extract_rows, "seconds": gen["seconds"], "cached": gen["cached"]},
-        "pipeline_per_quarter_seconds": pipe["seconds"], "pipeline_failed": pipe["failed"],
+        "generation": {
+            "quarters": QUARTERS,
+            "providers": len(codes),
+            "scale": args.scale,
+            "seed": SEED,
+            "faults": 0.0,
+            "extract_as_of": gen["manifest"]["extract_as_of"],
+            "extract_rows": extract_rows,
+            "seconds": gen["seconds"],
+            "cached": gen["cached"],
+        },
+        "pipeline_per_quarter_seconds": pipe["seconds"],
+        "pipeline_failed": pipe["failed"],
         "pipeline_cached": pipe["cached"],
         "rows_per_quarter": rows,
-        "one_quarter": {"quarter": ONE_QUARTER, "runs": len(one_runs), "process": "the main process",
-                        "median": median_of(one_runs)},
-        "eight_quarters": {"quarters": QUARTERS, "runs": len(all_runs), "process": "a fresh process per run",
-                           "median": median_of(all_runs) if all_runs else None},
+        "one_quarter": {
+            "quarter": ONE_QUARTER,
+            "runs": len(one_runs),
+            "process": "the main process",
+            "median": median_of(one_runs),
+        },
+        "eight_quarters": {
+            "quarters": QUARTERS,
+            "runs": len(all_runs),
+            "process": "a fresh process per run",
+            "median": median_of(all_runs) if all_runs else None,
+        },
         "peak_memory": memory,
         "calibration_2017Q3": calibration(ONE_QUARTER),
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: result[k] for k in ("rows_per_quarter", "one_quarter", "eight_quarters", "peak_memory",
-                                             "calibration_2017Q3", "pipeline_per_quarter_seconds")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "rows_per_quarter",
+                    "one_quarter",
+                    "eight_quarters",
+                    "peak_memory",
+                    "calibration_2017Q3",
+                    "pipeline_per_quarter_seconds",
+                )
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

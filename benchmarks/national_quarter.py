@@ -51,8 +51,9 @@ def landing(scale: float) -> Path:
 
     shutil.rmtree(folder, ignore_errors=True)
     start = time.perf_counter()
-    made = generate(folder / "landing", [Quarter.parse(QUARTER)], provider_codes("all"), scale=scale, seed=7,
-                    faults=0.002)
+    made = generate(
+        folder / "landing", [Quarter.parse(QUARTER)], provider_codes("all"), scale=scale, seed=7, faults=0.002
+    )
     (folder / "landing" / "manifest.json").unlink()
     done.write_text(json.dumps({"seconds": round(time.perf_counter() - start, 1), "extract": made.extract.name}))
     return folder / "landing"
@@ -85,8 +86,14 @@ def child(scale: float) -> None:
     extract = next(folder.glob("reoffending_*.csv"))
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         tmp = Path(tmp)
-        os.environ.update({"RETURNS_PSEUDONYM_KEY": KEY, "RETURNS_DATABASE_URL": f"sqlite:///{tmp / 'returns.db'}",
-                           "DAGSTER_HOME": str(tmp / "dagster"), "RETURNS_ARCHIVE": str(tmp / "archive")})
+        os.environ.update(
+            {
+                "RETURNS_PSEUDONYM_KEY": KEY,
+                "RETURNS_DATABASE_URL": f"sqlite:///{tmp / 'returns.db'}",
+                "DAGSTER_HOME": str(tmp / "dagster"),
+                "RETURNS_ARCHIVE": str(tmp / "archive"),
+            }
+        )
         import orchestration.run as run_module
 
         phases = {"provider runs": 0.0, "extract": 0.0, "quarter build": 0.0}
@@ -107,29 +114,53 @@ def child(scale: float) -> None:
 
         start = time.perf_counter()
         workers = os.environ.get("RETURNS_BENCH_WORKERS")  # default: the command's own default
-        result = CliRunner().invoke(app, ["run", "--landing", str(folder), "--quarter", QUARTER, "--out",
-                                          str(tmp / "out"), "--extract", str(extract),
-                                          *(["--workers", workers] if workers else [])])
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                "--landing",
+                str(folder),
+                "--quarter",
+                QUARTER,
+                "--out",
+                str(tmp / "out"),
+                "--extract",
+                str(extract),
+                *(["--workers", workers] if workers else []),
+            ],
+        )
         total = time.perf_counter() - start
         manifest = json.loads((tmp / "out" / "manifest.json").read_text()) if result.exit_code == 0 else {}
         import multiprocessing
 
         for worker in multiprocessing.active_children():  # the command leaves its workers exiting: reap them,
-            worker.join()                                  # so that their peak memory is counted below
+            worker.join()  # so that their peak memory is counted below
     import resource
 
     phases["provider runs"] = total - phases["extract"] - phases["quarter build"]  # incl. the command's start-up
     workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process
-    print(json.dumps({"exit_code": result.exit_code, "total": total, "phases": phases,
-                      "peak_mib": max(vm_hwm_mib(), workers_peak), "main_mib": vm_hwm_mib(), "worker_mib": workers_peak,
-                      "build": manifest.get("build_number"), "output": result.output[-500:]}))
+    print(
+        json.dumps(
+            {
+                "exit_code": result.exit_code,
+                "total": total,
+                "phases": phases,
+                "peak_mib": max(vm_hwm_mib(), workers_peak),
+                "main_mib": vm_hwm_mib(),
+                "worker_mib": workers_peak,
+                "build": manifest.get("build_number"),
+                "output": result.output[-500:],
+            }
+        )
+    )
 
 
 def measure(scale: float, repeats: int) -> dict:
     runs = []
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True,
-                              cwd=ROOT, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True, cwd=ROOT, check=False
+        )
         if done.returncode:
             raise SystemExit(f"run failed:\n{done.stderr[-3000:]}")
         run = json.loads(done.stdout.strip().splitlines()[-1])
@@ -138,7 +169,8 @@ def measure(scale: float, repeats: int) -> dict:
         runs.append(run)
         print(f"  scale {scale:g}: {run['total']:.1f} s, peak {run['peak_mib']:.0f} MiB", flush=True)
     return {
-        "scale": scale, "rows": rows(landing(scale)),
+        "scale": scale,
+        "rows": rows(landing(scale)),
         "total_median_s": round(statistics.median(r["total"] for r in runs), 1),
         "totals_s": [round(r["total"], 1) for r in runs],
         "phases_median_s": {p: round(statistics.median(r["phases"][p] for r in runs), 1) for p in runs[0]["phases"]},
@@ -189,8 +221,17 @@ def main() -> None:
     kept = json.loads(RESULT.read_text())["results"] if RESULT.exists() else []
     measured = {(r["scale"], r.get("workers")) for r in results}
     merged = [r for r in kept if (r["scale"], r.get("workers")) not in measured] + results
-    RESULT.write_text(json.dumps({"machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
-                                  "date": time.strftime("%Y-%m-%d"), "results": merged}, indent=1) + "\n")
+    RESULT.write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
+                "date": time.strftime("%Y-%m-%d"),
+                "results": merged,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     if len(results) > 1:
         try:
             chart(results)

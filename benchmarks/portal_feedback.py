@@ -78,6 +78,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 # -- data ------------------------------------------------------------------------------------------
 
+
 def generated(name: str, codes: list[str], scale: float, seed: int, faults: float, whole_return: bool) -> Path:
     """The returns of ``codes`` for the quarter (made once, cached)."""
     folder = DATA / name
@@ -124,8 +125,10 @@ def manifest_rows(folder: Path, code: str) -> dict:
         import polars as pl
 
         book = next((folder / code).glob("*.xlsx"))
-        rows = {t: pl.read_excel(book, sheet_name=t, infer_schema_length=0).height
-                for t in ("cases", "contacts", "breaches")} | {"workbook": True}
+        rows = {
+            t: pl.read_excel(book, sheet_name=t, infer_schema_length=0).height
+            for t in ("cases", "contacts", "breaches")
+        } | {"workbook": True}
     return rows
 
 
@@ -147,6 +150,7 @@ def served_app(max_form_memory_size: int | str | None = "shipped", process_uploa
 
 
 # -- the sampler -----------------------------------------------------------------------------------
+
 
 def _read(path: str) -> str | None:
     try:
@@ -232,10 +236,20 @@ class Sampler(threading.Thread):
             if status is None or cpu is None:
                 continue
             with self.lock:
-                row = table.setdefault(pid, {"pid": pid, "seen": now, "slot": None, "cpu_s": 0.0, "hwm_kib": 0,
-                                             "cpu0": cpu if table is self.web else 0.0,
-                                             "upload": int(args[args.index("orchestration.portal_intake") + 1])
-                                             if table is self.workers else None})
+                row = table.setdefault(
+                    pid,
+                    {
+                        "pid": pid,
+                        "seen": now,
+                        "slot": None,
+                        "cpu_s": 0.0,
+                        "hwm_kib": 0,
+                        "cpu0": cpu if table is self.web else 0.0,
+                        "upload": int(args[args.index("orchestration.portal_intake") + 1])
+                        if table is self.workers
+                        else None,
+                    },
+                )
                 row["last"] = now
                 row["hwm_kib"] = max(row["hwm_kib"], _status_kib(status, "VmHWM"), _status_kib(status, "VmRSS"))
                 row["cpu_s"] = cpu - row["cpu0"]
@@ -248,11 +262,14 @@ class Sampler(threading.Thread):
         self.join()
         ours = sum(r["cpu_s"] for r in [*self.workers.values(), *self.web.values()]) + self.self1 - self.self0
         busy = self.busy1 - self.busy0
-        return {"cpu_busy_s": round(busy, 1), "cpu_ours_s": round(ours, 1),
-                "cpu_other_processes_s": round(max(0.0, busy - ours), 1),
-                "load_1min_mean": round(statistics.fmean(self.load), 2) if self.load else None,
-                "load_1min_max": round(max(self.load), 2) if self.load else None,
-                "busiest_other_processes": self.busiest_others()}
+        return {
+            "cpu_busy_s": round(busy, 1),
+            "cpu_ours_s": round(ours, 1),
+            "cpu_other_processes_s": round(max(0.0, busy - ours), 1),
+            "load_1min_mean": round(statistics.fmean(self.load), 2) if self.load else None,
+            "load_1min_max": round(max(self.load), 2) if self.load else None,
+            "busiest_other_processes": self.busiest_others(),
+        }
 
     def busiest_others(self) -> list[str]:
         by_command: dict[str, float] = {}
@@ -266,20 +283,36 @@ class Sampler(threading.Thread):
 
 # -- the portal ------------------------------------------------------------------------------------
 
+
 class Portal:
     """A fresh warehouse and folders under /tmp, the accounts, and the portal served over HTTP."""
 
-    def __init__(self, label: str, codes: list[str], server: str, web_workers: int, keep: bool,
-                 form_memory: int | str | None = "shipped", process_uploads: bool = True):
+    def __init__(
+        self,
+        label: str,
+        codes: list[str],
+        server: str,
+        web_workers: int,
+        keep: bool,
+        form_memory: int | str | None = "shipped",
+        process_uploads: bool = True,
+    ):
         self.form_memory, self.process_uploads = form_memory, process_uploads
         self.tmp = Path(tempfile.mkdtemp(prefix=f"portal-feedback-{label}-", dir=tempfile.gettempdir()))
         self.keep, self.server = keep, server
         self.url = f"sqlite:///{self.tmp / 'returns.db'}"
-        self.env = {"RETURNS_DATABASE_URL": self.url, "RETURNS_LANDING": str(self.tmp / "landing"),
-                    "RETURNS_ARCHIVE": str(self.tmp / "archive"), "RETURNS_OUTPUT": str(self.tmp / "output"),
-                    "DAGSTER_HOME": str(self.tmp / "dagster"), "RETURNS_VAR": str(self.tmp / "var"),
-                    "RETURNS_PORTAL_SECRET_KEY": "benchmark-secret-" + "x" * 40, "RETURNS_OPEN_QUARTER": QUARTER,
-                    "RETURNS_PORTAL_SECURE_COOKIES": "0", "RETURNS_PSEUDONYM_KEY": KEY}
+        self.env = {
+            "RETURNS_DATABASE_URL": self.url,
+            "RETURNS_LANDING": str(self.tmp / "landing"),
+            "RETURNS_ARCHIVE": str(self.tmp / "archive"),
+            "RETURNS_OUTPUT": str(self.tmp / "output"),
+            "DAGSTER_HOME": str(self.tmp / "dagster"),
+            "RETURNS_VAR": str(self.tmp / "var"),
+            "RETURNS_PORTAL_SECRET_KEY": "benchmark-secret-" + "x" * 40,
+            "RETURNS_OPEN_QUARTER": QUARTER,
+            "RETURNS_PORTAL_SECURE_COOKIES": "0",
+            "RETURNS_PSEUDONYM_KEY": KEY,
+        }
         os.environ["RETURNS_PSEUDONYM_KEY"] = KEY  # the workers inherit it
         from probation_returns.accounts import add_user
         from probation_returns.warehouse.db import engine_for, session_scope, upgrade
@@ -304,16 +337,34 @@ class Portal:
         self.log = open(self.tmp / "server.log", "wb")
         factory = f"served_app(max_form_memory_size={self.form_memory!r}, process_uploads={self.process_uploads!r})"
         if self.server == "gunicorn":  # as `returns serve` runs it, with portal.wsgi:app through served_app
-            args = [sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "benchmarks"), "--bind",
-                    f"127.0.0.1:{port}", "--workers", str(self.web_workers), "--threads", "4", "--timeout", "300",
-                    "--access-logfile", "-", f"portal_feedback:{factory}"]
+            args = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--pythonpath",
+                str(ROOT / "benchmarks"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(self.web_workers),
+                "--threads",
+                "4",
+                "--timeout",
+                "300",
+                "--access-logfile",
+                "-",
+                f"portal_feedback:{factory}",
+            ]
         else:  # werkzeug's threaded server in a child process
-            code = (f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-                    "from werkzeug.serving import run_simple; from portal_feedback import served_app; "
-                    f"run_simple('127.0.0.1', {port}, {factory}, threaded=True)")
+            code = (
+                f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+                "from werkzeug.serving import run_simple; from portal_feedback import served_app; "
+                f"run_simple('127.0.0.1', {port}, {factory}, threaded=True)"
+            )
             args = [sys.executable, "-c", code]
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         import requests
 
         deadline = time.monotonic() + 120
@@ -325,8 +376,10 @@ class Portal:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise SystemExit(f"the portal did not start; see {self.tmp / 'server.log'}:\n"
-                                 + (self.tmp / "server.log").read_text()[-3000:])
+                raise SystemExit(
+                    f"the portal did not start; see {self.tmp / 'server.log'}:\n"
+                    + (self.tmp / "server.log").read_text()[-3000:]
+                )
             time.sleep(0.2)
 
     web_workers = 2
@@ -344,8 +397,11 @@ class Portal:
     def wait_for_workers(self, pids: list[int], limit: float = 60) -> None:
         deadline = time.monotonic() + limit
         for pid in pids:
-            while Path(f"/proc/{pid}").exists() and "portal_intake" in (_read(f"/proc/{pid}/cmdline") or "") \
-                    and time.monotonic() < deadline:
+            while (
+                Path(f"/proc/{pid}").exists()
+                and "portal_intake" in (_read(f"/proc/{pid}/cmdline") or "")
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.2)
 
     def cleanup(self) -> None:
@@ -364,10 +420,16 @@ class Portal:
         with session_scope(engine) as s:
             for upload in s.scalars(select(Upload).where(Upload.id.in_(upload_ids))):
                 sub = s.get(Submission, upload.submission_id) if upload.submission_id else None
-                out[upload.id] = {"status": upload.status, "error": upload.error, "run_id": upload.run_id,
-                                  "uploaded_at": _epoch(upload.uploaded_at), "finished_at": _epoch(upload.finished_at),
-                                  "submission": upload.submission_id, "version": sub.version if sub else None,
-                                  "outcome": sub.outcome if sub else None}
+                out[upload.id] = {
+                    "status": upload.status,
+                    "error": upload.error,
+                    "run_id": upload.run_id,
+                    "uploaded_at": _epoch(upload.uploaded_at),
+                    "finished_at": _epoch(upload.finished_at),
+                    "submission": upload.submission_id,
+                    "version": sub.version if sub else None,
+                    "outcome": sub.outcome if sub else None,
+                }
         engine.dispose()
         os.environ["DAGSTER_HOME"] = self.env["DAGSTER_HOME"]
         if not Path(self.env["DAGSTER_HOME"]).is_dir():
@@ -381,9 +443,11 @@ class Portal:
                         continue
                     stats = instance.get_run_stats(row["run_id"])
                     row["run_start"], row["run_end"] = stats.start_time, stats.end_time
-                    row["steps"] = {st.step_key: round(st.end_time - st.start_time, 2)
-                                    for st in instance.get_run_step_stats(row["run_id"])
-                                    if st.start_time and st.end_time}
+                    row["steps"] = {
+                        st.step_key: round(st.end_time - st.start_time, 2)
+                        for st in instance.get_run_step_stats(row["run_id"])
+                        if st.start_time and st.end_time
+                    }
         except Exception as exc:  # noqa: BLE001 - the instance itself would not open: read its run table directly
             self.dagster_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             import sqlite3
@@ -405,7 +469,7 @@ def _epoch(value: dt.datetime | None) -> float | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.timestamp()
 
 
@@ -450,8 +514,12 @@ class Provider:
         self.portal, self.code, self.http, self.resets = portal, code, requests.Session(), []
         self.http.headers["X-Forwarded-For"] = f"10.0.{n // 250}.{n % 250 + 1}"  # portal.wsgi trusts one proxy
         token = _parse(self.get("/sign-in").text).values["csrf_token"]
-        r = self.http.post(portal.base + "/sign-in", data={"email": portal.email(code), "password": PASSWORD,
-                                                           "csrf_token": token}, allow_redirects=False, timeout=60)
+        r = self.http.post(
+            portal.base + "/sign-in",
+            data={"email": portal.email(code), "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+            timeout=60,
+        )
         if r.status_code != 302:
             raise SystemExit(f"{code}: sign-in answered {r.status_code}")
 
@@ -476,9 +544,13 @@ class Provider:
 
     def post(self):
         mime = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".csv": "text/csv"}
-        return self.http.post(self.portal.base + f"/returns/{QUARTER}/send", allow_redirects=False, timeout=600,
-                              data={"csrf_token": self.token, "declaration": "y", "declared_by": "Benchmark Submitter"},
-                              files=[("files", (name, body, mime[Path(name).suffix])) for name, body in self.files])
+        return self.http.post(
+            self.portal.base + f"/returns/{QUARTER}/send",
+            allow_redirects=False,
+            timeout=600,
+            data={"csrf_token": self.token, "declaration": "y", "declared_by": "Benchmark Submitter"},
+            files=[("files", (name, body, mime[Path(name).suffix])) for name, body in self.files],
+        )
 
     def send_and_follow(self, poll: str, timeout: float, start: float | None = None, resend: int = 0) -> dict:
         """POST the return; follow it as the browser does; the moment its feedback page has loaded.
@@ -487,8 +559,15 @@ class Provider:
         "Try again later" would), recorded in ``resent``.
         """
         self.resets = []
-        row = {"provider": self.code, "bytes": sum(len(b) for _, b in self.files), "files": len(self.files),
-               "polls": 0, "poll_max_s": 0.0, "statuses": {}, "resent": []}
+        row = {
+            "provider": self.code,
+            "bytes": sum(len(b) for _, b in self.files),
+            "files": len(self.files),
+            "polls": 0,
+            "poll_max_s": 0.0,
+            "statuses": {},
+            "resent": [],
+        }
         try:
             self._send_and_follow(row, poll, timeout, start, resend)
         except Exception as exc:  # noqa: BLE001 - recorded, reported, and the run marked failed
@@ -547,8 +626,14 @@ class Provider:
         page = self.get(nxt)
         t_end = time.time()
         h1 = _parse(page.text).h1.strip()
-        row.update(t_end=t_end, seconds=round(t_end - t0, 3), page_s=round(t_end - t_next, 3), h1=h1,
-                   page_status=page.status_code, stage="done")
+        row.update(
+            t_end=t_end,
+            seconds=round(t_end - t0, 3),
+            page_s=round(t_end - t_next, 3),
+            h1=h1,
+            page_status=page.status_code,
+            stage="done",
+        )
         row["ok"] = page.status_code == 200 and "/submissions/" in nxt and not h1.startswith("No feedback")
         if not row["ok"]:
             row["problem"] = f"ended on {nxt} ({page.status_code}): {h1[:200]}"
@@ -566,8 +651,9 @@ def requests_errors():
 def _page_problem(html: str) -> str:
     """A page's h1 and the first error message it shows (a form's error summary), as text."""
     p = _parse(html)
-    error = re.search(r'class="govuk-error-message"[^>]*>(.*?)</p>', html, re.S) or \
-        re.search(r'class="govuk-error-summary__list"[^>]*>(.*?)</ul>', html, re.S)
+    error = re.search(r'class="govuk-error-message"[^>]*>(.*?)</p>', html, re.S) or re.search(
+        r'class="govuk-error-summary__list"[^>]*>(.*?)</ul>', html, re.S
+    )
     text = re.sub(r"<[^>]+>", " ", error.group(1)) if error else ""
     return " ".join(f"{p.h1.strip()} {text}".split())[:300]
 
@@ -576,31 +662,46 @@ def post_only(user: Provider, files: list[tuple[str, bytes]]) -> dict:
     """Send a return and say what the POST answered (nothing followed)."""
     user.prepare(files)
     r = user.post()
-    return {"provider": user.code, "answer": r.status_code, "accepted": r.status_code == 302,
-            "h1": None if r.status_code == 302 else _page_problem(r.text),
-            "files": {name: len(body) for name, body in files}}
+    return {
+        "provider": user.code,
+        "answer": r.status_code,
+        "accepted": r.status_code == 302,
+        "h1": None if r.status_code == 302 else _page_problem(r.text),
+        "files": {name: len(body) for name, body in files},
+    }
 
 
 def probe(args) -> dict:
     """The portal exactly as shipped (uploads stored, not validated): is each return taken at all?"""
-    crc = generated(f"single-{args.crc}-s{args.crc_scale:g}-seed101-f{args.faults:g}", [args.crc], args.crc_scale,
-                    101, args.faults, whole_return=False)
+    crc = generated(
+        f"single-{args.crc}-s{args.crc_scale:g}-seed101-f{args.faults:g}",
+        [args.crc],
+        args.crc_scale,
+        101,
+        args.faults,
+        whole_return=False,
+    )
     nat = generated(f"national-s{args.scale:g}-seed7-f0.002-rows", CODES, args.scale, 7, 0.002, whole_return=False)
-    portal = Portal("probe", CODES, args.server, args.web_workers, args.keep, form_memory="shipped",
-                    process_uploads=False)
+    portal = Portal(
+        "probe", CODES, args.server, args.web_workers, args.keep, form_memory="shipped", process_uploads=False
+    )
     try:
         answers = [post_only(Provider(portal, args.crc, 0), return_files(crc, args.crc)) | {"return": "single CRC"}]
-        for i, code in enumerate(CODES[:args.providers or len(CODES)]):
+        for i, code in enumerate(CODES[: args.providers or len(CODES)]):
             answers.append(post_only(Provider(portal, code, i + 1), return_files(nat, code)) | {"return": "national"})
     finally:
         portal.stop()
         portal.cleanup()
     refused = [a for a in answers if not a["accepted"]]
-    return {"max_form_memory_size": "as shipped (64 KiB)", "returns_sent": len(answers), "refused": len(refused),
-            "refused_answers": sorted({f"{a['answer']} {a['h1']}" for a in refused}),
-            "refused_providers": [f"{a['provider']} ({a['return']})" for a in refused],
-            "accepted_providers": [f"{a['provider']} ({a['return']})" for a in answers if a["accepted"]],
-            "answers": answers}
+    return {
+        "max_form_memory_size": "as shipped (64 KiB)",
+        "returns_sent": len(answers),
+        "refused": len(refused),
+        "refused_answers": sorted({f"{a['answer']} {a['h1']}" for a in refused}),
+        "refused_providers": [f"{a['provider']} ({a['return']})" for a in refused],
+        "accepted_providers": [f"{a['provider']} ({a['return']})" for a in answers if a["accepted"]],
+        "answers": answers,
+    }
 
 
 def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
@@ -612,9 +713,14 @@ def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
     w = min(mine, key=lambda w: w["seen"]) if mine else None
     if len(mine) > 1:
         row["worker_processes"] = len(mine)  # another worker was started for the same upload
-    marks = {"worker_seen": w["seen"] if w else None, "slot": w["slot"] if w else None,
-             "run_start": srv.get("run_start"), "run_end": srv.get("run_end"), "finished_at": srv.get("finished_at"),
-             "feedback_loaded": row.get("t_end")}
+    marks = {
+        "worker_seen": w["seen"] if w else None,
+        "slot": w["slot"] if w else None,
+        "run_start": srv.get("run_start"),
+        "run_end": srv.get("run_end"),
+        "finished_at": srv.get("finished_at"),
+        "feedback_loaded": row.get("t_end"),
+    }
     row["at_s"] = {k: round(v - t0, 2) if v else None for k, v in marks.items()}
     row["at_s"]["validating_first_polled"] = row["statuses"].get("validating")  # begin() ran (after imports)
     if w:
@@ -634,12 +740,21 @@ def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
 
 # -- the measurements ------------------------------------------------------------------------------
 
+
 def single(args) -> dict:
     seeds = [101 + i for i in range(args.runs)]
     folders = []
     for seed in seeds:
-        folders.append(generated(f"single-{args.crc}-s{args.crc_scale:g}-seed{seed}-f{args.faults:g}", [args.crc],
-                                 args.crc_scale, seed, args.faults, whole_return=False))
+        folders.append(
+            generated(
+                f"single-{args.crc}-s{args.crc_scale:g}-seed{seed}-f{args.faults:g}",
+                [args.crc],
+                args.crc_scale,
+                seed,
+                args.faults,
+                whole_return=False,
+            )
+        )
     portal = Portal("single", [args.crc], args.server, args.web_workers, args.keep, form_memory=args.form_memory)
     sampler = Sampler(portal.slots)
     sampler.start()
@@ -651,8 +766,11 @@ def single(args) -> dict:
             row = user.send_and_follow(args.poll, args.timeout)
             row.update(seed=seed, rows=manifest_rows(folder, args.crc))
             runs.append(row)
-            print(f"  {args.crc} seed {seed}: {row.get('seconds', float('nan')):.2f} s "
-                  f"({row.get('h1') or row.get('problem')})", flush=True)
+            print(
+                f"  {args.crc} seed {seed}: {row.get('seconds', float('nan')):.2f} s "
+                f"({row.get('h1') or row.get('problem')})",
+                flush=True,
+            )
             if not row.get("ok"):
                 break
             portal.wait_for_workers([p for p, w in sampler.workers.items() if w["upload"] == row.get("upload")])
@@ -667,10 +785,15 @@ def single(args) -> dict:
         portal.cleanup()
     ok = [r["seconds"] for r in runs if r.get("ok")]
     result = {
-        "provider": args.crc, "scale": args.crc_scale, "faults": args.faults, "poll_s": args.poll,
-        "runs": len(runs), "ok": len(ok),
+        "provider": args.crc,
+        "scale": args.crc_scale,
+        "faults": args.faults,
+        "poll_s": args.poll,
+        "runs": len(runs),
+        "ok": len(ok),
         "median_s": round(statistics.median(ok), 2) if ok else None,
-        "min_s": round(min(ok), 2) if ok else None, "max_s": round(max(ok), 2) if ok else None,
+        "min_s": round(min(ok), 2) if ok else None,
+        "max_s": round(max(ok), 2) if ok else None,
         "seconds": [round(s, 2) for s in ok],
         "phases_median_s": _median_phases(runs),
         "steps_median_s": _median_steps(runs),
@@ -684,7 +807,7 @@ def single(args) -> dict:
 
 
 def national(args) -> dict:
-    codes = CODES[:args.providers]
+    codes = CODES[: args.providers]
     folder = generated(f"national-s{args.scale:g}-seed7-f0.002-rows", CODES, args.scale, 7, 0.002, whole_return=False)
     portal = Portal("national", codes, args.server, args.web_workers, args.keep, form_memory=args.form_memory)
     sampler = Sampler(portal.slots)
@@ -723,8 +846,7 @@ def national(args) -> dict:
             sampler.finish()
         portal.stop()
         portal.cleanup()
-    ordered = [rows.get(c, {"provider": c, "ok": False, "problem": "no result (thread still running)"})
-               for c in codes]
+    ordered = [rows.get(c, {"provider": c, "ok": False, "problem": "no result (thread still running)"}) for c in codes]
     for row in ordered:
         row["rows"] = manifest_rows(folder, row["provider"])
     ok = [r for r in ordered if r.get("ok")]
@@ -733,27 +855,48 @@ def national(args) -> dict:
     peak = max(sampler.workers.values(), key=lambda w: w["hwm_kib"], default=None)
     slots = sorted(w["slot"] for w in sampler.workers.values() if w["slot"])
     return {
-        "providers": len(codes), "scale": args.scale, "seed": 7, "faults": "0.002 (row faults only)", "poll": "browser (1 s, then 1.5 s)",
-        "all_ok": len(ok) == len(codes), "ok": len(ok),
+        "providers": len(codes),
+        "scale": args.scale,
+        "seed": 7,
+        "faults": "0.002 (row faults only)",
+        "poll": "browser (1 s, then 1.5 s)",
+        "all_ok": len(ok) == len(codes),
+        "ok": len(ok),
         "total_s": round(max(from_start), 1) if len(ok) == len(codes) else None,
         "last_ok_from_start_s": round(max(from_start), 1) if from_start else None,
         "first_from_start_s": round(min(from_start), 1) if from_start else None,
-        "per_upload_s": {"median": _r(statistics.median(per)) if per else None, "min": _r(min(per, default=None)),
-                         "max": _r(max(per, default=None))},
-        "post_s": {"median": _r(statistics.median([r["post_s"] for r in ordered if "post_s" in r])),
-                   "max": _r(max(r["post_s"] for r in ordered if "post_s" in r))},
+        "per_upload_s": {
+            "median": _r(statistics.median(per)) if per else None,
+            "min": _r(min(per, default=None)),
+            "max": _r(max(per, default=None)),
+        },
+        "post_s": {
+            "median": _r(statistics.median([r["post_s"] for r in ordered if "post_s" in r])),
+            "max": _r(max(r["post_s"] for r in ordered if "post_s" in r)),
+        },
         "phases_median_s": _median_phases(ordered),
-        "phases_sum_s": {k: round(sum(r["phases_s"][k] for r in ordered if r.get("phases_s")), 1)
-                         for k in (ordered[0].get("phases_s") or {})} if any(r.get("phases_s") for r in ordered) else {},
-        "validation_run_s": {"median": _r(statistics.median(v)) if (v := _runs(ordered)) else None,
-                             "min": _r(min(v, default=None)), "max": _r(max(v, default=None)),
-                             "sum": _r(sum(v))},
+        "phases_sum_s": {
+            k: round(sum(r["phases_s"][k] for r in ordered if r.get("phases_s")), 1)
+            for k in (ordered[0].get("phases_s") or {})
+        }
+        if any(r.get("phases_s") for r in ordered)
+        else {},
+        "validation_run_s": {
+            "median": _r(statistics.median(v)) if (v := _runs(ordered)) else None,
+            "min": _r(min(v, default=None)),
+            "max": _r(max(v, default=None)),
+            "sum": _r(sum(v)),
+        },
         "slots_busy_span_s": round(max(w["last"] for w in sampler.workers.values()) - slots[0], 1) if slots else None,
         "worker_peak_mib": round(peak["hwm_kib"] / 1024) if peak else None,
-        "worker_peak_upload": next((r["provider"] for r in ordered if peak and r.get("upload") == peak["upload"]), None),
+        "worker_peak_upload": next(
+            (r["provider"] for r in ordered if peak and r.get("upload") == peak["upload"]), None
+        ),
         "worker_processes": len(sampler.workers),
         "worker_cpu_sum_s": round(sum(w["cpu_s"] for w in sampler.workers.values()), 1),
-        "worker_cpu_before_slot_sum_s": round(sum(w.get("cpu_before_slot_s") or 0 for w in sampler.workers.values()), 1),
+        "worker_cpu_before_slot_sum_s": round(
+            sum(w.get("cpu_before_slot_s") or 0 for w in sampler.workers.values()), 1
+        ),
         "slot_hold_sum_s": round(sum(w["last"] - w["slot"] for w in sampler.workers.values() if w["slot"]), 1),
         "rows": _total_rows(ordered),
         "max_alive_workers_note": "every upload's worker process starts at once and waits for one of the slots",
@@ -802,27 +945,36 @@ def _clean(row: dict) -> dict:
 
 # -- the report ------------------------------------------------------------------------------------
 
+
 def machine() -> dict:
     mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
     git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
-    return {"machine": f"{platform.node()} {os.cpu_count()} cores, {int(mem.group(1)) // 1024} MiB, "
-                       f"Python {platform.python_version()}",
-            "date": time.strftime("%Y-%m-%d %H:%M"), "commit": git("rev-parse", "--short", "HEAD"),
-            "worktree_changes": [line for line in git("status", "--porcelain").splitlines()
-                                 if "benchmarks/portal_feedback" not in line][:20]}
+    return {
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {int(mem.group(1)) // 1024} MiB, "
+        f"Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "worktree_changes": [
+            line for line in git("status", "--porcelain").splitlines() if "benchmarks/portal_feedback" not in line
+        ][:20],
+    }
 
 
 def summary(results: dict) -> None:
     print()
     pr = results.get("as_shipped_probe")
     if pr:
-        print(f"as shipped (MAX_FORM_MEMORY_SIZE 64 KiB): {pr['refused']} of {pr['returns_sent']} returns refused "
-              f"{pr['refused_answers']}")
+        print(
+            f"as shipped (MAX_FORM_MEMORY_SIZE 64 KiB): {pr['refused']} of {pr['returns_sent']} returns refused "
+            f"{pr['refused_answers']}"
+        )
     print(f"{'measurement (seconds unless said)':<54} {'median':>8} {'min':>8} {'max':>8} {'total':>8}")
     s = results.get("single_crc")
     if s and s.get("median_s") is not None:
-        print(f"{'one ' + s['provider'] + ' upload -> feedback':<54} {s['median_s']:>8} {s['min_s']:>8} "
-              f"{s['max_s']:>8} {'':>8}")
+        print(
+            f"{'one ' + s['provider'] + ' upload -> feedback':<54} {s['median_s']:>8} {s['min_s']:>8} "
+            f"{s['max_s']:>8} {'':>8}"
+        )
         for k, v in s["phases_median_s"].items():
             print(f"{'   ' + k:<54} {v:>8}")
         print(f"{'   peak worker memory (MiB)':<54} {s['worker_peak_mib_max']:>8}")
@@ -830,13 +982,17 @@ def summary(results: dict) -> None:
     if n:
         p = n["per_upload_s"]
         total = n["total_s"] if n["total_s"] is not None else "FAILED"
-        print(f"{str(n['providers']) + ' at once: each upload -> feedback; total':<54} {_s(p['median']):>8} "
-              f"{_s(p['min']):>8} {_s(p['max']):>8} {total:>8}")
+        print(
+            f"{str(n['providers']) + ' at once: each upload -> feedback; total':<54} {_s(p['median']):>8} "
+            f"{_s(p['min']):>8} {_s(p['max']):>8} {total:>8}"
+        )
         for k, v in n["phases_median_s"].items():
             print(f"{'   ' + k:<54} {v:>8}")
         v = n["validation_run_s"]
-        print(f"{'   validation run alone':<54} {_s(v['median']):>8} {_s(v['min']):>8} {_s(v['max']):>8} "
-              f"{_s(v['sum']):>8}")
+        print(
+            f"{'   validation run alone':<54} {_s(v['median']):>8} {_s(v['min']):>8} {_s(v['max']):>8} "
+            f"{_s(v['sum']):>8}"
+        )
         print(f"{'   peak worker memory (MiB), ' + str(n['worker_peak_upload']):<54} {n['worker_peak_mib']:>8}")
         if n["resent_after"]:
             print("   SENT AGAIN after a failed POST:")
@@ -849,8 +1005,10 @@ def summary(results: dict) -> None:
     for key in ("single_crc", "national"):
         if results.get(key):
             ld = results[key]["load"]
-            print(f"{key}: CPU busy {ld['cpu_busy_s']} s, ours {ld['cpu_ours_s']} s, other processes "
-                  f"{ld['cpu_other_processes_s']} s; load {ld['load_1min_mean']} mean")
+            print(
+                f"{key}: CPU busy {ld['cpu_busy_s']} s, ours {ld['cpu_ours_s']} s, other processes "
+                f"{ld['cpu_other_processes_s']} s; load {ld['load_1min_mean']} mean"
+            )
 
 
 def _s(v):
@@ -870,11 +1028,18 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--timeout", type=float, default=600, help="per upload (s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
-    parser.add_argument("--form-memory", default="500000",
-                        help="MAX_FORM_MEMORY_SIZE for the timed runs: a number of bytes (default Flask's own "
-                             "500000), or 'shipped' for the portal's 64 KiB")
-    parser.add_argument("--resend", type=int, default=1,
-                        help="28 at once: send again after a POST answered 5xx or dropped (recorded), up to N times")
+    parser.add_argument(
+        "--form-memory",
+        default="500000",
+        help="MAX_FORM_MEMORY_SIZE for the timed runs: a number of bytes (default Flask's own "
+        "500000), or 'shipped' for the portal's 64 KiB",
+    )
+    parser.add_argument(
+        "--resend",
+        type=int,
+        default=1,
+        help="28 at once: send again after a POST answered 5xx or dropped (recorded), up to N times",
+    )
     parser.add_argument("--no-probe", action="store_true", help="skip the as-shipped upload probe")
     parser.add_argument("--note", default="")
     args = parser.parse_args()
@@ -886,8 +1051,11 @@ def main() -> None:
     if not args.no_probe:
         print("probe: the portal as shipped, each return posted once (stored, not validated)", flush=True)
         results["as_shipped_probe"] = probe(args)
-        print(f"  refused {results['as_shipped_probe']['refused']} of {results['as_shipped_probe']['returns_sent']}: "
-              f"{results['as_shipped_probe']['refused_answers']}", flush=True)
+        print(
+            f"  refused {results['as_shipped_probe']['refused']} of {results['as_shipped_probe']['returns_sent']}: "
+            f"{results['as_shipped_probe']['refused_answers']}",
+            flush=True,
+        )
     if args.runs:
         print(f"single CRC: {args.runs} uploads of {args.crc} at scale {args.crc_scale:g}", flush=True)
         results["single_crc"] = single(args)
@@ -898,8 +1066,9 @@ def main() -> None:
     _save(results, args, started)
     summary(results)
     print(f"\nwritten to {RESULT.relative_to(ROOT)}")
-    failed = any(not r.get("ok") for key in ("single_crc", "national") if key in results
-                 for r in results[key]["uploads"])
+    failed = any(
+        not r.get("ok") for key in ("single_crc", "national") if key in results for r in results[key]["uploads"]
+    )
     if failed:
         print("SOME UPLOADS FAILED OR TIMED OUT: see 'problem' in the results", file=sys.stderr)
         sys.exit(1)
@@ -907,15 +1076,21 @@ def main() -> None:
 
 def _save(results: dict, args, started: float) -> None:
     kept = json.loads(RESULT.read_text()).get("results", {}) if RESULT.exists() else {}
-    out = {**machine(), "server": f"{args.server} (--workers {args.web_workers} --threads 4 --timeout 300)"
-           if args.server == "gunicorn" else "werkzeug threaded",
-           "database": "SQLite (WAL) warehouse file in a fresh folder under /tmp; Dagster instance: SQLite under "
-                       "DAGSTER_HOME in the same folder",
-           "validation_slots": int(os.environ.get("RETURNS_PORTAL_WORKERS", "2")),
-           "max_form_memory_size_in_timed_runs": args.form_memory if args.form_memory == "shipped" else
-           f"{args.form_memory} (changed from the portal's 64 KiB by served_app: as shipped the uploads are refused)",
-           "wall_s": round(time.time() - started), "note": args.note,
-           "results": {**kept, **results}}
+    out = {
+        **machine(),
+        "server": f"{args.server} (--workers {args.web_workers} --threads 4 --timeout 300)"
+        if args.server == "gunicorn"
+        else "werkzeug threaded",
+        "database": "SQLite (WAL) warehouse file in a fresh folder under /tmp; Dagster instance: SQLite under "
+        "DAGSTER_HOME in the same folder",
+        "validation_slots": int(os.environ.get("RETURNS_PORTAL_WORKERS", "2")),
+        "max_form_memory_size_in_timed_runs": args.form_memory
+        if args.form_memory == "shipped"
+        else f"{args.form_memory} (changed from the portal's 64 KiB by served_app: as shipped the uploads are refused)",
+        "wall_s": round(time.time() - started),
+        "note": args.note,
+        "results": {**kept, **results},
+    }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -64,6 +64,7 @@ def count_rows(path: Path) -> int:
 
 # The scenario ----------------------------------------------------------------------------------
 
+
 def prepare() -> dict:
     """Generate (once) and trim the return; its description is cached in scenario.json."""
     if SCENARIO.exists() and all(p.exists() for p in files(RETURN)):
@@ -99,8 +100,13 @@ def prepare() -> dict:
     shutil.copyfile(src[2], dst[2])
     kept = cases.select("case_ref")
     scenario = {
-        "provider": PROVIDER, "quarter": QUARTER, "seed": SEED, "faults": 0.0, "scale": scale,
-        "cases_at_scale_1": cases_at_1, "generation_seconds": round(generation_s, 1),
+        "provider": PROVIDER,
+        "quarter": QUARTER,
+        "seed": SEED,
+        "faults": 0.0,
+        "scale": scale,
+        "cases_at_scale_1": cases_at_1,
+        "generation_seconds": round(generation_s, 1),
         "generated_rows": generated,
         "benchmark_rows": {"cases": cases.height, "contacts": contacts.height, "breaches": breaches.height},
         "trimming": f"cases: first {TARGET_CASES:,} rows; contacts: first {TARGET_CONTACTS:,} rows; breaches: all",
@@ -115,6 +121,7 @@ def prepare() -> dict:
 
 
 # Polars read and our validation ----------------------------------------------------------------
+
 
 def polars_read(paths: list[Path]) -> float:
     t = time.perf_counter()
@@ -155,22 +162,34 @@ def peak_memory_child(mode: str) -> None:
     else:
         s = polars_read(paths)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    hwm = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-               if line.startswith("VmHWM:"))
-    print(json.dumps({"mode": mode, "seconds": s, "max_rss_mib_after_imports": before / 1024,
-                      "max_rss_mib": peak / 1024, "vm_hwm_mib": hwm / 1024}))
+    hwm = next(
+        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
+    )
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "seconds": s,
+                "max_rss_mib_after_imports": before / 1024,
+                "max_rss_mib": peak / 1024,
+                "vm_hwm_mib": hwm / 1024,
+            }
+        )
+    )
 
 
 def peak_memory(mode: str) -> dict:
     # Linux carries a process's ru_maxrss across fork and exec, so a child forked straight from this
     # (large) process would report this process's peak. A small shell in between gives a clean count.
     command = [sys.executable, __file__, "--peak-memory", mode]
-    done = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", *command], capture_output=True, text=True,
-                          check=True, cwd=ROOT)
+    done = subprocess.run(
+        ["/bin/sh", "-c", '"$@"; exit $?', "sh", *command], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # Great Expectations ----------------------------------------------------------------------------
+
 
 def gx_engine(paths: list[Path], mode: str) -> dict:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -179,11 +198,15 @@ def gx_engine(paths: list[Path], mode: str) -> dict:
     import great_expectations as gx
     import pandas as pd
     from great_expectations.expectations.registry import get_expectation_impl
+
     import_s = time.perf_counter() - t
 
     context = gx.get_context(mode="ephemeral")
-    batch_definition = (context.data_sources.add_pandas("frames").add_dataframe_asset("frame")
-                        .add_batch_definition_whole_dataframe("whole"))
+    batch_definition = (
+        context.data_sources.add_pandas("frames")
+        .add_dataframe_asset("frame")
+        .add_batch_definition_whole_dataframe("whole")
+    )
     specs, suites = {}, {}
     for table in TABLES:
         specs[table] = json.loads((ROOT / "expectations" / f"{table}.json").read_text(encoding="utf-8"))
@@ -192,19 +215,24 @@ def gx_engine(paths: list[Path], mode: str) -> dict:
             suite.add_expectation(get_expectation_impl(e["type"])(**e["kwargs"], meta=e["meta"]))
         suites[table] = context.suites.add(suite)
     values = parameters(params_for(PROVIDER, QUARTER))
-    gx_values = {"provider_codes": values["provider_codes"],
-                 "quarter_first_day": pd.Timestamp(values["quarter_first_day"]),
-                 "quarter_last_day": pd.Timestamp(values["quarter_last_day"])}
+    gx_values = {
+        "provider_codes": values["provider_codes"],
+        "quarter_first_day": pd.Timestamp(values["quarter_first_day"]),
+        "quarter_last_day": pd.Timestamp(values["quarter_last_day"]),
+    }
 
     raw = read_return(paths, PROVIDER, QUARTER)
 
     def to_pandas(frame: pl.DataFrame):
         t = time.perf_counter()
-        out = pd.DataFrame({
-            c: pd.to_datetime(pd.Series(frame[c].to_list(), dtype="object")) if c.endswith("__date")
-            else pd.Series(frame[c].to_list(), dtype="object")
-            for c in frame.columns
-        })
+        out = pd.DataFrame(
+            {
+                c: pd.to_datetime(pd.Series(frame[c].to_list(), dtype="object"))
+                if c.endswith("__date")
+                else pd.Series(frame[c].to_list(), dtype="object")
+                for c in frame.columns
+            }
+        )
         return out, time.perf_counter() - t
 
     def run(table: str, frame: pl.DataFrame) -> dict:
@@ -215,19 +243,33 @@ def gx_engine(paths: list[Path], mode: str) -> dict:
         validate_s = time.perf_counter() - t
         del pdf, batch
         # Sanity: GX ran every expectation without error and agrees with our engine on the same rows.
-        ours = frame.select(compile_expectation(Expectation(e["type"], e["kwargs"], e["meta"]), values).alias(f"x{i}")
-                            for i, e in enumerate(specs[table]["expectations"])).sum().row(0)
+        ours = (
+            frame.select(
+                compile_expectation(Expectation(e["type"], e["kwargs"], e["meta"]), values).alias(f"x{i}")
+                for i, e in enumerate(specs[table]["expectations"])
+            )
+            .sum()
+            .row(0)
+        )
         exceptions, mismatches = 0, 0
         for e, unexpected in zip(specs[table]["expectations"], ours):
-            match = [r for r in result.results
-                     if r.expectation_config.type == e["type"] and r.expectation_config.meta == e["meta"]]
+            match = [
+                r
+                for r in result.results
+                if r.expectation_config.type == e["type"] and r.expectation_config.meta == e["meta"]
+            ]
             if not match or match[0].exception_info.get("raised_exception"):
                 exceptions += 1
             elif match[0].result.get("unexpected_count", 0) != unexpected:
                 mismatches += 1
-        return {"rows": frame.height, "validate_seconds": validate_s, "pandas_conversion_seconds": convert_s,
-                "expectations": len(specs[table]["expectations"]), "gx_exceptions": exceptions,
-                "unexpected_count_mismatches_vs_ours": mismatches}
+        return {
+            "rows": frame.height,
+            "validate_seconds": validate_s,
+            "pandas_conversion_seconds": convert_s,
+            "expectations": len(specs[table]["expectations"]),
+            "gx_exceptions": exceptions,
+            "unexpected_count_mismatches_vs_ours": mismatches,
+        }
 
     def sample(frame: pl.DataFrame) -> pl.DataFrame:
         return frame if frame.height <= GX_SAMPLE_ROWS else frame.sample(GX_SAMPLE_ROWS, seed=SEED).sort(ROW)
@@ -255,27 +297,37 @@ def gx_engine(paths: list[Path], mode: str) -> dict:
         tables[table] = measured
         gc.collect()
     return {
-        "mode": mode, "runs": 1, "import_seconds_excluded": import_s,
+        "mode": mode,
+        "runs": 1,
+        "import_seconds_excluded": import_s,
         "extrapolated": mode == "sample" and any(t["extrapolation_factor"] > 1 for t in tables.values()),
         "sample_rows": GX_SAMPLE_ROWS if mode == "sample" else None,
         "tables": tables,
         "validate_seconds_total": sum(t["validate_seconds_full_table"] for t in tables.values()),
         "pandas_conversion_seconds_total_measured": sum(t["pandas_conversion_seconds"] for t in tables.values()),
-        "great_expectations_version": gx.__version__, "pandas_version": pd.__version__,
+        "great_expectations_version": gx.__version__,
+        "pandas_version": pd.__version__,
     }
 
 
 # Report ----------------------------------------------------------------------------------------
 
+
 def machine() -> dict:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
         "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
         "cpu": cpu,
         "mem_total": meminfo["MemTotal"].strip(),
-        "mem_total_gib": round(int(meminfo["MemTotal"].split()[0]) / 1024 ** 2, 1),
+        "mem_total_gib": round(int(meminfo["MemTotal"].split()[0]) / 1024**2, 1),
         "python": platform.python_version(),
         "polars": pl.__version__,
         "platform": platform.platform(),
@@ -290,14 +342,20 @@ def whole_process(command: list[str]) -> float:
     exe = Path(sys.executable).parent / command[0]
     shutil.rmtree(DATA / "validate-out", ignore_errors=True)
     started = time.perf_counter()
-    subprocess.run([str(exe), *command[1:]], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [str(exe), *command[1:]], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gx", choices=["auto", "full", "sample", "skip"], default="auto",
-                        help="GX on whole tables, on samples extrapolated linearly, or decide from a probe (auto)")
+    parser.add_argument(
+        "--gx",
+        choices=["auto", "full", "sample", "skip"],
+        default="auto",
+        help="GX on whole tables, on samples extrapolated linearly, or decide from a probe (auto)",
+    )
     parser.add_argument("--peak-memory", choices=["validate", "read"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peak_memory:
@@ -308,8 +366,11 @@ def main() -> None:
     scenario = prepare()
     paths = files(RETURN)
     rows = scenario["benchmark_rows"]
-    print(f"return: {', '.join(f'{rows[t]:,} {t}' for t in TABLES)} (scale {scenario['scale']}; "
-          f"generated {', '.join(f'{v:,} {k}' for k, v in scenario['generated_rows'].items())})", flush=True)
+    print(
+        f"return: {', '.join(f'{rows[t]:,} {t}' for t in TABLES)} (scale {scenario['scale']}; "
+        f"generated {', '.join(f'{v:,} {k}' for k, v in scenario['generated_rows'].items())})",
+        flush=True,
+    )
 
     print("timing Polars read x3...", flush=True)
     read_runs = repeat(polars_read, paths)
@@ -323,14 +384,33 @@ def main() -> None:
         s, result = our_validation(paths)
         ours_runs.append(s)
     findings_by_rule = dict(result.findings.group_by("rule_id").len().sort("rule_id").iter_rows())
-    validation = {"outcome": result.outcome, "reasons": result.reasons, "findings": result.findings.height,
-                  "findings_by_rule": findings_by_rule, "tables": result.tables}
+    validation = {
+        "outcome": result.outcome,
+        "reasons": result.reasons,
+        "findings": result.findings.height,
+        "findings_by_rule": findings_by_rule,
+        "tables": result.tables,
+    }
     del result
     gc.collect()
 
     print("timing the whole `returns validate` process and a process that only reads x3 (issue 16)...", flush=True)
-    process_runs = [whole_process(["returns", "validate", *map(str, paths), "--provider", PROVIDER,
-                                   "--quarter", QUARTER, "--out", str(DATA / "validate-out")]) for _ in range(REPEATS)]
+    process_runs = [
+        whole_process(
+            [
+                "returns",
+                "validate",
+                *map(str, paths),
+                "--provider",
+                PROVIDER,
+                "--quarter",
+                QUARTER,
+                "--out",
+                str(DATA / "validate-out"),
+            ]
+        )
+        for _ in range(REPEATS)
+    ]
     read_process_runs = [whole_process(["python", "-c", READ_ONLY, *map(str, paths)]) for _ in range(REPEATS)]
 
     print("peak memory (separate processes)...", flush=True)
@@ -340,19 +420,34 @@ def main() -> None:
 
     read_s, reader_s, ours_s = (statistics.median(r) for r in (read_runs, reader_runs, ours_runs))
     process_s, read_process_s = statistics.median(process_runs), statistics.median(read_process_runs)
-    ratios = {"validation_over_read": ours_s / read_s, "validate_process_over_read": process_s / read_s,
-              "validate_process_over_read_process": process_s / read_process_s}
-    targets_16 = {"measured": process_s / read_s, "target": "<= 2 (issue 16: the whole process against Polars' read)",
-                  "met": process_s / read_s <= 2}
-    targets = {"validation_at_most_3x_read": {"measured": ours_s / read_s, "target": "<= 3", "met": ours_s / read_s <= 3},
-               "returns_validate_process_at_most_2x_read": targets_16}
+    ratios = {
+        "validation_over_read": ours_s / read_s,
+        "validate_process_over_read": process_s / read_s,
+        "validate_process_over_read_process": process_s / read_process_s,
+    }
+    targets_16 = {
+        "measured": process_s / read_s,
+        "target": "<= 2 (issue 16: the whole process against Polars' read)",
+        "met": process_s / read_s <= 2,
+    }
+    targets = {
+        "validation_at_most_3x_read": {"measured": ours_s / read_s, "target": "<= 3", "met": ours_s / read_s <= 3},
+        "returns_validate_process_at_most_2x_read": targets_16,
+    }
     if gx:
         ratios["gx_over_ours"] = gx["validate_seconds_total"] / ours_s
-        targets["at_least_10x_faster_than_gx"] = {"measured": ratios["gx_over_ours"], "target": ">= 10",
-                                                  "met": ratios["gx_over_ours"] >= 10}
+        targets["at_least_10x_faster_than_gx"] = {
+            "measured": ratios["gx_over_ours"],
+            "target": ">= 10",
+            "met": ratios["gx_over_ours"] >= 10,
+        }
     out = {
-        "benchmark": "validation_large", "date": started.isoformat(timespec="seconds"), "machine": machine(),
-        "scenario": scenario, "rows": rows, "repeats": REPEATS,
+        "benchmark": "validation_large",
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "scenario": scenario,
+        "rows": rows,
+        "repeats": REPEATS,
         "seconds": {
             "polars_read": {"median": read_s, "runs": read_runs},
             "our_reader_read_return": {"median": reader_s, "runs": reader_runs},
@@ -361,7 +456,11 @@ def main() -> None:
             "polars_read_process": {"median": read_process_s, "runs": read_process_runs},
             "gx_validate": gx["validate_seconds_total"] if gx else None,
         },
-        "ratios": ratios, "targets": targets, "peak_memory": memory, "validation": validation, "gx": gx,
+        "ratios": ratios,
+        "targets": targets,
+        "peak_memory": memory,
+        "validation": validation,
+        "gx": gx,
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(out, indent=1, default=str) + "\n")
@@ -376,24 +475,39 @@ def main() -> None:
         for t in TABLES:
             g = gx["tables"][t]
             label = f"  GX {t} ({g['rows']:,} rows measured)"
-            print(f"{label:<52}"
-                  f"{g['validate_seconds']:>10.2f}  -> {g['validate_seconds_full_table']:.1f} for {g['full_rows']:,}")
+            print(
+                f"{label:<52}"
+                f"{g['validate_seconds']:>10.2f}  -> {g['validate_seconds_full_table']:.1f} for {g['full_rows']:,}"
+            )
         print(f"{f'GX validate, 3 tables (1 run, {note})':<52}{gx['validate_seconds_total']:>10.2f}")
-        print(f"{'  (excluded) GX pandas conversion, measured rows':<52}{gx['pandas_conversion_seconds_total_measured']:>10.2f}")
+        print(
+            f"{'  (excluded) GX pandas conversion, measured rows':<52}"
+            f"{gx['pandas_conversion_seconds_total_measured']:>10.2f}"
+        )
         print(f"{'  (excluded) GX import':<52}{gx['import_seconds_excluded']:>10.2f}")
     print()
-    print(f"`returns validate` process (median of 3): {process_s:.2f} s; a process that only reads: "
-          f"{read_process_s:.2f} s")
-    print(f"whole process / Polars read = {ratios['validate_process_over_read']:.2f}x (issue 16 target <= 2x: "
-          f"{'met' if targets_16['met'] else 'MISSED'}); / a reading process = "
-          f"{ratios['validate_process_over_read_process']:.2f}x")
-    print(f"validation / read = {ratios['validation_over_read']:.2f}x (target <= 3x: "
-          f"{'met' if targets['validation_at_most_3x_read']['met'] else 'MISSED'})")
+    print(
+        f"`returns validate` process (median of 3): {process_s:.2f} s; a process that only reads: "
+        f"{read_process_s:.2f} s"
+    )
+    print(
+        f"whole process / Polars read = {ratios['validate_process_over_read']:.2f}x (issue 16 target <= 2x: "
+        f"{'met' if targets_16['met'] else 'MISSED'}); / a reading process = "
+        f"{ratios['validate_process_over_read_process']:.2f}x"
+    )
+    print(
+        f"validation / read = {ratios['validation_over_read']:.2f}x (target <= 3x: "
+        f"{'met' if targets['validation_at_most_3x_read']['met'] else 'MISSED'})"
+    )
     if gx:
-        print(f"GX / ours = {ratios['gx_over_ours']:.1f}x (target >= 10x: "
-              f"{'met' if targets['at_least_10x_faster_than_gx']['met'] else 'MISSED'})")
-    print(f"peak RSS, our validation alone: {memory['validate']['max_rss_mib']:,.0f} MiB "
-          f"(Polars read alone: {memory['read']['max_rss_mib']:,.0f} MiB)")
+        print(
+            f"GX / ours = {ratios['gx_over_ours']:.1f}x (target >= 10x: "
+            f"{'met' if targets['at_least_10x_faster_than_gx']['met'] else 'MISSED'})"
+        )
+    print(
+        f"peak RSS, our validation alone: {memory['validate']['max_rss_mib']:,.0f} MiB "
+        f"(Polars read alone: {memory['read']['max_rss_mib']:,.0f} MiB)"
+    )
     print(f"outcome: {validation['outcome']}; findings: {validation['findings']:,} {findings_by_rule}")
     print(f"written {RESULT.relative_to(ROOT)}")
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+
 class _Guarded(typer.Typer):
     """The command line never shows a traceback: an unexpected failure is one line naming what to do."""
 
@@ -18,14 +19,20 @@ class _Guarded(typer.Typer):
             return super().__call__(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the last line of defence; the cause goes to the log line
             text = (str(exc).strip().splitlines() or [""])[0][:300]
-            Console(stderr=True).print(f"[red]error:[/red] {type(exc).__name__}: {text}. This is a fault in the "
-                                       "service, not in your input: report it with the command you ran.")
+            Console(stderr=True).print(
+                f"[red]error:[/red] {type(exc).__name__}: {text}. This is a fault in the "
+                "service, not in your input: report it with the command you ran."
+            )
             raise SystemExit(3) from None
 
 
-app = _Guarded(help="Probation Returns: validate providers' quarterly returns and report contract performance.",
-               no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-               rich_markup_mode="markdown")
+app = _Guarded(
+    help="Probation Returns: validate providers' quarterly returns and report contract performance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
 db_app = typer.Typer(help="The warehouse database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 credits_app = typer.Typer(help="Service credits and contract managers' decisions on them.", no_args_is_help=True)
@@ -48,8 +55,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                               help="Show the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
     """Probation Returns: validate providers' quarterly returns and report contract performance."""
 
 
@@ -93,8 +103,14 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=not console.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
 
 
 def _dagster_home() -> None:
@@ -110,5 +126,3 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-

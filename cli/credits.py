@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import console, credits_app, _fail, _warehouse_ready
+from cli.app import _fail, _warehouse_ready, console, credits_app
 
 
 @credits_app.command("list")
@@ -39,7 +39,9 @@ def credits_list(
         _fail(f"no service credits for {provider.upper()} in {q}; build the quarter first (returns run)", 1)
     table = Table("measure", "credit £", "decision", "reason", "by", "when")
     for r in rows:
-        table.add_row(r.measure, f"{r.amount_gbp:,.2f}", r.decision, r.reason or "", r.decided_by or "", r.decided_at or "")
+        table.add_row(
+            r.measure, f"{r.amount_gbp:,.2f}", r.decision, r.reason or "", r.decided_by or "", r.decided_at or ""
+        )
     Console().print(table)
 
 
@@ -64,5 +66,7 @@ def credits_decide(
             when = row.decided_at
     except (ValueError, DecisionError) as exc:
         _fail(str(exc))
-    console.print(f"Recorded: {provider.upper()} {measure.upper()} {q} {decision.lower()} by {by} at {when}. "
-                  "Rebuild the quarter (returns run) to show it in the outputs.")
+    console.print(
+        f"Recorded: {provider.upper()} {measure.upper()} {q} {decision.lower()} by {by} at {when}. "
+        "Rebuild the quarter (returns run) to show it in the outputs."
+    )

@@ -6,12 +6,15 @@ from typing import Annotated
 
 import typer
 
-from cli.app import console, db_app, _fail, _safe_url
+from cli.app import _fail, _safe_url, console, db_app
 
 
 @db_app.command("upgrade")
-def db_upgrade(url: Annotated[str | None, typer.Option(help="Database URL; default RETURNS_DATABASE_URL "
-                                                      "or sqlite:///var/returns.db.")] = None) -> None:
+def db_upgrade(
+    url: Annotated[
+        str | None, typer.Option(help="Database URL; default RETURNS_DATABASE_URL or sqlite:///var/returns.db.")
+    ] = None,
+) -> None:
     """Apply the warehouse migrations (safe to repeat)."""
     from probation_returns.warehouse.db import database_url, upgrade
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, console, _fail, _folder_for_output, _progress
+from cli.app import _fail, _folder_for_output, _progress, app, console
 
 
 @app.command()
@@ -19,10 +19,20 @@ def generate(
     providers: Annotated[str, typer.Option(help="all, CRC, NPS or codes such as C14,N03.")] = "all",
     scale: Annotated[float, typer.Option(help="Volume relative to the real caseloads (1.0 = national).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 7,
-    faults: Annotated[float, typer.Option(help="Share of rows to break (0 to 0.2), plus one whole-return fault "
-                                          "of each kind per quarter; listed in manifest.json.")] = 0.0,
-    extract_date: Annotated[str | None, typer.Option(help="As-of date of the reoffending extract (YYYY-MM-DD); "
-                                                     "default: when the last quarter's results are final.")] = None,
+    faults: Annotated[
+        float,
+        typer.Option(
+            help="Share of rows to break (0 to 0.2), plus one whole-return fault "
+            "of each kind per quarter; listed in manifest.json."
+        ),
+    ] = 0.0,
+    extract_date: Annotated[
+        str | None,
+        typer.Option(
+            help="As-of date of the reoffending extract (YYYY-MM-DD); "
+            "default: when the last quarter's results are final."
+        ),
+    ] = None,
 ) -> None:
     """Write realistic synthetic returns and a matching reoffending extract."""
     from probation_returns.calendar import quarter_range
@@ -40,12 +50,22 @@ def generate(
     with _progress() as bar:
         task = bar.add_task("generating returns", total=len(qs) * len(codes) + 1)
         try:
-            result = run_generator(out, qs, codes, scale=scale, seed=seed, faults=faults, extract_date=as_of,
-                                   progress=lambda label: bar.update(task, advance=1, description=label))
+            result = run_generator(
+                out,
+                qs,
+                codes,
+                scale=scale,
+                seed=seed,
+                faults=faults,
+                extract_date=as_of,
+                progress=lambda label: bar.update(task, advance=1, description=label),
+            )
         except ValueError as exc:
             _fail(str(exc))
-    console.print(f"Wrote {len(result.files)} files for {len(codes)} providers x {len(qs)} quarters to {out} "
-                  f"in {time.perf_counter() - started:.1f} s")
+    console.print(
+        f"Wrote {len(result.files)} files for {len(codes)} providers x {len(qs)} quarters to {out} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     if faults:
         console.print(f"Injected {len(result.faults)} faults; exactly which are listed in {result.manifest_path}")
     print(result.manifest_path)

@@ -10,14 +10,16 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, console, DEFAULT_WORKERS, _dagster_home, _fail, _progress, _safe_url
+from cli.app import DEFAULT_WORKERS, _dagster_home, _fail, _progress, _safe_url, app, console
 
 
 @app.command()
 def demo(
     quarter: Annotated[str, typer.Option(help="The quarter to generate and process.")] = "2017Q3",
     scale: Annotated[float, typer.Option(help="Volume relative to the real caseloads.")] = 1.0,
-    faults: Annotated[float, typer.Option(help="Share of rows to break, so the feedback has something to say.")] = 0.002,
+    faults: Annotated[
+        float, typer.Option(help="Share of rows to break, so the feedback has something to say.")
+    ] = 0.002,
 ) -> None:
     """Generate a quarter for all 28 providers and run the whole pipeline on it through Dagster.
 
@@ -47,17 +49,31 @@ def demo(
     upgrade(db_url)
     with _progress() as bar:
         task = bar.add_task("generating", total=len(codes) + 1)
-        generated = run_generator(landing, [q], codes, scale=scale, seed=7, faults=faults,
-                                  progress=lambda label: bar.update(task, advance=1, description=f"generating {label}"))
+        generated = run_generator(
+            landing,
+            [q],
+            codes,
+            scale=scale,
+            seed=7,
+            faults=faults,
+            progress=lambda label: bar.update(task, advance=1, description=f"generating {label}"),
+        )
     generated_in = time.perf_counter() - started
 
     from orchestration.run import run_quarter
 
     with _progress() as bar:
         task = bar.add_task("pipeline", total=len(codes))
-        run = run_quarter(q, codes, landing=landing, archive=archive, output=output, database_url=db_url,
-                          workers=DEFAULT_WORKERS,
-                          progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
+        run = run_quarter(
+            q,
+            codes,
+            landing=landing,
+            archive=archive,
+            output=output,
+            database_url=db_url,
+            workers=DEFAULT_WORKERS,
+            progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"),
+        )
     total = time.perf_counter() - started
     _outcomes(run.submissions_csv, output / "feedback")
     console.print(f"\n[bold]Demo for {q}[/bold]: generated in {generated_in:.1f} s, whole run {total:.1f} s")
@@ -67,7 +83,10 @@ def demo(
         ("Reoffending extract", generated.extract),
         ("Archived submissions", archive),
         ("Warehouse", _safe_url(db_url)),
-        (f"Ministry return ({_build_of(run.submissions_csv.parent)})", run.submissions_csv.parent / f"ministry_return_{q}.xlsx"),
+        (
+            f"Ministry return ({_build_of(run.submissions_csv.parent)})",
+            run.submissions_csv.parent / f"ministry_return_{q}.xlsx",
+        ),
         ("CSV twin and manifest", run.submissions_csv.parent),
         ("Publication copy", run.submissions_csv.parent / "publication"),
         ("Feedback for providers", output / "feedback"),
@@ -92,12 +111,18 @@ def demo(
 
 @app.command()
 def run(
-    landing: Annotated[Path, typer.Option(help="Folder of returns: files directly in it or in `<PROVIDER>/` sub-folders.")],
+    landing: Annotated[
+        Path, typer.Option(help="Folder of returns: files directly in it or in `<PROVIDER>/` sub-folders.")
+    ],
     quarter: Annotated[str, typer.Option(help="The quarter to process, e.g. 2017Q3.")],
     out: Annotated[Path, typer.Option(help="Where the quarter's outputs are written.")],
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
-    extract: Annotated[Path | None, typer.Option(help="Reoffending extract reoffending_YYYY-MM-DD.csv; default: "
-                                                  "the latest one in the landing folder.")] = None,
+    extract: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reoffending extract reoffending_YYYY-MM-DD.csv; default: the latest one in the landing folder."
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Provider runs side by side (worker processes).")] = DEFAULT_WORKERS,
 ) -> None:
     """Receive, validate and measure the returns in LANDING for the quarter, through Dagster.
@@ -121,14 +146,25 @@ def run(
     codes = provider_codes("all")
     with _progress() as bar, _closing(pool):
         task = bar.add_task("pipeline", total=len(codes))
-        result = run_quarter(q, codes, landing=landing.resolve(), archive=(archive or Folders().archive_path).resolve(),
-                             output=out.resolve(), database_url=db_url, quarter_subfolders=False,
-                             extract=extract.resolve() if extract else None, workers=max(1, workers), pool=pool,
-                             progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"))
+        result = run_quarter(
+            q,
+            codes,
+            landing=landing.resolve(),
+            archive=(archive or Folders().archive_path).resolve(),
+            output=out.resolve(),
+            database_url=db_url,
+            quarter_subfolders=False,
+            extract=extract.resolve() if extract else None,
+            workers=max(1, workers),
+            pool=pool,
+            progress=lambda code: bar.update(task, advance=1, description=f"pipeline {code}"),
+        )
     _outcomes(result.submissions_csv, out.resolve() / "feedback")
-    console.print(f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
-                  f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
-                  f"{out / 'publication'}; every build kept in {out / 'builds'}")
+    console.print(
+        f"{q}: ministry_return_{q}.xlsx ({_build_of(out)}), service_levels.csv, reoffending.csv, payments.csv, "
+        f"data_quality.csv, submissions.csv and manifest.json in {out}; publication copy in "
+        f"{out / 'publication'}; every build kept in {out / 'builds'}"
+    )
     if result.failed:
         for what in result.failed:
             console.print(f"[red]failed:[/red] {what}: {result.reasons.get(what, 'see the Dagster UI')}")
@@ -137,11 +173,15 @@ def run(
 
 @app.command()
 def backfill(
-    quarters: Annotated[str, typer.Option(help="Quarters to rebuild, e.g. 2016Q1..2017Q3 (or a comma-separated list).")],
+    quarters: Annotated[
+        str, typer.Option(help="Quarters to rebuild, e.g. 2016Q1..2017Q3 (or a comma-separated list).")
+    ],
     landing: Annotated[Path | None, typer.Option(help="Folder of returns; default var/landing.")] = None,
     out: Annotated[Path | None, typer.Option(help="Outputs, one folder per quarter; default var/output.")] = None,
     archive: Annotated[Path | None, typer.Option(help="Archive of received bytes; default var/archive.")] = None,
-    extract: Annotated[Path | None, typer.Option(help="Reoffending extract; default: the latest in the landing folder.")] = None,
+    extract: Annotated[
+        Path | None, typer.Option(help="Reoffending extract; default: the latest in the landing folder.")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Provider runs side by side (worker processes).")] = DEFAULT_WORKERS,
 ) -> None:
     """Rebuild history quarter by quarter through Dagster: receive and validate what is in the landing
@@ -167,12 +207,23 @@ def backfill(
         task = bar.add_task("backfill", total=len(qs))
         for i, q in enumerate(qs):
             bar.update(task, description=f"backfill {q}")
-            run = run_quarter(q, codes, landing=landing, archive=(archive or folders.archive_path).resolve(), output=out,
-                              database_url=db_url, extract=extract.resolve() if extract else None,
-                              register_extract=i == 0, workers=max(1, workers), pool=pool)
+            run = run_quarter(
+                q,
+                codes,
+                landing=landing,
+                archive=(archive or folders.archive_path).resolve(),
+                output=out,
+                database_url=db_url,
+                extract=extract.resolve() if extract else None,
+                register_extract=i == 0,
+                workers=max(1, workers),
+                pool=pool,
+            )
             failed += [f"{q} {step}" for step in run.failed]
             _outcomes(run.submissions_csv, out / "feedback", table=False)
-            console.print(f"{q}: {_build_of(out / str(q))}" + (f", failed: {', '.join(run.failed)}" if run.failed else ""))
+            console.print(
+                f"{q}: {_build_of(out / str(q))}" + (f", failed: {', '.join(run.failed)}" if run.failed else "")
+            )
             bar.update(task, advance=1)
     console.print(f"{len(qs)} quarter(s) in {time.perf_counter() - started:.1f} s; returns under {out}")
     if failed:
@@ -198,17 +249,29 @@ def _outcomes(submissions_csv: Path, feedback_root: Path, table: bool = True) ->
     for r in rows:
         folder = feedback_root / r["provider_code"] / r["quarter"] / f"submission-{r['submission_id']}"
         summary = folder / "summary.json"
-        findings = (sum(rule["count"] for rule in _json.loads(summary.read_text(encoding="utf-8"))["rules"])
-                    if summary.is_file() else None)
+        findings = (
+            sum(rule["count"] for rule in _json.loads(summary.read_text(encoding="utf-8"))["rules"])
+            if summary.is_file()
+            else None
+        )
         style = "red" if r["outcome"] == "Rejected" else ""
-        shown.add_row(r["provider_code"], r["outcome"] or "no return", "" if findings is None else f"{findings:,}",
-                      r["counted"], str(folder) if summary.is_file() else "", style=style)
+        shown.add_row(
+            r["provider_code"],
+            r["outcome"] or "no return",
+            "" if findings is None else f"{findings:,}",
+            r["counted"],
+            str(folder) if summary.is_file() else "",
+            style=style,
+        )
     if table:
         console.print(shown)
     sent = [r for r in rows if r["submission_id"]]
     rejected = [r["provider_code"] for r in sent if r["outcome"] == "Rejected"]
-    console.print(f"{len(rejected)} of {len(sent)} returns rejected" + (f": {', '.join(rejected)}" if rejected else "")
-                  + f"; {len(rows) - len(sent)} providers sent nothing.")
+    console.print(
+        f"{len(rejected)} of {len(sent)} returns rejected"
+        + (f": {', '.join(rejected)}" if rejected else "")
+        + f"; {len(rows) - len(sent)} providers sent nothing."
+    )
 
 
 def _ready_to_run(landing: Path, extract: Path | None, workers: int = 1):

@@ -9,18 +9,21 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, console, _dagster_home, _fail, _warehouse_ready
+from cli.app import _dagster_home, _fail, _warehouse_ready, app, console
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="The address to listen on (put a TLS proxy in front in production).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="The address to listen on (put a TLS proxy in front in production).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
 ) -> None:
     """Serve the portal with gunicorn: providers send returns and read feedback; contract managers sign off.
 
-    Settings come from the environment: RETURNS_DATABASE_URL, RETURNS_PORTAL_SECRET_KEY, RETURNS_PSEUDONYM_KEY, RETURNS_LANDING, RETURNS_OUTPUT, DAGSTER_HOME (see the README).
+    Settings come from the environment: RETURNS_DATABASE_URL, RETURNS_PORTAL_SECRET_KEY, RETURNS_PSEUDONYM_KEY,
+    RETURNS_LANDING, RETURNS_OUTPUT, DAGSTER_HOME (see the README).
     """
     from probation_returns.pseudonym import MissingKey, key
 
@@ -33,7 +36,21 @@ def serve(
     from orchestration.instance import open_instance
 
     open_instance(Path(os.environ["DAGSTER_HOME"]))  # its storage made now, not by two first uploads at once
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", "4", "--timeout", "300", "--access-logfile", "-", "portal.wsgi:app"]
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--timeout",
+        "300",
+        "--access-logfile",
+        "-",
+        "portal.wsgi:app",
+    ]
     console.print(f"Portal on http://{host}:{port} (Ctrl+C stops it)")
     os.execv(sys.executable, args)

@@ -7,17 +7,21 @@ from typing import Annotated
 
 import typer
 
-from cli.app import users_app, _fail, _warehouse_ready
+from cli.app import _fail, _warehouse_ready, users_app
 
 
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's email address: what they sign in with.")],
-    role: Annotated[str, typer.Option(help="provider (a provider's submitter), manager (a contract manager) or admin.")],
+    role: Annotated[
+        str, typer.Option(help="provider (a provider's submitter), manager (a contract manager) or admin.")
+    ],
     provider: Annotated[str | None, typer.Option(help="For a provider submitter: the provider, e.g. C14.")] = None,
     name: Annotated[str | None, typer.Option(help="The person's name, as shown in the portal.")] = None,
-    generate: Annotated[bool, typer.Option("--generate", help="Make up a password and print it, instead of "
-                                           "reading one from standard input.")] = False,
+    generate: Annotated[
+        bool,
+        typer.Option("--generate", help="Make up a password and print it, instead of reading one from standard input."),
+    ] = False,
 ) -> None:
     """Add a portal account. The password is read from standard input (one line), or made up with --generate.
 
@@ -33,8 +37,9 @@ def users_add(
             account = add_user(session, email, role, password, provider=provider, name=name)
             from probation_returns import audit
 
-            audit.record(session, None, "account_added", provider=account.provider_code,
-                         target=account.email, role=account.role)
+            audit.record(
+                session, None, "account_added", provider=account.provider_code, target=account.email, role=account.role
+            )
     except AccountError as exc:
         _fail(str(exc))
     where = f" for {account.provider_code}" if account.provider_code else ""
@@ -53,8 +58,9 @@ def _account_change(email: str, change, action: str, **detail):
     try:
         with session_scope(engine) as session:
             account = change(session, email)
-            audit.record(session, None, action, provider=account.provider_code, target=account.email,
-                         by="command line", **detail)
+            audit.record(
+                session, None, action, provider=account.provider_code, target=account.email, by="command line", **detail
+            )
     except AccountError as exc:
         _fail(str(exc))
     return account
@@ -90,8 +96,10 @@ def users_unlock(email: Annotated[str, typer.Argument(help="The account's email 
 @users_app.command("reset-password")
 def users_reset_password(
     email: Annotated[str, typer.Argument(help="The account's email address.")],
-    generate: Annotated[bool, typer.Option("--generate", help="Make up a password and print it, instead of "
-                                           "reading one from standard input.")] = False,
+    generate: Annotated[
+        bool,
+        typer.Option("--generate", help="Make up a password and print it, instead of reading one from standard input."),
+    ] = False,
 ) -> None:
     """Give an account a new password (read from standard input, or made up with --generate).
 

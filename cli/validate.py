@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, console, _fail, _folder_for_output, _sha256
+from cli.app import _fail, _folder_for_output, _sha256, app, console
 
 
 @app.command()
@@ -45,8 +45,7 @@ def validate(
     from probation_returns.validation.header import about
 
     write_feedback(result, out, about=about(code[0], str(q), [(f.name, _sha256(f)) for f in files]))
-    console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; "
-                  f"{result.findings.height:,} findings written to {out}")
+    console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; {result.findings.height:,} findings written to {out}")
     for reason in result.reasons:
         console.print(f"  {reason}")
     rules = result.rules()  # what to fix first: fatal, errors (the cascade last), warnings; the most frequent first

@@ -38,8 +38,10 @@ def check_alert(run_id: str, asset: str, partition: str | None, failed: list[dg.
     raises no second alert; other checks are keyed by run."""
     names = [r.check_name for r in failed]
     detail = {f"{r.check_name}.{k}": v for r in failed for k, v in _plain(r.metadata).items()}
-    title = (f"Check{'s' if len(names) > 1 else ''} {', '.join(names)} failed on {asset}"
-             f"{f' {partition}' if partition else ''}")
+    title = (
+        f"Check{'s' if len(names) > 1 else ''} {', '.join(names)} failed on {asset}"
+        f"{f' {partition}' if partition else ''}"
+    )
     if failed[0].description:
         title += f": {failed[0].description}"
     submissions = {_plain(r.metadata).get("submission_id") for r in failed}
@@ -48,17 +50,25 @@ def check_alert(run_id: str, asset: str, partition: str | None, failed: list[dg.
         key = f"checks-{asset}-{partition or 'all'}-submission-{submissions.pop()}-{which}"
     else:
         key = f"checks-{run_id}-{asset}-{partition or 'all'}"
-    return Alert(key=key[:100], kind="check_failed", asset_key=asset, partition_key=partition,
-                 check_name=", ".join(names)[:100], run_id=run_id, title=title[:300], detail=detail)
+    return Alert(
+        key=key[:100],
+        kind="check_failed",
+        asset_key=asset,
+        partition_key=partition,
+        check_name=", ".join(names)[:100],
+        run_id=run_id,
+        title=title[:300],
+        detail=detail,
+    )
 
 
-def with_check_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders,
-                      results: Iterable) -> Iterator:
+def with_check_alerts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Folders, results: Iterable
+) -> Iterator:
     """Pass the asset's results through; after the last, alert on its failed ERROR checks (if any)."""
     failed = []
     for item in results:
-        if (isinstance(item, dg.AssetCheckResult) and not item.passed
-                and item.severity == dg.AssetCheckSeverity.ERROR):
+        if isinstance(item, dg.AssetCheckResult) and not item.passed and item.severity == dg.AssetCheckSeverity.ERROR:
             failed.append(item)
         yield item
     if failed:
@@ -67,19 +77,32 @@ def with_check_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, f
         raise_alert(warehouse.engine, folders.alerts_path, check_alert(context.run.run_id, asset, partition, failed))
 
 
-@dg.run_failure_sensor(name="run_failure_alerts", minimum_interval_seconds=min(SENSOR_INTERVAL, 30), monitor_all_code_locations=True,
-                       default_status=dg.DefaultSensorStatus.RUNNING,
-                       description="Turns every failed run into an alert: a warehouse record, a line in "
-                                   "var/alerts/alerts.jsonl, and e-mail or webhook when configured. (Failed checks "
-                                   "are alerted by the step that evaluates them.)")
+@dg.run_failure_sensor(
+    name="run_failure_alerts",
+    minimum_interval_seconds=min(SENSOR_INTERVAL, 30),
+    monitor_all_code_locations=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Turns every failed run into an alert: a warehouse record, a line in "
+    "var/alerts/alerts.jsonl, and e-mail or webhook when configured. (Failed checks "
+    "are alerted by the step that evaluates them.)",
+)
 def run_failure_alerts(context: dg.RunFailureSensorContext, warehouse: Warehouse, folders: Folders):
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
     message = (_step_reason(context) or context.failure_event.message or "").strip().splitlines()
     title = f"Run of {run.job_name}{f' for {partition}' if partition else ''} failed"
-    raise_alert(warehouse.engine, folders.alerts_path,
-                Alert(key=f"run-{run.run_id}", kind="run_failed", run_id=run.run_id, partition_key=partition,
-                      title=title, detail={"job": run.job_name, "message": message[0][:300] if message else ""}))
+    raise_alert(
+        warehouse.engine,
+        folders.alerts_path,
+        Alert(
+            key=f"run-{run.run_id}",
+            kind="run_failed",
+            run_id=run.run_id,
+            partition_key=partition,
+            title=title,
+            detail={"job": run.job_name, "message": message[0][:300] if message else ""},
+        ),
+    )
 
 
 def _step_reason(context: dg.RunFailureSensorContext) -> str | None:

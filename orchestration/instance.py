@@ -21,11 +21,17 @@ MARK = "# written by orchestration.instance"
 def prepare(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    if target.exists() and target.read_text(encoding="utf-8").strip() and MARK not in target.read_text(encoding="utf-8"):
+    if (
+        target.exists()
+        and target.read_text(encoding="utf-8").strip()
+        and MARK not in target.read_text(encoding="utf-8")
+    ):
         return target  # the operator's own configuration
     name = "postgres.yaml" if os.environ.get("RETURNS_DAGSTER_POSTGRES_URL") else "sqlite.yaml"
     text = (TEMPLATES / name).read_text(encoding="utf-8")
-    text = text.replace("{HISTORY}", json.dumps(str((home / "history" / "runs").resolve())))  # Dagster's default place; JSON is YAML
+    text = text.replace(
+        "{HISTORY}", json.dumps(str((home / "history" / "runs").resolve()))
+    )  # Dagster's default place; JSON is YAML
     target.write_text(f"{MARK} from {name}\n" + text, encoding="utf-8")
     return target
 

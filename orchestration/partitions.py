@@ -48,7 +48,9 @@ def split_return_key(context: dg.AssetExecutionContext) -> tuple[Quarter, str]:
     return quarter_of(keys["quarter"]), keys["provider"]
 
 
-def partitioned_check(name: str, asset: str, partitions_def: dg.PartitionsDefinition, description: str) -> dg.AssetCheckSpec:
+def partitioned_check(
+    name: str, asset: str, partitions_def: dg.PartitionsDefinition, description: str
+) -> dg.AssetCheckSpec:
     """A check evaluated per partition, so the UI shows each return's (or quarter's) own result.
 
     Partitioned checks are a preview feature of Dagster 1.13 (uv.lock pins the version); its warning

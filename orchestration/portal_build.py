@@ -36,18 +36,31 @@ def build(request_id: int, home: Path) -> bool:
         folders = Folders()
         try:
             job = jobs_with({"warehouse": Warehouse(url=url), "folders": folders}).resolve_job_def("quarter_build")
-            result = job.execute_in_process(partition_key=quarter_key(Quarter.parse(quarter)),
-                                            instance=open_instance(home), raise_on_error=False, run_config=QUIET,
-                                            tags={**_tags(), "source": "portal", "returns/build-request": str(request_id)})
+            result = job.execute_in_process(
+                partition_key=quarter_key(Quarter.parse(quarter)),
+                instance=open_instance(home),
+                raise_on_error=False,
+                run_config=QUIET,
+                tags={**_tags(), "source": "portal", "returns/build-request": str(request_id)},
+            )
             run_id, why = result.run_id, failure(result)
         except Exception as exc:  # noqa: BLE001 - recorded on the request and alerted
             run_id, why = None, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
         with session_scope(engine) as s:
             finish(s, request_id, run_id, why)
         if why is not None:
-            raise_alert(engine, folders.alerts_path, Alert(
-                key=f"build-request-{request_id}", kind="run_failed", run_id=run_id, partition_key=quarter,
-                title=f"The rebuild of {quarter} asked for in the portal failed", detail={"why": why}))
+            raise_alert(
+                engine,
+                folders.alerts_path,
+                Alert(
+                    key=f"build-request-{request_id}",
+                    kind="run_failed",
+                    run_id=run_id,
+                    partition_key=quarter,
+                    title=f"The rebuild of {quarter} asked for in the portal failed",
+                    detail={"why": why},
+                ),
+            )
         return True
     finally:
         engine.dispose()

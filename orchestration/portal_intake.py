@@ -42,9 +42,8 @@ class _Runner:
 
     def __init__(self, home: Path, url: str):
         from orchestration.definitions import jobs_with
-        from orchestration.resources import Folders, Warehouse
-
         from orchestration.instance import open_instance
+        from orchestration.resources import Folders, Warehouse
 
         self.instance = open_instance(home)
         self.job = jobs_with({"warehouse": Warehouse(url=url), "folders": Folders()}).resolve_job_def("provider_intake")
@@ -56,9 +55,12 @@ class _Runner:
 
         try:
             result = self.job.execute_in_process(
-                partition_key=return_key(Quarter.parse(quarter), provider), instance=self.instance,
-                raise_on_error=False, tags={**_tags(), "source": "portal", "returns/upload": str(upload_id)},
-                run_config=QUIET)
+                partition_key=return_key(Quarter.parse(quarter), provider),
+                instance=self.instance,
+                raise_on_error=False,
+                tags={**_tags(), "source": "portal", "returns/upload": str(upload_id)},
+                run_config=QUIET,
+            )
             return result.run_id, failure(result)
         except Exception as exc:  # noqa: BLE001 - recorded on the upload, shown to the provider as a failure
             return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
@@ -81,7 +83,15 @@ def _turn(landing: Path, provider: str) -> int | None:
 def work(first: int, home: Path) -> int:
     """Validate every upload waiting, ``first``'s among them: each provider's in order, one at a time. The
     number validated. A provider another worker is at is left to it (it looks again before it stops)."""
-    from probation_returns.uploads import WORKER, claim, discard_queued, finish, oldest_waiting, place, providers_waiting
+    from probation_returns.uploads import (
+        WORKER,
+        claim,
+        discard_queued,
+        finish,
+        oldest_waiting,
+        place,
+        providers_waiting,
+    )
     from probation_returns.warehouse.db import database_url, engine_for, session_scope
 
     url = database_url()
@@ -131,11 +141,18 @@ def _alert(engine, upload_id: int, job: tuple[str, str], run_id: str | None, why
     from probation_returns.alerts import Alert, raise_alert
 
     quarter, provider = job
-    raise_alert(engine, Path(os.environ.get("RETURNS_ALERTS") or "var/alerts"), Alert(
-        key=f"upload-{upload_id}-{run_id or 'no-run'}", kind="run_failed", run_id=run_id,
-        partition_key=f"{provider}|{quarter}",
-        title=f"The portal upload {upload_id} of {provider} {quarter} could not be checked",
-        detail={"upload": upload_id, "why": (why or "no version was recorded from its files")[:300]}))
+    raise_alert(
+        engine,
+        Path(os.environ.get("RETURNS_ALERTS") or "var/alerts"),
+        Alert(
+            key=f"upload-{upload_id}-{run_id or 'no-run'}",
+            kind="run_failed",
+            run_id=run_id,
+            partition_key=f"{provider}|{quarter}",
+            title=f"The portal upload {upload_id} of {provider} {quarter} could not be checked",
+            detail={"upload": upload_id, "why": (why or "no version was recorded from its files")[:300]},
+        ),
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.definitions import jobs_with
 from orchestration import workers as worker_processes
+from orchestration.definitions import jobs_with
 from orchestration.instance import open_instance
 from orchestration.partitions import quarter_key, return_key
 from orchestration.resources import Folders, Warehouse
@@ -38,8 +38,9 @@ class QuarterRun:
 # The command line's runs print to the terminal that runs them: capturing their stdout and stderr into the
 # instance (a tee process and files per step) was a fifth of each provider run's fixed cost. Runs launched
 # by the daemon or the portal keep Dagster's capture.
-NO_CAPTURE = {"compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
-                               "class": "NoOpComputeLogManager"}}
+NO_CAPTURE = {
+    "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
+}
 
 
 def instance() -> dg.DagsterInstance:
@@ -83,8 +84,9 @@ def fail_orphaned_runs(inst: dg.DagsterInstance) -> list[str]:
     """
     failed = []
     host = socket.gethostname()
-    for run in inst.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
-                                                   tags={HOST: host})):
+    for run in inst.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING], tags={HOST: host})
+    ):
         try:
             os.kill(int(run.tags.get(PID, "0")), 0)
             continue  # still running
@@ -92,27 +94,42 @@ def fail_orphaned_runs(inst: dg.DagsterInstance) -> list[str]:
             pass
         except (PermissionError, ValueError):
             continue
-        inst.report_run_failed(run, f"The process running it (pid {run.tags.get(PID)}) ended without finishing it; "
-                                    "a later run redoes the work.")
+        inst.report_run_failed(
+            run,
+            f"The process running it (pid {run.tags.get(PID)}) ended without finishing it; "
+            "a later run redoes the work.",
+        )
         failed.append(run.run_id)
     return failed
 
 
 def _settings(folders: Folders) -> dict:
-    return {"landing": folders.landing, "archive": folders.archive, "output": folders.output,
-            "extract": folders.extract, "quarter_subfolders": folders.quarter_subfolders, "alerts": folders.alerts}
+    return {
+        "landing": folders.landing,
+        "archive": folders.archive,
+        "output": folders.output,
+        "extract": folders.extract,
+        "quarter_subfolders": folders.quarter_subfolders,
+        "alerts": folders.alerts,
+    }
 
 
 _JOBS: dict[str, dg.Definitions] = {}
 
 
-def _execute(job: str, resources: dict, inst: dg.DagsterInstance,
-             partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+def _execute(
+    job: str, resources: dict, inst: dg.DagsterInstance, partition_key: str | None = None
+) -> dg.ExecuteInProcessResult:
     key = repr(sorted(resources.items()))  # resources are plain settings: equal settings, the same definitions
     if key not in _JOBS:
         _JOBS[key] = jobs_with(resources)
-    return _JOBS[key].resolve_job_def(job).execute_in_process(
-        partition_key=partition_key, instance=inst, raise_on_error=False, tags=_tags(), run_config=QUIET)
+    return (
+        _JOBS[key]
+        .resolve_job_def(job)
+        .execute_in_process(
+            partition_key=partition_key, instance=inst, raise_on_error=False, tags=_tags(), run_config=QUIET
+        )
+    )
 
 
 def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str) -> dg.ExecuteInProcessResult:
@@ -144,15 +161,31 @@ def _largest_first(landing: Path, quarter: Quarter, providers: list[str]) -> lis
     return sorted(providers, key=lambda code: -sent[code])
 
 
-def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archive: Path, output: Path,
-                database_url: str = "", extract: Path | None = None, quarter_subfolders: bool = True,
-                progress: Callable[[str], None] | None = None,
-                dagster_instance: dg.DagsterInstance | None = None, register_extract: bool = True,
-                workers: int = 1, pool: Executor | None = None) -> QuarterRun:
+def run_quarter(
+    quarter: Quarter,
+    providers: list[str],
+    *,
+    landing: Path,
+    archive: Path,
+    output: Path,
+    database_url: str = "",
+    extract: Path | None = None,
+    quarter_subfolders: bool = True,
+    progress: Callable[[str], None] | None = None,
+    dagster_instance: dg.DagsterInstance | None = None,
+    register_extract: bool = True,
+    workers: int = 1,
+    pool: Executor | None = None,
+) -> QuarterRun:
     """One quarter through the named jobs: the extract, the 28 provider runs (in ``pool``, or in ``workers``
     processes started here, when the instance is shared), then the quarter's build."""
-    folders = Folders(landing=str(landing), archive=str(archive), output=str(output),
-                      extract=str(extract) if extract else "", quarter_subfolders=quarter_subfolders)
+    folders = Folders(
+        landing=str(landing),
+        archive=str(archive),
+        output=str(output),
+        extract=str(extract) if extract else "",
+        quarter_subfolders=quarter_subfolders,
+    )
     resources = {"warehouse": Warehouse(url=database_url), "folders": folders}
     inst = dagster_instance or instance()
     fail_orphaned_runs(inst)
@@ -166,8 +199,10 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
     if pool is not None:
         # Submitted before the extract is registered, so workers start on them at once. The largest returns
         # go first, so no large one is left running alone at the end.
-        jobs = [pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url)
-                for code in _largest_first(folders.landing_path, quarter, providers)]
+        jobs = [
+            pool.submit(_provider_run, str(quarter), code, _settings(folders), database_url)
+            for code in _largest_first(folders.landing_path, quarter, providers)
+        ]
     if register_extract:  # a backfill registers the extract once, not once per quarter
         if why := failure(_execute("extract_intake", resources, inst)):
             reasons["reoffending extract"] = why
@@ -193,5 +228,10 @@ def run_quarter(quarter: Quarter, providers: list[str], *, landing: Path, archiv
         reasons["quarter build"] = why
     order = ["reoffending extract", *providers, "quarter build"]
     failed = sorted(reasons, key=order.index)
-    return QuarterRun(quarter, len(providers) + 1 + register_extract, failed,
-                      folders.quarter_output(quarter) / "submissions.csv", {k: reasons[k] for k in failed})
+    return QuarterRun(
+        quarter,
+        len(providers) + 1 + register_extract,
+        failed,
+        folders.quarter_output(quarter) / "submissions.csv",
+        {k: reasons[k] for k in failed},
+    )

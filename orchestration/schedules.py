@@ -22,10 +22,14 @@ def quarter_due(moment: dt.datetime) -> tuple[Quarter, dt.datetime]:
     return previous, submission_deadline(previous, for_quarter(previous))
 
 
-@dg.schedule(job=quarter_job, cron_schedule="0 7 * * *", execution_timezone=LONDON,
-             default_status=dg.DefaultScheduleStatus(automation_status().value),
-             description="Daily at 07:00 UK time: once the last quarter's submission deadline (20 business days "
-                         "after quarter end) has passed, builds that quarter for every provider, once.")
+@dg.schedule(
+    job=quarter_job,
+    cron_schedule="0 7 * * *",
+    execution_timezone=LONDON,
+    default_status=dg.DefaultScheduleStatus(automation_status().value),
+    description="Daily at 07:00 UK time: once the last quarter's submission deadline (20 business days "
+    "after quarter end) has passed, builds that quarter for every provider, once.",
+)
 def quarter_schedule(context: dg.ScheduleEvaluationContext):
     quarter = Quarter.containing(context.scheduled_execution_time.date()) - 1
     if quarter < FIRST_QUARTER:
@@ -35,5 +39,8 @@ def quarter_schedule(context: dg.ScheduleEvaluationContext):
     quarter, deadline = quarter_due(context.scheduled_execution_time)
     if context.scheduled_execution_time < deadline:
         return dg.SkipReason(f"{quarter}: waiting for the submission deadline ({deadline:%Y-%m-%d %H:%M %Z})")
-    return dg.RunRequest(run_key=f"quarter-build-{quarter}", partition_key=quarter_key(quarter),
-                         tags={"quarter": str(quarter), "reason": "submission deadline passed"})
+    return dg.RunRequest(
+        run_key=f"quarter-build-{quarter}",
+        partition_key=quarter_key(quarter),
+        tags={"quarter": str(quarter), "reason": "submission deadline passed"},
+    )

@@ -30,8 +30,12 @@ def automation_status() -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if on else dg.DefaultSensorStatus.STOPPED
 
 
-@dg.sensor(job=intake_job, minimum_interval_seconds=INTERVAL, default_status=automation_status(),
-           description="Starts intake, validation and measures for each complete return that is new or changed.")
+@dg.sensor(
+    job=intake_job,
+    minimum_interval_seconds=INTERVAL,
+    default_status=automation_status(),
+    description="Starts intake, validation and measures for each complete return that is new or changed.",
+)
 def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
     """One run per delivery of a return: the run key is provider, quarter, the return's content identity and
     its delivery time, so the same files never run twice, and a late file or a re-sent earlier version
@@ -57,17 +61,23 @@ def landing_sensor(context: dg.SensorEvaluationContext, folders: Folders):
         if seen.get(key) == landed.sha256:
             continue
         seen[key] = landed.sha256
-        requests.append(dg.RunRequest(
-            # the delivery time too: an earlier version sent again after a later one is a new delivery, and counts
-            run_key=f"{landed.provider}-{landed.quarter}-{landed.sha256[:16]}-{int(landed.delivered_at.timestamp())}",
-            partition_key=return_key(landed.quarter, landed.provider),
-            tags={"provider": landed.provider, "quarter": landed.quarter},
-        ))
+        requests.append(
+            dg.RunRequest(
+                # the delivery time too: an earlier version sent again after a later one is a new delivery, and counts
+                run_key=f"{landed.provider}-{landed.quarter}-{landed.sha256[:16]}-{int(landed.delivered_at.timestamp())}",
+                partition_key=return_key(landed.quarter, landed.provider),
+                tags={"provider": landed.provider, "quarter": landed.quarter},
+            )
+        )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(state, sort_keys=True))
 
 
-@dg.sensor(job=extract_job, minimum_interval_seconds=INTERVAL, default_status=automation_status(),
-           description="Registers a new reoffending extract (reoffending_YYYY-MM-DD.csv) when one lands.")
+@dg.sensor(
+    job=extract_job,
+    minimum_interval_seconds=INTERVAL,
+    default_status=automation_status(),
+    description="Registers a new reoffending extract (reoffending_YYYY-MM-DD.csv) when one lands.",
+)
 def extract_sensor(context: dg.SensorEvaluationContext, folders: Folders):
     path = folders.extract_path
     if path is None or not path.is_file():
@@ -75,8 +85,9 @@ def extract_sensor(context: dg.SensorEvaluationContext, folders: Folders):
     digest = sha256_file(path)
     if context.cursor == digest:
         return dg.SkipReason(f"{path.name} is already registered")
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"extract-{digest[:16]}",
-                                                       tags={"extract": path.name})], cursor=digest)
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"extract-{digest[:16]}", tags={"extract": path.name})], cursor=digest
+    )
 
 
 def quarters_changed_by(engine, as_of, previous_as_of) -> list[Quarter]:
@@ -94,9 +105,13 @@ def quarters_changed_by(engine, as_of, previous_as_of) -> list[Quarter]:
     return out
 
 
-@dg.asset_sensor(asset_key=dg.AssetKey("reoffending_extract"), job=quarter_job, minimum_interval_seconds=INTERVAL,
-                 default_status=automation_status(),
-                 description="After a new extract is registered, rebuilds every quarter whose reoffending it changes.")
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("reoffending_extract"),
+    job=quarter_job,
+    minimum_interval_seconds=INTERVAL,
+    default_status=automation_status(),
+    description="After a new extract is registered, rebuilds every quarter whose reoffending it changes.",
+)
 def extract_rebuild_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, warehouse: Warehouse):
     return rebuild_requests(warehouse.engine)
 
@@ -104,8 +119,11 @@ def extract_rebuild_sensor(context: dg.SensorEvaluationContext, asset_event: dg.
 def rebuild_requests(engine) -> list[dg.RunRequest] | dg.SkipReason:
     """One quarter_build run per quarter the latest extract changes, keyed by the extract and quarter."""
     with reading(engine).connect() as connection:
-        extracts = connection.execute(select(ReoffendingExtract.as_of_date, ReoffendingExtract.sha256)
-                                      .order_by(ReoffendingExtract.as_of_date.desc())).all()
+        extracts = connection.execute(
+            select(ReoffendingExtract.as_of_date, ReoffendingExtract.sha256).order_by(
+                ReoffendingExtract.as_of_date.desc()
+            )
+        ).all()
     if not extracts:
         return dg.SkipReason("no extract registered")
     as_of, digest = extracts[0]
@@ -113,5 +131,11 @@ def rebuild_requests(engine) -> list[dg.RunRequest] | dg.SkipReason:
     quarters = quarters_changed_by(engine, as_of, previous)
     if not quarters:
         return dg.SkipReason(f"extract as of {as_of} changes no quarter's results")
-    return [dg.RunRequest(run_key=f"extract-{digest[:16]}-{q}", partition_key=quarter_key(q),
-                          tags={"quarter": str(q), "reason": f"reoffending extract as of {as_of}"}) for q in quarters]
+    return [
+        dg.RunRequest(
+            run_key=f"extract-{digest[:16]}-{q}",
+            partition_key=quarter_key(q),
+            tags={"quarter": str(q), "reason": f"reoffending extract as of {as_of}"},
+        )
+        for q in quarters
+    ]

@@ -17,11 +17,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", static_url_path="/assets")
     app.config.update(settings.flask_config())
     app.extensions["returns_settings"] = settings
-    app.jinja_loader = ChoiceLoader([
-        PackageLoader("portal"),
-        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
-                      "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf")}),
-    ])
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("portal"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
 
     from govuk_frontend_wtf.main import WTFormsHelpers
@@ -37,8 +43,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 ERRORS = {
-    400: ("There is a problem with that request",
-          ["The form may have been open too long or sent twice. Go back, reload the page and try again."]),
+    400: (
+        "There is a problem with that request",
+        ["The form may have been open too long or sent twice. Go back, reload the page and try again."],
+    ),
     404: ("Page not found", ["If you typed the web address, check it is correct."]),
     413: ("The files are too large", ["Each file of a return can be up to 200 MB. Check you chose the right files."]),
     429: ("Too many attempts", ["Wait a minute, then try again."]),

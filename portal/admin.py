@@ -23,8 +23,14 @@ def audit_log():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     with db() as s:
         events = audit.recent(s, limit=PAGE + 1, offset=(page - 1) * PAGE, action=action)
-    return render_template("admin/audit.html", events=events[:PAGE], more=len(events) > PAGE, page=page,
-                           action=action, actions=audit.ACTIONS)
+    return render_template(
+        "admin/audit.html",
+        events=events[:PAGE],
+        more=len(events) > PAGE,
+        page=page,
+        action=action,
+        actions=audit.ACTIONS,
+    )
 
 
 @bp.route("/accounts")
@@ -36,7 +42,11 @@ def accounts_list():
 
 
 ACTIONS = {  # the button's value -> (what it does, the audit action, what the admin is told)
-    "disable": (accounts.disable, "account_disabled", "{email} is disabled: it cannot sign in, and its sessions have ended."),
+    "disable": (
+        accounts.disable,
+        "account_disabled",
+        "{email} is disabled: it cannot sign in, and its sessions have ended.",
+    ),
     "enable": (accounts.enable, "account_enabled", "{email} is enabled: it can sign in again."),
     "unlock": (accounts.unlock, "account_unlocked", "{email} is unlocked."),
     "reset": (None, "password_reset", "{email} has a new password; its sessions have ended."),
@@ -73,5 +83,12 @@ def account(user_id: int):
     with db() as s:
         user = s.get(User, user_id)
         s.expunge(user)
-    return render_template("admin/account.html", user=user, form=form, roles=accounts.ROLES, problem=problem,
-                           new_password=new_password, locked=accounts.locked(user)), 400 if problem else 200
+    return render_template(
+        "admin/account.html",
+        user=user,
+        form=form,
+        roles=accounts.ROLES,
+        problem=problem,
+        new_password=new_password,
+        locked=accounts.locked(user),
+    ), 400 if problem else 200

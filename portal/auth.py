@@ -33,8 +33,14 @@ def _refused(response) -> bool:
 def _throttled(which: str):
     def breach(limit) -> None:
         with db() as s:
-            audit.record(s, _typed_address() or None, "sign_in_throttled", limit=f"{limit.limit} per {which}",
-                         address=request.remote_addr)
+            audit.record(
+                s,
+                _typed_address() or None,
+                "sign_in_throttled",
+                limit=f"{limit.limit} per {which}",
+                address=request.remote_addr,
+            )
+
     return breach
 
 
@@ -58,25 +64,40 @@ def index():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: _settings().sign_in_limit, key_func=_typed_address, methods=["POST"], scope="account",
-               deduct_when=_refused, on_breach=_throttled("account"))
-@limiter.limit(lambda: _settings().sign_in_address_limit, methods=["POST"], scope="address", deduct_when=_refused,
-               on_breach=_throttled("address"))
+@limiter.limit(
+    lambda: _settings().sign_in_limit,
+    key_func=_typed_address,
+    methods=["POST"],
+    scope="account",
+    deduct_when=_refused,
+    on_breach=_throttled("account"),
+)
+@limiter.limit(
+    lambda: _settings().sign_in_address_limit,
+    methods=["POST"],
+    scope="address",
+    deduct_when=_refused,
+    on_breach=_throttled("address"),
+)
 def sign_in():
     form = SignInForm()
     refused = False
     if form.validate_on_submit():
         settings = _settings()
         with db() as s:
-            outcome = accounts.sign_in(s, form.email.data, form.password.data, lock_after=settings.lock_after,
-                                       lock_for=settings.lock_for)
+            outcome = accounts.sign_in(
+                s, form.email.data, form.password.data, lock_after=settings.lock_after, lock_for=settings.lock_for
+            )
             account = outcome.account
             detail = {"address": request.remote_addr}
             if outcome.locked_until is not None:
                 detail["locked_until"] = outcome.locked_until.isoformat(timespec="seconds")
-            audit.record(s, account.email if account else _typed_address(),
-                         {"accepted": "sign_in", "refused": "sign_in_failed", "locked": "sign_in_locked"}[outcome.why],
-                         **detail)
+            audit.record(
+                s,
+                account.email if account else _typed_address(),
+                {"accepted": "sign_in", "refused": "sign_in_failed", "locked": "sign_in_locked"}[outcome.why],
+                **detail,
+            )
         if account is not None:
             session.clear()  # a fresh session for the signed-in user (no fixation)
             login_user(PortalUser(account))

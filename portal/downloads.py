@@ -12,8 +12,9 @@ from portal.security import db
 from probation_returns import audit
 
 
-def send(path: str | Path | None, download_name: str, *, target: str, provider: str | None = None,
-         quarter: str | None = None):
+def send(
+    path: str | Path | None, download_name: str, *, target: str, provider: str | None = None, quarter: str | None = None
+):
     """Send the file at ``path`` (a relative one is taken from the start-up working directory), or 404.
 
     The download is audited only once the file is open, so the log never records a download that failed.
@@ -31,6 +32,10 @@ def send(path: str | Path | None, download_name: str, *, target: str, provider: 
     except BaseException:
         handle.close()
         raise
-    return send_file(handle, as_attachment=True, download_name=download_name,
-                     mimetype=None if "." in download_name else "application/octet-stream",
-                     last_modified=absolute.stat().st_mtime)
+    return send_file(
+        handle,
+        as_attachment=True,
+        download_name=download_name,
+        mimetype=None if "." in download_name else "application/octet-stream",
+        last_modified=absolute.stat().st_mtime,
+    )

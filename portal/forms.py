@@ -17,10 +17,12 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 
 class SignInForm(FlaskForm):
-    email = StringField("Email address", widget=GovTextInput(),
-                        validators=[InputRequired("Enter your email address"), Length(max=254)])
-    password = PasswordField("Password", widget=GovPasswordInput(),
-                             validators=[InputRequired("Enter your password"), Length(max=1000)])
+    email = StringField(
+        "Email address", widget=GovTextInput(), validators=[InputRequired("Enter your email address"), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", widget=GovPasswordInput(), validators=[InputRequired("Enter your password"), Length(max=1000)]
+    )
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
@@ -30,31 +32,48 @@ class SignOutForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     files = MultipleFileField(
-        "Upload your return", widget=GovFileInput(multiple=True),
+        "Upload your return",
+        widget=GovFileInput(multiple=True),
         description="One Excel workbook (.xlsx), or the three CSV files: cases, contacts and breaches. "
-                    "Each file can be up to 200 MB.")
+        "Each file can be up to 200 MB.",
+    )
     declaration = BooleanField(
-        "I declare that this return is complete and accurate to the best of my knowledge", widget=GovCheckboxInput(),
-        validators=[DataRequired("Confirm that the return is complete and accurate")])
-    declared_by = StringField("Your full name", widget=GovTextInput(),
-                              validators=[InputRequired("Enter your full name"), Length(max=200)])
+        "I declare that this return is complete and accurate to the best of my knowledge",
+        widget=GovCheckboxInput(),
+        validators=[DataRequired("Confirm that the return is complete and accurate")],
+    )
+    declared_by = StringField(
+        "Your full name", widget=GovTextInput(), validators=[InputRequired("Enter your full name"), Length(max=200)]
+    )
     submit = SubmitField("Send return", widget=GovSubmitInput())
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField("What do you decide?", widget=GovRadioInput(),
-                          choices=[("applied", "Apply the credit"), ("waived", "Waive the credit"),
-                                   ("reinvested", "Reinvest the credit in the service")],
-                          validators=[InputRequired("Choose what to do with the credit")])
-    reason = TextAreaField("Reason", widget=GovTextArea(),
-                           description="Kept in the audit trail with your name. Do not include anyone's personal details.",
-                           validators=[InputRequired("Give the reason for the decision"), Length(max=2000)])
+    decision = RadioField(
+        "What do you decide?",
+        widget=GovRadioInput(),
+        choices=[
+            ("applied", "Apply the credit"),
+            ("waived", "Waive the credit"),
+            ("reinvested", "Reinvest the credit in the service"),
+        ],
+        validators=[InputRequired("Choose what to do with the credit")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        description="Kept in the audit trail with your name. Do not include anyone's personal details.",
+        validators=[InputRequired("Give the reason for the decision"), Length(max=2000)],
+    )
     submit = SubmitField("Record decision", widget=GovSubmitInput())
 
 
 class SignOffForm(FlaskForm):
-    confirm = BooleanField("I have checked this build and sign it off for the ministry", widget=GovCheckboxInput(),
-                           validators=[DataRequired("Confirm that you have checked the build")])
+    confirm = BooleanField(
+        "I have checked this build and sign it off for the ministry",
+        widget=GovCheckboxInput(),
+        validators=[DataRequired("Confirm that you have checked the build")],
+    )
     submit = SubmitField("Sign off this build", widget=GovSubmitInput())
 
 

@@ -15,8 +15,8 @@ from probation_returns.measures.decisions import DecisionError, current_credits,
 from probation_returns.measures.decisions import trail as decision_trail
 from probation_returns.measures.explain import explain
 from probation_returns.reference import providers
-from reports.ministry.layout import MEASURE_NAMES
 from probation_returns.warehouse.models import BuildRequest, ReturnBuild
+from reports.ministry.layout import MEASURE_NAMES
 
 bp = Blueprint("manager", __name__, url_prefix="/manage")
 
@@ -59,14 +59,20 @@ def quarter(quarter: str):
         built = overview.builds(s, quarter)
         since = overview.decisions_since(s, built[0]["build"]) if built else []
         rebuilding = overview.rebuild_in_progress(s, quarter)
-    return render_template("manager/quarter.html", quarter=quarter, rows=rows, builds=built,
-                           totals=overview.quarter_totals(rows),
-                           out_of_date=overview.out_of_date_reason(since), rebuilding=rebuilding,
-                           rebuild_form=RebuildForm(),
-                           deadline=overview.deadline(q),
-                           previous=str(q - 1) if overview.in_contract(q - 1) else None,
-                           following=str(q + 1) if q < _open_quarter() and overview.in_contract(q + 1) else None,
-                           tags=overview.STATUS_TAGS)
+    return render_template(
+        "manager/quarter.html",
+        quarter=quarter,
+        rows=rows,
+        builds=built,
+        totals=overview.quarter_totals(rows),
+        out_of_date=overview.out_of_date_reason(since),
+        rebuilding=rebuilding,
+        rebuild_form=RebuildForm(),
+        deadline=overview.deadline(q),
+        previous=str(q - 1) if overview.in_contract(q - 1) else None,
+        following=str(q + 1) if q < _open_quarter() and overview.in_contract(q + 1) else None,
+        tags=overview.STATUS_TAGS,
+    )
 
 
 @bp.route("/providers/<code>")
@@ -77,10 +83,20 @@ def provider(code: str):
         series = overview.service_level_history(s, code)
         versions = overview.versions(s, code)
         money = overview.money_history(s, code)
-    charts = [(measure, service_level_chart(measure, rows, MEASURE_NAMES.get(measure, "")), rows)
-              for measure, rows in series.items()]
-    return render_template("manager/provider.html", code=code, info=info, charts=charts, versions=versions,
-                           money=money, tags=overview.STATUS_TAGS, names=MEASURE_NAMES)
+    charts = [
+        (measure, service_level_chart(measure, rows, MEASURE_NAMES.get(measure, "")), rows)
+        for measure, rows in series.items()
+    ]
+    return render_template(
+        "manager/provider.html",
+        code=code,
+        info=info,
+        charts=charts,
+        versions=versions,
+        money=money,
+        tags=overview.STATUS_TAGS,
+        names=MEASURE_NAMES,
+    )
 
 
 @bp.route("/quarters/<quarter>/providers/<code>/credits", methods=["GET", "POST"])
@@ -99,10 +115,18 @@ def credits(quarter: str, code: str):
     if chosen is not None and form.validate_on_submit():
         try:
             with db() as s:
-                decision = decide(s, quarter, code, chosen.measure, form.decision.data, form.reason.data,
-                                  current_user.email)
-                audit.record(s, current_user.email, "credit_decision", provider=code, quarter=quarter,
-                             target=f"{code} {chosen.measure} credit", decision=decision.decision)
+                decision = decide(
+                    s, quarter, code, chosen.measure, form.decision.data, form.reason.data, current_user.email
+                )
+                audit.record(
+                    s,
+                    current_user.email,
+                    "credit_decision",
+                    provider=code,
+                    quarter=quarter,
+                    target=f"{code} {chosen.measure} credit",
+                    decision=decision.decision,
+                )
         except DecisionError as exc:
             problem = str(exc)
         else:
@@ -112,8 +136,18 @@ def credits(quarter: str, code: str):
         trail = decision_trail(s, quarter, code)
         explained = explain(s, quarter, code)
     status = 400 if problem or any(f.errors for f in form) else 200
-    return render_template("manager/credits.html", quarter=quarter, code=code, info=info, rows=rows, form=form,
-                           problem=problem, trail=trail, chosen=chosen, explained=explained), status
+    return render_template(
+        "manager/credits.html",
+        quarter=quarter,
+        code=code,
+        info=info,
+        rows=rows,
+        form=form,
+        problem=problem,
+        trail=trail,
+        chosen=chosen,
+        explained=explained,
+    ), status
 
 
 def _build(build_id: int) -> ReturnBuild:
@@ -154,14 +188,28 @@ def build(build_id: int):
             flash(f"Build {build.build_number} of {build.quarter} is signed off for the ministry.")
             return redirect(url_for("manager.build", build_id=build.id))
     folder = _build_folder(build)
-    files = [(name, what, overview.build_file(build, name, folder=folder) is not None)
-             for name, what in overview.BUILD_FILES.items()]
-    published = [(name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
-                 for name, what in overview.BUILD_FILES.items()]
-    return render_template("manager/build.html", build=build, this=this, form=form, files=files,
-                           published=published, newer=listed[0]["build"] if not this["latest"] else None,
-                           out_of_date=reason, problem=problem, included=included, rebuilding=rebuilding,
-                           rebuild_form=RebuildForm()), 400 if problem or any(f.errors for f in form) else 200
+    files = [
+        (name, what, overview.build_file(build, name, folder=folder) is not None)
+        for name, what in overview.BUILD_FILES.items()
+    ]
+    published = [
+        (name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
+        for name, what in overview.BUILD_FILES.items()
+    ]
+    return render_template(
+        "manager/build.html",
+        build=build,
+        this=this,
+        form=form,
+        files=files,
+        published=published,
+        newer=listed[0]["build"] if not this["latest"] else None,
+        out_of_date=reason,
+        problem=problem,
+        included=included,
+        rebuilding=rebuilding,
+        rebuild_form=RebuildForm(),
+    ), 400 if problem or any(f.errors for f in form) else 200
 
 
 @bp.route("/quarters/<quarter>/rebuild", methods=["POST"])
@@ -175,7 +223,9 @@ def rebuild(quarter: str):
         row = rebuilds.request(s, quarter, current_user.email)
         new = row.status == "received" and row.worker is None
         if new:
-            audit.record(s, current_user.email, "rebuild_requested", quarter=quarter, target=f"{quarter} rebuild {row.id}")
+            audit.record(
+                s, current_user.email, "rebuild_requested", quarter=quarter, target=f"{quarter} rebuild {row.id}"
+            )
         request_id = row.id
     if new:
         processing.start_build(request_id, current_app.extensions["returns_settings"])
@@ -207,8 +257,11 @@ def follow_build(request_id: int):
 @roles("manager")
 def follow_build_status(request_id: int):
     row = _request(request_id)
-    nxt = url_for("manager.build", build_id=row.build_id) if row.status == "done" else (
-        url_for("manager.follow_build", request_id=row.id) if row.status == "failed" else None)
+    nxt = (
+        url_for("manager.build", build_id=row.build_id)
+        if row.status == "done"
+        else (url_for("manager.follow_build", request_id=row.id) if row.status == "failed" else None)
+    )
     return jsonify({"status": row.status, "words": REBUILD_WORDS.get(row.status, ""), "next": nxt})
 
 
@@ -216,13 +269,18 @@ REBUILD_WORDS = {"received": "The rebuild is waiting to start.", "building": "Th
 
 
 @bp.route("/builds/<int:build_id>/files/<name>")
-@bp.route("/builds/<int:build_id>/publication/<name>", endpoint="build_publication_file", defaults={"publication": True})
+@bp.route(
+    "/builds/<int:build_id>/publication/<name>", endpoint="build_publication_file", defaults={"publication": True}
+)
 @roles("manager")
 def build_file(build_id: int, name: str, publication: bool = False):
     build = _build(build_id)
     path = overview.build_file(build, name, publication=publication, folder=_build_folder(build))
     if path is None:
         abort(404)
-    return downloads.send(path, path.name, quarter=build.quarter,
-                          target=f"{build.quarter} build {build.build_number}: "
-                                 f"{'publication/' if publication else ''}{path.name}")
+    return downloads.send(
+        path,
+        path.name,
+        quarter=build.quarter,
+        target=f"{build.quarter} build {build.build_number}: {'publication/' if publication else ''}{path.name}",
+    )

@@ -28,8 +28,9 @@ def _child(module: str, key: int, settings: Settings) -> subprocess.Popen:
         prepare(settings.dagster_home)
         _prepared.add(settings.dagster_home)
     env = {**os.environ, **settings.worker_environment()}
-    child = subprocess.Popen([sys.executable, "-m", module, str(key)], env=env, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", module, str(key)], env=env, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     threading.Thread(target=child.wait, daemon=True).start()
     started[:] = [c for c in started if c.poll() is None] + [child]
     return child
@@ -42,8 +43,9 @@ def start_build(request_id: int, settings: Settings) -> None:
     child = _child("orchestration.portal_build", request_id, settings)
     with db() as s:
         row = s.get(BuildRequest, request_id, with_for_update=True)
-        if row is not None and (row.status == "received" or
-                                (row.status == "building" and not worker_alive(row.worker))):
+        if row is not None and (
+            row.status == "received" or (row.status == "building" and not worker_alive(row.worker))
+        ):
             row.status, row.worker = "received", f"{socket.gethostname()}:{child.pid}"
 
 
@@ -55,6 +57,7 @@ def start(upload_id: int, settings: Settings) -> None:
         upload = s.get(Upload, upload_id, with_for_update=True)
         # Waiting, or taken by a worker that has died: it waits for this child now (so it is not "stalled" while
         # the child queues for a slot). One a live worker has taken is left to it.
-        if upload is not None and (upload.status == "received" or
-                                   (upload.status == "validating" and not worker_alive(upload.worker))):
+        if upload is not None and (
+            upload.status == "received" or (upload.status == "validating" and not worker_alive(upload.worker))
+        ):
             upload.status, upload.worker = "received", f"{socket.gethostname()}:{child.pid}"

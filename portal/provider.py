@@ -16,8 +16,8 @@ from probation_returns import audit, overview, uploads
 from probation_returns.calendar import LONDON, Quarter
 from probation_returns.findings import findings_page
 from probation_returns.measures.quarter import accepted_submission
-from probation_returns.standing import business_days_left
 from probation_returns.spec import TABLES
+from probation_returns.standing import business_days_left
 from probation_returns.validation import _actions
 from probation_returns.validation.service import feedback_folder
 from probation_returns.warehouse.models import Submission, Upload
@@ -26,8 +26,10 @@ from reports.feedback import FILES, HEADINGS, OUTCOME_WORDS, SEVERITY_WORDS
 bp = Blueprint("provider", __name__)
 PAGE = 50
 DOWNLOADS = {  # feedback file -> what a clerk is told it is
-    "feedback.xlsx": "Feedback workbook (Excel)", "findings.csv": "Every finding (CSV)",
-    "feedback.html": "Feedback page to keep (HTML)", "summary.json": "Summary (JSON)",
+    "feedback.xlsx": "Feedback workbook (Excel)",
+    "findings.csv": "Every finding (CSV)",
+    "feedback.html": "Feedback page to keep (HTML)",
+    "summary.json": "Summary (JSON)",
     "validation_result.json": "Validation result (Great Expectations JSON)",
 }
 assert set(DOWNLOADS) == set(FILES)
@@ -58,8 +60,14 @@ def home():
     open_q = _open_quarter()
     with db() as s:
         quarters = overview.provider_quarters(s, code, open_q)
-    return render_template("provider/home.html", provider=code, open_quarter=str(open_q),
-                           deadline=overview.deadline(open_q), quarters=quarters, tags=overview.STATUS_TAGS)
+    return render_template(
+        "provider/home.html",
+        provider=code,
+        open_quarter=str(open_q),
+        deadline=overview.deadline(open_q),
+        quarters=quarters,
+        tags=overview.STATUS_TAGS,
+    )
 
 
 @bp.route("/returns/<quarter>/send", methods=["GET", "POST"])
@@ -75,19 +83,29 @@ def send(quarter: str):
                 raise uploads.UploadError("Choose the file or files of your return")
             incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
             with db() as s:
-                upload = uploads.store(s, settings().landing, code, quarter, current_user.account.id,
-                                       form.declared_by.data, incoming)
-                audit.record(s, current_user.email, "upload", provider=code, quarter=quarter,
-                             target=f"upload {upload.id}", files=len(incoming),
-                             bytes=sum(f["bytes"] for f in upload.files), declared=True)
+                upload = uploads.store(
+                    s, settings().landing, code, quarter, current_user.account.id, form.declared_by.data, incoming
+                )
+                audit.record(
+                    s,
+                    current_user.email,
+                    "upload",
+                    provider=code,
+                    quarter=quarter,
+                    target=f"upload {upload.id}",
+                    files=len(incoming),
+                    bytes=sum(f["bytes"] for f in upload.files),
+                    declared=True,
+                )
                 upload_id = upload.id
         except uploads.UploadError as exc:
             form.files.errors = [str(exc)]
         else:
             processing.start(upload_id, settings())
             return redirect(url_for("provider.follow", upload_id=upload_id))
-    return render_template("provider/send.html", form=form, quarter=quarter,
-                           deadline=overview.deadline(Quarter.parse(quarter))), 400 if any(f.errors for f in form) else 200
+    return render_template(
+        "provider/send.html", form=form, quarter=quarter, deadline=overview.deadline(Quarter.parse(quarter))
+    ), 400 if any(f.errors for f in form) else 200
 
 
 def _part(name: str) -> str:
@@ -98,8 +116,10 @@ def _part(name: str) -> str:
     for table in TABLES:
         if lower.endswith(f"{table}.csv"):
             return table
-    raise uploads.UploadError(f"{uploads.shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
-                              "or _breaches.csv, or send one .xlsx workbook")
+    raise uploads.UploadError(
+        f"{uploads.shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
+        "or _breaches.csv, or send one .xlsx workbook"
+    )
 
 
 def _owned(model, key: int):
@@ -130,8 +150,9 @@ def follow(upload_id: int):
 
 def _feedback_of(upload: Upload) -> str:
     """The feedback of the version the upload became; saying so when its files were that version already."""
-    return url_for("provider.feedback", submission_id=upload.submission_id,
-                   **({"resent": upload.id} if _resent(upload) else {}))
+    return url_for(
+        "provider.feedback", submission_id=upload.submission_id, **({"resent": upload.id} if _resent(upload) else {})
+    )
 
 
 def _resent(upload: Upload) -> int | None:
@@ -159,8 +180,11 @@ def follow_status(upload_id: int):
     if uploads.stalled(upload):
         processing.start(upload.id, settings())
     done = upload.status == "done" and upload.submission_id
-    nxt = _feedback_of(upload) if done else (
-        url_for("provider.follow", upload_id=upload.id) if upload.status == "failed" else None)
+    nxt = (
+        _feedback_of(upload)
+        if done
+        else (url_for("provider.follow", upload_id=upload.id) if upload.status == "failed" else None)
+    )
     return jsonify({"status": upload.status, "words": _words(upload), "next": nxt})
 
 
@@ -182,8 +206,9 @@ def feedback(submission_id: int):
         return render_template("provider/no_feedback.html", submission=submission), 200
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     rule, table = request.args.get("rule") or None, request.args.get("table") or None
-    shown = findings_page(folder / "findings.csv", rule=rule, table=table,
-                          page=request.args.get("page", 1, type=int) or 1, per_page=PAGE)
+    shown = findings_page(
+        folder / "findings.csv", rule=rule, table=table, page=request.args.get("page", 1, type=int) or 1, per_page=PAGE
+    )
     rows, total, page, pages = shown.rows, shown.total, shown.page, shown.pages
     with db() as s:
         history = overview.versions(s, submission.provider_code, submission.quarter)
@@ -196,15 +221,38 @@ def feedback(submission_id: int):
     if request.args.get("resent", type=int):  # checked, not taken on trust: the upload must be one that was this
         with db() as s:
             upload = s.get(Upload, request.args.get("resent", type=int))
-        if upload is not None and upload.submission_id == submission.id and upload.provider_code == \
-                submission.provider_code:
+        if (
+            upload is not None
+            and upload.submission_id == submission.id
+            and upload.provider_code == submission.provider_code
+        ):
             resent = _resent(upload) and upload
-    return render_template("provider/feedback.html", submission=submission, summary=summary, counts=counts,
-                           why_counted=why, sendable=sendable, resent=resent, counts_now=counts_now, days_now=days_now,
-                           words=OUTCOME_WORDS.get(summary["outcome"], ""), findings=rows, total=total, page=page,
-                           pages=pages, rule=rule, table=table, headings=HEADINGS, severity=SEVERITY_WORDS,
-                           downloads=DOWNLOADS, history=history, actions=_actions(), tags=overview.STATUS_TAGS,
-                           rule_ids=[r["rule_id"] for r in summary.get("rules", [])], tables=list(TABLES) + ["file"])
+    return render_template(
+        "provider/feedback.html",
+        submission=submission,
+        summary=summary,
+        counts=counts,
+        why_counted=why,
+        sendable=sendable,
+        resent=resent,
+        counts_now=counts_now,
+        days_now=days_now,
+        words=OUTCOME_WORDS.get(summary["outcome"], ""),
+        findings=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        rule=rule,
+        table=table,
+        headings=HEADINGS,
+        severity=SEVERITY_WORDS,
+        downloads=DOWNLOADS,
+        history=history,
+        actions=_actions(),
+        tags=overview.STATUS_TAGS,
+        rule_ids=[r["rule_id"] for r in summary.get("rules", [])],
+        tables=list(TABLES) + ["file"],
+    )
 
 
 @bp.route("/submissions/<int:submission_id>/files/<name>")
@@ -213,10 +261,13 @@ def feedback_file(submission_id: int, name: str):
     submission = _submission(submission_id)
     if name not in DOWNLOADS:
         abort(404)
-    return downloads.send(_folder(submission) / name,
-                          f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}",
-                          provider=submission.provider_code, quarter=submission.quarter,
-                          target=f"submission {submission.id}: {name}")
+    return downloads.send(
+        _folder(submission) / name,
+        f"{submission.provider_code}_{submission.quarter}_v{submission.version}_{name}",
+        provider=submission.provider_code,
+        quarter=submission.quarter,
+        target=f"submission {submission.id}: {name}",
+    )
 
 
 @bp.route("/returns/history")
@@ -228,5 +279,10 @@ def history():
             s.expunge(row["submission"])
         unfinished = overview.unfinished_uploads(s, current_user.provider)
         s.expunge_all()
-    return render_template("provider/history.html", rows=rows, provider=current_user.provider,
-                           tags=overview.STATUS_TAGS, unfinished=unfinished)
+    return render_template(
+        "provider/history.html",
+        rows=rows,
+        provider=current_user.provider,
+        tags=overview.STATUS_TAGS,
+        unfinished=unfinished,
+    )

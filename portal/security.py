@@ -60,8 +60,10 @@ def _load(user_id: str):
     if not number.isdigit() or not version.isdigit():
         return None
     signed_in_at = session.get("signed_in_at")
-    if not isinstance(signed_in_at, (int, float)) or \
-            time.time() - signed_in_at > current_app.extensions["returns_settings"].absolute_timeout.total_seconds():
+    if (
+        not isinstance(signed_in_at, (int, float))
+        or time.time() - signed_in_at > current_app.extensions["returns_settings"].absolute_timeout.total_seconds()
+    ):
         return None  # however active, a session lasts no longer than the absolute time-out
     with read_scope(engine()) as s:  # every request: it must not queue behind a worker storing a return
         account = accounts.get(s, int(number), session_version=int(version))
@@ -70,6 +72,7 @@ def _load(user_id: str):
 
 def roles(*allowed: str):
     """Only these roles; anyone else signed in gets 404 (the page does not exist for them)."""
+
     def wrap(view):
         @wraps(view)
         def inner(*args, **kwargs):
@@ -78,7 +81,9 @@ def roles(*allowed: str):
             if current_user.role not in allowed:
                 abort(404)
             return view(*args, **kwargs)
+
         return inner
+
     return wrap
 
 
@@ -90,9 +95,11 @@ def may_see_provider(code: str) -> None:
         abort(404)
 
 
-CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
 
 
 def init_app(app) -> None:
@@ -113,7 +120,10 @@ def init_app(app) -> None:
     def _session():
         g.csp_nonce = secrets.token_urlsafe(16)
         session.permanent = True  # with PERMANENT_SESSION_LIFETIME: expires when idle
-        if request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page") and not current_user.is_authenticated:
+        if (
+            request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page")
+            and not current_user.is_authenticated
+        ):
             return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
         return None
 
@@ -133,7 +143,12 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"cspNonce": g.get("csp_nonce"), "current_user": current_user, "tag_html": tag_html, "link_html": link_html}
+        return {
+            "cspNonce": g.get("csp_nonce"),
+            "current_user": current_user,
+            "tag_html": tag_html,
+            "link_html": link_html,
+        }
 
 
 def tag_html(text: str, colour: str) -> str:

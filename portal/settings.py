@@ -68,7 +68,7 @@ class Settings:
         return path if path.is_absolute() else self.root / path
 
     @classmethod
-    def from_environment(cls) -> "Settings":
+    def from_environment(cls) -> Settings:
         var = Path(os.environ.get("RETURNS_VAR", "var"))
         return cls(
             database_url=database_url(),
@@ -106,6 +106,11 @@ class Settings:
 
     def worker_environment(self) -> dict[str, str]:
         """What the validation worker needs to find the same warehouse, folders and Dagster instance."""
-        return {"RETURNS_DATABASE_URL": self.database_url, "RETURNS_LANDING": str(self.landing),
-                "RETURNS_ARCHIVE": str(self.archive), "RETURNS_OUTPUT": str(self.output),
-                "DAGSTER_HOME": str(self.dagster_home), "RETURNS_ALERTS": str(self.alerts)}
+        return {
+            "RETURNS_DATABASE_URL": self.database_url,
+            "RETURNS_LANDING": str(self.landing),
+            "RETURNS_ARCHIVE": str(self.archive),
+            "RETURNS_OUTPUT": str(self.output),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "RETURNS_ALERTS": str(self.alerts),
+        }

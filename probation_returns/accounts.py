@@ -53,8 +53,9 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
 
 
-def add_user(session: Session, email: str, role: str, password: str, *, provider: str | None = None,
-             name: str | None = None) -> Account:
+def add_user(
+    session: Session, email: str, role: str, password: str, *, provider: str | None = None, name: str | None = None
+) -> Account:
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not an e-mail address")
@@ -70,8 +71,14 @@ def add_user(session: Session, email: str, role: str, password: str, *, provider
         raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(f"{email} already has an account")
-    user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, provider_code=provider,
-                password_hash=_hasher.hash(password), active=True)
+    user = User(
+        email=email,
+        name=(name or email.split("@")[0]).strip(),
+        role=role,
+        provider_code=provider,
+        password_hash=_hasher.hash(password),
+        active=True,
+    )
     session.add(user)
     session.flush()
     return _view(user)
@@ -84,12 +91,19 @@ class SignIn:
     locked_until: dt.datetime | None = None  # when the lock ends ("locked"), or when one starts ("refused")
 
 
-def sign_in(session: Session, email: str, password: str, *, now: dt.datetime | None = None,
-            lock_after: int = LOCK_AFTER, lock_for: dt.timedelta = LOCK_FOR) -> SignIn:
+def sign_in(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    now: dt.datetime | None = None,
+    lock_after: int = LOCK_AFTER,
+    lock_for: dt.timedelta = LOCK_FOR,
+) -> SignIn:
     """Check the address and password. ``lock_after`` wrong passwords in a row lock the account for
     ``lock_for``: until then even the right password is refused (and not checked). Who is told what is
     the caller's business; the outcome here is exact, for the audit log."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     user = session.scalar(select(User).where(User.email == email.strip().lower()).with_for_update())
     if user is not None and user.locked_until is not None and _utc(user.locked_until) > now:
         _hasher.hash(password)  # the same time taken as a checked password: the lock is not told by timing
@@ -118,7 +132,7 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def get(session: Session, user_id: int, session_version: int | None = None) -> Account | None:
@@ -133,8 +147,9 @@ def get(session: Session, user_id: int, session_version: int | None = None) -> A
 
 def end_sessions(session: Session, user_id: int) -> None:
     """Every session the account has, on any browser, stops working at its next request."""
-    session.execute(update(User).where(User.id == user_id)
-                    .values(session_version=func.coalesce(User.session_version, 0) + 1))
+    session.execute(
+        update(User).where(User.id == user_id).values(session_version=func.coalesce(User.session_version, 0) + 1)
+    )
 
 
 def find(session: Session, email: str) -> User:
@@ -180,15 +195,17 @@ def unlock(session: Session, email: str) -> Account:
 
 
 def locked(user: User, now: dt.datetime | None = None) -> bool:
-    return user.locked_until is not None and _utc(user.locked_until) > (now or dt.datetime.now(dt.timezone.utc))
+    return user.locked_until is not None and _utc(user.locked_until) > (now or dt.datetime.now(dt.UTC))
 
 
 def all_accounts(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.provider_code, User.email)))
 
 
-DEMO_ACCOUNTS = (("c14.clerk@demo.invalid", "provider", "C14", "C14 data clerk"),
-                 ("contract.manager@demo.invalid", "manager", None, "Contract manager"))
+DEMO_ACCOUNTS = (
+    ("c14.clerk@demo.invalid", "provider", "C14", "C14 data clerk"),
+    ("contract.manager@demo.invalid", "manager", None, "Contract manager"),
+)
 
 
 def demo_accounts(session: Session) -> list[tuple[Account, str]]:
@@ -200,8 +217,12 @@ def demo_accounts(session: Session) -> list[tuple[Account, str]]:
         if user is None:
             account = add_user(session, email, role, password, provider=provider, name=name)
         else:
-            user.password_hash, user.active, user.failed_sign_ins, user.locked_until = \
-                _hasher.hash(password), True, 0, None
+            user.password_hash, user.active, user.failed_sign_ins, user.locked_until = (
+                _hasher.hash(password),
+                True,
+                0,
+                None,
+            )
             end_sessions(session, user.id)
             session.refresh(user)
             account = _view(user)

@@ -44,12 +44,16 @@ class Alert:
     check_name: str | None = None
     run_id: str | None = None
     detail: dict = field(default_factory=dict)
-    raised_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    raised_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def text(self) -> str:
         lines = [self.title, ""]
-        for label, value in (("Asset", self.asset_key), ("Partition", self.partition_key), ("Check", self.check_name),
-                             ("Run", self.run_id)):
+        for label, value in (
+            ("Asset", self.asset_key),
+            ("Partition", self.partition_key),
+            ("Check", self.check_name),
+            ("Run", self.run_id),
+        ):
             if value:
                 lines.append(f"{label}: {value}")
         lines += [f"{k}: {v}" for k, v in self.detail.items()]
@@ -72,8 +76,9 @@ class WebhookNotifier(Notifier):
 
     def send(self, alert: Alert) -> None:
         body = json.dumps({"text": alert.title, "alert": asdict(alert)}).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URL from settings
             if response.status >= 300:
                 raise OSError(f"webhook answered {response.status}")
@@ -109,9 +114,16 @@ def notifiers(env: Mapping[str, str] | None = None) -> list[Notifier]:
         if not port.isdigit():
             raise ValueError(f"RETURNS_ALERT_SMTP_PORT must be a port number, not {port!r}")
         if to:
-            found.append(EmailNotifier(env["RETURNS_ALERT_SMTP_HOST"], int(port),
-                                       env.get("RETURNS_ALERT_EMAIL_FROM", "probation-returns@localhost"), to,
-                                       env.get("RETURNS_ALERT_SMTP_USER", ""), env.get("RETURNS_ALERT_SMTP_PASSWORD", "")))
+            found.append(
+                EmailNotifier(
+                    env["RETURNS_ALERT_SMTP_HOST"],
+                    int(port),
+                    env.get("RETURNS_ALERT_EMAIL_FROM", "probation-returns@localhost"),
+                    to,
+                    env.get("RETURNS_ALERT_SMTP_USER", ""),
+                    env.get("RETURNS_ALERT_SMTP_PASSWORD", ""),
+                )
+            )
     return found
 
 
@@ -121,9 +133,17 @@ def raise_alert(engine: Engine, alerts_dir: Path, alert: Alert, send: list[Notif
         with session_scope(engine) as session:
             if session.scalar(select(AlertRow.id).where(AlertRow.alert_key == alert.key)) is not None:
                 return False
-            row = AlertRow(alert_key=alert.key, kind=alert.kind, title=alert.title[:300], asset_key=alert.asset_key,
-                           partition_key=alert.partition_key, check_name=alert.check_name, run_id=alert.run_id,
-                           detail=alert.detail, raised_at=dt.datetime.fromisoformat(alert.raised_at))
+            row = AlertRow(
+                alert_key=alert.key,
+                kind=alert.kind,
+                title=alert.title[:300],
+                asset_key=alert.asset_key,
+                partition_key=alert.partition_key,
+                check_name=alert.check_name,
+                run_id=alert.run_id,
+                detail=alert.detail,
+                raised_at=dt.datetime.fromisoformat(alert.raised_at),
+            )
             session.add(row)
     except IntegrityError:  # another process recorded the same alert between our look and our insert
         return False

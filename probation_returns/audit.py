@@ -12,21 +12,41 @@ from sqlalchemy.orm import Session
 from probation_returns.warehouse.models import AuditEvent
 
 ACTIONS = {
-    "sign_in": "Signed in", "sign_in_failed": "Sign-in refused", "sign_in_locked": "Sign-in refused: account locked",
-    "sign_in_throttled": "Sign-in refused: too many attempts", "sign_out": "Signed out",
-    "upload": "Sent a return", "download": "Downloaded a file", "credit_decision": "Decided on a credit",
-    "sign_off": "Signed off a build", "rebuild_requested": "Asked for a rebuild", "account_added": "Added an account",
-    "account_disabled": "Disabled an account", "account_enabled": "Enabled an account",
-    "password_reset": "Reset a password", "account_unlocked": "Unlocked an account",
+    "sign_in": "Signed in",
+    "sign_in_failed": "Sign-in refused",
+    "sign_in_locked": "Sign-in refused: account locked",
+    "sign_in_throttled": "Sign-in refused: too many attempts",
+    "sign_out": "Signed out",
+    "upload": "Sent a return",
+    "download": "Downloaded a file",
+    "credit_decision": "Decided on a credit",
+    "sign_off": "Signed off a build",
+    "rebuild_requested": "Asked for a rebuild",
+    "account_added": "Added an account",
+    "account_disabled": "Disabled an account",
+    "account_enabled": "Enabled an account",
+    "password_reset": "Reset a password",
+    "account_unlocked": "Unlocked an account",
 }
 
 
-def record(session: Session, actor: str | None, action: str, *, provider: str | None = None,
-           quarter: str | None = None, target: str | None = None, **detail) -> None:
+def record(
+    session: Session,
+    actor: str | None,
+    action: str,
+    *,
+    provider: str | None = None,
+    quarter: str | None = None,
+    target: str | None = None,
+    **detail,
+) -> None:
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    session.add(AuditEvent(actor=actor, action=action, provider_code=provider, quarter=quarter, target=target,
-                           detail=detail or None))
+    session.add(
+        AuditEvent(
+            actor=actor, action=action, provider_code=provider, quarter=quarter, target=target, detail=detail or None
+        )
+    )
 
 
 def recent(session: Session, limit: int = 200, offset: int = 0, action: str | None = None) -> list[AuditEvent]:

@@ -24,18 +24,18 @@ class Quarter:
     number: int
 
     @classmethod
-    def parse(cls, text: str) -> "Quarter":
+    def parse(cls, text: str) -> Quarter:
         match = _QUARTER.match(str(text))
         if not match:
             raise ValueError(f"{text!r} is not a quarter; write it as YYYYQn, for example 2017Q3")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def containing(cls, day: dt.date) -> "Quarter":
+    def containing(cls, day: dt.date) -> Quarter:
         return cls(day.year, (day.month - 1) // 3 + 1)
 
     @classmethod
-    def from_ordinal(cls, ordinal: int) -> "Quarter":
+    def from_ordinal(cls, ordinal: int) -> Quarter:
         return cls(ordinal // 4, ordinal % 4 + 1)
 
     @property
@@ -60,10 +60,10 @@ class Quarter:
             out.append((first, nxt - dt.timedelta(days=1)))
         return out
 
-    def __add__(self, quarters: int) -> "Quarter":
+    def __add__(self, quarters: int) -> Quarter:
         return Quarter.from_ordinal(self.ordinal + quarters)
 
-    def __sub__(self, quarters: int) -> "Quarter":
+    def __sub__(self, quarters: int) -> Quarter:
         return Quarter.from_ordinal(self.ordinal - quarters)
 
     def __str__(self) -> str:
@@ -90,8 +90,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     year, month = divmod(index, 12)
     month += 1
     nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return min(day.replace(day=1, year=year, month=month) + dt.timedelta(days=day.day - 1),
-               nxt - dt.timedelta(days=1))
+    return min(day.replace(day=1, year=year, month=month) + dt.timedelta(days=day.day - 1), nxt - dt.timedelta(days=1))
 
 
 # Business days -------------------------------------------------------------------------------
@@ -119,8 +118,11 @@ def business_days_from(today: dt.date, last: dt.date) -> int:
     """Business days from ``today`` to ``last``, both counted (0 once ``last`` has passed)."""
     if today > last:
         return 0
-    return int(np.busday_count(np.datetime64(today, "D"), np.datetime64(last + dt.timedelta(days=1), "D"),
-                               busdaycal=_busdaycalendar()))
+    return int(
+        np.busday_count(
+            np.datetime64(today, "D"), np.datetime64(last + dt.timedelta(days=1), "D"), busdaycal=_busdaycalendar()
+        )
+    )
 
 
 def add_business_days(days, n):

@@ -17,8 +17,9 @@ class FindingsPage:
     pages: int
 
 
-def findings_page(path: Path, *, rule: str | None = None, table: str | None = None, page: int = 1,
-                  per_page: int = 50) -> FindingsPage:
+def findings_page(
+    path: Path, *, rule: str | None = None, table: str | None = None, page: int = 1, per_page: int = 50
+) -> FindingsPage:
     findings = pl.scan_csv(path, infer_schema=False)
     if rule:
         findings = findings.filter(pl.col("rule_id") == rule)

@@ -98,7 +98,7 @@ class LandedReturn:
         SFTP and rsync keep the sender's time stamps, so a return replayed later (a backfill, the demo)
         is judged against the submission deadline on when it was really sent.
         """
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         return min(max(f.modified_at for f in self.files), now)
 
     @property
@@ -117,8 +117,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _landed(path: Path, folder_provider: str | None, provider: str | None = None,
-            quarter: str | None = None, memo: dict | None = None) -> LandedFile | None:
+def _landed(
+    path: Path,
+    folder_provider: str | None,
+    provider: str | None = None,
+    quarter: str | None = None,
+    memo: dict | None = None,
+) -> LandedFile | None:
     """The file as a landed return file, or None when its name is not one (or not the one asked for).
 
     The name is checked before the bytes are hashed: a landing folder holding years of returns is
@@ -142,13 +147,21 @@ def _landed(path: Path, folder_provider: str | None, provider: str | None = None
         digest = sha256_file(path)
         if memo is not None:
             memo[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
-    return LandedFile(path=path, provider=folder_provider or named, quarter=in_quarter, named_provider=named,
-                      table=table, size=stat.st_size, sha256=digest,
-                      modified_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
+    return LandedFile(
+        path=path,
+        provider=folder_provider or named,
+        quarter=in_quarter,
+        named_provider=named,
+        table=table,
+        size=stat.st_size,
+        sha256=digest,
+        modified_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
+    )
 
 
-def discover(landing: Path, provider: str | None = None, quarter: str | None = None,
-             memo: dict | None = None) -> list[LandedReturn]:
+def discover(
+    landing: Path, provider: str | None = None, quarter: str | None = None, memo: dict | None = None
+) -> list[LandedReturn]:
     """Returns waiting in ``landing``, grouped by provider and quarter (optionally just one of each).
 
     ``memo`` (path -> [size, mtime_ns, sha256]) lets a caller that looks often, the landing sensor,
@@ -212,8 +225,10 @@ def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Recei
     hold(session, "return", landed.provider, landed.quarter)
     digest = landed.sha256
     latest = session.scalar(
-        select(Submission).where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter)
-        .order_by(Submission.version.desc()).limit(1)
+        select(Submission)
+        .where(Submission.provider_code == landed.provider, Submission.quarter == landed.quarter)
+        .order_by(Submission.version.desc())
+        .limit(1)
     )
     if latest is not None and stored_identity(latest) == digest:
         return Receipt(latest.id, latest.version, True, None)
@@ -226,16 +241,23 @@ def receive(session: Session, landed: LandedReturn, archive_root: Path) -> Recei
     current = latest if latest is not None and latest.status != "superseded" else None
     version = (latest.version if latest else 0) + 1
     submission = Submission(
-        provider_code=landed.provider, quarter=landed.quarter, version=version, sha256=digest,
-        file_names=sorted(f.name for f in landed.files), status="received", delivered_at=landed.delivered_at,
-        supersedes_id=current.id if current else None, ignored_files=sorted(ignored, key=lambda i: i["file_name"]) or None,
+        provider_code=landed.provider,
+        quarter=landed.quarter,
+        version=version,
+        sha256=digest,
+        file_names=sorted(f.name for f in landed.files),
+        status="received",
+        delivered_at=landed.delivered_at,
+        supersedes_id=current.id if current else None,
+        ignored_files=sorted(ignored, key=lambda i: i["file_name"]) or None,
     )
     session.add(submission)
     if current is not None:
         current.status = "superseded"
     for f, path in stored:
-        submission.files.append(SubmissionFile(file_name=f.name, sha256=f.sha256, size_bytes=f.size,
-                                               archive_path=str(path)))
+        submission.files.append(
+            SubmissionFile(file_name=f.name, sha256=f.sha256, size_bytes=f.size, archive_path=str(path))
+        )
     session.flush()
     return Receipt(submission.id, version, False, current.id if current else None)
 
@@ -256,15 +278,17 @@ def current_submissions(session: Session, quarter: str) -> list[dict]:
     rows = []
     for code in providers():
         s = current.get(code)
-        rows.append({
-            "quarter": quarter,
-            "provider_code": code,
-            "submission_id": s.id if s else None,
-            "version": s.version if s else None,
-            "received_at": s.received_at.isoformat(timespec="seconds") if s else None,
-            "sha256": s.sha256 if s else None,
-            "files": ";".join(s.file_names) if s else None,
-            "status": s.status if s else "no return",
-            "outcome": s.outcome if s else None,
-        })
+        rows.append(
+            {
+                "quarter": quarter,
+                "provider_code": code,
+                "submission_id": s.id if s else None,
+                "version": s.version if s else None,
+                "received_at": s.received_at.isoformat(timespec="seconds") if s else None,
+                "sha256": s.sha256 if s else None,
+                "files": ";".join(s.file_names) if s else None,
+                "status": s.status if s else "no return",
+                "outcome": s.outcome if s else None,
+            }
+        )
     return rows

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from probation_returns.standing import position
 from probation_returns.calendar import Quarter, business_days_from
 from probation_returns.measures.quarter import LONDON, accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
+from probation_returns.standing import position
 from probation_returns.warehouse.models import (
     BuildRequest,
     Credit,
@@ -28,8 +28,13 @@ from probation_returns.warehouse.models import (
 )
 
 STATUS_TAGS = {  # status -> GOV.UK tag colour
-    "Not sent": "grey", "Received": "blue", "Validating": "blue", "Accepted": "green",
-    "Accepted with warnings": "green", "Accepted with record rejections": "yellow", "Rejected": "red",
+    "Not sent": "grey",
+    "Received": "blue",
+    "Validating": "blue",
+    "Accepted": "green",
+    "Accepted with warnings": "green",
+    "Accepted with record rejections": "yellow",
+    "Rejected": "red",
     "Processing failed": "red",
 }
 
@@ -90,14 +95,26 @@ class QuarterStatus:
 
 
 def status(session: Session, provider: str, quarter: str) -> QuarterStatus:
-    latest = session.scalar(select(Submission).where(Submission.provider_code == provider, Submission.quarter == quarter)
-                            .order_by(Submission.version.desc()).limit(1))
-    upload = session.scalar(select(Upload).where(Upload.provider_code == provider, Upload.quarter == quarter)
-                            .order_by(Upload.id.desc()).limit(1))
+    latest = session.scalar(
+        select(Submission)
+        .where(Submission.provider_code == provider, Submission.quarter == quarter)
+        .order_by(Submission.version.desc())
+        .limit(1)
+    )
+    upload = session.scalar(
+        select(Upload)
+        .where(Upload.provider_code == provider, Upload.quarter == quarter)
+        .order_by(Upload.id.desc())
+        .limit(1)
+    )
     counted = accepted_submission(session, provider, quarter)
     if upload is not None and upload.status in ("received", "validating"):
         word = "Validating" if upload.status == "validating" else "Received"
-    elif upload is not None and upload.status == "failed" and (latest is None or upload.uploaded_at > _utc(latest.received_at)):
+    elif (
+        upload is not None
+        and upload.status == "failed"
+        and (latest is None or upload.uploaded_at > _utc(latest.received_at))
+    ):
         word = "Processing failed"
     elif latest is None:
         word = "Not sent"
@@ -108,13 +125,14 @@ def status(session: Session, provider: str, quarter: str) -> QuarterStatus:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def provider_quarters(session: Session, provider: str, open_q: Quarter, back: int = 7) -> list[QuarterStatus]:
     """The open quarter and earlier ones the provider has sent returns for (at least ``back`` of them)."""
-    sent = {q for (q,) in session.execute(select(Submission.quarter).where(Submission.provider_code == provider)
-                                          .distinct())}
+    sent = {
+        q for (q,) in session.execute(select(Submission.quarter).where(Submission.provider_code == provider).distinct())
+    }
     shown = {str(open_q - i) for i in range(back + 1)} | {q for q in sent if Quarter.parse(q) <= open_q}
     return [status(session, provider, q) for q in sorted(shown, key=lambda q: Quarter.parse(q).ordinal, reverse=True)]
 
@@ -136,14 +154,18 @@ def versions(session: Session, provider: str, quarter: str | None = None) -> lis
     for q in {s.quarter for s in rows}:
         c = accepted_submission(session, provider, q)
         counted[q] = c.id if c else None
-    return [{"submission": s, "counts": counted.get(s.quarter) == s.id, "why": why_counted(session, s)[1]}
-            for s in rows]
+    return [
+        {"submission": s, "counts": counted.get(s.quarter) == s.id, "why": why_counted(session, s)[1]} for s in rows
+    ]
 
 
 def unfinished_uploads(session: Session, provider: str) -> list[Upload]:
     """The provider's uploads that did not become a version: failed, or still waiting or being checked."""
-    return list(session.scalars(select(Upload).where(Upload.provider_code == provider, Upload.status != "done")
-                                .order_by(Upload.id.desc())))
+    return list(
+        session.scalars(
+            select(Upload).where(Upload.provider_code == provider, Upload.status != "done").order_by(Upload.id.desc())
+        )
+    )
 
 
 def quarter_overview(session: Session, quarter: str) -> list[dict]:
@@ -151,10 +173,13 @@ def quarter_overview(session: Session, quarter: str) -> list[dict]:
     measures: dict[str, list[Measure]] = {}
     for m in session.scalars(select(Measure).where(Measure.quarter == quarter).order_by(Measure.measure)):
         measures.setdefault(m.provider_code, []).append(m)
-    credit_totals = dict(session.execute(
-        select(Credit.provider_code, func.sum(Credit.amount_gbp)).where(Credit.quarter == quarter,
-                                                                         Credit.replaced_at.is_(None))
-        .group_by(Credit.provider_code)).all())
+    credit_totals = dict(
+        session.execute(
+            select(Credit.provider_code, func.sum(Credit.amount_gbp))
+            .where(Credit.quarter == quarter, Credit.replaced_at.is_(None))
+            .group_by(Credit.provider_code)
+        ).all()
+    )
     q = Quarter.parse(quarter)
     end = submission_deadline(q, for_quarter(q))
     out = []
@@ -163,27 +188,37 @@ def quarter_overview(session: Session, quarter: str) -> list[dict]:
         levels = measures.get(code, [])
         counted = accepted_submission(session, code, quarter)
         latest = st.latest
-        out.append({"code": code, "name": info.name,
-                    "status": st, "measures": levels,
-                    "counted": counted,  # the version that counts: its status and delivery, not the latest's
-                    "counted_delivered": delivered(counted) if counted else None,
-                    "latest": latest if latest is not None and (counted is None or latest.id != counted.id) else None,
-                    "latest_late": latest is not None and delivered(latest) >= end,
-                    "latest_delivered": delivered(latest) if latest is not None else None,
-                    "missed": sum(1 for m in levels if m.status == "missed"),
-                    "met": sum(1 for m in levels if m.status == "met"),
-                    "credits": credit_totals.get(code)})
+        out.append(
+            {
+                "code": code,
+                "name": info.name,
+                "status": st,
+                "measures": levels,
+                "counted": counted,  # the version that counts: its status and delivery, not the latest's
+                "counted_delivered": delivered(counted) if counted else None,
+                "latest": latest if latest is not None and (counted is None or latest.id != counted.id) else None,
+                "latest_late": latest is not None and delivered(latest) >= end,
+                "latest_delivered": delivered(latest) if latest is not None else None,
+                "missed": sum(1 for m in levels if m.status == "missed"),
+                "met": sum(1 for m in levels if m.status == "met"),
+                "credits": credit_totals.get(code),
+            }
+        )
     return out
 
 
 def quarter_totals(rows: list[dict]) -> dict:
     """The quarter's totals over the providers' rows of ``quarter_overview``."""
     credits = [r["credits"] for r in rows if r["credits"] is not None]
-    return {"providers": len(rows), "counted": sum(1 for r in rows if r["counted"] is not None),
-            "sent": sum(1 for r in rows if r["status"].latest is not None),
-            "late": sum(1 for r in rows if r["latest_late"]),
-            "met": sum(r["met"] for r in rows), "missed": sum(r["missed"] for r in rows),
-            "credits": sum(credits) if credits else None}
+    return {
+        "providers": len(rows),
+        "counted": sum(1 for r in rows if r["counted"] is not None),
+        "sent": sum(1 for r in rows if r["status"].latest is not None),
+        "late": sum(1 for r in rows if r["latest_late"]),
+        "met": sum(r["met"] for r in rows),
+        "missed": sum(r["missed"] for r in rows),
+        "credits": sum(credits) if credits else None,
+    }
 
 
 def service_level_history(session: Session, provider: str) -> dict[str, list[Measure]]:
@@ -198,12 +233,17 @@ def service_level_history(session: Session, provider: str) -> dict[str, list[Mea
 
 def builds(session: Session, quarter: str) -> list[dict]:
     """The quarter's builds, newest first, each with its sign-off (if any); the signed-off one is for the ministry."""
-    rows = list(session.scalars(select(ReturnBuild).where(ReturnBuild.quarter == quarter)
-                                .order_by(ReturnBuild.build_number.desc())))
+    rows = list(
+        session.scalars(
+            select(ReturnBuild).where(ReturnBuild.quarter == quarter).order_by(ReturnBuild.build_number.desc())
+        )
+    )
     signed = {s.build_id: s for s in session.scalars(select(SignOff).where(SignOff.build_id.in_([b.id for b in rows])))}
     latest_signed = next((b.id for b in rows if b.id in signed), None)
-    return [{"build": b, "sign_off": signed.get(b.id), "latest": i == 0, "for_ministry": b.id == latest_signed}
-            for i, b in enumerate(rows)]
+    return [
+        {"build": b, "sign_off": signed.get(b.id), "latest": i == 0, "for_ministry": b.id == latest_signed}
+        for i, b in enumerate(rows)
+    ]
 
 
 @dataclass(frozen=True)
@@ -218,15 +258,29 @@ class Decided:
 
 def _current_decisions(session: Session, quarter: str):
     """The latest decision on each current credit of the quarter: what a build made now would carry."""
-    latest = (select(func.max(CreditDecision.id).label("id")).join(Credit, Credit.id == CreditDecision.credit_id)
-              .where(Credit.quarter == quarter, Credit.replaced_at.is_(None)).group_by(CreditDecision.credit_id))
-    return select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id) \
-        .where(CreditDecision.id.in_(latest)).order_by(Credit.provider_code, Credit.measure)
+    latest = (
+        select(func.max(CreditDecision.id).label("id"))
+        .join(Credit, Credit.id == CreditDecision.credit_id)
+        .where(Credit.quarter == quarter, Credit.replaced_at.is_(None))
+        .group_by(CreditDecision.credit_id)
+    )
+    return (
+        select(CreditDecision, Credit)
+        .join(Credit, Credit.id == CreditDecision.credit_id)
+        .where(CreditDecision.id.in_(latest))
+        .order_by(Credit.provider_code, Credit.measure)
+    )
 
 
 def _decided(decision: CreditDecision, credit: Credit) -> Decided:
-    return Decided(credit.provider_code, credit.measure, decision.decision, decision.reason, decision.decided_by,
-                   _utc(decision.decided_at))
+    return Decided(
+        credit.provider_code,
+        credit.measure,
+        decision.decision,
+        decision.reason,
+        decision.decided_by,
+        _utc(decision.decided_at),
+    )
 
 
 def decisions_since(session: Session, build: ReturnBuild) -> list[Decided]:
@@ -238,10 +292,13 @@ def decisions_since(session: Session, build: ReturnBuild) -> list[Decided]:
 
 def decisions_included(session: Session, build: ReturnBuild) -> list[Decided]:
     """The decisions the build's figures carry (the latest on each credit when it was built)."""
-    rows = session.execute(select(CreditDecision, Credit).join(Credit, Credit.id == CreditDecision.credit_id)
-                           .join(ReturnBuildDecision, ReturnBuildDecision.decision_id == CreditDecision.id)
-                           .where(ReturnBuildDecision.build_id == build.id)
-                           .order_by(Credit.provider_code, Credit.measure))
+    rows = session.execute(
+        select(CreditDecision, Credit)
+        .join(Credit, Credit.id == CreditDecision.credit_id)
+        .join(ReturnBuildDecision, ReturnBuildDecision.decision_id == CreditDecision.id)
+        .where(ReturnBuildDecision.build_id == build.id)
+        .order_by(Credit.provider_code, Credit.measure)
+    )
     return [_decided(d, c) for d, c in rows]
 
 
@@ -249,25 +306,35 @@ def out_of_date_reason(since: list[Decided]) -> str | None:
     """Why a build cannot be signed off, in words, or None when it carries every decision."""
     if not since:
         return None
-    listed = "; ".join(f"{d.provider} {d.measure} {d.decision} on {d.decided_at:%d %B %Y at %H:%M} UTC by {d.decided_by}"
-                       for d in since)
+    listed = "; ".join(
+        f"{d.provider} {d.measure} {d.decision} on {d.decided_at:%d %B %Y at %H:%M} UTC by {d.decided_by}"
+        for d in since
+    )
     many = len(since) > 1
-    return (f"This build was made before {'these decisions' if many else 'this decision'} on credits: {listed}. "
-            f"Its figures and payments do not include {'them' if many else 'it'}. Rebuild the quarter, then sign "
-            "off the new build.")
+    return (
+        f"This build was made before {'these decisions' if many else 'this decision'} on credits: {listed}. "
+        f"Its figures and payments do not include {'them' if many else 'it'}. Rebuild the quarter, then sign "
+        "off the new build."
+    )
 
 
 def rebuild_in_progress(session: Session, quarter: str) -> BuildRequest | None:
-    return session.scalar(select(BuildRequest).where(BuildRequest.quarter == quarter,
-                                                     BuildRequest.status.in_(("received", "building")))
-                          .order_by(BuildRequest.id.desc()).limit(1))
+    return session.scalar(
+        select(BuildRequest)
+        .where(BuildRequest.quarter == quarter, BuildRequest.status.in_(("received", "building")))
+        .order_by(BuildRequest.id.desc())
+        .limit(1)
+    )
 
 
 BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)
     "workbook": "The ministry return (Excel workbook)",
-    "service_levels.csv": "Service levels (CSV)", "reoffending.csv": "Reoffending (CSV)",
-    "payments.csv": "Payments (CSV)", "data_quality.csv": "Data quality (CSV)",
-    "submissions.csv": "Submissions (CSV)", "data_dictionary.csv": "Data dictionary (CSV)",
+    "service_levels.csv": "Service levels (CSV)",
+    "reoffending.csv": "Reoffending (CSV)",
+    "payments.csv": "Payments (CSV)",
+    "data_quality.csv": "Data quality (CSV)",
+    "submissions.csv": "Submissions (CSV)",
+    "data_dictionary.csv": "Data dictionary (CSV)",
     "manifest.json": "Manifest: inputs, versions and checksums (JSON)",
 }
 
@@ -298,22 +365,33 @@ def money_history(session: Session, code: str) -> list[dict]:
     from probation_returns.warehouse.models import Credit, ReoffendingResult
 
     is_crc = providers()[code].is_crc
-    cohorts = {r.quarter: r for r in session.scalars(select(ReoffendingResult).where(
-        ReoffendingResult.provider_code == code))}
+    cohorts = {
+        r.quarter: r for r in session.scalars(select(ReoffendingResult).where(ReoffendingResult.provider_code == code))
+    }
     quarters = set(cohorts) | set(session.scalars(select(Credit.quarter).where(Credit.provider_code == code)))
     rows = []
     for q in sorted(quarters, key=Quarter.parse, reverse=True):
         r = cohorts.get(q)
-        row = {"quarter": q, "cohort_size": r.cohort_size if r else None, "reoffenders": r.reoffenders if r else None,
-               "binary_rate": r.binary_rate if r else None, "result": ("final" if r.final else "interim") if r else None,
-               "significance": r.significance if r else None}
+        row = {
+            "quarter": q,
+            "cohort_size": r.cohort_size if r else None,
+            "reoffenders": r.reoffenders if r else None,
+            "binary_rate": r.binary_rate if r else None,
+            "result": ("final" if r.final else "interim") if r else None,
+            "significance": r.significance if r else None,
+        }
         if is_crc:
             by = {"applied": Decimal("0.00"), "waived": Decimal("0.00"), "reinvested": Decimal("0.00")}
             for credit in current_credits(session, q, code):
                 by[credit.decision] += credit.amount_gbp
             fee = for_quarter(q).providers[code].quarterly_fee_gbp
             paid = (r.binary_payment_gbp + r.frequency_payment_gbp) if r is not None and r.final else None
-            row |= {"fee": fee, "credits": sum(by.values(), Decimal("0.00")), **by, "outcome_payment": paid,
-                    "net": fee - by["applied"] + (paid or Decimal("0.00"))}
+            row |= {
+                "fee": fee,
+                "credits": sum(by.values(), Decimal("0.00")),
+                **by,
+                "outcome_payment": paid,
+                "net": fee - by["applied"] + (paid or Decimal("0.00")),
+            }
         rows.append(row)
     return rows

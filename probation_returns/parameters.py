@@ -72,8 +72,9 @@ def for_quarter(quarter: Quarter | str) -> ContractParameters:
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     path = parameters_dir() / f"contract_year_{contract_year(q)}.toml"
     if not path.exists():
-        raise ParameterError(f"no contract parameters for {q}: {path} does not exist; add the file for "
-                             f"contract year {contract_year(q)}")
+        raise ParameterError(
+            f"no contract parameters for {q}: {path} does not exist; add the file for contract year {contract_year(q)}"
+        )
     return load(path)
 
 
@@ -151,7 +152,9 @@ class _Fields:
         try:
             amount = Decimal(str(value))
         except InvalidOperation as exc:
-            raise ParameterError(f"{self.path}: {dotted} is {value!r}; it must be an amount such as \"4650000.00\"") from exc
+            raise ParameterError(
+                f'{self.path}: {dotted} is {value!r}; it must be an amount such as "4650000.00"'
+            ) from exc
         if not amount.is_finite() or amount < 0:
             raise ParameterError(f"{self.path}: {dotted} is {value}; it must be zero or more")
         return amount

@@ -54,8 +54,11 @@ def mask_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def mask_text(text: str | None) -> str | None:
-    return None if text is None else re.sub(LOOKS_LIKE.replace("(?i)", ""), lambda m: "****" + m.group(1), text,
-                                            flags=re.IGNORECASE)
+    return (
+        None
+        if text is None
+        else re.sub(LOOKS_LIKE.replace("(?i)", ""), lambda m: "****" + m.group(1), text, flags=re.IGNORECASE)
+    )
 
 
 def mask_identifiers(frame: pl.DataFrame, keep: tuple[str, ...] = ("pnc_id",)) -> pl.DataFrame:

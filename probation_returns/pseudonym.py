@@ -21,8 +21,10 @@ class MissingKey(RuntimeError):
 def key() -> bytes:
     value = os.environ.get("RETURNS_PSEUDONYM_KEY", "")
     if not value:
-        raise MissingKey("RETURNS_PSEUDONYM_KEY is not set: set it to a secret of at least 16 characters before "
-                         "storing returns (the demo sets a demo key itself)")
+        raise MissingKey(
+            "RETURNS_PSEUDONYM_KEY is not set: set it to a secret of at least 16 characters before "
+            "storing returns (the demo sets a demo key itself)"
+        )
     if len(value) < 16:
         raise MissingKey("RETURNS_PSEUDONYM_KEY is shorter than 16 characters; use a longer secret")
     return value.encode()[:64]
@@ -36,7 +38,8 @@ def hash_values(values: pl.Series, secret: bytes | None = None) -> pl.Series:
     """
     secret = secret or key()
     uniques = values.drop_nulls().unique()
-    hashed = pl.Series([hashlib.blake2b(v.encode(), key=secret, digest_size=32).hexdigest() for v in uniques],
-                       dtype=pl.String)
+    hashed = pl.Series(
+        [hashlib.blake2b(v.encode(), key=secret, digest_size=32).hexdigest() for v in uniques], dtype=pl.String
+    )
     mapping = pl.DataFrame({"v": uniques, "h": hashed})
     return values.to_frame("v").join(mapping, on="v", how="left", maintain_order="left")["h"].rename(values.name)

@@ -21,9 +21,12 @@ from probation_returns.warehouse.models import BuildRequest, ReturnBuild
 def request(session: Session, quarter: str, by: str) -> BuildRequest:
     """A new request, or the one already waiting or building for the quarter (one at a time is enough)."""
     hold(session, "build_request", quarter)  # two managers pressing at once make one request
-    waiting = session.scalar(select(BuildRequest).where(BuildRequest.quarter == quarter,
-                                                        BuildRequest.status.in_(("received", "building")))
-                             .order_by(BuildRequest.id.desc()).limit(1))
+    waiting = session.scalar(
+        select(BuildRequest)
+        .where(BuildRequest.quarter == quarter, BuildRequest.status.in_(("received", "building")))
+        .order_by(BuildRequest.id.desc())
+        .limit(1)
+    )
     if waiting is not None:
         return waiting
     row = BuildRequest(quarter=quarter, requested_by=by, status="received")
@@ -47,9 +50,10 @@ def claim(session: Session, request_id: int, worker: str) -> BuildRequest | None
 def finish(session: Session, request_id: int, run_id: str | None, error: str | None) -> BuildRequest:
     """Record how the build ended and the quarter's latest build (a new one, or the same one kept)."""
     row = session.get(BuildRequest, request_id)
-    row.run_id, row.finished_at = run_id, dt.datetime.now(dt.timezone.utc)
-    latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == row.quarter)
-                            .order_by(ReturnBuild.build_number.desc()).limit(1))
+    row.run_id, row.finished_at = run_id, dt.datetime.now(dt.UTC)
+    latest = session.scalar(
+        select(ReturnBuild).where(ReturnBuild.quarter == row.quarter).order_by(ReturnBuild.build_number.desc()).limit(1)
+    )
     if error is None and latest is not None:
         row.status, row.build_id = "done", latest.id
     else:

@@ -42,7 +42,9 @@ def cohort(cases: pl.DataFrame, quarter: Quarter, person: str = "pnc_id") -> pl.
     )
 
 
-def proven_reoffences(people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.date, person: str = "pnc_id") -> pl.DataFrame:
+def proven_reoffences(
+    people: pl.DataFrame, extract: pl.DataFrame, as_of: dt.date, person: str = "pnc_id"
+) -> pl.DataFrame:
     """Each person's count of proven reoffences (0 for none)."""
     counted = (
         extract.join(people.select(person, "index_date"), on=person, how="inner")

@@ -31,5 +31,11 @@ def sign_off(session: Session, build: ReturnBuild, by: str) -> None:
         session.flush()
     except IntegrityError:
         raise AlreadySigned() from None
-    audit.record(session, by, "sign_off", quarter=build.quarter, target=f"{build.quarter} build {build.build_number}",
-                 manifest_sha256=build.manifest_sha256)
+    audit.record(
+        session,
+        by,
+        "sign_off",
+        quarter=build.quarter,
+        target=f"{build.quarter} build {build.build_number}",
+        manifest_sha256=build.manifest_sha256,
+    )

@@ -13,12 +13,27 @@ SENTENCE_TYPES = ("CO", "SSO", "LIC", "PSS")
 ROSH_LEVELS = ("L", "M", "H", "VH")
 SEXES = ("M", "F", "U")
 OFFENCE_GROUPS = (
-    "VIOLENCE", "SEXUAL", "ROBBERY", "THEFT", "CRIMINAL_DAMAGE_ARSON", "DRUG", "WEAPONS",
-    "PUBLIC_ORDER", "MISC_AGAINST_SOCIETY", "FRAUD", "SUMMARY_NON_MOTORING", "SUMMARY_MOTORING",
+    "VIOLENCE",
+    "SEXUAL",
+    "ROBBERY",
+    "THEFT",
+    "CRIMINAL_DAMAGE_ARSON",
+    "DRUG",
+    "WEAPONS",
+    "PUBLIC_ORDER",
+    "MISC_AGAINST_SOCIETY",
+    "FRAUD",
+    "SUMMARY_NON_MOTORING",
+    "SUMMARY_MOTORING",
 )
 TERMINATION_REASONS = (
-    "COMPLETED", "EARLY_GOOD_PROGRESS", "FAILURE_TO_COMPLY", "FURTHER_OFFENCE", "TRANSFERRED_NPS",
-    "DIED", "OTHER",
+    "COMPLETED",
+    "EARLY_GOOD_PROGRESS",
+    "FAILURE_TO_COMPLY",
+    "FURTHER_OFFENCE",
+    "TRANSFERRED_NPS",
+    "DIED",
+    "OTHER",
 )
 CONTACT_TYPES = ("F2F", "VIDEO", "PHONE")
 CONTACT_OUTCOMES = ("ATTENDED", "FAILED_TO_ATTEND", "ACCEPTABLE_ABSENCE")
@@ -28,10 +43,25 @@ REOFFENDING_OFFENCE_GROUPS = OFFENCE_GROUPS + ("BREACH",)
 
 TABLES: dict[str, tuple[str, ...]] = {
     "cases": (
-        "case_ref", "pnc_id", "provider_code", "sentence_type", "sentence_date", "start_date",
-        "rosh_level", "ogrs3_2yr", "age_at_start", "sex", "index_offence_group", "em_only",
-        "first_appointment_date", "first_appointment_attended", "sentence_plan_date",
-        "upw_required", "upw_arranged_date", "escalation_referral_date", "termination_date",
+        "case_ref",
+        "pnc_id",
+        "provider_code",
+        "sentence_type",
+        "sentence_date",
+        "start_date",
+        "rosh_level",
+        "ogrs3_2yr",
+        "age_at_start",
+        "sex",
+        "index_offence_group",
+        "em_only",
+        "first_appointment_date",
+        "first_appointment_attended",
+        "sentence_plan_date",
+        "upw_required",
+        "upw_arranged_date",
+        "escalation_referral_date",
+        "termination_date",
         "termination_reason",
     ),
     "contacts": ("case_ref", "contact_date", "contact_type", "outcome", "followup_date"),
@@ -40,8 +70,13 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": (
-        "sentence_date", "start_date", "first_appointment_date", "sentence_plan_date",
-        "upw_arranged_date", "escalation_referral_date", "termination_date",
+        "sentence_date",
+        "start_date",
+        "first_appointment_date",
+        "sentence_plan_date",
+        "upw_arranged_date",
+        "escalation_referral_date",
+        "termination_date",
     ),
     "contacts": ("contact_date", "followup_date"),
     "breaches": ("awareness_date", "referral_date"),

@@ -55,7 +55,7 @@ class Standing:
 
 def _delivered(submission: Submission) -> dt.datetime:
     moment = submission.delivered_at or submission.received_at
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def position(session: Session, submission: Submission) -> tuple[int | None, str, str]:
@@ -69,36 +69,59 @@ def position(session: Session, submission: Submission) -> tuple[int | None, str,
     late = _delivered(submission) >= deadline
     counted_version = counted.version if counted else None
     later_accepted = counted_version is not None and counted_version > version
-    others = session.scalars(select(Submission.id).where(Submission.provider_code == provider, Submission.quarter == q,
-                                                         Submission.id != submission.id)).first() is not None
+    others = (
+        session.scalars(
+            select(Submission.id).where(
+                Submission.provider_code == provider, Submission.quarter == q, Submission.id != submission.id
+            )
+        ).first()
+        is not None
+    )
     when = deadline_words(quarter)
-    holds = (f"version {counted_version} keeps counting" if counted_version
-             else "the quarter keeps having no valid return")
+    holds = (
+        f"version {counted_version} keeps counting" if counted_version else "the quarter keeps having no valid return"
+    )
     if counted_version == version:
         why = f"Version {version} counts: it was delivered by the deadline and accepted" + (
-            ", and no later version delivered by the deadline was accepted." if others else ".")
+            ", and no later version delivered by the deadline was accepted." if others else "."
+        )
     elif late:
-        why = (f"Version {version} does not count: it was delivered after the deadline ({when}), and a version "
-               "delivered late changes nothing. " + (f"Version {counted_version} counts." if counted_version
-                                                       else "No version counts: the quarter has no valid return."))
+        why = (
+            f"Version {version} does not count: it was delivered after the deadline ({when}), and a version "
+            "delivered late changes nothing. "
+            + (
+                f"Version {counted_version} counts."
+                if counted_version
+                else "No version counts: the quarter has no valid return."
+            )
+        )
     elif submission.outcome == "Rejected":
         why = f"Version {version} does not count: it was rejected. " + (
             f"Version {counted_version}, delivered by the deadline and accepted, still counts: a rejected version "
-            "never replaces an accepted one." if counted_version and not later_accepted else
-            f"Version {counted_version} counts." if counted_version else
-            "No version delivered by the deadline was accepted, so the quarter has no valid return.")
+            "never replaces an accepted one."
+            if counted_version and not later_accepted
+            else f"Version {counted_version} counts."
+            if counted_version
+            else "No version delivered by the deadline was accepted, so the quarter has no valid return."
+        )
     elif later_accepted:
-        why = (f"Version {version} no longer counts: version {counted_version}, delivered later and by the "
-               "deadline, was accepted and replaced it.")
+        why = (
+            f"Version {version} no longer counts: version {counted_version}, delivered later and by the "
+            "deadline, was accepted and replaced it."
+        )
     else:
         why = f"Version {version} does not count yet: it has not been checked."
     if late:
-        send_again = (f"The deadline ({when}) passed before this version was delivered: a version sent now is late "
-                      f"and changes nothing; {holds}.")
+        send_again = (
+            f"The deadline ({when}) passed before this version was delivered: a version sent now is late "
+            f"and changes nothing; {holds}."
+        )
     else:
         replaced = f"version {counted_version}" if counted_version else "no version"
-        send_again = (f"Until the deadline ({when}), a corrected version replaces {replaced} if it is accepted; "
-                      f"if it is rejected, {holds}. After the deadline, a new version is late and changes nothing.")
+        send_again = (
+            f"Until the deadline ({when}), a corrected version replaces {replaced} if it is accepted; "
+            f"if it is rejected, {holds}. After the deadline, a new version is late and changes nothing."
+        )
     return counted_version, why, send_again
 
 
@@ -121,8 +144,13 @@ def _credits(engine: Engine, provider: str, quarter: Quarter, counted_version: i
     result = provider_levels(engine, provider, quarter, keep_recent=True)  # the run's measures use them next
     total = sum((c.amount_gbp for c in result.credits), Decimal("0.00"))
     missed = sum(1 for level in result.levels if level.status in ("missed", "no valid return"))
-    basis = (f"from version {counted_version}'s service levels ({missed} below target)" if counted_version
-             else "with every service level counted as 0%, because no valid return counts")
-    return str(total), (f"Service credits for {quarter} as the returns stand: £{total:,.2f}, {basis}; the quarter's "
-                        "cap is applied, and the contract manager decides whether each is applied, waived or "
-                        "reinvested.")
+    basis = (
+        f"from version {counted_version}'s service levels ({missed} below target)"
+        if counted_version
+        else "with every service level counted as 0%, because no valid return counts"
+    )
+    return str(total), (
+        f"Service credits for {quarter} as the returns stand: £{total:,.2f}, {basis}; the quarter's "
+        "cap is applied, and the contract manager decides whether each is applied, waived or "
+        "reinvested."
+    )

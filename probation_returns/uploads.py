@@ -54,7 +54,9 @@ def _check_parts(incoming: list[Incoming]) -> None:
     if parts == ["workbook"] or sorted(parts) == sorted(TABLES):
         for item in incoming:
             if not item.sent_as.lower().endswith(EXTENSIONS[item.part]):
-                what = "an Excel workbook (.xlsx)" if item.part == "workbook" else f"the {item.part} table as a .csv file"
+                what = (
+                    "an Excel workbook (.xlsx)" if item.part == "workbook" else f"the {item.part} table as a .csv file"
+                )
                 raise UploadError(f"{shown_name(item.sent_as)} is not {what}")
         return
     raise UploadError("Send either one Excel workbook (.xlsx) or the three CSV files: cases, contacts and breaches")
@@ -71,8 +73,10 @@ def _stream_to(item: Incoming, out: BinaryIO) -> tuple[str, int]:
     while chunk := item.stream.read(CHUNK):
         size += len(chunk)
         if size > MAX_FILE_BYTES:
-            raise UploadError(f"{shown_name(item.sent_as)} is larger than {MAX_FILE_BYTES // 2**20} MB, the most a "
-                              "return file may be: check it is the right file")
+            raise UploadError(
+                f"{shown_name(item.sent_as)} is larger than {MAX_FILE_BYTES // 2**20} MB, the most a "
+                "return file may be: check it is the right file"
+            )
         digest.update(chunk)
         out.write(chunk)
     if size == 0:
@@ -89,8 +93,15 @@ def queued_folder(landing: Path, upload_id: int) -> Path:
     return landing / QUEUE / str(upload_id)
 
 
-def store(session: Session, landing: Path, provider: str, quarter: str, user_id: int, declared_by: str,
-          incoming: list[Incoming]) -> Upload:
+def store(
+    session: Session,
+    landing: Path,
+    provider: str,
+    quarter: str,
+    user_id: int,
+    declared_by: str,
+    incoming: list[Incoming],
+) -> Upload:
     """Stream the files to disk and queue them, in their own folder, as the upload's return.
 
     Nothing in the provider's landing folder changes here: the worker puts each upload's files there in
@@ -111,9 +122,15 @@ def store(session: Session, landing: Path, provider: str, quarter: str, user_id:
             os.fsync(out.fileno())
             files.append({"part": item.part, "sent_as": shown_name(item.sent_as), "sha256": digest, "bytes": size})
             staged.append((item.part, path))
-        upload = Upload(provider_code=provider, quarter=quarter, user_id=user_id, declared_by=declared_by.strip(),
-                        identity=identity([(f["part"], f["sha256"]) for f in files]), files=files,
-                        status="received")
+        upload = Upload(
+            provider_code=provider,
+            quarter=quarter,
+            user_id=user_id,
+            declared_by=declared_by.strip(),
+            identity=identity([(f["part"], f["sha256"]) for f in files]),
+            files=files,
+            status="received",
+        )
         session.add(upload)
         session.flush()
         folder = queued_folder(landing, upload.id)
@@ -150,8 +167,13 @@ def place(landing: Path, upload: Upload) -> None:
         kept.add(source.name)
     for old in folder.iterdir():  # then the quarter's files of the other form (CSVs after a workbook, say)
         match = RETURN_NAME.match(old.name)
-        if match and old.is_file() and old.name not in kept and match.group("provider").upper() == provider \
-                and str(Quarter.parse(match.group("quarter"))) == quarter:
+        if (
+            match
+            and old.is_file()
+            and old.name not in kept
+            and match.group("provider").upper() == provider
+            and str(Quarter.parse(match.group("quarter"))) == quarter
+        ):
             old.unlink()
 
 
@@ -161,7 +183,7 @@ def discard_queued(landing: Path, upload_id: int) -> None:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -203,8 +225,11 @@ def next_waiting(session: Session) -> int | None:
 
 def providers_waiting(session: Session) -> list[str]:
     """Providers with uploads to validate (waiting, or taken by a worker that has died), oldest upload first."""
-    rows = session.execute(select(Upload.provider_code, Upload.status, Upload.worker)
-                           .where(Upload.status.in_(("received", "validating"))).order_by(Upload.id))
+    rows = session.execute(
+        select(Upload.provider_code, Upload.status, Upload.worker)
+        .where(Upload.status.in_(("received", "validating")))
+        .order_by(Upload.id)
+    )
     out = []
     for provider, status, worker in rows:
         if provider not in out and (status == "received" or not worker_alive(worker)):
@@ -214,20 +239,25 @@ def providers_waiting(session: Session) -> list[str]:
 
 def oldest_waiting(session: Session, provider: str) -> int | None:
     """The provider's oldest upload not yet validated: its uploads are validated one at a time, in order."""
-    return session.scalar(select(Upload.id).where(Upload.provider_code == provider,
-                                                  Upload.status.in_(("received", "validating")))
-                          .order_by(Upload.id).limit(1))
+    return session.scalar(
+        select(Upload.id)
+        .where(Upload.provider_code == provider, Upload.status.in_(("received", "validating")))
+        .order_by(Upload.id)
+        .limit(1)
+    )
 
 
 def finish(session: Session, upload_id: int, run_id: str | None, error: str | None) -> Upload:
     """Tie the upload to the submission its files became (the received version with the same content)."""
     upload = session.get(Upload, upload_id)
     upload.run_id = run_id
-    candidates = session.scalars(select(Submission).where(Submission.provider_code == upload.provider_code,
-                                                          Submission.quarter == upload.quarter)
-                                 .order_by(Submission.version.desc()))
+    candidates = session.scalars(
+        select(Submission)
+        .where(Submission.provider_code == upload.provider_code, Submission.quarter == upload.quarter)
+        .order_by(Submission.version.desc())
+    )
     match = next((s for s in candidates if stored_identity(s) == upload.identity and s.outcome), None)
-    upload.finished_at = dt.datetime.now(dt.timezone.utc)
+    upload.finished_at = dt.datetime.now(dt.UTC)
     if match is not None:
         upload.submission_id, upload.status, upload.error = match.id, "done", None
     else:

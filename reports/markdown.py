@@ -7,4 +7,6 @@ import polars as pl
 
 def table(frame: pl.DataFrame) -> str:
     head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * frame.width + "\n"
-    return head + "\n".join("| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows())
+    return head + "\n".join(
+        "| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in frame.iter_rows()
+    )

@@ -59,50 +59,114 @@ from openpyxl.utils import range_boundaries
 from probation_returns.reference import providers
 
 HIDDEN, INF = "[c]", math.inf
-KEYS = {"service_levels.csv": ("provider_code", "measure"), "reoffending.csv": ("provider_code", "cohort_quarter"),
-        "payments.csv": ("provider_code",), "data_quality.csv": ("provider_code", "table")}
-COUNTS = {"service_levels.csv": (("quarter", "measure"), ("numerator", "denominator")),
-          "reoffending.csv": (("quarter",), ("cohort_size", "reoffenders", "reoffences"))}
-RATES = [("service_levels.csv", "numerator", "denominator", "performance", 3),
-         ("reoffending.csv", "reoffenders", "cohort_size", "binary_rate", 4),
-         ("reoffending.csv", "reoffences", "reoffenders", "frequency_rate", 3)]
-ORDER = [("service_levels.csv", "numerator", "denominator"), ("reoffending.csv", "reoffenders", "cohort_size"),
-         ("reoffending.csv", "reoffenders", "reoffences")]  # (smaller, larger) in one row
+KEYS = {
+    "service_levels.csv": ("provider_code", "measure"),
+    "reoffending.csv": ("provider_code", "cohort_quarter"),
+    "payments.csv": ("provider_code",),
+    "data_quality.csv": ("provider_code", "table"),
+}
+COUNTS = {
+    "service_levels.csv": (("quarter", "measure"), ("numerator", "denominator")),
+    "reoffending.csv": (("quarter",), ("cohort_size", "reoffenders", "reoffences")),
+}
+RATES = [
+    ("service_levels.csv", "numerator", "denominator", "performance", 3),
+    ("reoffending.csv", "reoffenders", "cohort_size", "binary_rate", 4),
+    ("reoffending.csv", "reoffences", "reoffenders", "frequency_rate", 3),
+]
+ORDER = [
+    ("service_levels.csv", "numerator", "denominator"),
+    ("reoffending.csv", "reoffenders", "cohort_size"),
+    ("reoffending.csv", "reoffenders", "reoffences"),
+]  # (smaller, larger) in one row
 COUNTED = {"numerator", "denominator", "cohort_size", "reoffenders", "reoffences", "rows", "cases", "warnings"}
 TOP_RULES = 3  # the data dictionary: "the most frequent rules" (three, ties by rule id)
 LINKED_RULE = ("high_risk_not_referred", "cases", "CAS-017")  # a measure's numerator, the table, the rule
-MEASURED_ON = {"SL001R": ("cases", 1), "SL002R": ("cases", 1), "SL003": ("cases", 1), "SL006R": ("cases", 1),
-               "successful_completion": ("cases", 1), "high_risk_not_referred": ("cases", 1),
-               "SL016": ("breaches", 1), "AE": ("breaches", 1), "AK": ("cases", 3)}  # records per accepted record
+MEASURED_ON = {
+    "SL001R": ("cases", 1),
+    "SL002R": ("cases", 1),
+    "SL003": ("cases", 1),
+    "SL006R": ("cases", 1),
+    "successful_completion": ("cases", 1),
+    "high_risk_not_referred": ("cases", 1),
+    "SL016": ("breaches", 1),
+    "AE": ("breaches", 1),
+    "AK": ("cases", 3),
+}  # records per accepted record
 DECISIONS = {"applied": "credits_applied_gbp", "waived": "credits_waived_gbp", "reinvested": "credits_reinvested_gbp"}
 SIGNED = {"net_gbp", "outcome_payments_gbp", "outcome_payment_gbp", "net_adjustment_gbp", "z", "adjusted_binary_rate"}
-PLACES = {"performance": 3, "target": 3, "frequency_rate": 3, "binary_rate": 4, "mean_p1": 4, "z": 4,
-          "adjusted_binary_rate": 4, "baseline_binary_rate": 4, "baseline_frequency_rate": 2}
+PLACES = {
+    "performance": 3,
+    "target": 3,
+    "frequency_rate": 3,
+    "binary_rate": 4,
+    "mean_p1": 4,
+    "z": 4,
+    "adjusted_binary_rate": 4,
+    "baseline_binary_rate": 4,
+    "baseline_frequency_rate": 2,
+}
 # workbook sheet -> (the CSV it repeats, the row key: headings, or a literal such as "CRC", {heading: CSV column})
 SHEETS = {
-    "Service levels": ("service_levels.csv", ("Provider code", "Measure code"), {
-        "Numerator (count)": "numerator", "Denominator (count)": "denominator", "Performance (%)": "performance",
-        "Target (%)": "target", "Service credit (£)": "credit_gbp"}),
-    "Reoffending": ("reoffending.csv", ("Provider code", "Cohort"), {
-        "Cohort size (people)": "cohort_size", "Reoffenders (people)": "reoffenders",
-        "Reoffences (count)": "reoffences", "Binary rate (%)": "binary_rate",
-        "Frequency (reoffences per reoffender)": "frequency_rate", "Mean p1 (%)": "mean_p1",
-        "z (standard deviations)": "z", "Adjusted binary rate (%)": "adjusted_binary_rate",
-        "Baseline binary rate (%)": "baseline_binary_rate",
-        "Baseline frequency (reoffences per reoffender)": "baseline_frequency_rate",
-        "Outcome payment (£)": "outcome_payment_gbp"}),
-    "Payments": ("payments.csv", ("Provider code",), {
-        "Quarterly fee (£)": "quarterly_fee_gbp", "Service credits (£)": "service_credits_gbp",
-        "Waived (£)": "credits_waived_gbp", "Reinvested (£)": "credits_reinvested_gbp",
-        "Applied (£)": "credits_applied_gbp", "Outcome payments (£)": "outcome_payments_gbp",
-        "Net payable (£)": "net_gbp"}),
-    "Data quality": ("data_quality.csv", ("Provider code", "Table"), {
-        "Rows (count)": "rows", "Rejected records (count)": "rejected_records", "Errors (count)": "errors",
-        "Warnings (count)": "warnings"}),
+    "Service levels": (
+        "service_levels.csv",
+        ("Provider code", "Measure code"),
+        {
+            "Numerator (count)": "numerator",
+            "Denominator (count)": "denominator",
+            "Performance (%)": "performance",
+            "Target (%)": "target",
+            "Service credit (£)": "credit_gbp",
+        },
+    ),
+    "Reoffending": (
+        "reoffending.csv",
+        ("Provider code", "Cohort"),
+        {
+            "Cohort size (people)": "cohort_size",
+            "Reoffenders (people)": "reoffenders",
+            "Reoffences (count)": "reoffences",
+            "Binary rate (%)": "binary_rate",
+            "Frequency (reoffences per reoffender)": "frequency_rate",
+            "Mean p1 (%)": "mean_p1",
+            "z (standard deviations)": "z",
+            "Adjusted binary rate (%)": "adjusted_binary_rate",
+            "Baseline binary rate (%)": "baseline_binary_rate",
+            "Baseline frequency (reoffences per reoffender)": "baseline_frequency_rate",
+            "Outcome payment (£)": "outcome_payment_gbp",
+        },
+    ),
+    "Payments": (
+        "payments.csv",
+        ("Provider code",),
+        {
+            "Quarterly fee (£)": "quarterly_fee_gbp",
+            "Service credits (£)": "service_credits_gbp",
+            "Waived (£)": "credits_waived_gbp",
+            "Reinvested (£)": "credits_reinvested_gbp",
+            "Applied (£)": "credits_applied_gbp",
+            "Outcome payments (£)": "outcome_payments_gbp",
+            "Net payable (£)": "net_gbp",
+        },
+    ),
+    "Data quality": (
+        "data_quality.csv",
+        ("Provider code", "Table"),
+        {
+            "Rows (count)": "rows",
+            "Rejected records (count)": "rejected_records",
+            "Errors (count)": "errors",
+            "Warnings (count)": "warnings",
+        },
+    ),
     "Charts": ("service_levels.csv", ("CRC", "Measure code"), {"All CRCs' performance (%)": "performance"}),
 }
-SUMMARY = {"Cases (count)": "cases", "Service credits (£)": "service_credits_gbp",
-           "Outcome payment (£)": "outcome_payments_gbp", "Net adjustment (£)": "net_adjustment_gbp"}
+SUMMARY = {
+    "Cases (count)": "cases",
+    "Service credits (£)": "service_credits_gbp",
+    "Outcome payment (£)": "outcome_payments_gbp",
+    "Net adjustment (£)": "net_adjustment_gbp",
+}
 
 
 @dataclass(frozen=True)
@@ -120,15 +184,16 @@ def places(column: str) -> int:
 
 
 def half_up(x: Fraction, dp: int) -> Fraction:
-    return Fraction(math.floor(x * 10 ** dp + Fraction(1, 2)), 10 ** dp)
+    return Fraction(math.floor(x * 10**dp + Fraction(1, 2)), 10**dp)
 
 
 def common_step(values) -> Fraction:
     """The largest g with every value a whole multiple of g (0 when all are 0)."""
     g = Fraction(0)
     for v in values:
-        g = Fraction(math.gcd(g.numerator * v.denominator, abs(v.numerator) * g.denominator),
-                     g.denominator * v.denominator)
+        g = Fraction(
+            math.gcd(g.numerator * v.denominator, abs(v.numerator) * g.denominator), g.denominator * v.denominator
+        )
     return g
 
 
@@ -138,8 +203,11 @@ class Release:
         self.top_rules: dict[tuple, list[str]] = defaultdict(list)  # (provider, table) -> every text listing them
         self.values: dict[tuple, Fraction] = {}  # published cells: (file, row key, column) -> value
         self.hidden: set[tuple] = set()  # [c] cells
-        self.rows = {name: pl.read_csv(folder / name, infer_schema_length=0).to_dicts()  # as text: exact decimals
-                     for name in KEYS if (folder / name).exists()}
+        self.rows = {
+            name: pl.read_csv(folder / name, infer_schema_length=0).to_dicts()  # as text: exact decimals
+            for name in KEYS
+            if (folder / name).exists()
+        }
         for name, rows in self.rows.items():
             for row in rows:
                 for column, value in row.items():
@@ -172,7 +240,9 @@ class Release:
                 c1, r1, c2, r2 = range_boundaries(table.ref)
                 header, *body = ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2, values_only=True)
                 header = [re.sub(r" ?\[notes? [^\]]*\]", "", h) if isinstance(h, str) else h for h in header]
-                expected = set(SHEETS.get(ws.title, (None, (), {}))[2]) | (set(SUMMARY) if ws.title == "Summary" else set())
+                expected = set(SHEETS.get(ws.title, (None, (), {}))[2]) | (
+                    set(SUMMARY) if ws.title == "Summary" else set()
+                )
                 if expected and not expected & set(header):  # renamed headings must not blind the attacker
                     raise ValueError(f"{book.name}:{ws.title} has none of the headings {sorted(expected)}")
                 self._link(f"{book.name}:{ws.title}", ws.title, [dict(zip(header, r)) for r in body])
@@ -202,12 +272,28 @@ class Release:
                         self.repeat(here(f"{measure}_performance"), level, "the Summary repeats the performance")
                 for column in ("service_credits_gbp", "outcome_payments_gbp"):
                     self.repeat(here(column), pay(column), f"the Summary repeats {column}")
-                self.links.append(([(here("net_adjustment_gbp"), -1), (pay("outcome_payments_gbp"), 1),
-                                    (pay("credits_applied_gbp"), -1)], "Summary net adjustment = outcome - applied",
-                                   (here("net_adjustment_gbp"),)))
-                self.links.append(([(here("cases"), -1), (("data_quality.csv", (code, "cases"), "rows"), 1),
-                                    (("data_quality.csv", (code, "cases"), "rejected_records"), -1)],
-                                   "Summary cases = rows - rejected records", (here("cases"),)))
+                self.links.append(
+                    (
+                        [
+                            (here("net_adjustment_gbp"), -1),
+                            (pay("outcome_payments_gbp"), 1),
+                            (pay("credits_applied_gbp"), -1),
+                        ],
+                        "Summary net adjustment = outcome - applied",
+                        (here("net_adjustment_gbp"),),
+                    )
+                )
+                self.links.append(
+                    (
+                        [
+                            (here("cases"), -1),
+                            (("data_quality.csv", (code, "cases"), "rows"), 1),
+                            (("data_quality.csv", (code, "cases"), "rejected_records"), -1),
+                        ],
+                        "Summary cases = rows - rejected records",
+                        (here("cases"),),
+                    )
+                )
 
         if title == "Payments":  # the workbook's total rows: each is the sum of its providers' cells
             kinds = {c: p.type for c, p in providers().items()}
@@ -216,8 +302,13 @@ class Release:
                 parts = [c for c, k in kinds.items() if k in members[code]]
                 for column in SHEETS["Payments"][2].values():
                     total = (sheet, (code,), column)
-                    self.links.append(([(total, -1), *((("payments.csv", (c,), column), 1) for c in parts)],
-                                       f"the workbook's Payments total {code} {column}", (total,)))
+                    self.links.append(
+                        (
+                            [(total, -1), *((("payments.csv", (c,), column), 1) for c in parts)],
+                            f"the workbook's Payments total {code} {column}",
+                            (total,),
+                        )
+                    )
 
     def repeat(self, shown: tuple, cell: tuple, name: str) -> None:
         self.links.append(([(shown, 1), (cell, -1)], name, (shown, cell)))
@@ -241,36 +332,56 @@ class Release:
                 groups[tuple(row[b] for b in by)][row["provider_code"]] = self.key(name, row)
             for group, codes in groups.items():
                 for col in counts:
-                    for total, parts in [(k, [c for c in codes if kind_of.get(c) == k]) for k in ("CRC", "NPS")] + \
-                            [("ALL", ["CRC", "NPS"])]:
+                    for total, parts in [(k, [c for c in codes if kind_of.get(c) == k]) for k in ("CRC", "NPS")] + [
+                        ("ALL", ["CRC", "NPS"])
+                    ]:
                         if total in codes:
-                            add([((name, codes[total], col), -1)] + [((name, codes[c], col), 1) for c in parts
-                                                                      if c in codes],
-                                f"{total} total of {name} {col} ({'/'.join(group)})")
+                            add(
+                                [((name, codes[total], col), -1)]
+                                + [((name, codes[c], col), 1) for c in parts if c in codes],
+                                f"{total} total of {name} {col} ({'/'.join(group)})",
+                            )
         levels, cohorts = self.rows.get("service_levels.csv", []), self.rows.get("reoffending.csv", [])
         for row in self.rows.get("payments.csv", []):
             code = row["provider_code"]
             p = lambda c: ("payments.csv", (code,), c)  # noqa: E731
-            add([(p("net_gbp"), -1), (p("quarterly_fee_gbp"), 1), (p("credits_applied_gbp"), -1),
-                 (p("outcome_payments_gbp"), 1)], f"{code}: net = fee - applied + outcome payments")
+            add(
+                [
+                    (p("net_gbp"), -1),
+                    (p("quarterly_fee_gbp"), 1),
+                    (p("credits_applied_gbp"), -1),
+                    (p("outcome_payments_gbp"), 1),
+                ],
+                f"{code}: net = fee - applied + outcome payments",
+            )
             if not self.present(p("service_credits_gbp")):
                 continue  # an NPS division: no credits, no outcome payments
-            lines = [(("service_levels.csv", self.key("service_levels.csv", r), "credit_gbp"), r["credit_decision"])
-                     for r in levels if r["provider_code"] == code]
+            lines = [
+                (("service_levels.csv", self.key("service_levels.csv", r), "credit_gbp"), r["credit_decision"])
+                for r in levels
+                if r["provider_code"] == code
+            ]
             add([(p("service_credits_gbp"), -1)] + [(c, 1) for c, _ in lines], f"{code}'s credit lines sum up")
             for decision, col in DECISIONS.items():
                 add([(p(col), -1)] + [(c, 1) for c, d in lines if d == decision], f"{code}'s {decision} lines sum up")
-            add([(p("service_credits_gbp"), -1)] + [(p(c), 1) for c in DECISIONS.values()],
-                f"{code}: service credits = waived + reinvested + applied")
-            add([(p("outcome_payments_gbp"), -1)] + [(("reoffending.csv", self.key("reoffending.csv", r),
-                                                       "outcome_payment_gbp"), 1) for r in cohorts
-                                                     if r["provider_code"] == code and r["result"] == "final"],
-                f"{code}: outcome payments = its final cohort's payment")
+            add(
+                [(p("service_credits_gbp"), -1)] + [(p(c), 1) for c in DECISIONS.values()],
+                f"{code}: service credits = waived + reinvested + applied",
+            )
+            add(
+                [(p("outcome_payments_gbp"), -1)]
+                + [
+                    (("reoffending.csv", self.key("reoffending.csv", r), "outcome_payment_gbp"), 1)
+                    for r in cohorts
+                    if r["provider_code"] == code and r["result"] == "final"
+                ],
+                f"{code}: outcome payments = its final cohort's payment",
+            )
         for name, n, d, r, dp in RATES:  # a published rate bounds its counts (half up: [r - h, r + h))
             for row in self.rows.get(name, []):
                 cell = lambda c: (name, self.key(name, row), c)  # noqa: E731
                 if cell(r) in self.values:
-                    rate, half = self.values[cell(r)], Fraction(1, 2 * 10 ** dp)
+                    rate, half = self.values[cell(r)], Fraction(1, 2 * 10**dp)
                     add([(cell(n), 1), (cell(d), -(rate - half))], f"{r} {rate} rounds {n}/{d}", 0, ">=")
                     add([(cell(d), rate + half), (cell(n), -1)], f"{r} {rate} rounds {n}/{d}", 0, ">")
         for terms, name, needed in self.links:
@@ -290,13 +401,21 @@ class Release:
             quality = lambda t, c: ("data_quality.csv", (code, t), c)  # noqa: E731
             if m == measure and kind_of.get(code) == "CRC":
                 if self.present(quality(table, "warnings")):
-                    add([(quality(table, "warnings"), 1), (cell("numerator"), -1)],
-                        f"{code}: {rule} is {measure}, so its numerator <= the {table} warnings", 0, ">=")
+                    add(
+                        [(quality(table, "warnings"), 1), (cell("numerator"), -1)],
+                        f"{code}: {rule} is {measure}, so its numerator <= the {table} warnings",
+                        0,
+                        ">=",
+                    )
                 for text in self.top_rules.get((code, table), []):
                     most = rule_at_most(text, rule)
                     if most is not None:
-                        add([(cell("numerator"), -1)], f"{code}: {rule} <= {most} by the top rules '{text}'",
-                            -most, ">=")
+                        add(
+                            [(cell("numerator"), -1)],
+                            f"{code}: {rule} <= {most} by the top rules '{text}'",
+                            -most,
+                            ">=",
+                        )
             on, per = ("contacts", 1) if m == "face_to_face_share" else MEASURED_ON.get(m, (None, 0))
             records = [(quality(on, "rows"), per), (quality(on, "rejected_records"), -per)]
             if on is None or not all(self.present(c) for c, _ in records):
@@ -309,15 +428,23 @@ class Release:
     def _rules(self, add, levels: list[dict], cohorts: list[dict], kind_of: dict) -> None:
         for name, small, large in ORDER:
             for row in self.rows.get(name, []):
-                add([((name, self.key(name, row), large), 1), ((name, self.key(name, row), small), -1)],
-                    f"{small} <= {large}", 0, ">=")
+                add(
+                    [((name, self.key(name, row), large), 1), ((name, self.key(name, row), small), -1)],
+                    f"{small} <= {large}",
+                    0,
+                    ">=",
+                )
         for row in levels:
             cell = lambda c: ("service_levels.csv", self.key("service_levels.csv", row), c)  # noqa: E731
             target, status = self.values.get(cell("target")), row["status"]
             if status in ("met", "missed") and target is not None:
                 sign = 1 if status == "met" else -1
-                add([(cell("numerator"), sign), (cell("denominator"), -sign * target)], f"status {status}", 0,
-                    ">=" if status == "met" else ">")
+                add(
+                    [(cell("numerator"), sign), (cell("denominator"), -sign * target)],
+                    f"status {status}",
+                    0,
+                    ">=" if status == "met" else ">",
+                )
                 add([(cell("denominator"), 1)], "status: at least the minimum volume", self.minimum_volume, ">=")
             if status == "insufficient volume":
                 add([(cell("denominator"), -1)], "status: below the minimum volume", 1 - self.minimum_volume, ">=")
@@ -337,15 +464,22 @@ class Release:
         for terms, const, name, kind in self.constraints():
             known = sum((k * self.values[c] for c, k in terms.items() if c not in self.hidden), Fraction(0))
             rows.append(({c: k for c, k in terms.items() if c in self.hidden}, const - known, name, kind))
-        found = {next(iter(t)): (c / next(iter(t.values())), name) for t, c, name, kind in rows
-                 if kind == "=" and len(t) == 1}
-        found = found or {c: (v, "a combination of the identities") for c, v in
-                          determined([(t, c) for t, c, _, kind in rows if kind == "="]).items()}
+        found = {
+            next(iter(t)): (c / next(iter(t.values())), name)
+            for t, c, name, kind in rows
+            if kind == "=" and len(t) == 1
+        }
+        found = found or {
+            c: (v, "a combination of the identities")
+            for c, v in determined([(t, c) for t, c, _, kind in rows if kind == "="]).items()
+        }
         return found or self.bounds(rows)
 
     def bounds(self, rows) -> dict[tuple, tuple[Fraction, str]]:
-        lo = {c: (-INF if c[2] in SIGNED else Fraction(1) if self.positive and c[2] in COUNTED else Fraction(0))
-              for c in self.hidden}
+        lo = {
+            c: (-INF if c[2] in SIGNED else Fraction(1) if self.positive and c[2] in COUNTED else Fraction(0))
+            for c in self.hidden
+        }
         hi = {c: INF for c in self.hidden}
         step = {c: Fraction(1, 10 ** places(c[2])) for c in self.hidden}
         why, equations = defaultdict(set), []
@@ -385,8 +519,9 @@ class Release:
             for row in self.rows.get(name, []):
                 cells = [(name, self.key(name, row), c) for c in (n, d, r)]
                 if cells[2] in self.hidden and all(self.present(c) for c in cells[:2]):
-                    (nl, nh), (dl, dh) = [(self.values[c],) * 2 if c in self.values else (lo[c], hi[c])
-                                          for c in cells[:2]]
+                    (nl, nh), (dl, dh) = [
+                        (self.values[c],) * 2 if c in self.values else (lo[c], hi[c]) for c in cells[:2]
+                    ]
                     if dl > 0 and nh != INF:
                         low, high = half_up(nl / dh if dh != INF else Fraction(0), dp), half_up(nh / dl, dp)
                         if low == high:
@@ -432,7 +567,9 @@ def determined(rows: list[tuple[dict, Fraction]]) -> dict[tuple, Fraction]:
 
 
 def attack(folder: Path, rules: bool = True, positive: bool = True) -> list[Leak]:
-    """Every [c] cell of the release in ``folder`` that the rest of it gives away (``rules``, ``positive``: see above)."""
+    """Every [c] cell of the release in ``folder`` that the rest of it gives away.
+
+    ``rules`` and ``positive``: see above."""
     release, leaks = Release(Path(folder), rules, positive), []
     while found := release.solve():
         for cell, (value, how) in sorted(found.items(), key=str):

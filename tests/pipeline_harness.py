@@ -53,9 +53,26 @@ CLOCK_COLUMNS = {"received_at"}  # the wall clock at intake: differs between any
 
 def generate_landing(folder: Path, providers: str = "C05,C14,C08,N03", scale: float = 0.02, seed: int = 7) -> Path:
     """A landing folder (per-provider sub-folders and a reoffending extract), written by ``returns generate``."""
-    done = subprocess.run([RETURNS, "generate", "--quarters", QUARTER, "--providers", providers,
-                           "--scale", str(scale), "--seed", str(seed), "--out", str(folder)],
-                          capture_output=True, text=True, timeout=300, cwd=folder.parent)
+    done = subprocess.run(
+        [
+            RETURNS,
+            "generate",
+            "--quarters",
+            QUARTER,
+            "--providers",
+            providers,
+            "--scale",
+            str(scale),
+            "--seed",
+            str(seed),
+            "--out",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=folder.parent,
+    )
     assert done.returncode == 0, f"returns generate failed:\n{done.stderr[-3000:]}"
     return folder
 
@@ -101,31 +118,60 @@ class Scenario:
         return self.root / "archive"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("RETURNS_") and k != "DAGSTER_HOME" and not k.startswith("PYTEST")}
-        env.update(RETURNS_DATABASE_URL=self.database_url, DAGSTER_HOME=str(self.root / "dagster"),
-                   RETURNS_PSEUDONYM_KEY=PSEUDONYM_KEY, RETURNS_ALERTS=str(self.root / "alerts"),
-                   RETURNS_LANDING=str(self.landing), RETURNS_ARCHIVE=str(self.archive),
-                   RETURNS_OUTPUT=str(self.out), PYTHONUNBUFFERED="1", COLUMNS="200")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("RETURNS_") and k != "DAGSTER_HOME" and not k.startswith("PYTEST")
+        }
+        env.update(
+            RETURNS_DATABASE_URL=self.database_url,
+            DAGSTER_HOME=str(self.root / "dagster"),
+            RETURNS_PSEUDONYM_KEY=PSEUDONYM_KEY,
+            RETURNS_ALERTS=str(self.root / "alerts"),
+            RETURNS_LANDING=str(self.landing),
+            RETURNS_ARCHIVE=str(self.archive),
+            RETURNS_OUTPUT=str(self.out),
+            PYTHONUNBUFFERED="1",
+            COLUMNS="200",
+        )
         return env
 
     def upgrade(self, timeout: float = 300) -> subprocess.CompletedProcess:
         """``returns db upgrade`` on this scenario's warehouse."""
-        return subprocess.run([RETURNS, "db", "upgrade"], cwd=self.root, env=self.env(), capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [RETURNS, "db", "upgrade"], cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
 
     def command(self) -> list[str]:
-        cmd = [RETURNS, "run", "--landing", str(self.landing), "--quarter", QUARTER, "--out", str(self.out),
-               "--archive", str(self.archive), "--extract", str(extract_of(self.landing))]
+        cmd = [
+            RETURNS,
+            "run",
+            "--landing",
+            str(self.landing),
+            "--quarter",
+            QUARTER,
+            "--out",
+            str(self.out),
+            "--archive",
+            str(self.archive),
+            "--extract",
+            str(extract_of(self.landing)),
+        ]
         return cmd + (["--workers", str(self.workers)] if self.workers else [])
 
     def start(self, tag: str = "run", extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path, float]:
         """Start ``returns run`` in its own session (process group), so that its workers can be killed with it."""
         log = self.root / f"{tag}.stderr"
         with open(log, "wb") as err:  # the child keeps its own descriptor
-            process = subprocess.Popen(self.command(), cwd=self.root, env={**self.env(), **(extra_env or {})},
-                                       stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            process = subprocess.Popen(
+                self.command(),
+                cwd=self.root,
+                env={**self.env(), **(extra_env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
         return process, log, time.monotonic()
 
     @staticmethod
@@ -134,8 +180,11 @@ class Scenario:
             code = process.wait(timeout=max(0.0, timeout - (time.monotonic() - started)))
         except subprocess.TimeoutExpired:
             kill_group(process)
-            return RunResult(None, time.monotonic() - started,
-                             f"did not finish within {timeout:.0f} s (killed)\n" + log.read_text(errors="replace"))
+            return RunResult(
+                None,
+                time.monotonic() - started,
+                f"did not finish within {timeout:.0f} s (killed)\n" + log.read_text(errors="replace"),
+            )
         return RunResult(code, time.monotonic() - started, log.read_text(errors="replace"))
 
     def step_failures(self) -> list[str]:
@@ -165,8 +214,9 @@ class Scenario:
     def explain(self, result: RunResult, what: str = "the run") -> str:
         """One failure of ``returns run``, in words: its exit code, its last lines and Dagster's reasons."""
         reasons = self.step_failures()
-        return (f"{what} exited {result.returncode} after {result.seconds:.1f} s:\n{result.tail()}"
-                + ("".join(f"\n      step failure: {r}" for r in reasons) if reasons else ""))
+        return f"{what} exited {result.returncode} after {result.seconds:.1f} s:\n{result.tail()}" + (
+            "".join(f"\n      step failure: {r}" for r in reasons) if reasons else ""
+        )
 
     def run(self, timeout: float = 600, tag: str = "run") -> RunResult:
         return self.finish(*self.start(tag), timeout=timeout)
@@ -181,11 +231,21 @@ class Scenario:
             landed = True
         killed_at = time.monotonic() - started
         kill_group(process)
-        return RunResult(process.returncode, time.monotonic() - started, log.read_text(errors="replace"),
-                         killed_at=killed_at, kill_landed=landed)
+        return RunResult(
+            process.returncode,
+            time.monotonic() - started,
+            log.read_text(errors="replace"),
+            killed_at=killed_at,
+            kill_landed=landed,
+        )
 
-    def run_and_kill_when(self, ready: Callable[[Path], bool], tag: str = "killed", timeout: float = 900,
-                          extra_env: dict[str, str] | None = None) -> RunResult:
+    def run_and_kill_when(
+        self,
+        ready: Callable[[Path], bool],
+        tag: str = "killed",
+        timeout: float = 900,
+        extra_env: dict[str, str] | None = None,
+    ) -> RunResult:
         """Start a run and SIGKILL its process group as soon as ``ready(out)`` is true (polled every 0.2 ms
         once ``out/builds`` exists, every 20 ms before), or leave it be if it finishes first. ``extra_env``
         is for the killed run only (a failpoint holding it in the moment to kill)."""
@@ -201,8 +261,13 @@ class Scenario:
             time.sleep(0.0002 if builds.is_dir() else 0.02)
         killed_at = time.monotonic() - started
         kill_group(process)
-        return RunResult(process.returncode, time.monotonic() - started, log.read_text(errors="replace"),
-                         killed_at=killed_at, kill_landed=landed)
+        return RunResult(
+            process.returncode,
+            time.monotonic() - started,
+            log.read_text(errors="replace"),
+            killed_at=killed_at,
+            kill_landed=landed,
+        )
 
 
 def recorded_builds(database_url: str) -> int | None:
@@ -219,8 +284,9 @@ def recorded_builds(database_url: str) -> int | None:
 
 def staging_has_files(out: Path) -> bool:
     """A build is being written: a ``builds/.building-*`` folder already holds a file."""
-    return any(entry.name.startswith(".building-") and any(Path(entry.path).iterdir())
-               for entry in os.scandir(out / "builds"))
+    return any(
+        entry.name.startswith(".building-") and any(Path(entry.path).iterdir()) for entry in os.scandir(out / "builds")
+    )
 
 
 def build_folder_written(out: Path) -> bool:
@@ -230,12 +296,15 @@ def build_folder_written(out: Path) -> bool:
 
 def publishing(out: Path) -> bool:
     """The build is being copied to the output folder as the current return (``.*.incoming-*`` files)."""
-    return any(".incoming-" in name for folder in (out, out / "publication") if folder.is_dir()
-               for name in os.listdir(folder))
+    return any(
+        ".incoming-" in name for folder in (out, out / "publication") if folder.is_dir() for name in os.listdir(folder)
+    )
 
 
 def writing_extract_findings(out: Path) -> bool:
-    """The reoffending extract's findings are being written (``feedback/reoffending/<as of>/.findings.csv.incoming-*``)."""
+    """The reoffending extract's findings are being written.
+
+    (``feedback/reoffending/<as of>/.findings.csv.incoming-*``)"""
     return any(".findings.csv.incoming-" in p.name for p in (out / "feedback" / "reoffending").glob("*/.*"))
 
 
@@ -318,19 +387,25 @@ def warehouse(database_url: str, root: Path) -> tuple[dict[str, Counter], dict[i
         meta = MetaData()
         meta.reflect(engine)
         with engine.connect() as conn:
-            raw = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
-                   for t in meta.sorted_tables if t.name != "alembic_version"}
+            raw = {
+                t.name: [dict(r._mapping) for r in conn.execute(t.select())]
+                for t in meta.sorted_tables
+                if t.name != "alembic_version"
+            }
     finally:
         engine.dispose()
     subs = {r["id"]: f"{r['provider_code']}/{r['quarter']}/v{r['version']}" for r in raw.get("submissions", [])}
     refs = {
         "submissions": subs,
-        "validation_runs": {r["id"]: "run of " + subs.get(r["submission_id"], "?")
-                            for r in raw.get("validation_runs", [])},
+        "validation_runs": {
+            r["id"]: "run of " + subs.get(r["submission_id"], "?") for r in raw.get("validation_runs", [])
+        },
         "reoffending_extracts": {r["id"]: r["sha256"] for r in raw.get("reoffending_extracts", [])},
         "return_builds": {r["id"]: f"{r['quarter']} build {r['build_number']}" for r in raw.get("return_builds", [])},
-        "credits": {r["id"]: f"{r['quarter']}/{r['provider_code']}/{r['measure']}/{_value(r['amount_gbp'], '')}"
-                    for r in raw.get("credits", [])},
+        "credits": {
+            r["id"]: f"{r['quarter']}/{r['provider_code']}/{r['measure']}/{_value(r['amount_gbp'], '')}"
+            for r in raw.get("credits", [])
+        },
     }
     roots = sorted({str(root), str(root.resolve())}, key=len, reverse=True)
     tables: dict[str, Counter] = {}
@@ -363,8 +438,9 @@ def warehouse(database_url: str, root: Path) -> tuple[dict[str, Counter], dict[i
                 out.append((name, value))
             rows[tuple(out)] += 1
         tables[table.name] = rows
-    received = [f"{subs[r['id']]} is still '{r['status']}'" for r in raw.get("submissions", [])
-                if r["status"] == "received"]
+    received = [
+        f"{subs[r['id']]} is still '{r['status']}'" for r in raw.get("submissions", []) if r["status"] == "received"
+    ]
     return tables, subs, received
 
 
@@ -389,8 +465,14 @@ def _normalise_csv(path: Path, ids: dict[int, str]) -> tuple[list[tuple], bool]:
 
 def _normalise_json(value, ids: dict[int, str]):
     if isinstance(value, dict):
-        return {k: (ids.get(v, f"<unknown submission {v}>") if k in ID_COLUMNS and isinstance(v, int)
-                    else _normalise_json(v, ids)) for k, v in value.items()}
+        return {
+            k: (
+                ids.get(v, f"<unknown submission {v}>")
+                if k in ID_COLUMNS and isinstance(v, int)
+                else _normalise_json(v, ids)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_normalise_json(v, ids) for v in value]
     return value
@@ -426,21 +508,28 @@ def snapshot(scenario: Scenario) -> Snapshot:
                     snap.problems.append(f"{(where / rel).relative_to(out)} (in manifest.json) is missing")
                 elif _sha(where / rel) != digest:
                     snap.problems.append(f"{(where / rel).relative_to(out)} does not match manifest.json")
-        if build is not None and (build / "manifest.json").is_file() and \
-                (build / "manifest.json").read_bytes() != manifest_path.read_bytes():
+        if (
+            build is not None
+            and (build / "manifest.json").is_file()
+            and (build / "manifest.json").read_bytes() != manifest_path.read_bytes()
+        ):
             snap.problems.append(f"manifest.json differs from builds/{number:03d}/manifest.json")
         manifest.pop("built_at", None)
         manifest.pop("content_sha256", None)  # over the tables, whose received_at follows the wall clock
         # inputs_sha256 stays: the inputs' checksum must be the same after a kill, or with two runs at once
         manifest["inputs"] = _normalise_json(manifest.get("inputs"), ids)
-        manifest["files"] = {rel: (digest if rel in snap.csv_bytes else "<not comparable>")
-                             for rel, digest in sorted(files.items())}
+        manifest["files"] = {
+            rel: (digest if rel in snap.csv_bytes else "<not comparable>") for rel, digest in sorted(files.items())
+        }
         snap.manifest = manifest
     else:
         snap.problems.append("manifest.json is missing")
 
-    recorded = {row_value(r, "build_number") for r in snap.tables.get("return_builds", Counter())
-                if row_value(r, "quarter") == QUARTER}
+    recorded = {
+        row_value(r, "build_number")
+        for r in snap.tables.get("return_builds", Counter())
+        if row_value(r, "quarter") == QUARTER
+    }
     builds = out / "builds"
     if builds.is_dir():
         snap.builds = sorted(p.name for p in builds.iterdir())
@@ -458,8 +547,11 @@ def snapshot(scenario: Scenario) -> Snapshot:
         snap.hidden = {p.relative_to(out).as_posix() for p in out.rglob(".*")}
     for root in (scenario.archive, scenario.landing / ".portal-staging"):  # a writer's temporary names
         if root.is_dir():
-            left = sorted(p.relative_to(root.parent).as_posix() for p in root.rglob("*")
-                          if p.name.startswith(".") or root.name == ".portal-staging")
+            left = sorted(
+                p.relative_to(root.parent).as_posix()
+                for p in root.rglob("*")
+                if p.name.startswith(".") or root.name == ".portal-staging"
+            )
             if left:
                 snap.problems.append(f"temporary names left in {root.name}/: {left[:6]}")
     if scenario.archive.is_dir():
@@ -475,8 +567,11 @@ def snapshot(scenario: Scenario) -> Snapshot:
         for path in sorted(feedback.rglob("*")):
             if not path.is_file():
                 continue
-            rel = re.sub(r"submission-(\d+)", lambda m: "submission-" + ids.get(int(m.group(1)), m.group(1)).replace(
-                "/", "_"), path.relative_to(feedback).as_posix())
+            rel = re.sub(
+                r"submission-(\d+)",
+                lambda m: "submission-" + ids.get(int(m.group(1)), m.group(1)).replace("/", "_"),
+                path.relative_to(feedback).as_posix(),
+            )
             if path.suffix == ".csv":
                 snap.feedback[rel] = _sha(path)
             elif path.suffix == ".json":
@@ -544,10 +639,15 @@ def differences(expected: Snapshot, actual: Snapshot, examples: int = 2) -> list
     if actual.hidden - expected.hidden:
         found.append(f"left in the output folder: {sorted(actual.hidden - expected.hidden)[:6]}")
     if expected.archive != actual.archive:
-        found.append(f"archive: extra {sorted(actual.archive - expected.archive)[:4]}, "
-                     f"missing {sorted(expected.archive - actual.archive)[:4]}")
+        found.append(
+            f"archive: extra {sorted(actual.archive - expected.archive)[:4]}, "
+            f"missing {sorted(expected.archive - actual.archive)[:4]}"
+        )
     if expected.feedback != actual.feedback:
-        changed = sorted(k for k in set(expected.feedback) | set(actual.feedback)
-                         if expected.feedback.get(k) != actual.feedback.get(k))
+        changed = sorted(
+            k
+            for k in set(expected.feedback) | set(actual.feedback)
+            if expected.feedback.get(k) != actual.feedback.get(k)
+        )
         found.append(f"feedback differs: {changed[:6]}{' ...' if len(changed) > 6 else ''}")
     return found

@@ -14,14 +14,18 @@ from probation_returns import accounts
 from probation_returns.ingest import discover, receive
 from probation_returns.uploads import Incoming, place, store
 from probation_returns.validation.service import validate_submission
-from reports.feedback import FEEDBACK_FILES
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
+from reports.feedback import FEEDBACK_FILES
 from tests.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
-ACCOUNTS = {"provider": "clerk@c14.example", "other_provider": "clerk@c05.example",
-            "manager": "manager@moj.example", "admin": "admin@moj.example"}
+ACCOUNTS = {
+    "provider": "clerk@c14.example",
+    "other_provider": "clerk@c05.example",
+    "manager": "manager@moj.example",
+    "admin": "admin@moj.example",
+}
 
 
 @dataclass
@@ -63,10 +67,18 @@ def _return(tmp: Path, provider: str, faulty: bool) -> list[Path]:
 def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     upgrade(database_url)
     engine = engine_for(database_url)
-    settings = Settings(database_url=database_url, landing=tmp / "landing", archive=tmp / "archive",
-                        output=tmp / "output", dagster_home=tmp / "dagster", secret_key="test-secret-key",
-                        alerts=tmp / "alerts",
-                        open_quarter="2017Q3", process_uploads=False, sign_in_limit="1000 per minute")
+    settings = Settings(
+        database_url=database_url,
+        landing=tmp / "landing",
+        archive=tmp / "archive",
+        output=tmp / "output",
+        dagster_home=tmp / "dagster",
+        secret_key="test-secret-key",
+        alerts=tmp / "alerts",
+        open_quarter="2017Q3",
+        process_uploads=False,
+        sign_in_limit="1000 per minute",
+    )
     for key, value in overrides.items():
         setattr(settings, key, value)
     with session_scope(engine) as s:
@@ -79,9 +91,15 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     for provider, faulty in (("C14", False), ("C05", True)):
         files = _return(tmp, provider, faulty)
         with session_scope(engine) as s:
-            upload = store(s, settings.landing, provider, "2017Q3",
-                           users[ACCOUNTS["provider" if provider == "C14" else "other_provider"]], "A Clerk",
-                           [Incoming(f.name.split("_")[-1].removesuffix(".csv"), f.name, f.open("rb")) for f in files])
+            upload = store(
+                s,
+                settings.landing,
+                provider,
+                "2017Q3",
+                users[ACCOUNTS["provider" if provider == "C14" else "other_provider"]],
+                "A Clerk",
+                [Incoming(f.name.split("_")[-1].removesuffix(".csv"), f.name, f.open("rb")) for f in files],
+            )
             upload_ids[provider] = upload.id
             place(settings.landing, upload)  # as the worker does before its run
         landed = discover(settings.landing, provider=provider, quarter="2017Q3")[0]
@@ -95,23 +113,53 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
     (build_folder / "publication" / "ministry_return_2017Q3.xlsx").write_bytes(b"PK\x03\x04 the publication copy")
     (build_folder / "manifest.json").write_text('{"build": 1}')
     with session_scope(engine) as s:
-        build = ReturnBuild(quarter="2017Q3", build_number=1, software_version="0.1.0", parameter_version="2017-18.1",
-                            inputs_sha256="a" * 64, manifest_sha256="b" * 64, output_path=str(build_folder))
+        build = ReturnBuild(
+            quarter="2017Q3",
+            build_number=1,
+            software_version="0.1.0",
+            parameter_version="2017-18.1",
+            inputs_sha256="a" * 64,
+            manifest_sha256="b" * 64,
+            output_path=str(build_folder),
+        )
         s.add(build)
-        s.add(Credit(quarter="2017Q3", provider_code="C05", measure="SL001R", amount_gbp=Decimal("1234.56"),
-                     unscaled_gbp=Decimal("1234.56"), parameter_version="2017-18.1"))
+        s.add(
+            Credit(
+                quarter="2017Q3",
+                provider_code="C05",
+                measure="SL001R",
+                amount_gbp=Decimal("1234.56"),
+                unscaled_gbp=Decimal("1234.56"),
+                parameter_version="2017-18.1",
+            )
+        )
         s.flush()
         build_id = build.id
-        failed = BuildRequest(quarter="2017Q3", requested_by=ACCOUNTS["manager"], status="failed",
-                              error="quarter_performance: the test's build failed")
+        failed = BuildRequest(
+            quarter="2017Q3",
+            requested_by=ACCOUNTS["manager"],
+            status="failed",
+            error="quarter_performance: the test's build failed",
+        )
         s.add(failed)
         s.flush()
         rebuild_id = failed.id
         assert s.get(Provider, "C05") is not None
     app = create_app(settings)
     app.config["TESTING"] = True
-    return Seeded(app, settings, engine, submissions["C14"], submissions["C05"], upload_ids["C14"], upload_ids["C05"],
-                  build_id, workbook, {role: users[email] for role, email in ACCOUNTS.items()}, rebuild_id)
+    return Seeded(
+        app,
+        settings,
+        engine,
+        submissions["C14"],
+        submissions["C05"],
+        upload_ids["C14"],
+        upload_ids["C05"],
+        build_id,
+        workbook,
+        {role: users[email] for role, email in ACCOUNTS.items()},
+        rebuild_id,
+    )
 
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -125,7 +173,8 @@ def token(client, path: str = "/sign-in") -> str:
 
 
 def sign_in(client, role: str):
-    response = client.post("/sign-in", data={"email": ACCOUNTS[role], "password": PASSWORD,
-                                             "csrf_token": token(client)})
+    response = client.post(
+        "/sign-in", data={"email": ACCOUNTS[role], "password": PASSWORD, "csrf_token": token(client)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response

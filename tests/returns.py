@@ -13,12 +13,72 @@ from probation_returns.spec import TABLES
 CASES = [
     # case_ref, pnc_id, provider, type, sentence, start, rosh, ogrs, age, sex, offence, em,
     # first appt, attended, plan, upw, upw date, escalation, termination, reason
-    ["A100001", "2001/0012345H", "C05", "CO", "2017-06-28", "2017-07-03", "M", "45", "30", "M", "THEFT", "N",
-     "2017-07-05", "Y", "2017-07-20", "Y", "2017-07-06", "", "", ""],
-    ["A100002", "1999/7654321V", "C05", "LIC", "2016-01-10", "2017-05-15", "H", "60", "41", "F", "VIOLENCE", "N",
-     "2017-05-16", "Y", "2017-05-30", "N", "", "2017-05-15", "2017-08-31", "COMPLETED"],
-    ["A100003", "2001/0012346J", "C05", "SSO", "2017-08-01", "2017-08-02", "L", "20", "25", "U", "DRUG", "N",
-     "2017-08-04", "N", "", "N", "", "", "", ""],
+    [
+        "A100001",
+        "2001/0012345H",
+        "C05",
+        "CO",
+        "2017-06-28",
+        "2017-07-03",
+        "M",
+        "45",
+        "30",
+        "M",
+        "THEFT",
+        "N",
+        "2017-07-05",
+        "Y",
+        "2017-07-20",
+        "Y",
+        "2017-07-06",
+        "",
+        "",
+        "",
+    ],
+    [
+        "A100002",
+        "1999/7654321V",
+        "C05",
+        "LIC",
+        "2016-01-10",
+        "2017-05-15",
+        "H",
+        "60",
+        "41",
+        "F",
+        "VIOLENCE",
+        "N",
+        "2017-05-16",
+        "Y",
+        "2017-05-30",
+        "N",
+        "",
+        "2017-05-15",
+        "2017-08-31",
+        "COMPLETED",
+    ],
+    [
+        "A100003",
+        "2001/0012346J",
+        "C05",
+        "SSO",
+        "2017-08-01",
+        "2017-08-02",
+        "L",
+        "20",
+        "25",
+        "U",
+        "DRUG",
+        "N",
+        "2017-08-04",
+        "N",
+        "",
+        "N",
+        "",
+        "",
+        "",
+        "",
+    ],
 ]
 CONTACTS = [
     ["A100001", "2017-07-05", "F2F", "ATTENDED", ""],
@@ -34,11 +94,16 @@ BREACHES = [
 
 
 def clean_tables() -> dict[str, list[list[str]]]:
-    return {"cases": [list(r) for r in CASES], "contacts": [list(r) for r in CONTACTS],
-            "breaches": [list(r) for r in BREACHES]}
+    return {
+        "cases": [list(r) for r in CASES],
+        "contacts": [list(r) for r in CONTACTS],
+        "breaches": [list(r) for r in BREACHES],
+    }
 
 
-def write_csvs(folder: Path, tables: dict[str, list[list[str]]], provider: str = "C05", quarter: str = "2017Q3") -> list[Path]:
+def write_csvs(
+    folder: Path, tables: dict[str, list[list[str]]], provider: str = "C05", quarter: str = "2017Q3"
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, rows in tables.items():

@@ -52,12 +52,15 @@ def test_a_new_extract_is_registered_once(tmp_path):
     folders = Folders(landing=str(landing))
     context = dg.build_sensor_context(resources={"folders": folders}, definitions=defs)
     assert isinstance(extract_sensor(context), dg.SkipReason)
-    (landing / "reoffending_2019-03-31.csv").write_text("pnc_id,offence_date,disposal_date,disposal_type,offence_group\n")
+    (landing / "reoffending_2019-03-31.csv").write_text(
+        "pnc_id,offence_date,disposal_date,disposal_type,offence_group\n"
+    )
     result = extract_sensor(dg.build_sensor_context(resources={"folders": folders}, definitions=defs))
     [request] = result.run_requests
     assert request.run_key.startswith("extract-")
-    again = extract_sensor(dg.build_sensor_context(cursor=result.cursor, resources={"folders": folders},
-                                                   definitions=defs))
+    again = extract_sensor(
+        dg.build_sensor_context(cursor=result.cursor, resources={"folders": folders}, definitions=defs)
+    )
     assert isinstance(again, dg.SkipReason)
 
 
@@ -67,8 +70,17 @@ def test_a_new_extract_rebuilds_the_quarters_whose_results_it_can_change(tmp_pat
     engine = engine_for(db)
     with session_scope(engine) as session:
         for i, q in enumerate(["2016Q1", "2017Q2", "2017Q3", "2018Q4"]):
-            session.add(Submission(provider_code="C05", quarter=q, version=1, sha256=f"{i:064d}", file_names=[],
-                                   status="validated", outcome="Accepted"))
+            session.add(
+                Submission(
+                    provider_code="C05",
+                    quarter=q,
+                    version=1,
+                    sha256=f"{i:064d}",
+                    file_names=[],
+                    status="validated",
+                    outcome="Accepted",
+                )
+            )
     # An extract as of 2018-12-31 after one as of 2018-09-30. 2016Q1 ended 31 Mar 2016, so its result
     # was final (18 months on) from 30 Sep 2017: nothing changes. 2017Q2 ended 30 Jun 2017 and is final
     # only from the end of December 2018, after the previous extract: it changes; 2017Q3 likewise.
@@ -78,8 +90,15 @@ def test_a_new_extract_rebuilds_the_quarters_whose_results_it_can_change(tmp_pat
     assert [str(q) for q in quarters_changed_by(engine, dt.date(2018, 12, 31), None)] == ["2016Q1", "2017Q2", "2017Q3"]
 
     with session_scope(engine) as session:
-        session.add(ReoffendingExtract(as_of_date=dt.date(2018, 12, 31), file_name="reoffending_2018-12-31.csv",
-                                       sha256="ab" * 32, archive_path="x", rows=1))
+        session.add(
+            ReoffendingExtract(
+                as_of_date=dt.date(2018, 12, 31),
+                file_name="reoffending_2018-12-31.csv",
+                sha256="ab" * 32,
+                archive_path="x",
+                rows=1,
+            )
+        )
     result = rebuild_requests(engine)
     assert [r.partition_key for r in result] == ["2016-01-01", "2017-04-01", "2017-07-01"]
     assert all(r.run_key.startswith("extract-abababababababab-") for r in result)
@@ -107,8 +126,14 @@ def test_an_alert_is_recorded_once_and_sent_to_a_webhook_on_127_0_0_1(tmp_path):
         upgrade(db)
         engine = engine_for(db)
         hook = WebhookNotifier(f"http://127.0.0.1:{server.server_port}/alerts")
-        alert = Alert(key="check-1", kind="check_failed", title="Check cases_errors failed on provider_validation",
-                      asset_key="provider_validation", partition_key="C05|2017-07-01", check_name="cases_errors")
+        alert = Alert(
+            key="check-1",
+            kind="check_failed",
+            title="Check cases_errors failed on provider_validation",
+            asset_key="provider_validation",
+            partition_key="C05|2017-07-01",
+            check_name="cases_errors",
+        )
         assert raise_alert(engine, tmp_path / "alerts", alert, [hook]) is True
         assert raise_alert(engine, tmp_path / "alerts", alert, [hook]) is False  # once only
         assert [m["alert"]["check_name"] for m in _Hook.received] == ["cases_errors"]
@@ -142,10 +167,14 @@ def test_an_alert_is_e_mailed_through_an_smtp_server_on_127_0_0_1(tmp_path):
     try:
         db = f"sqlite:///{tmp_path / 'w.db'}"
         upgrade(db)
-        mail = EmailNotifier("127.0.0.1", port, "returns@example.org",
-                             ["data-engineers@example.org"])
-        alert = Alert(key="run-9", kind="run_failed", title="Run of quarter_build for 2017-07-01 failed",
-                      run_id="abc", detail={"message": "disk full"})
+        mail = EmailNotifier("127.0.0.1", port, "returns@example.org", ["data-engineers@example.org"])
+        alert = Alert(
+            key="run-9",
+            kind="run_failed",
+            title="Run of quarter_build for 2017-07-01 failed",
+            run_id="abc",
+            detail={"message": "disk full"},
+        )
         assert raise_alert(engine_for(db), tmp_path / "alerts", alert, [mail])
         [envelope] = messages
         text = envelope.content.decode()
@@ -180,8 +209,15 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
         set_value(tables, "cases", row, "sentence_type", "XX")
     write_csvs(tmp_path / "landing" / "C05", tables)
     inst = dg.DagsterInstance.ephemeral()
-    run = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=tmp_path / "landing", archive=tmp_path / "archive",
-                      output=tmp_path / "out", database_url=db, dagster_instance=inst)
+    run = run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C05"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        dagster_instance=inst,
+    )
     assert run.failed == []  # a rejected return is a normal outcome for the run
     with session_scope(engine_for(db)) as session:
         alerts = session.scalars(select(AlertRow)).all()
@@ -202,8 +238,15 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
     # the return does not count: accepted_return was not materialized for it (a gap in its partitions)
     assert not inst.get_latest_materialization_event(dg.AssetKey("accepted_return"))
     # checked again (a rerun from the UI, or after a kill): the same rejected submission raises no second alert
-    again = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=tmp_path / "landing", archive=tmp_path / "archive",
-                        output=tmp_path / "out", database_url=db, dagster_instance=inst)
+    again = run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C05"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        dagster_instance=inst,
+    )
     assert again.failed == []
     assert len([r for r in inst.get_runs() if r.job_name == "provider_intake"]) == 2
     with session_scope(engine_for(db)) as session:
@@ -226,13 +269,20 @@ def test_a_failed_run_is_alerted_once_by_the_run_failure_sensor_naming_the_fix(t
     [record] = inst.fetch_run_status_changes(dg.DagsterEventType.RUN_FAILURE, limit=10).records
     for _ in range(2):  # evaluated twice (a restarted daemon): one alert
         context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_alerts", dagster_event=record.event_log_entry.dagster_event,
-            dagster_instance=inst, dagster_run=inst.get_run_by_id(result.run_id), resources=resources)
+            sensor_name="run_failure_alerts",
+            dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=inst,
+            dagster_run=inst.get_run_by_id(result.run_id),
+            resources=resources,
+        )
         run_failure_alerts(context.for_run_failure())
     lines = [json.loads(line) for line in (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["kind"] == "run_failed" and lines[0]["run_id"] == result.run_id
     assert lines[0]["key"] == f"run-{result.run_id}"
-    assert lines[0]["detail"]["message"].startswith("reoffending_extract:") and "2019-02-30" in lines[0]["detail"]["message"]
+    assert (
+        lines[0]["detail"]["message"].startswith("reoffending_extract:")
+        and "2019-02-30" in lines[0]["detail"]["message"]
+    )
 
 
 def test_a_mistyped_notifier_setting_is_recorded_not_raised(tmp_path, monkeypatch):
@@ -281,8 +331,8 @@ def test_an_alert_raised_by_two_processes_at_once_is_recorded_and_sent_once(engi
 
 def _checks_of_one_return(tmp_path, tables=None, drop: str | None = None) -> dict[str, object]:
     """provider_intake for C05 2017Q3 from the given tables: each check's evaluation, by name."""
-    from orchestration.run import _execute
     from orchestration.partitions import return_key
+    from orchestration.run import _execute
     from tests.returns import clean_tables, write_csvs
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
@@ -290,9 +340,15 @@ def _checks_of_one_return(tmp_path, tables=None, drop: str | None = None) -> dic
     files = write_csvs(tmp_path / "landing" / "C05", tables or clean_tables())
     if drop:
         next(f for f in files if f.name.endswith(f"_{drop}.csv")).unlink()
-    resources = {"warehouse": Warehouse(url=db), "folders": Folders(
-        landing=str(tmp_path / "landing"), archive=str(tmp_path / "archive"), output=str(tmp_path / "out"),
-        alerts=str(tmp_path / "alerts"))}
+    resources = {
+        "warehouse": Warehouse(url=db),
+        "folders": Folders(
+            landing=str(tmp_path / "landing"),
+            archive=str(tmp_path / "archive"),
+            output=str(tmp_path / "out"),
+            alerts=str(tmp_path / "alerts"),
+        ),
+    }
     result = _execute("provider_intake", resources, dg.DagsterInstance.ephemeral(), return_key("2017Q3", "C05"))
     assert result.success
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -305,8 +361,9 @@ def test_a_return_rejected_for_one_fault_of_the_whole_return_fails_exactly_one_c
     failed = [name for name, e in checks.items() if not e.passed]
     assert failed == ["file_readable"]
     assert checks["file_readable"].description.startswith("The return cannot be used: FIL-002 is fatal")
-    assert checks["breaches_errors"].description.startswith("Not judged: the return as a whole could not be used "
-                                                             "(FIL-002; see file_readable). The breaches file: not sent")
+    assert checks["breaches_errors"].description.startswith(
+        "Not judged: the return as a whole could not be used (FIL-002; see file_readable). The breaches file: not sent"
+    )
 
 
 def test_a_return_rejected_for_row_errors_in_contacts_fails_only_contacts_errors(tmp_path):

@@ -11,7 +11,11 @@ def test_quarter_parsing_and_bounds():
     assert (q.first_day, q.last_day) == (dt.date(2017, 7, 1), dt.date(2017, 9, 30))
     assert str(q + 2) == "2018Q1" and str(q - 3) == "2016Q4"
     assert Quarter.containing(dt.date(2016, 2, 29)) == Quarter(2016, 1)
-    assert [m[1] for m in Quarter.parse("2016Q1").months()] == [dt.date(2016, 1, 31), dt.date(2016, 2, 29), dt.date(2016, 3, 31)]
+    assert [m[1] for m in Quarter.parse("2016Q1").months()] == [
+        dt.date(2016, 1, 31),
+        dt.date(2016, 2, 29),
+        dt.date(2016, 3, 31),
+    ]
 
 
 def test_quarter_range_is_inclusive_and_rejects_nonsense():

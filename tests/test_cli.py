@@ -22,8 +22,22 @@ def test_generate_rejects_an_unknown_provider(tmp_path):
 
 
 def test_generate_writes_returns_and_a_manifest(tmp_path):
-    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--quarters", "2017Q3", "--providers", "C01,N01",
-                                 "--scale", "0.02", "--faults", "0.01"])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--out",
+            str(tmp_path),
+            "--quarters",
+            "2017Q3",
+            "--providers",
+            "C01,N01",
+            "--scale",
+            "0.02",
+            "--faults",
+            "0.01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["providers"] == ["C01", "N01"] and manifest["faults"]
@@ -45,7 +59,9 @@ def test_db_upgrade_reports_an_unreachable_server_in_one_line():
 
 def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C02", "--scale", "0.02"])
+    runner.invoke(
+        app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C02", "--scale", "0.02"]
+    )
     result = runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"])
     assert result.exit_code == 0, result.output
     with (tmp_path / "out" / "submissions.csv").open(newline="") as f:
@@ -73,8 +89,9 @@ def test_backfill_refuses_bad_quarters_and_a_misnamed_extract_in_one_line(tmp_pa
     (tmp_path / "landing" / "extract.csv").write_text("pnc_id\n")
     bad_range = runner.invoke(app, ["backfill", "--quarters", "2017Q3..2016Q1", "--landing", "landing"])
     assert bad_range.exit_code == 2 and "before the first" in bad_range.output
-    misnamed = runner.invoke(app, ["backfill", "--quarters", "2017Q3", "--landing", "landing",
-                                   "--extract", "landing/extract.csv"])
+    misnamed = runner.invoke(
+        app, ["backfill", "--quarters", "2017Q3", "--landing", "landing", "--extract", "landing/extract.csv"]
+    )
     assert misnamed.exit_code == 2 and "reoffending_YYYY-MM-DD.csv" in misnamed.output
     assert "Traceback" not in bad_range.output + misnamed.output
 
@@ -85,13 +102,35 @@ def test_every_command_line_mistake_is_one_line_and_exit_2(tmp_path, monkeypatch
     a_file.write_text("x")
     (tmp_path / "C05_2017Q3.xlsx").write_bytes(b"PK")
     mistakes = {
-        "is a file; --out needs a folder": ["validate", str(tmp_path / "C05_2017Q3.xlsx"), "--provider", "C05",
-                                            "--quarter", "2017Q3", "--out", str(a_file)],
-        "is a folder; give the return's files": ["validate", str(tmp_path), "--provider", "C05", "--quarter", "2017Q3",
-                                                 "--out", str(tmp_path / "out")],
+        "is a file; --out needs a folder": [
+            "validate",
+            str(tmp_path / "C05_2017Q3.xlsx"),
+            "--provider",
+            "C05",
+            "--quarter",
+            "2017Q3",
+            "--out",
+            str(a_file),
+        ],
+        "is a folder; give the return's files": [
+            "validate",
+            str(tmp_path),
+            "--provider",
+            "C05",
+            "--quarter",
+            "2017Q3",
+            "--out",
+            str(tmp_path / "out"),
+        ],
         "a new or existing folder": ["generate", "--out", str(a_file)],
-        "has no tables yet: run `returns db upgrade` first": ["credits", "list", "--quarter", "2017Q3",
-                                                              "--provider", "C05"],
+        "has no tables yet: run `returns db upgrade` first": [
+            "credits",
+            "list",
+            "--quarter",
+            "2017Q3",
+            "--provider",
+            "C05",
+        ],
         "is not a provider code": ["credits", "list", "--quarter", "2017Q3", "--provider", "X99"],
     }
     for words, args in mistakes.items():
@@ -146,8 +185,11 @@ def test_users_add_reads_the_password_from_standard_input_or_makes_one_up(tmp_pa
     url = f"sqlite:///{tmp_path / 'w.db'}"
     monkeypatch.setenv("RETURNS_DATABASE_URL", url)
     upgrade(url)
-    added = runner.invoke(app, ["users", "add", "Clerk@C14.example", "--role", "provider", "--provider", "c14"],
-                          input="a-long-enough-password\n")
+    added = runner.invoke(
+        app,
+        ["users", "add", "Clerk@C14.example", "--role", "provider", "--provider", "c14"],
+        input="a-long-enough-password\n",
+    )
     assert added.exit_code == 0 and "Added clerk@c14.example (provider for C14)" in added.output
     made = runner.invoke(app, ["users", "add", "cm@moj.example", "--role", "manager", "--generate"])
     assert made.exit_code == 0
@@ -160,8 +202,11 @@ def test_users_add_reads_the_password_from_standard_input_or_makes_one_up(tmp_pa
     assert all(h.startswith("$argon2id$") and password not in h for h in stored.values())
     for args, stdin, says in [
         (["users", "add", "x@moj.example", "--role", "provider"], "a-long-enough-password\n", "needs --provider"),
-        (["users", "add", "x@moj.example", "--role", "manager", "--provider", "C05"], "a-long-enough-password\n",
-         "leave out --provider"),
+        (
+            ["users", "add", "x@moj.example", "--role", "manager", "--provider", "C05"],
+            "a-long-enough-password\n",
+            "leave out --provider",
+        ),
         (["users", "add", "x@moj.example", "--role", "boss"], "a-long-enough-password\n", "role must be one of"),
         (["users", "add", "not-an-address", "--role", "manager"], "a-long-enough-password\n", "not an e-mail address"),
         (["users", "add", "x@moj.example", "--role", "manager"], "short\n", "at least 12 characters"),
@@ -222,10 +267,14 @@ def test_users_disable_enable_unlock_and_reset_password_each_audited(tmp_path, m
     with session_scope(engine) as s:
         assert accounts.authenticate(s, "clerk@c14.example", generated).email == "clerk@c14.example"
         logged = [(e.action, e.target) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert logged == [(a, "clerk@c14.example") for a in ("account_disabled", "account_enabled", "password_reset",
-                                                          "account_unlocked", "password_reset")]
-    for args, stdin, says in [(["disable", "nobody@example.org"], None, "there is no account for"),
-                              (["reset-password", "clerk@c14.example"], "short\n", "at least 12 characters")]:
+    assert logged == [
+        (a, "clerk@c14.example")
+        for a in ("account_disabled", "account_enabled", "password_reset", "account_unlocked", "password_reset")
+    ]
+    for args, stdin, says in [
+        (["disable", "nobody@example.org"], None, "there is no account for"),
+        (["reset-password", "clerk@c14.example"], "short\n", "at least 12 characters"),
+    ]:
         result = runner.invoke(app, ["users", *args], input=stdin)
         assert result.exit_code == 2 and says in result.output, result.output
     engine.dispose()

@@ -33,9 +33,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_database
-from tests.pipeline_harness import (RETURNS, RunResult, Scenario, Snapshot, build_folder_written, differences,
-                                    generate_landing, publishing, recorded_builds, snapshot, staging_has_files,
-                                    writing_extract_findings)
+from tests.pipeline_harness import (
+    RETURNS,
+    RunResult,
+    Scenario,
+    Snapshot,
+    build_folder_written,
+    differences,
+    generate_landing,
+    publishing,
+    recorded_builds,
+    snapshot,
+    staging_has_files,
+    writing_extract_findings,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +112,10 @@ def baseline(warehouses: Warehouses, landing: Path) -> Baseline:
     done = scenario.run(timeout=900, tag="uninterrupted")
     print(f"\n[{warehouses.name}] uninterrupted run: {done.seconds:.1f} s, exit {done.returncode}")
     if done.returncode != 0:
-        pytest.fail(f"[{warehouses.name}] nothing to compare with: "
-                    + scenario.explain(done, "the uninterrupted run from an empty warehouse"))
+        pytest.fail(
+            f"[{warehouses.name}] nothing to compare with: "
+            + scenario.explain(done, "the uninterrupted run from an empty warehouse")
+        )
     snap = snapshot(scenario)
     assert not snap.problems, f"[{warehouses.name}] the uninterrupted run left: " + "; ".join(snap.problems)
     assert snap.manifest.get("build_number") == 1 and snap.builds == ["001"], (snap.manifest, snap.builds)
@@ -123,8 +136,9 @@ def moment(fraction: float, duration: float) -> float:
 MAX_LINES = 14  # differences shown per kill
 
 
-def _rerun_and_compare(scenario: Scenario, killed: RunResult, baseline: Baseline, duration: float,
-                       what: str) -> tuple[RunResult, list[str], str]:
+def _rerun_and_compare(
+    scenario: Scenario, killed: RunResult, baseline: Baseline, duration: float, what: str
+) -> tuple[RunResult, list[str], str]:
     rerun = scenario.run(timeout=_timeout(duration), tag="rerun")
     found = [] if rerun.returncode == 0 else [scenario.explain(rerun, "the rerun")]
     found += differences(baseline.snapshot, snapshot(scenario))
@@ -158,24 +172,37 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(warehouses: Warehouses, 
             repeated += 1  # it finished before its kill: nothing was interrupted
             duration = killed.seconds
         if not killed.kill_landed:
-            line, found = what, ([scenario.explain(killed, "the run (before its kill)")] if killed.returncode
-                                 else ["every attempt finished first"])
+            line, found = (
+                what,
+                (
+                    [scenario.explain(killed, "the run (before its kill)")]
+                    if killed.returncode
+                    else ["every attempt finished first"]
+                ),
+            )
         elif rerun.returncode == 0:
             duration = rerun.seconds
         print(f"[{warehouses.name}] {line}" + (f": {len(found)} difference(s)" if found else ": same"), flush=True)
         if found:
             failures.append(line + "\n  - " + "\n  - ".join(found))
-    print(f"[{warehouses.name}] {len(fractions)} kills and reruns in {time.monotonic() - started:.0f} s "
-          f"(seed {SEED}; {repeated} run(s) finished before their kill and were repeated)")
-    assert not failures, (f"[{warehouses.name}] {len(failures)} of {len(fractions)} killed runs did not rerun to the "
-                          f"uninterrupted result (seed {SEED}, uninterrupted run {baseline.seconds:.1f} s):\n"
-                          + "\n".join(failures))
+    print(
+        f"[{warehouses.name}] {len(fractions)} kills and reruns in {time.monotonic() - started:.0f} s "
+        f"(seed {SEED}; {repeated} run(s) finished before their kill and were repeated)"
+    )
+    assert not failures, (
+        f"[{warehouses.name}] {len(failures)} of {len(fractions)} killed runs did not rerun to the "
+        f"uninterrupted result (seed {SEED}, uninterrupted run {baseline.seconds:.1f} s):\n" + "\n".join(failures)
+    )
 
 
-@pytest.mark.parametrize("trigger", [staging_has_files, build_folder_written, publishing],
-                         ids=["writing-build", "build-renamed", "publishing"])
-def test_killed_while_building_then_rerun_equals_uninterrupted_run(warehouses: Warehouses, baseline: Baseline,
-                                                                   landing: Path, trigger):
+@pytest.mark.parametrize(
+    "trigger",
+    [staging_has_files, build_folder_written, publishing],
+    ids=["writing-build", "build-renamed", "publishing"],
+)
+def test_killed_while_building_then_rerun_equals_uninterrupted_run(
+    warehouses: Warehouses, baseline: Baseline, landing: Path, trigger
+):
     """The quarter's build takes well under a second of a run, so random moments rarely land in it: these
     kills wait for a step of it to be seen on disk (writing the build folder under its staging name, the
     folder just renamed to builds/001, which the warehouse may not record yet, and the copy of the build
@@ -188,10 +215,14 @@ def test_killed_while_building_then_rerun_equals_uninterrupted_run(warehouses: W
             killed = scenario.run_and_kill_when(trigger)
             if not killed.kill_landed and killed.returncode == 0 and attempt < 3:
                 continue  # it finished before the moment was seen: nothing was interrupted, try a new run
-            assert killed.kill_landed, (f"[{warehouses.name}] no kill in {attempt} attempts: the run ended before "
-                                        f"{trigger.__name__}; " + scenario.explain(killed))
-            at_kill = (f"{trigger.__name__} (builds/: {sorted(p.name for p in (scenario.out / 'builds').iterdir())}, "
-                       f"return_builds rows: {recorded_builds(url)})")
+            assert killed.kill_landed, (
+                f"[{warehouses.name}] no kill in {attempt} attempts: the run ended before "
+                f"{trigger.__name__}; " + scenario.explain(killed)
+            )
+            at_kill = (
+                f"{trigger.__name__} (builds/: {sorted(p.name for p in (scenario.out / 'builds').iterdir())}, "
+                f"return_builds rows: {recorded_builds(url)})"
+            )
             rerun, found, line = _rerun_and_compare(scenario, killed, baseline, baseline.seconds, at_kill)
             break
         finally:
@@ -201,7 +232,8 @@ def test_killed_while_building_then_rerun_equals_uninterrupted_run(warehouses: W
 
 
 def test_killed_while_writing_the_extract_findings_then_rerun_equals_uninterrupted_run(
-        warehouses: Warehouses, baseline: Baseline, landing: Path):
+    warehouses: Warehouses, baseline: Baseline, landing: Path
+):
     """Writing the extract's findings takes a millisecond, so the killed run is held in that moment by a
     failpoint (its findings staging file made, nothing written) and killed there. CI once caught this by
     chance: the rerun found the extract registered and left ``.findings.csv.incoming-*`` behind for good."""
@@ -209,12 +241,15 @@ def test_killed_while_writing_the_extract_findings_then_rerun_equals_uninterrupt
     url = warehouses.new(name)
     scenario = Scenario(warehouses.folder / name, url, landing)
     try:
-        killed = scenario.run_and_kill_when(writing_extract_findings,
-                                            extra_env={"RETURNS_FAILPOINT": "extract-findings:120"})
-        assert killed.kill_landed, (f"[{warehouses.name}] the run ended before writing the extract's findings: "
-                                    + scenario.explain(killed))
-        rerun, found, line = _rerun_and_compare(scenario, killed, baseline, baseline.seconds,
-                                                "writing the extract's findings")
+        killed = scenario.run_and_kill_when(
+            writing_extract_findings, extra_env={"RETURNS_FAILPOINT": "extract-findings:120"}
+        )
+        assert killed.kill_landed, (
+            f"[{warehouses.name}] the run ended before writing the extract's findings: " + scenario.explain(killed)
+        )
+        rerun, found, line = _rerun_and_compare(
+            scenario, killed, baseline, baseline.seconds, "writing the extract's findings"
+        )
     finally:
         warehouses.drop(url)
     print(f"[{warehouses.name}] {line}" + (f": {len(found)} difference(s)" if found else ": same"))
@@ -227,16 +262,24 @@ def test_two_first_upgrades_at_once_both_succeed(warehouses: Warehouses, landing
     scenario = Scenario(warehouses.folder / "concurrent-upgrade", url, landing)
     try:
         env, cmd = scenario.env(), [RETURNS, "db", "upgrade"]
-        both = [subprocess.Popen(cmd, cwd=scenario.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 text=True) for _ in range(2)]
+        both = [
+            subprocess.Popen(
+                cmd, cwd=scenario.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
         outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in both]
         again = scenario.upgrade()
     finally:
         warehouses.drop(url)
-    failed = [f"upgrade {n} exited {code}: {' '.join(err.split())[-600:]}"
-              for n, (code, err) in enumerate(outcomes, 1) if code != 0]
-    assert not failed, (f"[{warehouses.name}] two `returns db upgrade` at once on an empty warehouse:\n"
-                        + "\n".join(failed))
+    failed = [
+        f"upgrade {n} exited {code}: {' '.join(err.split())[-600:]}"
+        for n, (code, err) in enumerate(outcomes, 1)
+        if code != 0
+    ]
+    assert not failed, f"[{warehouses.name}] two `returns db upgrade` at once on an empty warehouse:\n" + "\n".join(
+        failed
+    )
     assert again.returncode == 0, again.stderr
 
 
@@ -254,7 +297,10 @@ def test_two_runs_at_once_equal_one_run(warehouses: Warehouses, baseline: Baseli
         found += differences(baseline.snapshot, snapshot(scenario))
     finally:
         warehouses.drop(url)
-    print(f"[{warehouses.name}] two runs at once: {results[0].seconds:.1f} s (exit {results[0].returncode}) and "
-          f"{results[1].seconds:.1f} s (exit {results[1].returncode})")
-    assert not found, f"[{warehouses.name}] two runs at once did not leave what one run leaves:\n  - " + \
-        "\n  - ".join(found)
+    print(
+        f"[{warehouses.name}] two runs at once: {results[0].seconds:.1f} s (exit {results[0].returncode}) and "
+        f"{results[1].seconds:.1f} s (exit {results[1].returncode})"
+    )
+    assert not found, f"[{warehouses.name}] two runs at once did not leave what one run leaves:\n  - " + "\n  - ".join(
+        found
+    )

@@ -16,7 +16,7 @@ from probation_returns.parameters import for_quarter
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Submission
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 Q = Quarter.parse("2017Q3")
 
 
@@ -32,31 +32,72 @@ def test_the_deadline_is_the_end_of_the_20th_business_day_in_london():
 
 
 def _submit(session, version: int, delivered: dt.datetime, outcome: str | None) -> Submission:
-    s = Submission(provider_code="C05", quarter=str(Q), version=version, sha256=f"{version:064d}",
-                   file_names=["C05_2017Q3.xlsx"], status="validated", outcome=outcome, delivered_at=delivered)
+    s = Submission(
+        provider_code="C05",
+        quarter=str(Q),
+        version=version,
+        sha256=f"{version:064d}",
+        file_names=["C05_2017Q3.xlsx"],
+        status="validated",
+        outcome=outcome,
+        delivered_at=delivered,
+    )
     session.add(s)
     session.flush()
     return s
 
 
-@pytest.mark.parametrize("versions, counts", [
-    # (delivered, outcome) per version -> which version counts (None: no valid return)
-    ([(dt.datetime(2017, 10, 27, 22, 59, tzinfo=UTC), "Accepted")], 1),
-    ([(dt.datetime(2017, 10, 27, 23, 0, tzinfo=UTC), "Accepted")], None),  # 00:00 BST on the 28th: late
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
-      (dt.datetime(2017, 10, 30, 9, 0, tzinfo=UTC), "Accepted")], 1),  # the late resubmission is ignored
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], 1),  # the last good return keeps counting
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
-      (dt.datetime(2017, 10, 11, 9, 0, tzinfo=UTC), "Accepted with record rejections"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], 2),
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Accepted with warnings")], 2),
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected")], None),
-    ([(dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
-      (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), None)], 1),  # still being checked: the good one counts
-])
+@pytest.mark.parametrize(
+    "versions, counts",
+    [
+        # (delivered, outcome) per version -> which version counts (None: no valid return)
+        ([(dt.datetime(2017, 10, 27, 22, 59, tzinfo=UTC), "Accepted")], 1),
+        ([(dt.datetime(2017, 10, 27, 23, 0, tzinfo=UTC), "Accepted")], None),  # 00:00 BST on the 28th: late
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+                (dt.datetime(2017, 10, 30, 9, 0, tzinfo=UTC), "Accepted"),
+            ],
+            1,
+        ),  # the late resubmission is ignored
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+                (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected"),
+            ],
+            1,
+        ),  # the last good return keeps counting
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+                (dt.datetime(2017, 10, 11, 9, 0, tzinfo=UTC), "Accepted with record rejections"),
+                (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected"),
+            ],
+            2,
+        ),
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
+                (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Accepted with warnings"),
+            ],
+            2,
+        ),
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Rejected"),
+                (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), "Rejected"),
+            ],
+            None,
+        ),
+        (
+            [
+                (dt.datetime(2017, 10, 10, 9, 0, tzinfo=UTC), "Accepted"),
+                (dt.datetime(2017, 10, 12, 9, 0, tzinfo=UTC), None),
+            ],
+            1,
+        ),  # still being checked: the good one counts
+    ],
+)
 def test_the_return_that_counts_is_the_last_good_one_delivered_by_the_deadline(engine, versions, counts):
     with session_scope(engine) as session:
         for i, (delivered, outcome) in enumerate(versions, start=1):
@@ -97,21 +138,33 @@ def test_a_new_extract_rebuilds_the_cohorts_results_from_interim_to_final(tmp_pa
     upgrade(db)
     generate(tmp_path / "early", [Q], ["C05"], scale=0.05, extract_date=dt.date(2018, 12, 31))
     generate(tmp_path / "late", [Q], ["C05"], scale=0.05, extract_date=dt.date(2019, 3, 31))
-    common = dict(landing=tmp_path / "early", archive=tmp_path / "archive", output=tmp_path / "out", database_url=db,
-                  quarter_subfolders=False)
+    common = dict(
+        landing=tmp_path / "early",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        quarter_subfolders=False,
+    )
     run_quarter(Q, ["C05"], extract=tmp_path / "early" / "reoffending_2018-12-31.csv", **common)
-    early = pl.read_csv(tmp_path / "out" / "reoffending.csv", infer_schema=False).filter(
-        pl.col("provider_code") == "C05").row(0, named=True)  # every provider has a row; C05 alone sent a return
+    early = (
+        pl.read_csv(tmp_path / "out" / "reoffending.csv", infer_schema=False)
+        .filter(pl.col("provider_code") == "C05")
+        .row(0, named=True)
+    )  # every provider has a row; C05 alone sent a return
     # 2017Q3 ends 30 Sep 2017: final from 31 Mar 2019 (18 months on), interim before.
     assert (early["result"], early["extract_as_of"], early["outcome_payment_gbp"]) == ("interim", "2018-12-31", "0.00")
     run_quarter(Q, ["C05"], extract=tmp_path / "late" / "reoffending_2019-03-31.csv", **common)
-    late = pl.read_csv(tmp_path / "out" / "reoffending.csv", infer_schema=False).filter(
-        pl.col("provider_code") == "C05").row(0, named=True)
+    late = (
+        pl.read_csv(tmp_path / "out" / "reoffending.csv", infer_schema=False)
+        .filter(pl.col("provider_code") == "C05")
+        .row(0, named=True)
+    )
     assert (late["result"], late["extract_as_of"]) == ("final", "2019-03-31")
     assert int(late["reoffences"]) >= int(early["reoffences"])  # a longer follow-up finds no fewer
     with session_scope(engine_for(db)) as session:
         from sqlalchemy import func, select
 
         from probation_returns.warehouse.models import ReoffendingExtract, ReoffendingResult
+
         assert session.scalar(select(func.count()).select_from(ReoffendingExtract)) == 2  # both kept
         assert session.scalar(select(func.count()).select_from(ReoffendingResult)) == 1  # results replaced

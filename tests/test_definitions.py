@@ -14,13 +14,30 @@ from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.
-ASSETS = ["accepted_return", "ministry_return", "provider_measures", "provider_submission", "provider_validation", "quarter_performance",
-          "quarter_submissions", "reoffending_extract", "reoffending_results"]
-CHECKS = ["ministry_return:files_match_manifest", "provider_validation:breaches_errors", "provider_validation:breaches_warnings",
-          "provider_validation:cases_errors", "provider_validation:cases_warnings",
-          "provider_validation:contacts_errors", "provider_validation:contacts_warnings",
-          "provider_validation:file_readable", "quarter_performance:credits_within_caps",
-          "quarter_performance:every_provider_present", "quarter_performance:numerators_within_denominators"]
+ASSETS = [
+    "accepted_return",
+    "ministry_return",
+    "provider_measures",
+    "provider_submission",
+    "provider_validation",
+    "quarter_performance",
+    "quarter_submissions",
+    "reoffending_extract",
+    "reoffending_results",
+]
+CHECKS = [
+    "ministry_return:files_match_manifest",
+    "provider_validation:breaches_errors",
+    "provider_validation:breaches_warnings",
+    "provider_validation:cases_errors",
+    "provider_validation:cases_warnings",
+    "provider_validation:contacts_errors",
+    "provider_validation:contacts_warnings",
+    "provider_validation:file_readable",
+    "quarter_performance:credits_within_caps",
+    "quarter_performance:every_provider_present",
+    "quarter_performance:numerators_within_denominators",
+]
 JOBS = ["extract_intake", "provider_intake", "quarter_build"]
 SENSORS = ["extract_rebuild_sensor", "extract_sensor", "landing_sensor", "run_failure_alerts"]
 SCHEDULES = ["quarter_schedule"]
@@ -56,18 +73,32 @@ def test_a_quarter_runs_through_dagster_and_lists_every_provider(tmp_path):
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
     generate(tmp_path / "landing", [Quarter.parse("2017Q3")], ["C01", "C14"], scale=0.02)
-    run = run_quarter(Quarter.parse("2017Q3"), ["C01", "C14", "C02"], landing=tmp_path / "landing",
-                      archive=tmp_path / "archive", output=tmp_path / "out", database_url=db)
+    run = run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C01", "C14", "C02"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+    )
     assert run.failed == []
     with run.submissions_csv.open(newline="") as f:
         rows = {r["provider_code"]: r for r in csv.DictReader(f)}
     assert len(rows) == 28
     assert rows["C01"]["version"] == "1" and rows["C14"]["files"] == "C14_2017Q3.xlsx"
     assert rows["C01"]["outcome"] == "Accepted" and rows["C01"]["status"] == "validated"
-    assert (tmp_path / "out" / "feedback" / "C01" / "2017Q3" / f"submission-{rows['C01']['submission_id']}" / "summary.json").exists()
+    assert (
+        tmp_path / "out" / "feedback" / "C01" / "2017Q3" / f"submission-{rows['C01']['submission_id']}" / "summary.json"
+    ).exists()
     assert rows["C02"]["status"] == "no return" and rows["C02"]["submission_id"] == ""
     # Running again changes nothing: the same bytes are recognised.
-    run_quarter(Quarter.parse("2017Q3"), ["C01"], landing=tmp_path / "landing", archive=tmp_path / "archive",
-                output=tmp_path / "out", database_url=db)
+    run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C01"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+    )
     with run.submissions_csv.open(newline="") as f:
         assert {r["provider_code"]: r["version"] for r in csv.DictReader(f)}["C01"] == "1"

@@ -20,40 +20,104 @@ Q = "2017Q3"
 CRC = [c for c, p in providers().items() if p.type == "CRC"]
 NPS = [c for c, p in providers().items() if p.type == "NPS"]
 KIND = {c: p.type for c, p in providers().items()}
-LEVEL_COLUMNS = ["quarter", "provider_code", "provider_name", "measure", "numerator", "denominator", "performance",
-                 "target", "status", "credit_gbp", "credit_decision", "parameter_version"]
-PAY_COLUMNS = ["quarter", "provider_code", "provider_name", "quarterly_fee_gbp", "service_credits_gbp",
-               "credits_waived_gbp", "credits_reinvested_gbp", "credits_applied_gbp", "outcome_payments_gbp", "net_gbp",
-               "parameter_version"]
-QUALITY_COLUMNS = ["quarter", "provider_code", "provider_name", "submission_id", "table", "rows", "rejected_records",
-                   "errors", "warnings", "top_rules"]
+LEVEL_COLUMNS = [
+    "quarter",
+    "provider_code",
+    "provider_name",
+    "measure",
+    "numerator",
+    "denominator",
+    "performance",
+    "target",
+    "status",
+    "credit_gbp",
+    "credit_decision",
+    "parameter_version",
+]
+PAY_COLUMNS = [
+    "quarter",
+    "provider_code",
+    "provider_name",
+    "quarterly_fee_gbp",
+    "service_credits_gbp",
+    "credits_waived_gbp",
+    "credits_reinvested_gbp",
+    "credits_applied_gbp",
+    "outcome_payments_gbp",
+    "net_gbp",
+    "parameter_version",
+]
+QUALITY_COLUMNS = [
+    "quarter",
+    "provider_code",
+    "provider_name",
+    "submission_id",
+    "table",
+    "rows",
+    "rejected_records",
+    "errors",
+    "warnings",
+    "top_rules",
+]
 MARKED = {"numerator", "denominator", "performance", "target", "credit_gbp", *PAY_COLUMNS[4:10], *QUALITY_COLUMNS[5:9]}
 
 
 # --- a constructed release, written by hand in the published format ---
 
+
 def _rate(n: int, d: int) -> Decimal | None:
     return (Decimal(n) / Decimal(d)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP) if d else None
 
 
-def levels(measure: str, counts: dict[str, tuple[int, int]], target: str | None = "0.900",
-           credits: dict[str, Decimal] | None = None) -> list[dict]:
+def levels(
+    measure: str,
+    counts: dict[str, tuple[int, int]],
+    target: str | None = "0.900",
+    credits: dict[str, Decimal] | None = None,
+) -> list[dict]:
     """One measure for all 28 providers (90/100 unless given) and its totals, with status and credit lines."""
     rows = []
     for code in CRC + NPS:
         n, d = counts.get(code, (90, 100))
-        status = ("reported" if target is None else "insufficient volume" if d < 10
-                  else "met" if Decimal(n) / d >= Decimal(target) else "missed")
+        status = (
+            "reported"
+            if target is None
+            else "insufficient volume"
+            if d < 10
+            else "met"
+            if Decimal(n) / d >= Decimal(target)
+            else "missed"
+        )
         credit = (credits or {}).get(code, Decimal("0.00")) if KIND[code] == "CRC" and target else None
-        rows.append({"provider_code": code, "measure": measure, "numerator": n, "denominator": d,
-                     "performance": _rate(n, d), "target": target and Decimal(target), "status": status,
-                     "credit_gbp": credit, "credit_decision": "applied" if credit is not None else ""})
+        rows.append(
+            {
+                "provider_code": code,
+                "measure": measure,
+                "numerator": n,
+                "denominator": d,
+                "performance": _rate(n, d),
+                "target": target and Decimal(target),
+                "status": status,
+                "credit_gbp": credit,
+                "credit_decision": "applied" if credit is not None else "",
+            }
+        )
     for total, members in (("CRC", CRC), ("NPS", NPS), ("ALL", CRC + NPS)):
         n = sum(r["numerator"] for r in rows if r["provider_code"] in members)
         d = sum(r["denominator"] for r in rows if r["provider_code"] in members)
-        rows.append({"provider_code": total, "measure": measure, "numerator": n, "denominator": d,
-                     "performance": _rate(n, d), "target": target and Decimal(target), "status": "total",
-                     "credit_gbp": None, "credit_decision": ""})
+        rows.append(
+            {
+                "provider_code": total,
+                "measure": measure,
+                "numerator": n,
+                "denominator": d,
+                "performance": _rate(n, d),
+                "target": target and Decimal(target),
+                "status": "total",
+                "credit_gbp": None,
+                "credit_decision": "",
+            }
+        )
     return rows
 
 
@@ -61,13 +125,21 @@ def payments(lines: list[dict]) -> list[dict]:
     """Each provider's money from its credit lines (all applied), a fee of 1,000,000.00 and no outcome payment."""
     rows = []
     for code in CRC + NPS:
-        total = sum((r["credit_gbp"] for r in lines if r["provider_code"] == code and r["credit_gbp"] is not None),
-                    Decimal("0.00"))
+        total = sum(
+            (r["credit_gbp"] for r in lines if r["provider_code"] == code and r["credit_gbp"] is not None),
+            Decimal("0.00"),
+        )
         fee = Decimal("1000000.00") if KIND[code] == "CRC" else Decimal("0.00")
         zero = Decimal("0.00")
         money = (total, zero, zero, total, zero) if KIND[code] == "CRC" else (None,) * 5
-        rows.append({"provider_code": code, "quarterly_fee_gbp": fee,
-                     **dict(zip(PAY_COLUMNS[4:9], money)), "net_gbp": fee - total})
+        rows.append(
+            {
+                "provider_code": code,
+                "quarterly_fee_gbp": fee,
+                **dict(zip(PAY_COLUMNS[4:9], money)),
+                "net_gbp": fee - total,
+            }
+        )
     return rows
 
 
@@ -107,8 +179,13 @@ def found(folder: Path) -> dict[tuple, Decimal]:
 def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
     # 1. C05 has 3 of 30 (a reported measure: no credit); only its row is hidden, the CRC total is not
     lines = levels("high_risk_not_referred", {"C05": (3, 30)}, target=None)
-    leaks = found(release(tmp_path / "one", lines, {("C05", "high_risk_not_referred", c)
-                                                     for c in ("numerator", "denominator", "performance")}))
+    leaks = found(
+        release(
+            tmp_path / "one",
+            lines,
+            {("C05", "high_risk_not_referred", c) for c in ("numerator", "denominator", "performance")},
+        )
+    )
     row = ("C05", "high_risk_not_referred")
     assert leaks[("service_levels.csv", row, "numerator")] == 3
     assert leaks[("service_levels.csv", row, "denominator")] == 30
@@ -116,8 +193,11 @@ def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
 
     # 2. two hidden numerators whose visible residual is 0 (C05 0 of 3, C06 0 of 2): bounds pin both to 0
     lines = levels("high_risk_not_referred", {"C05": (0, 3), "C06": (0, 2)}, target=None)
-    cells = {(c, "high_risk_not_referred", col) for c in ("C05", "C06") for col in ("numerator", "denominator",
-                                                                                      "performance")}
+    cells = {
+        (c, "high_risk_not_referred", col)
+        for c in ("C05", "C06")
+        for col in ("numerator", "denominator", "performance")
+    }
     leaks = attack(release(tmp_path / "zero", lines, cells), positive=False)  # it hides zeros: none is >= 1
     pinned = {leak.row[0]: leak for leak in leaks if leak.column == "numerator"}
     assert {c: leak.value for c, leak in pinned.items()} == {"C05": 0, "C06": 0}
@@ -125,23 +205,34 @@ def test_the_attacker_finds_what_naive_suppression_leaks(tmp_path):
     assert not any(leak.column == "denominator" for leak in leaks)  # 3 + 2 = 5 could be split many ways
 
     # 3. money: C07 missed two measures; one credit line hidden, its total and the other line visible
-    lines = (levels("SL016", {"C07": (60, 100)}, credits={"C07": Decimal("15000.00")})
-             + levels("SL003", {"C07": (80, 100)}, credits={"C07": Decimal("2500.00")}))
+    lines = levels("SL016", {"C07": (60, 100)}, credits={"C07": Decimal("15000.00")}) + levels(
+        "SL003", {"C07": (80, 100)}, credits={"C07": Decimal("2500.00")}
+    )
     leaks = found(release(tmp_path / "money", lines, {("C07", "SL016", "credit_gbp")}))
     assert leaks == {("service_levels.csv", ("C07", "SL016"), "credit_gbp"): Decimal("15000.00")}
 
     # 4. the workbook: the CSV hides two rows safely, but the Service levels sheet shows C05's numerator
     lines = levels("high_risk_not_referred", {"C05": (3, 200), "C06": (7, 150)}, target=None)
-    cells = {(c, "high_risk_not_referred", col) for c in ("C05", "C06") for col in ("numerator", "denominator",
-                                                                                      "performance")}
+    cells = {
+        (c, "high_risk_not_referred", col)
+        for c in ("C05", "C06")
+        for col in ("numerator", "denominator", "performance")
+    }
     folder = release(tmp_path / "book", lines, cells)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Service levels"
     sheet.append(["Provider code", "Measure code", "Numerator (count)", "Denominator (count)", "Performance (%)"])
     for r in hide(lines, cells - {("C05", "high_risk_not_referred", "numerator")}):
-        sheet.append([r["provider_code"], r["measure"], r["numerator"], r["denominator"],
-                      r["performance"] if r["performance"] in ("[c]", None) else float(r["performance"])])
+        sheet.append(
+            [
+                r["provider_code"],
+                r["measure"],
+                r["numerator"],
+                r["denominator"],
+                r["performance"] if r["performance"] in ("[c]", None) else float(r["performance"]),
+            ]
+        )
     sheet.add_table(Table(displayName="ServiceLevels", ref=f"A1:E{sheet.max_row}"))
     book.save(folder / f"ministry_return_{Q}_publication.xlsx")
     leaks = found(folder)
@@ -160,8 +251,9 @@ def test_the_top_rules_text_bounds_a_rule_it_does_not_list():
 # the demo quarter as the reviewer found it: five CRCs' 'high risk not referred' rows hidden, none recoverable from
 # the service levels alone, but their cases warnings and most frequent rules published in data_quality.csv
 HIGH_RISK = {"C04": (3, 294), "C07": (4, 568), "C09": (1, 234), "C15": (2, 255), "C19": (1, 209)}
-HIGH_RISK_ROWS = {(c, "high_risk_not_referred", col) for c in HIGH_RISK for col in ("numerator", "denominator",
-                                                                                      "performance")}
+HIGH_RISK_ROWS = {
+    (c, "high_risk_not_referred", col) for c in HIGH_RISK for col in ("numerator", "denominator", "performance")
+}
 
 
 def high_risk_levels() -> list[dict]:
@@ -170,10 +262,19 @@ def high_risk_levels() -> list[dict]:
 
 
 def quality(warnings: dict[str, int], top: dict[str, str]) -> list[dict]:
-    return [{"provider_code": code, "submission_id": i, "table": "cases", "rows": 5000, "rejected_records": 10,
-             "errors": 10, "warnings": warnings.get(code, 9),
-             "top_rules": top.get(code, "CAS-001 (10); CAS-019 (9); CAS-020 (8)")}
-            for i, code in enumerate(CRC + NPS, start=1)]
+    return [
+        {
+            "provider_code": code,
+            "submission_id": i,
+            "table": "cases",
+            "rows": 5000,
+            "rejected_records": 10,
+            "errors": 10,
+            "warnings": warnings.get(code, 9),
+            "top_rules": top.get(code, "CAS-001 (10); CAS-019 (9); CAS-020 (8)"),
+        }
+        for i, code in enumerate(CRC + NPS, start=1)
+    ]
 
 
 def test_the_attacker_links_the_data_quality_table_to_the_measure_its_rule_tests(tmp_path):
@@ -188,7 +289,8 @@ def test_the_attacker_links_the_data_quality_table_to_the_measure_its_rule_tests
     leaks = {leak.row: leak for leak in attack(folder)}
     assert {row: leak.value for row, leak in leaks.items()} == {
         ("C09", "high_risk_not_referred"): 1,  # 1 <= numerator <= 1 warning
-        ("C19", "high_risk_not_referred"): 1}  # CAS-017 is not above CAS-001's 1 finding, or it would be listed
+        ("C19", "high_risk_not_referred"): 1,
+    }  # CAS-017 is not above CAS-001's 1 finding, or it would be listed
     assert "warnings" in leaks[("C09", "high_risk_not_referred")].how
     assert "top rules" in leaks[("C19", "high_risk_not_referred")].how  # its 3 warnings alone allow 1 to 3
 
@@ -200,8 +302,11 @@ def test_the_attacker_links_the_data_quality_table_to_the_measure_its_rule_tests
 
 def test_the_attacker_accepts_a_safe_table(tmp_path):
     lines = levels("high_risk_not_referred", {"C05": (3, 200), "C06": (7, 150)}, target=None)
-    cells = {(c, "high_risk_not_referred", col) for c in ("C05", "C06") for col in ("numerator", "denominator",
-                                                                                      "performance")}
+    cells = {
+        (c, "high_risk_not_referred", col)
+        for c in ("C05", "C06")
+        for col in ("numerator", "denominator", "performance")
+    }
     assert attack(release(tmp_path, lines, cells)) == []
 
 
@@ -209,11 +314,13 @@ def test_the_attacker_accepts_a_safe_table(tmp_path):
 
 MEASURES = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
 TARGETS = {"SL001R": "0.950", "SL002R": "0.950"}
-SMALL_LEVELS = {("C05", "SL016"): (3, 12),  # missed, so it has a credit (the 2.5% cap)
-                ("C09", "AE"): (3, 4),  # insufficient volume
-                ("N03", "SL002R"): (2, 30),  # an NPS division's missed measure (no credit)
-                ("C04", "high_risk_not_referred"): (2, 150),  # a reported measure, every other CRC at 0 but C11
-                ("C11", "high_risk_not_referred"): (1, 150)}  # its 1 CAS-017 warning is published in data quality
+SMALL_LEVELS = {
+    ("C05", "SL016"): (3, 12),  # missed, so it has a credit (the 2.5% cap)
+    ("C09", "AE"): (3, 4),  # insufficient volume
+    ("N03", "SL002R"): (2, 30),  # an NPS division's missed measure (no credit)
+    ("C04", "high_risk_not_referred"): (2, 150),  # a reported measure, every other CRC at 0 but C11
+    ("C11", "high_risk_not_referred"): (1, 150),
+}  # its 1 CAS-017 warning is published in data quality
 SMALL_COHORTS = {"N03": (3, 1, 2)}  # cohort size, reoffenders, reoffences
 PAID = "C07"  # the CRC with a final, significant reduction (and an outcome payment)
 
@@ -234,42 +341,97 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
             n, d = levels.get((code, m), (0 if target is None else 85 if m == "AK" else 95 + i % 5, 100 + 3 * i))
             if target is None and KIND[code] == "NPS":  # high risk not referred is for CRCs only
                 n = d = None
-            status = ("not applicable" if d is None else "reported" if target is None else "insufficient volume" if d < 10
-                      else "met" if Decimal(n) / d >= target else "missed")
+            status = (
+                "not applicable"
+                if d is None
+                else "reported"
+                if target is None
+                else "insufficient volume"
+                if d < 10
+                else "met"
+                if Decimal(n) / d >= target
+                else "missed"
+            )
             amount = None
             if KIND[code] == "CRC" and target is not None:  # 0.25% of the fee per point below target, at most 2.5%
                 short = target * 100 - Decimal(n) * 100 / d if status == "missed" else Decimal(0)
                 amount = dec(min(fee * Decimal("0.0025") * short, fee * Decimal("0.025")), "0.01")
                 credit[code] = credit.get(code, Decimal("0.00")) + amount
-            level_rows.append((Q, code, m, n, d, dec(Decimal(n) / d, "0.001") if d else None, target, status, amount,
-                               "applied" if amount is not None else None, "2017-18.1"))
+            level_rows.append(
+                (
+                    Q,
+                    code,
+                    m,
+                    n,
+                    d,
+                    dec(Decimal(n) / d, "0.001") if d else None,
+                    target,
+                    status,
+                    amount,
+                    "applied" if amount is not None else None,
+                    "2017-18.1",
+                )
+            )
     cohort_rows, pay_rows, quality, subs = [], [], [], []
     for i, code in enumerate(CRC + NPS, start=1):
         size, people, offences = cohorts.get(code, (400 + 10 * i, 160 + i, 700 + 3 * i))
         binary, reduction = Decimal(people) / size, code == paid
         outcome = Decimal("94000.00") if reduction else Decimal("0.00")
-        cohort_rows.append((Q, code, Q, size, people, offences, dec(binary, "0.0001"),
-                            dec(Decimal(offences) / people, "0.001"), Decimal("0.4000"),
-                            dec(binary - Decimal("0.05"), "0.0001"), Decimal("0.4500"), Decimal("4.50"),
-                            Decimal("-2.5000") if reduction else Decimal("-0.5000"),
-                            "significant reduction" if reduction else "not significant", "final", outcome, None,
-                            "2017-18.1"))
+        cohort_rows.append(
+            (
+                Q,
+                code,
+                Q,
+                size,
+                people,
+                offences,
+                dec(binary, "0.0001"),
+                dec(Decimal(offences) / people, "0.001"),
+                Decimal("0.4000"),
+                dec(binary - Decimal("0.05"), "0.0001"),
+                Decimal("0.4500"),
+                Decimal("4.50"),
+                Decimal("-2.5000") if reduction else Decimal("-0.5000"),
+                "significant reduction" if reduction else "not significant",
+                "final",
+                outcome,
+                None,
+                "2017-18.1",
+            )
+        )
         fee = providers()[code].quarterly_fee_gbp if KIND[code] == "CRC" else Decimal("0.00")
         total = credit.get(code, Decimal("0.00"))
-        pay_rows.append((Q, code, fee, total, Decimal("0.00"), Decimal("0.00"), total, outcome, fee - total + outcome,
-                         "2017-18.1"))
+        pay_rows.append(
+            (Q, code, fee, total, Decimal("0.00"), Decimal("0.00"), total, outcome, fee - total + outcome, "2017-18.1")
+        )
         not_referred = levels.get((code, "high_risk_not_referred"), (0,))[0]  # CAS-017 finds each of them
-        quality += [(Q, code, i, t, "read", 3 if (code, t) == ("C10", "breaches") else 1000 + i, 2, 2,
-                     not_referred if t == "cases" else 0, top_rules(not_referred if t == "cases" else 0), None)
-                    for t in ("cases", "contacts", "breaches")]
+        quality += [
+            (
+                Q,
+                code,
+                i,
+                t,
+                "read",
+                3 if (code, t) == ("C10", "breaches") else 1000 + i,
+                2,
+                2,
+                not_referred if t == "cases" else 0,
+                top_rules(not_referred if t == "cases" else 0),
+                None,
+            )
+            for t in ("cases", "contacts", "breaches")
+        ]
         quality.append((Q, code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
-        subs.append((Q, code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted", "yes",
-                     i))
-    return (pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row"),
-            pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row"),
-            pl.DataFrame(pay_rows, schema=PAYMENTS, orient="row"),
-            pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
-            pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"))
+        subs.append(
+            (Q, code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted", "yes", i)
+        )
+    return (
+        pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row"),
+        pl.DataFrame(cohort_rows, schema=REOFFENDING, orient="row"),
+        pl.DataFrame(pay_rows, schema=PAYMENTS, orient="row"),
+        pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
+        pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"),
+    )
 
 
 def top_rules(cas017: int) -> str:
@@ -292,13 +454,16 @@ def publish(folder: Path, **inputs) -> tuple[dict, dict]:
 
 def report(leaks) -> str:
     return "the builder's publication copy gives hidden cells away:\n" + "\n".join(
-        f"  {leak.file} {'/'.join(leak.row)} {leak.column} = {leak.value}  ({leak.how})" for leak in leaks)
+        f"  {leak.file} {'/'.join(leak.row)} {leak.column} = {leak.value}  ({leak.how})" for leak in leaks
+    )
 
 
 def test_the_real_publication_copy_gives_nothing_away(tmp_path):
     tables, public = publish(tmp_path)
-    people = {"service_levels": ("numerator", "denominator"),
-              "reoffending": ("cohort_size", "reoffenders", "reoffences")}
+    people = {
+        "service_levels": ("numerator", "denominator"),
+        "reoffending": ("cohort_size", "reoffenders", "reoffences"),
+    }
     for name, columns in people.items():
         for column in columns:
             small = [i for i, v in enumerate(tables[name][column].to_list()) if v is not None and 1 <= v <= 4]
@@ -315,9 +480,14 @@ def test_the_real_publication_copy_gives_nothing_away_to_a_reader_of_the_notes(t
     assert leaks == [], report(leaks)
 
 
-@pytest.mark.parametrize("inputs", [{"paid": "C05"},  # C05's hidden credit line, and a final outcome payment
-                                    {"cohorts": {"C09": (3, 1, 2)}}],  # a CRC's small cohort
-                         ids=["hidden credit and outcome payment", "small CRC cohort"])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"paid": "C05"},  # C05's hidden credit line, and a final outcome payment
+        {"cohorts": {"C09": (3, 1, 2)}},
+    ],  # a CRC's small cohort
+    ids=["hidden credit and outcome payment", "small CRC cohort"],
+)
 def test_the_builder_can_protect_a_crc_with_hidden_money(tmp_path, inputs):
     """Found by this attacker: both once crashed the builder (a complement only a derived cell could protect)."""
     publish(tmp_path, **inputs)
@@ -332,17 +502,26 @@ def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):
     CAS-017 also counts): every count of 1 to 4 is hidden, and the attacker, reading the Notes' rules and the data
     quality table too, recovers nothing."""
     codes = CRC + NPS
-    levels = {(data.draw(st.sampled_from(codes)), data.draw(st.sampled_from(MEASURES))):
-              data.draw(st.sampled_from([(1, 2), (3, 4), (2, 12), (4, 30), (0, 3)]))
-              for _ in range(data.draw(st.integers(0, 4)))}
-    levels |= {(data.draw(st.sampled_from(CRC)), "high_risk_not_referred"): (data.draw(st.integers(1, 6)), 150)
-               for _ in range(data.draw(st.integers(0, 4)))}
-    cohorts = {data.draw(st.sampled_from(codes)): data.draw(st.sampled_from([(3, 1, 2), (4, 4, 9), (30, 2, 2)]))
-               for _ in range(data.draw(st.integers(0, 3)))}
+    levels = {
+        (data.draw(st.sampled_from(codes)), data.draw(st.sampled_from(MEASURES))): data.draw(
+            st.sampled_from([(1, 2), (3, 4), (2, 12), (4, 30), (0, 3)])
+        )
+        for _ in range(data.draw(st.integers(0, 4)))
+    }
+    levels |= {
+        (data.draw(st.sampled_from(CRC)), "high_risk_not_referred"): (data.draw(st.integers(1, 6)), 150)
+        for _ in range(data.draw(st.integers(0, 4)))
+    }
+    cohorts = {
+        data.draw(st.sampled_from(codes)): data.draw(st.sampled_from([(3, 1, 2), (4, 4, 9), (30, 2, 2)]))
+        for _ in range(data.draw(st.integers(0, 3)))
+    }
     paid = data.draw(st.sampled_from(CRC))
     tables, public = publish(tmp_path, paid=paid, cohorts=cohorts, levels=levels)
-    for name, columns in {"service_levels": ("numerator", "denominator"),
-                          "reoffending": ("cohort_size", "reoffenders", "reoffences")}.items():
+    for name, columns in {
+        "service_levels": ("numerator", "denominator"),
+        "reoffending": ("cohort_size", "reoffenders", "reoffences"),
+    }.items():
         for column in columns:
             values, shown = tables[name][column].to_list(), public[name][f"{column}_marker"].to_list()
             assert all(shown[i] == "[c]" for i, v in enumerate(values) if v is not None and 1 <= v <= 4), (name, column)
@@ -363,8 +542,16 @@ def national(root: Path, monkeypatch, scale: float, faults: float) -> Path:
     upgrade(db)
     quarter = Quarter.parse(Q)
     made = generate(root / "landing", [quarter], CRC + NPS, scale=scale, seed=7, faults=faults)
-    run = run_quarter(quarter, CRC + NPS, landing=root / "landing", archive=root / "archive",
-                      output=root / "out", database_url=db, extract=made.extract, quarter_subfolders=False)
+    run = run_quarter(
+        quarter,
+        CRC + NPS,
+        landing=root / "landing",
+        archive=root / "archive",
+        output=root / "out",
+        database_url=db,
+        extract=made.extract,
+        quarter_subfolders=False,
+    )
     assert run.failed == []
     return root / "out"
 
@@ -372,8 +559,10 @@ def national(root: Path, monkeypatch, scale: float, faults: float) -> Path:
 def assert_small_counts_hidden(internal: Path) -> int:
     """Every count of people from 1 to 4 is [c] in the publication copy; how many there are."""
     hidden = 0
-    for name, columns in {"service_levels": ("numerator", "denominator"),
-                          "reoffending": ("cohort_size", "reoffenders", "reoffences")}.items():
+    for name, columns in {
+        "service_levels": ("numerator", "denominator"),
+        "reoffending": ("cohort_size", "reoffenders", "reoffences"),
+    }.items():
         inside = pl.read_csv(internal / f"{name}.csv", infer_schema_length=None)
         outside = pl.read_csv(internal / "publication" / f"{name}.csv", infer_schema_length=None)
         for column in columns:

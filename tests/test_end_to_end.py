@@ -32,8 +32,9 @@ def _free_port() -> int:
 
 def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -56,9 +57,14 @@ def _wait(condition, timeout: float, what: str, process: subprocess.Popen):
 def _start(tmp_path: Path, env: dict, port: int, name: str) -> tuple[subprocess.Popen, object]:
     dagster = Path(sys.executable).with_name("dagster")
     log = (tmp_path / f"dagster-dev-{name}.log").open("w")
-    process = subprocess.Popen([str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-                                "-p", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return process, log
 
 
@@ -83,8 +89,12 @@ SENSORS = ("landing_sensor", "extract_sensor", "extract_rebuild_sensor", "run_fa
 def _failed_ticks(inst, since: float) -> list:
     """Sensor ticks that failed since a moment (stopping `dagster dev` fails the ticks in flight as its code
     server goes away: Dagster's shutdown, not the service's, so only ticks while it runs are counted)."""
-    return [(n, t.timestamp, t.error.message[:200] if t.error else "") for n in SENSORS for t in _ticks(inst, n)
-            if t.status.value == "FAILURE" and t.timestamp >= since]
+    return [
+        (n, t.timestamp, t.error.message[:200] if t.error else "")
+        for n in SENSORS
+        for t in _ticks(inst, n)
+        if t.status.value == "FAILURE" and t.timestamp >= since
+    ]
 
 
 def _alerts(db: str) -> list[tuple[str, str, str]]:
@@ -94,7 +104,10 @@ def _alerts(db: str) -> list[tuple[str, str, str]]:
     from probation_returns.warehouse.models import Alert as AlertRow
 
     with session_scope(engine_for(db)) as session:
-        return [(a.kind, a.partition_key or "", a.run_id or "") for a in session.scalars(select(AlertRow).order_by(AlertRow.id))]
+        return [
+            (a.kind, a.partition_key or "", a.run_id or "")
+            for a in session.scalars(select(AlertRow).order_by(AlertRow.id))
+        ]
 
 
 def _rejected(landing: Path, code: str) -> None:
@@ -137,10 +150,16 @@ def test_dagster_dev_runs_the_sensor_builds_the_quarter_and_alerts_every_failure
         _rejected(landing, code)
     home = tmp_path / "dagster"
     db = f"sqlite:///{tmp_path / 'w.db'}"
-    settings = {"DAGSTER_HOME": str(home), "RETURNS_AUTOMATION": "on", "RETURNS_SENSOR_INTERVAL": "3",
-                "RETURNS_LANDING": str(landing), "RETURNS_ARCHIVE": str(tmp_path / "archive"),
-                "RETURNS_OUTPUT": str(tmp_path / "out"), "RETURNS_ALERTS": str(tmp_path / "alerts"),
-                "RETURNS_DATABASE_URL": db}
+    settings = {
+        "DAGSTER_HOME": str(home),
+        "RETURNS_AUTOMATION": "on",
+        "RETURNS_SENSOR_INTERVAL": "3",
+        "RETURNS_LANDING": str(landing),
+        "RETURNS_ARCHIVE": str(tmp_path / "archive"),
+        "RETURNS_OUTPUT": str(tmp_path / "out"),
+        "RETURNS_ALERTS": str(tmp_path / "alerts"),
+        "RETURNS_DATABASE_URL": db,
+    }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     env = dict(os.environ)
@@ -188,8 +207,12 @@ def test_dagster_dev_runs_the_sensor_builds_the_quarter_and_alerts_every_failure
         bad = tmp_path / "bad" / "reoffending_2019-02-30.csv"
         bad.parent.mkdir()
         bad.write_text("pnc_id,offence_date,disposal_date,disposal_type,offence_group\n")
-        failed = dg.materialize([reoffending_extract], instance=inst, raise_on_error=False,
-                                resources={"warehouse": Warehouse(url=db), "folders": Folders(extract=str(bad))})
+        failed = dg.materialize(
+            [reoffending_extract],
+            instance=inst,
+            raise_on_error=False,
+            resources={"warehouse": Warehouse(url=db), "folders": Folders(extract=str(bad))},
+        )
         assert not failed.success
         _wait(lambda: any(k == "run_failed" for k, _, _ in _alerts(db)), 120, "the failed run's alert", process)
         seen = len(_ticks(inst, "run_failure_alerts"))

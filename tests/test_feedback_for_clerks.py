@@ -17,8 +17,9 @@ from tests.returns import clean_tables, set_value, write_csvs
 
 def _validate(tmp_path, files, quarter="2017Q3", provider="C05"):
     out = tmp_path / "feedback"
-    result = CliRunner().invoke(app, ["validate", *map(str, files), "--provider", provider, "--quarter", quarter,
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["validate", *map(str, files), "--provider", provider, "--quarter", quarter, "--out", str(out)]
+    )
     return result, out
 
 
@@ -37,8 +38,9 @@ def test_a_return_for_the_wrong_quarter_leads_with_the_fatal_finding_and_the_nam
     first = _findings(out)[0]
     assert (first["rule_id"], first["severity"]) == ("FIL-004", "F") and "Name it C05_2017Q2" in first["message"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["reasons"][0].startswith("The return cannot be used: FIL-004 is fatal (one finding is enough to "
-                                            "reject the whole return). FIL-004:")
+    assert summary["reasons"][0].startswith(
+        "The return cannot be used: FIL-004 is fatal (one finding is enough to reject the whole return). FIL-004:"
+    )
     assert "C05_2017Q2" in summary["reasons"][0]
     text = " ".join(result.output.split())  # the terminal wraps long lines
     assert text.index("Rejected") < text.index("The return cannot be used: FIL-004") < text.index("CAS-")
@@ -101,8 +103,10 @@ def test_a_cases_file_in_utf16_is_the_only_file_not_read_and_the_others_say_thei
     words = {p["table"]: p["file"] for p in summary["parts"]}
     assert words["cases"].startswith("C05_2017Q3_cases.csv could not be read: C05_2017Q3_cases.csv is UTF-16")
     contacts, breaches = len(tables["contacts"]), len(tables["breaches"])  # data rows (the header is added)
-    assert words["contacts"] == (f"C05_2017Q3_contacts.csv read: {contacts:,} rows; its records were not checked, "
-                                 "because the return could not be used")
+    assert words["contacts"] == (
+        f"C05_2017Q3_contacts.csv read: {contacts:,} rows; its records were not checked, "
+        "because the return could not be used"
+    )
     assert words["breaches"].startswith(f"C05_2017Q3_breaches.csv read: {breaches:,} rows")
     assert [p["rows"] for p in summary["parts"]][:3] == [None, contacts, breaches]
     html = (out / "feedback.html").read_text()
@@ -111,8 +115,11 @@ def test_a_cases_file_in_utf16_is_the_only_file_not_read_and_the_others_say_thei
     assert all(escape(words[t]) in html for t in ("cases", "contacts", "breaches"))
     wb = load_workbook(out / "feedback.xlsx")
     shown = {r[0].value: (r[1].value, r[2].value) for r in wb["Summary"].iter_rows() if r and r[0].value in states}
-    assert shown == {"cases": (words["cases"], "not known"), "contacts": (words["contacts"], contacts),
-                     "breaches": (words["breaches"], breaches)}
+    assert shown == {
+        "cases": (words["cases"], "not known"),
+        "contacts": (words["contacts"], contacts),
+        "breaches": (words["breaches"], breaches),
+    }
     gx = json.loads((out / "validation_result.json").read_text())
     assert gx["success"] is False and gx["statistics"]["unsuccessful_expectations"] >= 1  # consistent with Rejected
 
@@ -124,7 +131,8 @@ def test_a_table_never_sent_is_not_sent_rather_than_not_readable(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["tables"]["breaches"]["state"] == "not sent"
     assert {p["table"]: p["file"] for p in summary["parts"]}["breaches"] == (
-        "not sent: no breaches table was among the files received")
+        "not sent: no breaches table was among the files received"
+    )
     assert summary["tables"]["cases"]["state"] == "not checked"
     assert "could not be read" not in (out / "feedback.html").read_text()
 
@@ -165,8 +173,16 @@ def test_records_rejected_by_the_cascade_come_last_grouped_by_case_and_in_a_shee
     wb = load_workbook(out / "feedback.xlsx")
     assert wb.sheetnames == ["Summary", "Rules", "Findings", "Cascade"]
     findings = wb["Findings"]
-    assert [c.value for c in findings[1]] == ["Table", "Row", "Case reference", "Column", "Rule", "Severity",
-                                              "Value found", "What is wrong and how to fix it"]
+    assert [c.value for c in findings[1]] == [
+        "Table",
+        "Row",
+        "Case reference",
+        "Column",
+        "Rule",
+        "Severity",
+        "Value found",
+        "What is wrong and how to fix it",
+    ]
     assert findings.auto_filter.ref.startswith("A1:H") and findings.freeze_panes == "A2"
     assert {c.value for c in findings["F"][1:]} <= {"fatal", "error", "warning"}  # one severity vocabulary
     assert all(c.value != "CASCADE" for c in findings["E"][1:])
@@ -193,8 +209,12 @@ def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tm
     assert header["deadline"] == "end of Friday 27 October 2017 (UK time)" and header["business_days_left"] == 0
     html = (out / "feedback.html").read_text()
     assert "Time left to send it" in html and sha256_file(files[0]) in html
-    summary = {r[0].value: r[1].value for r in load_workbook(out / "feedback.xlsx")["Summary"].iter_rows() if r[0].value}
-    assert summary["Delivered"] == "not sent: checked before sending" and summary["Deadline"].startswith("end of Friday")
+    summary = {
+        r[0].value: r[1].value for r in load_workbook(out / "feedback.xlsx")["Summary"].iter_rows() if r[0].value
+    }
+    assert summary["Delivered"] == "not sent: checked before sending" and summary["Deadline"].startswith(
+        "end of Friday"
+    )
     # 2 October 2017 (a Monday) to the last day, Friday 27 October: four whole weeks, no bank holiday
     assert about("C05", "2017Q3", [], today=dt.date(2017, 10, 2))["business_days_left"] == 20
     sent = about("C05", "2017Q3", [], delivered_at=dt.datetime(2017, 10, 9, 16, 0), version=2)

@@ -29,8 +29,9 @@ def test_a_rejected_returns_feedback_page_leads_with_what_to_fix(tmp_path):
     set_value(tables, "cases", 0, "sentence_type", "XX")  # a record problem and its cascade
     files = write_csvs(tmp_path / "sent", tables, quarter="2017Q3")
     out = tmp_path / "feedback"
-    result = CliRunner().invoke(app, ["validate", *map(str, files), "--provider", "C05", "--quarter", "2017Q2",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["validate", *map(str, files), "--provider", "C05", "--quarter", "2017Q2", "--out", str(out)]
+    )
     assert result.exit_code == 1
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])

@@ -19,7 +19,13 @@ from probation_returns.pnc import is_valid
 from probation_returns.reference import provider_codes, providers
 from probation_returns.reoffending import cohort, rates
 from probation_returns.spec import (
-    CONTACT_OUTCOMES, CONTACT_TYPES, DATE_COLUMNS, OFFENCE_GROUPS, RULES, SENTENCE_TYPES, TABLES,
+    CONTACT_OUTCOMES,
+    CONTACT_TYPES,
+    DATE_COLUMNS,
+    OFFENCE_GROUPS,
+    RULES,
+    SENTENCE_TYPES,
+    TABLES,
     TERMINATION_REASONS,
 )
 
@@ -27,8 +33,11 @@ SMALL = ["C01", "C14", "N02"]  # C14 sends a workbook
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
@@ -86,12 +95,21 @@ def test_clean_returns_follow_the_specification(tmp_path):
         for later in ("first_appointment_date", "sentence_plan_date", "upw_arranged_date", "escalation_referral_date"):
             assert typed.filter(pl.col(later) < pl.col("start_date")).height == 0, later
         if providers()[code].is_crc:  # high-risk CRC cases are all referred in clean data (CAS-017)
-            assert typed.filter(pl.col("rosh_level").is_in(["H", "VH"]) & pl.col("escalation_referral_date").is_null()).height == 0
+            assert (
+                typed.filter(
+                    pl.col("rosh_level").is_in(["H", "VH"]) & pl.col("escalation_referral_date").is_null()
+                ).height
+                == 0
+            )
         contacts = t["contacts"]
         assert set(contacts["case_ref"]) <= set(cases["case_ref"])
         assert set(contacts["contact_type"]) <= set(CONTACT_TYPES) and set(contacts["outcome"]) <= set(CONTACT_OUTCOMES)
-        assert not contacts.select(pl.struct("case_ref", "contact_date", "contact_type").is_duplicated()).to_series().any()
-        assert set(t["breaches"]["case_ref"]) <= set(cases["case_ref"]) and t["breaches"]["breach_ref"].is_unique().all()
+        assert (
+            not contacts.select(pl.struct("case_ref", "contact_date", "contact_type").is_duplicated()).to_series().any()
+        )
+        assert (
+            set(t["breaches"]["case_ref"]) <= set(cases["case_ref"]) and t["breaches"]["breach_ref"].is_unique().all()
+        )
 
 
 def test_workbook_providers_send_one_workbook_with_real_dates(tmp_path):
@@ -130,7 +148,9 @@ def test_every_rule_is_injected_and_the_manifest_points_at_the_broken_value(tmp_
 
 def test_fatal_file_faults_really_break_the_files(tmp_path):
     result = generate(tmp_path, [Quarter.parse("2017Q3")], provider_codes("all"), scale=0.02, faults=0.005)
-    faults = {f["rule_id"]: f for f in json.loads(result.manifest_path.read_text())["faults"] if f["row_number"] is None}
+    faults = {
+        f["rule_id"]: f for f in json.loads(result.manifest_path.read_text())["faults"] if f["row_number"] is None
+    }
     unreadable = tmp_path / faults["FIL-001"]["file"]
     if unreadable.suffix == ".csv":
         with pytest.raises(UnicodeDecodeError):
@@ -167,7 +187,9 @@ def test_a_national_quarter_is_calibrated_to_the_published_figures():
         result = rates(cohort(tables["cases"], q), extract, dt.date(2019, 3, 31), q)
         assert result["final"]
         t = totals[provider.type]
-        t[0] += result["cohort_size"]; t[1] += result["reoffenders"]; t[2] += result["reoffences"]  # noqa: E702
+        t[0] += result["cohort_size"]
+        t[1] += result["reoffenders"]
+        t[2] += result["reoffences"]  # noqa: E702
         cases = tables["cases"]
         community = cases.filter(pl.col("sentence_type").is_in(["CO", "SSO"]))
         if provider.is_crc:
@@ -176,8 +198,10 @@ def test_a_national_quarter_is_calibrated_to_the_published_figures():
             for measure, (n, d) in counts(q, typed["cases"], typed["contacts"], typed["breaches"]).items():
                 service[measure][0] += n
                 service[measure][1] += d
-        ended = community.filter(pl.col("termination_date").is_between(q.first_day, q.last_day)
-                                 & ~pl.col("termination_reason").is_in(["TRANSFERRED_NPS", "DIED"]))
+        ended = community.filter(
+            pl.col("termination_date").is_between(q.first_day, q.last_day)
+            & ~pl.col("termination_reason").is_in(["TRANSFERRED_NPS", "DIED"])
+        )
         completion[code] = (ended["termination_reason"].is_in(["COMPLETED", "EARLY_GOOD_PROGRESS"]).sum(), ended.height)
     crc_n, crc_reoffenders, crc_reoffences = totals["CRC"]
     nps_n, nps_reoffenders, nps_reoffences = totals["NPS"]

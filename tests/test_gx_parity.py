@@ -41,8 +41,20 @@ VALUES = {
     "breach_ref": ["BR1", "BR2", "BR3", ""],
     "pack_complete": ["Y", "N", "maybe", ""],
 }
-DATES = ["2017-06-28", "2017-07-03", "2017-07-01", "2017-09-30", "2017-10-01", "2017-02-30", "31/09/2017",
-         "2011-01-01", "2017-7-5", "", "2016-12-31", "2017-08-15"]
+DATES = [
+    "2017-06-28",
+    "2017-07-03",
+    "2017-07-01",
+    "2017-09-30",
+    "2017-10-01",
+    "2017-02-30",
+    "31/09/2017",
+    "2011-01-01",
+    "2017-7-5",
+    "",
+    "2016-12-31",
+    "2017-08-15",
+]
 
 
 def _column(name: str):
@@ -62,8 +74,11 @@ def gx_validate():
     from great_expectations.expectations.registry import get_expectation_impl
 
     context = gx.get_context(mode="ephemeral")
-    batch_definition = (context.data_sources.add_pandas("frames").add_dataframe_asset("frame")
-                        .add_batch_definition_whole_dataframe("whole"))
+    batch_definition = (
+        context.data_sources.add_pandas("frames")
+        .add_dataframe_asset("frame")
+        .add_batch_definition_whole_dataframe("whole")
+    )
     suites = {}
     for table in TABLES:
         suite = gx.ExpectationSuite(name=f"parity_{table}")
@@ -82,13 +97,17 @@ def gx_validate():
 
 def _frames(table: str, rows: list[dict]) -> tuple[pl.DataFrame, pd.DataFrame]:
     frame = pl.DataFrame(rows, schema=dict.fromkeys(TABLES[table], pl.String)).with_columns(
-        pl.col(c).replace("", None) for c in TABLES[table])
+        pl.col(c).replace("", None) for c in TABLES[table]
+    )
     evaluated = evaluation_frame(table, frame, {table: frame})
-    pandas = pd.DataFrame({
-        c: pd.to_datetime(pd.Series(evaluated[c].to_list(), dtype="object")) if c.endswith("__date")
-        else pd.Series(evaluated[c].to_list(), dtype="object")
-        for c in evaluated.columns
-    })
+    pandas = pd.DataFrame(
+        {
+            c: pd.to_datetime(pd.Series(evaluated[c].to_list(), dtype="object"))
+            if c.endswith("__date")
+            else pd.Series(evaluated[c].to_list(), dtype="object")
+            for c in evaluated.columns
+        }
+    )
     return evaluated, pandas
 
 
@@ -103,7 +122,9 @@ def test_polars_engine_agrees_with_great_expectations(gx_validate, table, data):
     ours = evaluated.select(compile_expectation(e, values).alias(f"x{i}") for i, e in enumerate(expectations(table)))
     assert len(reference) == len(expectations(table))
     for i, exp in enumerate(expectations(table)):
-        match = [r for r in reference if r.expectation_config.meta == exp.meta and r.expectation_config.type == exp.type]
+        match = [
+            r for r in reference if r.expectation_config.meta == exp.meta and r.expectation_config.type == exp.type
+        ]
         assert match, exp
         gx_result = match[0]
         unexpected = int(ours[f"x{i}"].sum())

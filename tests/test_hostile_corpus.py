@@ -38,8 +38,14 @@ ADDRESS_SPACE_CAP = 6 * GiB  # RLIMIT_AS of the child: a safety net, not the lim
 FILE_SIZE_CAP = 1 * GiB  # RLIMIT_FSIZE of the child: no case may fill the disk with feedback
 JOBS = max(1, int(os.environ.get("HOSTILE_JOBS", "2")))
 OUTCOMES = ("Rejected", "Accepted with record rejections", "Accepted with warnings", "Accepted")
-CRASH_MARKERS = (b"Traceback (most recent call last)", b"panicked", b"PanicException", b"Segmentation fault",
-                 b"memory allocation of", b"MemoryError")
+CRASH_MARKERS = (
+    b"Traceback (most recent call last)",
+    b"panicked",
+    b"PanicException",
+    b"Segmentation fault",
+    b"memory allocation of",
+    b"MemoryError",
+)
 
 # A small launcher sets the caps, forks and execs `returns`, and records its exit and ru_maxrss. The
 # fork is from this small process on purpose: a child forked from pytest itself would report
@@ -92,7 +98,7 @@ def _scan(path: Path) -> list[str]:
                 if at >= 0:
                     start = chunk.rfind(b"\n", 0, at) + 1
                     end = chunk.find(b"\n", at)
-                    found.append(chunk[start:end if end >= 0 else None][:300].decode("utf-8", "replace"))
+                    found.append(chunk[start : end if end >= 0 else None][:300].decode("utf-8", "replace"))
             tail = chunk[-64:]
     return list(dict.fromkeys(found))
 
@@ -107,9 +113,23 @@ def run_case(case: Case, out: Path) -> Run:
     out.mkdir(parents=True, exist_ok=True)
     feedback = out / "feedback"
     measured = out / "measured.json"
-    cmd = [sys.executable, "-c", _LAUNCH, str(ADDRESS_SPACE_CAP), str(FILE_SIZE_CAP), str(measured),
-           *_returns_command(), "validate", *map(str, case.files), "--provider", PROVIDER, "--quarter", QUARTER,
-           "--out", str(feedback)]
+    cmd = [
+        sys.executable,
+        "-c",
+        _LAUNCH,
+        str(ADDRESS_SPACE_CAP),
+        str(FILE_SIZE_CAP),
+        str(measured),
+        *_returns_command(),
+        "validate",
+        *map(str, case.files),
+        "--provider",
+        PROVIDER,
+        "--quarter",
+        QUARTER,
+        "--out",
+        str(feedback),
+    ]
     env = os.environ | {
         "RETURNS_PSEUDONYM_KEY": "test-key-for-synthetic-data-only",
         "RETURNS_DATABASE_URL": f"sqlite:///{out / 'returns.db'}",
@@ -119,8 +139,9 @@ def run_case(case: Case, out: Path) -> Run:
     stdout, stderr = out / "stdout.txt", out / "stderr.txt"
     with stdout.open("wb") as o, stderr.open("wb") as e:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=case.files[0].parent, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=case.files[0].parent, env=env, stdin=subprocess.DEVNULL, stdout=o, stderr=e, start_new_session=True
+        )
         killed = threading.Event()
 
         def kill() -> None:
@@ -154,8 +175,9 @@ def run_case(case: Case, out: Path) -> Run:
         summary_error = "no summary.json"
     except ValueError as exc:
         summary_error = f"summary.json is not JSON ({exc})"
-    return Run(exit_code, seconds, peak, killed.is_set(),
-               _scan(stdout) + _scan(stderr), _tail(stderr), summary, summary_error)
+    return Run(
+        exit_code, seconds, peak, killed.is_set(), _scan(stdout) + _scan(stderr), _tail(stderr), summary, summary_error
+    )
 
 
 class _Runner:
@@ -170,17 +192,25 @@ class _Runner:
     def _run(self, case_id: str) -> Run:
         run = run_case(self.cases[case_id], self.out / case_id)
         if report := os.environ.get("HOSTILE_REPORT"):
-            line = {"case": case_id, "kind": self.cases[case_id].kind, "unreadable": self.cases[case_id].unreadable,
-                    "exit": run.exit_code, "seconds": round(run.seconds, 2), "peak_mib": run.peak_rss >> 20,
-                    "timed_out": run.timed_out, "outcome": (run.summary or {}).get("outcome"),
-                    "crash": run.crash_lines[:3], "stderr_tail": run.stderr_tail[-400:]}
+            line = {
+                "case": case_id,
+                "kind": self.cases[case_id].kind,
+                "unreadable": self.cases[case_id].unreadable,
+                "exit": run.exit_code,
+                "seconds": round(run.seconds, 2),
+                "peak_mib": run.peak_rss >> 20,
+                "timed_out": run.timed_out,
+                "outcome": (run.summary or {}).get("outcome"),
+                "crash": run.crash_lines[:3],
+                "stderr_tail": run.stderr_tail[-400:],
+            }
             with self.lock, open(report, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         return run
 
     def result(self, case_id: str) -> Run:
         with self.lock:
-            ahead = self.order[self.order.index(case_id):][:JOBS] if case_id in self.order else [case_id]
+            ahead = self.order[self.order.index(case_id) :][:JOBS] if case_id in self.order else [case_id]
             for cid in ahead:
                 if cid not in self.futures:
                     self.futures[cid] = self.pool.submit(self._run, cid)
@@ -213,8 +243,24 @@ def test_the_corpus_is_large_varied_small_on_disk_and_quick_to_make(corpus):
     cases, seconds = corpus
     assert len(cases) >= 100
     kinds = {c.kind for c in cases.values()}
-    assert {"csv-size", "csv-control", "encoding", "csv-syntax", "empty", "numbers", "dates", "byte-flip", "truncation",
-            "zip-bomb", "zip-lie", "zip-trick", "cell-count", "xlsx-date", "encrypted", "not-a-workbook"} <= kinds
+    assert {
+        "csv-size",
+        "csv-control",
+        "encoding",
+        "csv-syntax",
+        "empty",
+        "numbers",
+        "dates",
+        "byte-flip",
+        "truncation",
+        "zip-bomb",
+        "zip-lie",
+        "zip-trick",
+        "cell-count",
+        "xlsx-date",
+        "encrypted",
+        "not-a-workbook",
+    } <= kinds
     assert any(c.unreadable for c in cases.values()) and any(c.expect for c in cases.values())
     for case in cases.values():
         size = sum(f.stat().st_size for f in case.files)
@@ -250,6 +296,8 @@ def test_a_hostile_return_ends_in_a_clear_outcome(case_id, corpus, runner):
     if case.expect and outcome in OUTCOMES and outcome != case.expect:
         problems.append(f"expected {case.expect!r}, got {outcome!r}")
     assert not problems, (
-        f"{case.id} ({case.kind}{', unreadable' if case.unreadable else ''}): " + "; ".join(problems)
+        f"{case.id} ({case.kind}{', unreadable' if case.unreadable else ''}): "
+        + "; ".join(problems)
         + f"\n  exit {run.exit_code}, {run.seconds:.1f} s, peak {run.peak_rss / 2**20:.0f} MiB, outcome {outcome!r}"
-        + f"\n  stderr ends: {run.stderr_tail[-1200:]}")
+        + f"\n  stderr ends: {run.stderr_tail[-1200:]}"
+    )

@@ -67,10 +67,13 @@ def test_an_excel_date_serial_is_not_a_date(tmp_path):
     assert (hit["row_number"], hit["column"], hit["value"]) == (2, "sentence_date", "42914")
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"this is not a zip at all", "not an Excel workbook"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "password-protected"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"this is not a zip at all", "not an Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "password-protected"),
+    ],
+)
 def test_unreadable_workbooks_are_fil_001(tmp_path, content, words):
     path = tmp_path / "C05_2017Q3.xlsx"
     path.write_bytes(content)
@@ -164,7 +167,9 @@ def test_a_header_of_ten_thousand_columns_is_fil_001(tmp_path):
     header, rest = paths[0].read_text().split("\n", 1)
     paths[0].write_text(header + "," * 10_000 + "\n" + rest)
     result = validate_files(paths, "C05", "2017Q3")
-    assert _rules(result) == ["FIL-001"] and "10,020 columns in its header, over the 200" in result.findings["message"][0]
+    assert (
+        _rules(result) == ["FIL-001"] and "10,020 columns in its header, over the 200" in result.findings["message"][0]
+    )
 
 
 def test_nul_bytes_make_a_csv_unreadable_with_the_line_named(tmp_path):
@@ -182,10 +187,16 @@ def test_control_characters_are_reported_per_cell_and_replaced(tmp_path):
     set_value(tables, "cases", 0, "index_offence_group", "THE\x1bFT")
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
     hit = result.findings.filter(pl.col("rule_id") == "FIL-008").row(0, named=True)
-    assert (hit["row_number"], hit["column"], hit["severity"], hit["value"]) == (2, "index_offence_group", "W", "THE\ufffdFT")
+    assert (hit["row_number"], hit["column"], hit["severity"], hit["value"]) == (
+        2,
+        "index_offence_group",
+        "W",
+        "THE\ufffdFT",
+    )
     assert "CAS-012" in _rules(result)  # and the replaced value is not a listed code
-    assert not result.findings.select(pl.concat_str(pl.all().cast(pl.String), ignore_nulls=True)
-                                      .str.contains("\x1b").any()).item()
+    assert not result.findings.select(
+        pl.concat_str(pl.all().cast(pl.String), ignore_nulls=True).str.contains("\x1b").any()
+    ).item()
 
 
 def test_ragged_csv_is_fil_001(tmp_path):
@@ -239,8 +250,12 @@ def test_a_file_of_another_type_is_fil_001(tmp_path):
 
 def test_a_cell_far_from_the_data_is_refused_before_the_sheet_is_read(tmp_path):
     """calamine reads a sheet as the rectangle from A1 to its last cell: XFD1048576 would be 17 billion cells."""
-    path = _cases_sheet_edited(tmp_path, lambda xml: xml.replace(
-        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'))
+    path = _cases_sheet_edited(
+        tmp_path,
+        lambda xml: xml.replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'
+        ),
+    )
     result = validate_files([path], "C05", "2017Q3")
     assert _rules(result) == ["FIL-001"]
     assert "has a cell at row 1,048,576, column 16,384" in result.findings["message"][0]

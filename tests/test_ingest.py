@@ -71,7 +71,9 @@ def test_the_same_bytes_again_are_a_duplicate_and_a_change_is_a_new_version(land
         second = receive(session, discover(landing, provider="C01")[0], archive)
     assert (second.version, second.duplicate, second.superseded_id) == (2, False, first.submission_id)
     with session_scope(engine) as session:
-        versions = session.scalars(select(Submission).where(Submission.provider_code == "C01").order_by(Submission.version)).all()
+        versions = session.scalars(
+            select(Submission).where(Submission.provider_code == "C01").order_by(Submission.version)
+        ).all()
         assert [(s.version, s.status) for s in versions] == [(1, "superseded"), (2, "received")]
         rows = {r["provider_code"]: r for r in current_submissions(session, "2017Q3")}
     assert rows["C01"]["version"] == 2 and rows["C02"]["status"] == "no return" and len(rows) == 28
@@ -95,5 +97,8 @@ def test_finding_one_quarter_reads_only_that_quarters_files(tmp_path, monkeypatc
     original = ingest.sha256_file
     monkeypatch.setattr(ingest, "sha256_file", lambda path: hashed.append(path.name) or original(path))
     [found] = discover(tmp_path / "landing", provider="C01", quarter="2017Q3")
-    assert sorted(hashed) == sorted(f.name for f in found.files) == [
-        "C01_2017Q3_breaches.csv", "C01_2017Q3_cases.csv", "C01_2017Q3_contacts.csv"]
+    assert (
+        sorted(hashed)
+        == sorted(f.name for f in found.files)
+        == ["C01_2017Q3_breaches.csv", "C01_2017Q3_cases.csv", "C01_2017Q3_contacts.csv"]
+    )

@@ -14,7 +14,9 @@ from orchestration.instance import MARK, prepare
 def test_the_default_instance_is_sqlite_and_a_hand_written_config_is_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("RETURNS_DAGSTER_POSTGRES_URL", raising=False)
     path = prepare(tmp_path / "home")
-    assert MARK in path.read_text() and "from sqlite.yaml" in path.read_text() and "postgres_url" not in path.read_text()
+    assert (
+        MARK in path.read_text() and "from sqlite.yaml" in path.read_text() and "postgres_url" not in path.read_text()
+    )
     instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
     try:  # one run at a time per partition, one quarter build at a time
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
@@ -69,20 +71,25 @@ def test_the_sqlite_event_log_keeps_dagsters_files_and_another_process_reads_the
     try:
         runs = [dg.materialize([ping], instance=instance, partition_key=key).run_id for key in "abc"]
         assert sorted(p.name for p in (home / "history" / "runs").glob("*.db")) == sorted(
-            [f"{r}.db" for r in runs] + ["index.db"])
+            [f"{r}.db" for r in runs] + ["index.db"]
+        )
         assert instance.get_materialized_partitions(dg.AssetKey("ping")) == {"a", "b", "c"}
     finally:
         instance.dispose()
     # Dagster's own storage class (the webserver of an older install, say) reads the same files
     plain = home / "plain"
     plain.mkdir()
-    (plain / "dagster.yaml").write_text("event_log_storage:\n  module: dagster._core.storage.event_log\n"
-                                        "  class: SqliteEventLogStorage\n  config:\n"
-                                        f"    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
-                                        "run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n"
-                                        f"  config:\n    base_dir: {json.dumps(str(home / 'history'))}\n")
-    code = ("import dagster as dg, sys; i = dg.DagsterInstance.from_config(sys.argv[1]); "
-            "print(sorted(i.get_materialized_partitions(dg.AssetKey('ping'))), "
-            "sum(len(i.all_logs(r.run_id)) > 10 for r in i.get_runs()))")
+    (plain / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n"
+        "  class: SqliteEventLogStorage\n  config:\n"
+        f"    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
+        "run_storage:\n  module: dagster._core.storage.runs\n  class: SqliteRunStorage\n"
+        f"  config:\n    base_dir: {json.dumps(str(home / 'history'))}\n"
+    )
+    code = (
+        "import dagster as dg, sys; i = dg.DagsterInstance.from_config(sys.argv[1]); "
+        "print(sorted(i.get_materialized_partitions(dg.AssetKey('ping'))), "
+        "sum(len(i.all_logs(r.run_id)) > 10 for r in i.get_runs()))"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(plain)], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['a', 'b', 'c'] 3"

@@ -52,8 +52,16 @@ def quarter(tmp_path_factory):
         lines[5] = lines[5].replace(",C01,", ",C02,", 1)
         c01.write_text("".join(lines), encoding="utf-8")
         os.utime(c01, (stamp, stamp))
-        run = run_quarter(Q, CODES, landing=landing, archive=root / "archive", output=root / "out",
-                          database_url=db, extract=made.extract, quarter_subfolders=False)
+        run = run_quarter(
+            Q,
+            CODES,
+            landing=landing,
+            archive=root / "archive",
+            output=root / "out",
+            database_url=db,
+            extract=made.extract,
+            quarter_subfolders=False,
+        )
         assert set(run.failed) <= set(CODES)  # rejected returns are outcomes, not failures
         yield root, db
 
@@ -76,7 +84,7 @@ def _sheet(root: Path) -> dict[tuple[str, str], dict]:
     rows = list(ws.iter_rows(values_only=True))
     start = next(i for i, r in enumerate(rows) if r and r[0] == DATA_QUALITY.columns[0].heading)
     out = {}
-    for r in rows[start + 1:]:
+    for r in rows[start + 1 :]:
         if r[0] in CODES:
             row = dict(zip(keys, r))
             out[(row["provider_code"], row["table"])] = row
@@ -101,8 +109,9 @@ def test_data_quality_csv_says_what_happened_to_each_file_and_why_the_return_was
     for key, start in EXPECTED.items():
         assert quality[key]["file"].startswith(start), (key, quality[key]["file"])
     assert quality[("C02", "contacts")]["rows"] and quality[("C02", "contacts")]["rows_marker"] == ""
-    assert quality[("C02", "contacts")]["file"].endswith("its records were not checked, because the return could "
-                                                         "not be used")
+    assert quality[("C02", "contacts")]["file"].endswith(
+        "its records were not checked, because the return could not be used"
+    )
     assert quality[("C02", "cases")]["rows"] == "" and quality[("C02", "cases")]["rows_marker"] == "[x]"
     assert quality[("N04", "breaches")]["rows_marker"] == "[x]"
     for code, rule in REASONS.items():
@@ -119,7 +128,7 @@ def test_data_quality_csv_says_what_happened_to_each_file_and_why_the_return_was
 def test_the_data_quality_sheet_says_the_same_as_the_csv(quarter):
     root, _ = quarter
     quality, sheet = _quality(root), _sheet(root)
-    for key, start in EXPECTED.items():
+    for key in EXPECTED:
         assert sheet[key]["file"] == quality[key]["file"]
         assert sheet[key]["rejected_because"] == quality[key]["rejected_because"]
     assert sheet[("C02", "cases")]["rows"] == "[x]"
@@ -135,12 +144,16 @@ def test_the_feedback_says_the_same_in_summary_html_and_workbook(quarter, code):
     parts = {p["table"]: p for p in summary["parts"]}
     for table in ("cases", "contacts", "breaches"):  # the feedback says the rows in words too, the return in rows
         rows = quality[(code, table)]["rows"]
-        said = quality[(code, table)]["file"].replace(" read", f" read: {int(rows):,} rows", 1) if rows else \
-            quality[(code, table)]["file"]
+        said = (
+            quality[(code, table)]["file"].replace(" read", f" read: {int(rows):,} rows", 1)
+            if rows
+            else quality[(code, table)]["file"]
+        )
         assert parts[table]["file"] == said
         assert (parts[table]["rows"] is None) == (rows == "")
     assert summary["outcome"] == "Rejected" and summary["reasons"][0].startswith(
-        f"The return cannot be used: {REASONS[code]} is fatal")
+        f"The return cannot be used: {REASONS[code]} is fatal"
+    )
     html = (folder / "feedback.html").read_text(encoding="utf-8")
     assert all(escape(parts[t]["file"]) in html for t in parts)
     wb = load_workbook(folder / "feedback.xlsx")["Summary"]
@@ -155,9 +168,17 @@ def test_the_portal_page_says_the_same(quarter):
     from tests.portal_fixtures import PASSWORD, token
 
     root, db = quarter
-    settings = Settings(database_url=db, landing=root / "landing", archive=root / "archive", output=root / "out",
-                        dagster_home=root / "dagster", secret_key="test-secret-key", open_quarter="2017Q3",
-                        process_uploads=False, sign_in_limit="1000 per minute")
+    settings = Settings(
+        database_url=db,
+        landing=root / "landing",
+        archive=root / "archive",
+        output=root / "out",
+        dagster_home=root / "dagster",
+        secret_key="test-secret-key",
+        open_quarter="2017Q3",
+        process_uploads=False,
+        sign_in_limit="1000 per minute",
+    )
     from probation_returns.warehouse.db import engine_for
 
     engine = engine_for(db)
@@ -206,11 +227,19 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
         upgrade(db)
         landing = tmp_path / "landing"
         made = generate(landing, [Q], ["C05"], scale=0.02)
-        utc = dt.timezone.utc
+        utc = dt.UTC
 
         def run():
-            result = run_quarter(Q, ["C05"], landing=landing, archive=tmp_path / "archive", output=tmp_path / "out",
-                                 database_url=db, extract=made.extract, quarter_subfolders=False)
+            result = run_quarter(
+                Q,
+                ["C05"],
+                landing=landing,
+                archive=tmp_path / "archive",
+                output=tmp_path / "out",
+                database_url=db,
+                extract=made.extract,
+                quarter_subfolders=False,
+            )
             assert result.failed == [], result.reasons
 
         run()  # version 1, as generated: on time
@@ -218,22 +247,30 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
         run()  # version 2: rejected, on time
         _deliver(landing, "C05", dt.datetime(2017, 11, 1, 12, tzinfo=utc).timestamp())
         run()  # version 3: accepted, late
-    folders = sorted((tmp_path / "out" / "feedback" / "C05" / "2017Q3").iterdir(), key=lambda p: int(p.name.split("-")[1]))
+    folders = sorted(
+        (tmp_path / "out" / "feedback" / "C05" / "2017Q3").iterdir(), key=lambda p: int(p.name.split("-")[1])
+    )
     assert len(folders) == 3
     standing = [json.loads((f / "summary.json").read_text())["about"]["standing"] for f in folders]
     with (tmp_path / "out" / "payments.csv").open(newline="", encoding="utf-8") as f:
         credits = next(r for r in csv.DictReader(f) if r["provider_code"] == "C05")["service_credits_gbp"]
     v2, v3 = standing[1], standing[2]
     assert v2["counted_version"] == 1 and not v2["counts"]
-    assert v2["why"] == ("Version 2 does not count: it was rejected. Version 1, delivered by the deadline and accepted, "
-                         "still counts: a rejected version never replaces an accepted one.")
-    assert v2["send_again"] == ("Until the deadline (end of Friday 27 October 2017 (UK time)), a corrected version "
-                                "replaces version 1 if it is accepted; if it is rejected, version 1 keeps counting. "
-                                "After the deadline, a new version is late and changes nothing.")
+    assert v2["why"] == (
+        "Version 2 does not count: it was rejected. Version 1, delivered by the deadline and accepted, "
+        "still counts: a rejected version never replaces an accepted one."
+    )
+    assert v2["send_again"] == (
+        "Until the deadline (end of Friday 27 October 2017 (UK time)), a corrected version "
+        "replaces version 1 if it is accepted; if it is rejected, version 1 keeps counting. "
+        "After the deadline, a new version is late and changes nothing."
+    )
     assert v3["why"].startswith("Version 3 does not count: it was delivered after the deadline")
     assert v3["why"].endswith("Version 1 counts.")
-    assert v3["send_again"].startswith("The deadline (end of Friday 27 October 2017 (UK time)) passed before this "
-                                       "version was delivered: a version sent now is late and changes nothing")
+    assert v3["send_again"].startswith(
+        "The deadline (end of Friday 27 October 2017 (UK time)) passed before this "
+        "version was delivered: a version sent now is late and changes nothing"
+    )
     for s in standing[1:]:
         assert Decimal(s["credits_gbp"]) == Decimal(credits)  # the ministry return's figure, to the penny
         assert f"£{Decimal(credits):,.2f}" in s["credits"]
@@ -264,8 +301,10 @@ def test_every_provider_has_a_reoffending_row_and_no_result_is_not_a_payment_of_
         assert payments[code]["outcome_payments_gbp"] == "" and payments[code]["outcome_payments_gbp_marker"] == "[x]"
         assert payments[code]["net_gbp"]  # the fee less applied credits is still payable
     for code in ("N04", "N05"):  # NPS divisions: no fee, credits, payments or net
-        assert all(payments[code][f"{c}_marker"] == "[z]" for c in ("quarterly_fee_gbp", "service_credits_gbp",
-                                                                    "outcome_payments_gbp", "net_gbp"))
+        assert all(
+            payments[code][f"{c}_marker"] == "[z]"
+            for c in ("quarterly_fee_gbp", "service_credits_gbp", "outcome_payments_gbp", "net_gbp")
+        )
 
 
 def test_totals_say_how_many_providers_their_figures_cover(quarter):
@@ -276,8 +315,11 @@ def test_totals_say_how_many_providers_their_figures_cover(quarter):
     assert names[("CRC", "SL001R")] == "All CRCs (1 of 21 with figures)"
     assert names[("NPS", "SL001R")] == "All NPS divisions (0 of 7 with figures)"
     assert names[("ALL", "SL001R")] == "England and Wales (1 of 28 with figures)"
-    totals = {r["provider_code"]: r["provider_name"] for r in _rows(root, "reoffending") if r["provider_code"] in
-              ("CRC", "NPS", "ALL")}
+    totals = {
+        r["provider_code"]: r["provider_name"]
+        for r in _rows(root, "reoffending")
+        if r["provider_code"] in ("CRC", "NPS", "ALL")
+    }
     assert totals["CRC"] in ("All CRCs (1 of 21 with figures)", "All CRCs (0 of 21 with figures)")
 
 

@@ -11,16 +11,39 @@ from cli.main import app
 def test_returns_run_writes_the_quarters_figures(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    made = runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C05,N02",
-                               "--scale", "0.1"])
+    made = runner.invoke(
+        app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C05,N02", "--scale", "0.1"]
+    )
     assert made.exit_code == 0, made.output
-    result = runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out",
-                                 "--extract", "landing/reoffending_2019-03-31.csv"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--landing",
+            "landing",
+            "--quarter",
+            "2017Q3",
+            "--out",
+            "out",
+            "--extract",
+            "landing/reoffending_2019-03-31.csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     levels = pl.read_csv(tmp_path / "out" / "service_levels.csv", infer_schema=False)
     c05_all = levels.filter(pl.col("provider_code") == "C05")
-    assert c05_all["measure"].to_list() == ["SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK",
-                                            "successful_completion", "face_to_face_share", "high_risk_not_referred"]
+    assert c05_all["measure"].to_list() == [
+        "SL001R",
+        "SL002R",
+        "SL003",
+        "SL006R",
+        "SL016",
+        "AE",
+        "AK",
+        "successful_completion",
+        "face_to_face_share",
+        "high_risk_not_referred",
+    ]
     assert set(c05_all.filter(pl.col("target").is_null())["status"]) == {"reported"}  # no target, no credit
     c05 = c05_all.filter(pl.col("status") != "reported")
     assert set(c05["status"]) <= {"met", "missed", "insufficient volume"}
@@ -56,13 +79,19 @@ def test_credit_decisions_are_a_trail_and_show_in_the_outputs(tmp_path, monkeypa
 
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C05", "--scale", "0.05"])
+    runner.invoke(
+        app, ["generate", "--out", "landing", "--quarters", "2017Q3", "--providers", "C05", "--scale", "0.05"]
+    )
     assert runner.invoke(app, ["run", "--landing", "landing", "--quarter", "2017Q3", "--out", "out"]).exit_code == 0
     # C01 sent nothing: every measure has a credit. Waive one, then change our mind.
     args = ["credits", "decide", "--quarter", "2017Q3", "--provider", "C01", "--measure", "AK"]
-    first = runner.invoke(app, args + ["--decision", "waived", "--reason", "system outage agreed", "--by", "J Smith (CM)"])
+    first = runner.invoke(
+        app, args + ["--decision", "waived", "--reason", "system outage agreed", "--by", "J Smith (CM)"]
+    )
     assert first.exit_code == 0, first.output
-    second = runner.invoke(app, args + ["--decision", "reinvested", "--reason", "reinvested in AK training", "--by", "J Smith (CM)"])
+    second = runner.invoke(
+        app, args + ["--decision", "reinvested", "--reason", "reinvested in AK training", "--by", "J Smith (CM)"]
+    )
     assert second.exit_code == 0
     bad = runner.invoke(app, args + ["--decision", "forgiven", "--reason", "x", "--by", "y"])
     assert bad.exit_code == 2 and "one of applied, waived, reinvested" in bad.output
@@ -77,10 +106,16 @@ def test_credit_decisions_are_a_trail_and_show_in_the_outputs(tmp_path, monkeypa
     # A reinvested credit is shown but not deducted: 4,650,000.00 - (465,000.00 - 66,428.57).
     c01 = pl.read_csv(tmp_path / "out" / "payments.csv", infer_schema=False).filter(pl.col("provider_code") == "C01")
     assert c01.select("service_credits_gbp", "credits_reinvested_gbp", "credits_applied_gbp", "net_gbp").row(0) == (
-        "465000.00", "66428.57", "398571.43", "4251428.57")
+        "465000.00",
+        "66428.57",
+        "398571.43",
+        "4251428.57",
+    )
     with session_scope(engine_for(f"sqlite:///{tmp_path / 'default.db'}")) as session:
         credits = session.scalars(select(Credit).where(Credit.provider_code == "C01", Credit.measure == "AK")).all()
         assert len(credits) == 1 and credits[0].replaced_at is None
         trail = session.scalars(select(CreditDecision).order_by(CreditDecision.id)).all()
-        assert [(d.decision, d.reason) for d in trail] == [("waived", "system outage agreed"),
-                                                           ("reinvested", "reinvested in AK training")]
+        assert [(d.decision, d.reason) for d in trail] == [
+            ("waived", "system outage agreed"),
+            ("reinvested", "reinvested in AK training"),
+        ]

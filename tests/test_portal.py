@@ -62,8 +62,12 @@ def _routes(p):
 
 def test_every_route_of_the_application_is_in_the_authorisation_table(portal):
     listed = {path.split("/")[1] + ":" + method for method, path, _ in _routes(portal)}
-    rules = {(rule.rule, method) for rule in portal.app.url_map.iter_rules() if rule.endpoint != "static"
-             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    rules = {
+        (rule.rule, method)
+        for rule in portal.app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     endpoints = {rule.endpoint for rule in portal.app.url_map.iter_rules()} - {"static", "auth.sign_in"}
     covered = set()
     adapter = portal.app.url_map.bind("localhost")
@@ -109,8 +113,17 @@ def test_every_post_without_a_csrf_token_is_refused(portal):
         sign_in(client, role)
         for method, path, allowed in _routes(portal):
             if method == "POST" and role in allowed:
-                response = client.post(path, data={"measure": "SL001R", "decision": "waived", "reason": "r",
-                                                   "confirm": "y", "declared_by": "Jo", "declaration": "y"})
+                response = client.post(
+                    path,
+                    data={
+                        "measure": "SL001R",
+                        "decision": "waived",
+                        "reason": "r",
+                        "confirm": "y",
+                        "declared_by": "Jo",
+                        "declaration": "y",
+                    },
+                )
                 assert response.status_code == 400, (role, path)
     client = portal.app.test_client()
     response = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": PASSWORD})
@@ -124,10 +137,17 @@ def test_a_provider_asking_for_another_providers_things_gets_404_whatever_the_ur
     client = portal.app.test_client()
     sign_in(client, "provider")
     other, own = portal.other_submission, portal.own_submission
-    urls = [f"/submissions/{other}", f"/submissions/{other}?rule=CAS-012", f"/submissions/{other}?page=2",
-            f"/uploads/{portal.other_upload}", f"/uploads/{portal.other_upload}/status"]
-    urls += [f"/submissions/{other}/files/{name}" for name in
-             ("feedback.xlsx", "findings.csv", "feedback.html", "summary.json", "validation_result.json")]
+    urls = [
+        f"/submissions/{other}",
+        f"/submissions/{other}?rule=CAS-012",
+        f"/submissions/{other}?page=2",
+        f"/uploads/{portal.other_upload}",
+        f"/uploads/{portal.other_upload}/status",
+    ]
+    urls += [
+        f"/submissions/{other}/files/{name}"
+        for name in ("feedback.xlsx", "findings.csv", "feedback.html", "summary.json", "validation_result.json")
+    ]
     for url in urls:
         assert client.get(url).status_code == 404, url
     import re
@@ -159,27 +179,38 @@ def test_the_other_provider_sees_its_own_feedback_with_the_fatal_and_error_findi
 
 def test_sign_in_is_refused_without_saying_which_part_was_wrong_and_both_outcomes_are_audited(portal):
     client = portal.app.test_client()
-    wrong_password = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": "nope-nope-nope",
-                                                   "csrf_token": token(client)})
-    unknown = client.post("/sign-in", data={"email": "nobody@example.org", "password": "nope-nope-nope",
-                                            "csrf_token": token(client)})
+    wrong_password = client.post(
+        "/sign-in", data={"email": ACCOUNTS["manager"], "password": "nope-nope-nope", "csrf_token": token(client)}
+    )
+    unknown = client.post(
+        "/sign-in", data={"email": "nobody@example.org", "password": "nope-nope-nope", "csrf_token": token(client)}
+    )
     assert wrong_password.status_code == unknown.status_code == 401
     message = "The email address or password is not right"
     assert message in wrong_password.get_data(as_text=True) and message in unknown.get_data(as_text=True)
     sign_in(client, "manager")
     with session_scope(portal.engine) as s:
         events = [(e.actor, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert events == [(ACCOUNTS["manager"], "sign_in_failed"), ("nobody@example.org", "sign_in_failed"),
-                      (ACCOUNTS["manager"], "sign_in")]
+    assert events == [
+        (ACCOUNTS["manager"], "sign_in_failed"),
+        ("nobody@example.org", "sign_in_failed"),
+        (ACCOUNTS["manager"], "sign_in"),
+    ]
 
 
 def test_sign_in_is_rate_limited(tmp_path, database_url):
     p = seed(tmp_path, database_url, sign_in_limit="3 per minute")
     client = p.app.test_client()
-    codes = [client.post("/sign-in", data={"email": ACCOUNTS["admin"], "password": "wrong-password!",
-                                           "csrf_token": token(client)}).status_code for _ in range(4)]
+    codes = [
+        client.post(
+            "/sign-in", data={"email": ACCOUNTS["admin"], "password": "wrong-password!", "csrf_token": token(client)}
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
-    right = client.post("/sign-in", data={"email": ACCOUNTS["admin"], "password": PASSWORD, "csrf_token": token(client)})
+    right = client.post(
+        "/sign-in", data={"email": ACCOUNTS["admin"], "password": PASSWORD, "csrf_token": token(client)}
+    )
     assert right.status_code == 429  # even the right password waits: the limit is on attempts
     p.engine.dispose()
 
@@ -216,9 +247,16 @@ def test_security_headers_on_every_page(portal):
 def test_an_upload_is_streamed_into_the_landing_folder_under_the_services_names(portal):
     client = portal.app.test_client()
     sign_in(client, "provider")
-    body = {"files": [(io.BytesIO(b"case_ref\nA1\n"), "../../etc/My cases.csv"),
-                      (io.BytesIO(b"x\n"), "contacts.csv"), (io.BytesIO(b"y\n"), "Breaches.CSV")],
-            "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
+    body = {
+        "files": [
+            (io.BytesIO(b"case_ref\nA1\n"), "../../etc/My cases.csv"),
+            (io.BytesIO(b"x\n"), "contacts.csv"),
+            (io.BytesIO(b"y\n"), "Breaches.CSV"),
+        ],
+        "declaration": "y",
+        "declared_by": "Jo Clerk",
+        "csrf_token": token(client, "/returns/2017Q3/send"),
+    }
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert response.status_code == 302 and "/uploads/" in response.location
     with session_scope(portal.engine) as s:
@@ -230,27 +268,37 @@ def test_an_upload_is_streamed_into_the_landing_folder_under_the_services_names(
         landed = sorted(p.name for p in (portal.settings.landing / "C14").iterdir())
         assert landed == queued
         assert (portal.settings.landing / "C14" / "C14_2017Q3_cases.csv").read_bytes() == b"case_ref\nA1\n"
-        sent = upload.uploaded_at.replace(tzinfo=upload.uploaded_at.tzinfo or dt.timezone.utc).timestamp()
+        sent = upload.uploaded_at.replace(tzinfo=upload.uploaded_at.tzinfo or dt.UTC).timestamp()
         assert abs((portal.settings.landing / "C14" / "C14_2017Q3_cases.csv").stat().st_mtime - sent) < 1e-3
         assert upload.declared_by == "Jo Clerk" and {f["sent_as"] for f in upload.files} == {
-            "My cases.csv", "contacts.csv", "Breaches.CSV"}
+            "My cases.csv",
+            "contacts.csv",
+            "Breaches.CSV",
+        }
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "upload")).one()
         assert event.provider_code == "C14" and event.detail["files"] == 3
 
 
-@pytest.mark.parametrize("files, problem", [
-    ([("cases.csv", b"a")], "Send either one Excel workbook"),
-    ([("return.xls", b"a")], "name CSV files so they end in"),
-    ([("C14_2017Q3.xlsx", b"")], "is empty"),
-    ([], "Choose the file or files of your return"),
-])
+@pytest.mark.parametrize(
+    "files, problem",
+    [
+        ([("cases.csv", b"a")], "Send either one Excel workbook"),
+        ([("return.xls", b"a")], "name CSV files so they end in"),
+        ([("C14_2017Q3.xlsx", b"")], "is empty"),
+        ([], "Choose the file or files of your return"),
+    ],
+)
 def test_a_wrong_upload_is_refused_with_what_to_send_instead(portal, files, problem):
     client = portal.app.test_client()
     sign_in(client, "provider")
     folder = portal.settings.landing / "C14"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    body = {"files": [(io.BytesIO(data), name) for name, data in files], "declaration": "y", "declared_by": "Jo",
-            "csrf_token": token(client, "/returns/2017Q3/send")}
+    body = {
+        "files": [(io.BytesIO(data), name) for name, data in files],
+        "declaration": "y",
+        "declared_by": "Jo",
+        "csrf_token": token(client, "/returns/2017Q3/send"),
+    }
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert response.status_code == 400 and problem in response.get_data(as_text=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the last good return stays in place
@@ -259,18 +307,30 @@ def test_a_wrong_upload_is_refused_with_what_to_send_instead(portal, files, prob
 def test_an_upload_without_the_declaration_is_refused(portal):
     client = portal.app.test_client()
     sign_in(client, "provider")
-    body = {"files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")], "declared_by": "Jo",
-            "csrf_token": token(client, "/returns/2017Q3/send")}
+    body = {
+        "files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")],
+        "declared_by": "Jo",
+        "csrf_token": token(client, "/returns/2017Q3/send"),
+    }
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
-    assert response.status_code == 400 and "Confirm that the return is complete and accurate" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Confirm that the return is complete and accurate" in response.get_data(
+        as_text=True
+    )
 
 
 def test_a_file_over_the_size_limit_is_stopped_while_it_streams(portal, monkeypatch):
     monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 1000)
     with session_scope(portal.engine) as s:
         with pytest.raises(uploads.UploadError, match="larger than"):
-            uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
-                          [uploads.Incoming("workbook", "C14_2017Q3.xlsx", io.BytesIO(b"x" * 5000))])
+            uploads.store(
+                s,
+                portal.settings.landing,
+                "C14",
+                "2017Q3",
+                1,
+                "Jo",
+                [uploads.Incoming("workbook", "C14_2017Q3.xlsx", io.BytesIO(b"x" * 5000))],
+            )
     assert not list((portal.settings.landing / uploads.STAGING).iterdir())  # nothing half-written is left
 
 
@@ -281,13 +341,17 @@ def test_a_contract_manager_decision_and_sign_off_are_kept_with_who_and_when(por
     signed = client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})
     assert signed.status_code == 302
     client.post(f"/manage/builds/{portal.build}", data={"confirm": "y", "csrf_token": form})  # twice: still one
-    response = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
-        "measure": "SL001R", "decision": "waived", "reason": "Data migration in July", "csrf_token": form})
+    response = client.post(
+        "/manage/quarters/2017Q3/providers/C05/credits",
+        data={"measure": "SL001R", "decision": "waived", "reason": "Data migration in July", "csrf_token": form},
+    )
     assert response.status_code == 302
     page = client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True)
     assert "Data migration in July" in page and ACCOUNTS["manager"] in page and "waived" in page
-    unknown = client.post("/manage/quarters/2017Q3/providers/C05/credits", data={
-        "measure": "NOPE", "decision": "waived", "reason": "x", "csrf_token": form})
+    unknown = client.post(
+        "/manage/quarters/2017Q3/providers/C05/credits",
+        data={"measure": "NOPE", "decision": "waived", "reason": "x", "csrf_token": form},
+    )
     assert unknown.status_code == 404
     download = client.get(f"/manage/builds/{portal.build}/files/workbook")
     assert download.data == portal.workbook.read_bytes()
@@ -329,8 +393,15 @@ def test_signing_out_ends_the_session_and_is_audited(portal):
 
 def test_a_workbook_sent_after_csvs_replaces_them_in_the_landing_folder(portal):
     with session_scope(portal.engine) as s:
-        upload = uploads.store(s, portal.settings.landing, "C14", "2017Q3", 1, "Jo",
-                               [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))])
+        upload = uploads.store(
+            s,
+            portal.settings.landing,
+            "C14",
+            "2017Q3",
+            1,
+            "Jo",
+            [uploads.Incoming("workbook", "whatever.xlsx", io.BytesIO(b"PK\x03\x04 a workbook"))],
+        )
         assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) != ["C14_2017Q3.xlsx"]
         uploads.place(portal.settings.landing, upload)
     assert sorted(p.name for p in (portal.settings.landing / "C14").iterdir()) == ["C14_2017Q3.xlsx"]
@@ -360,9 +431,16 @@ def test_a_return_of_a_real_size_is_taken_whatever_the_line_breaks(portal):
     client = portal.app.test_client()
     sign_in(client, "provider")
     lines = b"".join(b"A%06d,2017-07-%02d,F2F,ATTENDED,\n" % (i, 1 + i % 28) for i in range(40_000))  # ~1.3 MB
-    body = {"files": [(io.BytesIO(b"case_ref\n" + lines), "cases.csv"), (io.BytesIO(lines), "contacts.csv"),
-                      (io.BytesIO(lines[:300_000]), "breaches.csv")],
-            "declaration": "y", "declared_by": "Jo Clerk", "csrf_token": token(client, "/returns/2017Q3/send")}
+    body = {
+        "files": [
+            (io.BytesIO(b"case_ref\n" + lines), "cases.csv"),
+            (io.BytesIO(lines), "contacts.csv"),
+            (io.BytesIO(lines[:300_000]), "breaches.csv"),
+        ],
+        "declaration": "y",
+        "declared_by": "Jo Clerk",
+        "csrf_token": token(client, "/returns/2017Q3/send"),
+    }
     response = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert response.status_code == 302, response.status_code
     upload_id = int(response.location.rstrip("/").rsplit("/", 1)[1])
@@ -375,7 +453,10 @@ def test_a_worker_is_claimed_once_and_a_dead_workers_upload_can_be_taken_again(p
         assert uploads.claim(s, portal.own_upload, "otherhost:1").status == "validating"
     with session_scope(portal.engine) as s:  # another host's worker is presumed alive: not taken from it
         assert uploads.claim(s, portal.own_upload, uploads.WORKER) is None
-        s.get(Upload, portal.own_upload).worker = "%s:%d" % (uploads.WORKER.rpartition(":")[0], 2**22 + 7)  # no such pid
+        s.get(Upload, portal.own_upload).worker = "{}:{}".format(
+            uploads.WORKER.rpartition(":")[0],
+            2**22 + 7,
+        )  # no such pid
     with session_scope(portal.engine) as s:  # its worker on this machine is gone: taken again
         assert uploads.claim(s, portal.own_upload, uploads.WORKER).worker == uploads.WORKER
     with session_scope(portal.engine) as s:
@@ -432,8 +513,9 @@ def test_a_copied_session_cookie_stops_working_after_sign_out_password_reset_and
             replay = browser.get("/returns")
             assert replay.status_code == 302 and "/sign-in" in replay.location, end.__name__
     again = portal.app.test_client()  # disabled: cannot sign in again either
-    response = again.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD,
-                                            "csrf_token": token(again)})
+    response = again.post(
+        "/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD, "csrf_token": token(again)}
+    )
     assert response.status_code == 401
 
 
@@ -453,8 +535,9 @@ def test_a_session_ends_after_the_absolute_time_out_however_active(tmp_path, dat
 
 
 def _refused(client, email, **headers):
-    return client.post("/sign-in", data={"email": email, "password": "wrong-password!", "csrf_token": token(client)},
-                       headers=headers).status_code
+    return client.post(
+        "/sign-in", data={"email": email, "password": "wrong-password!", "csrf_token": token(client)}, headers=headers
+    ).status_code
 
 
 def test_one_accounts_wrong_passwords_do_not_throttle_another_and_throttling_is_audited(tmp_path, database_url):
@@ -495,16 +578,21 @@ def test_an_account_is_locked_after_wrong_passwords_and_unlocks_by_itself(tmp_pa
     p = seed(tmp_path, database_url, lock_after=3, lock_for=dt.timedelta(seconds=2))
     client = p.app.test_client()
     assert [_refused(client, ACCOUNTS["manager"]) for _ in range(3)] == [401, 401, 401]
-    right = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": PASSWORD,
-                                          "csrf_token": token(client)})
+    right = client.post(
+        "/sign-in", data={"email": ACCOUNTS["manager"], "password": PASSWORD, "csrf_token": token(client)}
+    )
     assert right.status_code == 401  # locked: even the right password is refused, with the same words
     assert "The email address or password is not right" in right.get_data(as_text=True)
     sign_in(client, "admin")  # another account is not locked
     time.sleep(2.5)
     sign_in(p.app.test_client(), "manager")  # the lock has ended by itself
     with session_scope(p.engine) as s:
-        actions = [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["manager"])
-                                               .order_by(AuditEvent.id))]
+        actions = [
+            e.action
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["manager"]).order_by(AuditEvent.id)
+            )
+        ]
     assert actions == ["sign_in_failed"] * 3 + ["sign_in_locked", "sign_in"]
     p.engine.dispose()
 
@@ -518,8 +606,9 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
     admin = p.app.test_client()
     sign_in(admin, "admin")
     page = f"/admin/accounts/{p.provider_user}"
-    assert f'<a class="govuk-link" href="{page}">{ACCOUNTS["provider"]}</a>' in \
-        admin.get("/admin/accounts").get_data(as_text=True)
+    assert f'<a class="govuk-link" href="{page}">{ACCOUNTS["provider"]}</a>' in admin.get("/admin/accounts").get_data(
+        as_text=True
+    )
 
     def press(action):
         return admin.post(page, data={"action": action, "csrf_token": token(admin, page)}, follow_redirects=True)
@@ -527,8 +616,9 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
     disabled = press("disable").get_data(as_text=True)
     assert "is disabled" in disabled and "Enable the account" in disabled
     assert clerk.get("/returns").status_code == 302  # the clerk's session ended at once
-    refused = clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD,
-                                           "csrf_token": token(clerk)})
+    refused = clerk.post(
+        "/sign-in", data={"email": ACCOUNTS["provider"], "password": PASSWORD, "csrf_token": token(clerk)}
+    )
     assert refused.status_code == 401
     assert "is enabled" in press("enable").get_data(as_text=True)
     sign_in(clerk, "provider")
@@ -536,22 +626,31 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
     new_password = reset.split("<code>")[1].split("</code>")[0]
     assert len(new_password) == 23 and clerk.get("/returns").status_code == 302
     for _ in range(2):
-        clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": "not-the-password",
-                                     "csrf_token": token(clerk)})
+        clerk.post(
+            "/sign-in", data={"email": ACCOUNTS["provider"], "password": "not-the-password", "csrf_token": token(clerk)}
+        )
     assert "locked until" in admin.get(page).get_data(as_text=True)
     assert "is unlocked" in press("unlock").get_data(as_text=True)
-    signed = clerk.post("/sign-in", data={"email": ACCOUNTS["provider"], "password": new_password,
-                                          "csrf_token": token(clerk)})
+    signed = clerk.post(
+        "/sign-in", data={"email": ACCOUNTS["provider"], "password": new_password, "csrf_token": token(clerk)}
+    )
     assert signed.status_code == 302
     own = f"/admin/accounts/{p.admin_user}"
     mine = admin.post(own, data={"action": "disable", "csrf_token": token(admin, own)})
     assert mine.status_code == 400 and "cannot disable your own account" in mine.get_data(as_text=True)
     with session_scope(p.engine) as s:
-        done = [(e.actor, e.action, e.target) for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.actor == ACCOUNTS["admin"], AuditEvent.action != "sign_in")
-            .order_by(AuditEvent.id))]
-    assert done == [(ACCOUNTS["admin"], action, ACCOUNTS["provider"]) for action in
-                    ("account_disabled", "account_enabled", "password_reset", "account_unlocked")]
+        done = [
+            (e.actor, e.action, e.target)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.actor == ACCOUNTS["admin"], AuditEvent.action != "sign_in")
+                .order_by(AuditEvent.id)
+            )
+        ]
+    assert done == [
+        (ACCOUNTS["admin"], action, ACCOUNTS["provider"])
+        for action in ("account_disabled", "account_enabled", "password_reset", "account_unlocked")
+    ]
     assert admin.get("/admin/accounts/999999").status_code == 404
     p.engine.dispose()
 
@@ -568,14 +667,21 @@ def test_an_upload_whose_check_fails_says_what_failed_alerts_the_engineers_and_s
             pass
 
         def run(self, quarter, provider, upload_id):
-            return "run-of-upload-%d" % upload_id, "provider_validation: the disk is full"
+            return f"run-of-upload-{upload_id}", "provider_validation: the disk is full"
 
     monkeypatch.setattr(portal_intake, "_Runner", Broken)
     with session_scope(portal.engine) as s:
         for done in (portal.own_upload, portal.other_upload):
             s.get(Upload, done).status = "done"
-        failing = uploads.store(s, portal.settings.landing, "C14", "2017Q3", portal.provider_user, "Jo",
-                                [uploads.Incoming("workbook", "new.xlsx", io.BytesIO(b"PK\x03\x04 a new return"))]).id
+        failing = uploads.store(
+            s,
+            portal.settings.landing,
+            "C14",
+            "2017Q3",
+            portal.provider_user,
+            "Jo",
+            [uploads.Incoming("workbook", "new.xlsx", io.BytesIO(b"PK\x03\x04 a new return"))],
+        ).id
     assert portal_intake.work(failing, portal.settings.dagster_home) == 1
     words = "The check stopped while your return was being checked against the rules (the disk is full)."
     with session_scope(portal.engine) as s:
@@ -602,12 +708,17 @@ def test_the_send_button_disables_itself_and_a_form_error_asks_for_the_files_aga
     assert "data-send-once" in page and '<script type="module" src="/assets/send.js">' in page
     script = client.get("/assets/send.js").get_data(as_text=True)
     assert "form[data-send-once]" in script and "button.disabled = true" in script
-    body = {"declaration": "y", "declared_by": "", "csrf_token": token(client, "/returns/2017Q3/send"),
-            "files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")]}
+    body = {
+        "declaration": "y",
+        "declared_by": "",
+        "csrf_token": token(client, "/returns/2017Q3/send"),
+        "files": [(io.BytesIO(b"PK"), "C14_2017Q3.xlsx")],
+    }
     refused = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
     assert refused.status_code == 400
-    assert "Choose your file or files again: after a problem the browser does not keep them." in \
-        refused.get_data(as_text=True)
+    assert "Choose your file or files again: after a problem the browser does not keep them." in refused.get_data(
+        as_text=True
+    )
 
 
 def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_stop_at_their_ends(tmp_path, database_url):
@@ -639,13 +750,17 @@ def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_sto
 
 def test_a_refused_sign_in_says_error_in_its_title_and_marks_both_inputs(portal):
     client = portal.app.test_client()
-    page = client.post("/sign-in", data={"email": ACCOUNTS["manager"], "password": "not-the-password",
-                                         "csrf_token": token(client)}).get_data(as_text=True)
+    page = client.post(
+        "/sign-in", data={"email": ACCOUNTS["manager"], "password": "not-the-password", "csrf_token": token(client)}
+    ).get_data(as_text=True)
     assert "<title>Error: Sign in – Probation returns</title>" in page
     assert page.count("The email address or password is not right, or the account is not active") == 2  # summary, field
     assert 'class="govuk-input govuk-!-width-two-thirds govuk-input--error" id="email"' in page
-    assert 'govuk-input--error" id="password"' in page or 'govuk-input--error"\n' in page or \
-        re.search(r'<input[^>]*govuk-input--error[^>]*id="password"', page)
+    assert (
+        'govuk-input--error" id="password"' in page
+        or 'govuk-input--error"\n' in page
+        or re.search(r'<input[^>]*govuk-input--error[^>]*id="password"', page)
+    )
 
 
 def test_a_help_page_with_the_configured_contact_is_linked_from_every_page(tmp_path, database_url):
@@ -654,14 +769,18 @@ def test_a_help_page_with_the_configured_contact_is_linked_from_every_page(tmp_p
     help_page = anonymous.get("/help").get_data(as_text=True)
     assert "contact the Probation Returns team at returns@justice.example." in help_page
     assert 'href="/help"' in anonymous.get("/sign-in").get_data(as_text=True)
-    for role, pages in (("provider", ["/returns", "/returns/history", f"/submissions/{p.own_submission}"]),
-                        ("manager", ["/manage/quarters/2017Q3", f"/manage/builds/{p.build}"]),
-                        ("admin", ["/admin/audit", "/admin/accounts"])):
+    for role, pages in (
+        ("provider", ["/returns", "/returns/history", f"/submissions/{p.own_submission}"]),
+        ("manager", ["/manage/quarters/2017Q3", f"/manage/builds/{p.build}"]),
+        ("admin", ["/admin/audit", "/admin/accounts"]),
+    ):
         client = p.app.test_client()
         sign_in(client, role)
         for page in pages:
-            assert re.search(r'<a class="govuk-footer__link" href="/help">\s*Help and contact\s*</a>',
-                             client.get(page).get_data(as_text=True)), page
+            assert re.search(
+                r'<a class="govuk-footer__link" href="/help">\s*Help and contact\s*</a>',
+                client.get(page).get_data(as_text=True),
+            ), page
     p.engine.dispose()
 
 
@@ -675,17 +794,21 @@ def test_feedback_says_why_a_version_does_not_count_and_offers_a_corrected_retur
         version = s.get(Submission, portal.own_submission).version
     # 20 working days after Saturday 30 September 2017 (contract year 2017-18), counted from Friday 29th:
     # 2-6, 9-13, 16-20 and 23-27 October, so the deadline is the end of Friday 27 October 2017
-    assert (f"Version {version} does not count: it was delivered after the deadline (end of Friday 27 October 2017 "
-            "(UK time)), and a version delivered late changes nothing. No version counts: the quarter has no valid "
-            "return.") in page
+    assert (
+        f"Version {version} does not count: it was delivered after the deadline (end of Friday 27 October 2017 "
+        "(UK time)), and a version delivered late changes nothing. No version counts: the quarter has no valid "
+        "return."
+    ) in page
     other = portal.app.test_client()
     sign_in(other, "other_provider")
     rejected = other.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
-    assert "<h1 class=\"govuk-heading-l\">Rejected</h1>" in rejected
+    assert '<h1 class="govuk-heading-l">Rejected</h1>' in rejected
     assert 'href="/returns/2017Q3/send">Send a corrected return</a>' in rejected
     manager = portal.app.test_client()
     sign_in(manager, "manager")
-    assert "Send a corrected return" not in manager.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
+    assert "Send a corrected return" not in manager.get(f"/submissions/{portal.other_submission}").get_data(
+        as_text=True
+    )
 
 
 def test_the_same_files_sent_again_say_they_are_the_version_already_sent(portal):
@@ -693,8 +816,15 @@ def test_the_same_files_sent_again_say_they_are_the_version_already_sent(portal)
 
     with session_scope(portal.engine) as s:
         first = s.get(Upload, portal.own_upload)
-        again = Upload(provider_code="C14", quarter="2017Q3", user_id=first.user_id, declared_by="Jo",
-                       identity=first.identity, files=first.files, status="validating")
+        again = Upload(
+            provider_code="C14",
+            quarter="2017Q3",
+            user_id=first.user_id,
+            declared_by="Jo",
+            identity=first.identity,
+            files=first.files,
+            status="validating",
+        )
         s.add(again)
         s.flush()
         uploads.finish(s, again.id, "a-run", None)  # the intake found them a duplicate of version 1
@@ -722,25 +852,40 @@ def test_the_quarter_page_shows_the_version_that_counts_beside_a_later_late_one_
 
     with session_scope(portal.engine) as s:
         first = s.get(Submission, portal.own_submission)
-        first.outcome, first.delivered_at = "Accepted", dt.datetime(2017, 10, 20, 9, 30, tzinfo=dt.timezone.utc)
-        s.add(Submission(provider_code="C14", quarter="2017Q3", version=2, sha256="c" * 64, file_names=["x.xlsx"],
-                         delivered_at=dt.datetime(2017, 11, 1, 8, 0, tzinfo=dt.timezone.utc), status="received",
-                         outcome="Rejected", supersedes_id=first.id))
-        s.get(Submission, portal.other_submission).delivered_at = dt.datetime(2017, 11, 3, 16, 5,
-                                                                             tzinfo=dt.timezone.utc)
+        first.outcome, first.delivered_at = "Accepted", dt.datetime(2017, 10, 20, 9, 30, tzinfo=dt.UTC)
+        s.add(
+            Submission(
+                provider_code="C14",
+                quarter="2017Q3",
+                version=2,
+                sha256="c" * 64,
+                file_names=["x.xlsx"],
+                delivered_at=dt.datetime(2017, 11, 1, 8, 0, tzinfo=dt.UTC),
+                status="received",
+                outcome="Rejected",
+                supersedes_id=first.id,
+            )
+        )
+        s.get(Submission, portal.other_submission).delivered_at = dt.datetime(2017, 11, 3, 16, 5, tzinfo=dt.UTC)
     client = portal.app.test_client()
     sign_in(client, "manager")
     page = re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3").get_data(as_text=True))
-    c14 = page[page.index('href="/manage/providers/C14"'):page.index('href="/manage/providers/C15"')]
-    assert re.search(r"Accepted</strong> <a [^>]*>Version 1<[^>]*>[^<]*</span></a>, delivered 20 Oct 2017 09:30 UTC",
-                     c14), c14
-    assert re.search(r"Rejected</strong> <a [^>]*>Version 2<[^>]*>[^<]*</span></a>, delivered 01 Nov 2017 08:00 UTC "
-                     r"<strong class=\"govuk-tag govuk-tag--orange\">Late</strong>", c14), c14
-    c05 = page[page.index('href="/manage/providers/C05"'):page.index('href="/manage/providers/C06"')]
-    assert "<td class=\"govuk-table__cell\">None</td>" in c05 and "delivered 03 Nov 2017 16:05 UTC" in c05
-    assert "2 of 28 providers have sent a return; 1 has a return that counts; 2 sent their latest version after " \
-           "the deadline." in page
-    totals = page[page.index("All providers"):]
+    c14 = page[page.index('href="/manage/providers/C14"') : page.index('href="/manage/providers/C15"')]
+    assert re.search(
+        r"Accepted</strong> <a [^>]*>Version 1<[^>]*>[^<]*</span></a>, delivered 20 Oct 2017 09:30 UTC", c14
+    ), c14
+    assert re.search(
+        r"Rejected</strong> <a [^>]*>Version 2<[^>]*>[^<]*</span></a>, delivered 01 Nov 2017 08:00 UTC "
+        r"<strong class=\"govuk-tag govuk-tag--orange\">Late</strong>",
+        c14,
+    ), c14
+    c05 = page[page.index('href="/manage/providers/C05"') : page.index('href="/manage/providers/C06"')]
+    assert '<td class="govuk-table__cell">None</td>' in c05 and "delivered 03 Nov 2017 16:05 UTC" in c05
+    assert (
+        "2 of 28 providers have sent a return; 1 has a return that counts; 2 sent their latest version after "
+        "the deadline." in page
+    )
+    totals = page[page.index("All providers") :]
     assert "1 of 28 count" in totals and "2 sent, 2 late" in totals and "£1,234.56" in totals
 
 
@@ -758,18 +903,41 @@ def test_each_credit_is_explained_with_its_shortfall_rate_and_caps(portal):
             s.delete(credit)
         s.flush()
         for measure, n, amount in (("SL001R", 88, "128625.00"), ("SL002R", 50, "183750.00")):
-            s.add(Measure(quarter="2017Q3", provider_code="C05", measure=measure, numerator=n, denominator=100,
-                          performance=float(n), target=95.0, status="missed", parameter_version="2017-18.1"))
-            s.add(Credit(quarter="2017Q3", provider_code="C05", measure=measure, amount_gbp=Decimal(amount),
-                         unscaled_gbp=Decimal(amount), parameter_version="2017-18.1"))
+            s.add(
+                Measure(
+                    quarter="2017Q3",
+                    provider_code="C05",
+                    measure=measure,
+                    numerator=n,
+                    denominator=100,
+                    performance=float(n),
+                    target=95.0,
+                    status="missed",
+                    parameter_version="2017-18.1",
+                )
+            )
+            s.add(
+                Credit(
+                    quarter="2017Q3",
+                    provider_code="C05",
+                    measure=measure,
+                    amount_gbp=Decimal(amount),
+                    unscaled_gbp=Decimal(amount),
+                    parameter_version="2017-18.1",
+                )
+            )
     client = portal.app.test_client()
     sign_in(client, "manager")
     page = re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True))
-    assert ("88 of 100 is 88% against a target of 95%: 7 points short. 7 x 0.25% of the £7,350,000.00 quarterly fee "
-            "is £128,625.00.") in page
-    assert ("50 of 100 is 50% against a target of 95%: 45 points short. 45 x 0.25% of the £7,350,000.00 quarterly "
-            "fee is £826,875.00. That is over the cap per measure (2.5% of the fee, £183,750.00), so the credit is "
-            "£183,750.00.") in page
+    assert (
+        "88 of 100 is 88% against a target of 95%: 7 points short. 7 x 0.25% of the £7,350,000.00 quarterly fee "
+        "is £128,625.00."
+    ) in page
+    assert (
+        "50 of 100 is 50% against a target of 95%: 45 points short. 45 x 0.25% of the £7,350,000.00 quarterly "
+        "fee is £826,875.00. That is over the cap per measure (2.5% of the fee, £183,750.00), so the credit is "
+        "£183,750.00."
+    ) in page
     assert "Yes, at £183,750.00" in page and "scaled down" not in page
 
 
@@ -785,15 +953,38 @@ def test_credits_over_the_quarterly_cap_are_explained_as_scaled_down(portal):
             s.delete(credit)
         s.flush()
         for i in range(1, 6):
-            s.add(Measure(quarter="2017Q3", provider_code="C05", measure=f"SL00{i}R", numerator=50, denominator=100,
-                          performance=50.0, target=95.0, status="missed", parameter_version="2017-18.1"))
-            s.add(Credit(quarter="2017Q3", provider_code="C05", measure=f"SL00{i}R", amount_gbp=Decimal("147000.00"),
-                         unscaled_gbp=Decimal("183750.00"), parameter_version="2017-18.1"))
+            s.add(
+                Measure(
+                    quarter="2017Q3",
+                    provider_code="C05",
+                    measure=f"SL00{i}R",
+                    numerator=50,
+                    denominator=100,
+                    performance=50.0,
+                    target=95.0,
+                    status="missed",
+                    parameter_version="2017-18.1",
+                )
+            )
+            s.add(
+                Credit(
+                    quarter="2017Q3",
+                    provider_code="C05",
+                    measure=f"SL00{i}R",
+                    amount_gbp=Decimal("147000.00"),
+                    unscaled_gbp=Decimal("183750.00"),
+                    parameter_version="2017-18.1",
+                )
+            )
     client = portal.app.test_client()
     sign_in(client, "manager")
     from html import unescape
 
-    page = unescape(re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True)))
-    scaled = ("The quarter's credits together were over the quarterly cap (10% of the fee, £735,000.00), so each was "
-              "scaled down in proportion: £183,750.00 becomes £147,000.00.")
+    page = unescape(
+        re.sub(r"\s+", " ", client.get("/manage/quarters/2017Q3/providers/C05/credits").get_data(as_text=True))
+    )
+    scaled = (
+        "The quarter's credits together were over the quarterly cap (10% of the fee, £735,000.00), so each was "
+        "scaled down in proportion: £183,750.00 becomes £147,000.00."
+    )
     assert page.count(scaled) == 5 and page.count("Yes, to £147,000.00") == 5

@@ -3,7 +3,8 @@
 A provider's clerk sends a return with a fault, sees it rejected with the fatal reason first, sends a
 fixed one and sees it accepted; each upload is validated by the real worker through Dagster. A contract
 manager waives a credit with a reason, sees it in the audit trail, finds the build out of date, rebuilds
-the quarter from the portal, signs off the new build and downloads its workbook, byte for byte. ``RETURNS_SCREENSHOTS=<folder>`` keeps the pages as PNGs (the README's).
+the quarter from the portal, signs off the new build and downloads its workbook, byte for byte.
+``RETURNS_SCREENSHOTS=<folder>`` keeps the pages as PNGs (the README's).
 """
 
 from __future__ import annotations
@@ -48,17 +49,30 @@ def live(tmp_path_factory):
     shutil.copytree(tmp / "generated" / "C05", landing / "C05")
     for extract in (tmp / "generated").glob("reoffending_*.csv"):
         shutil.copy(extract, landing / extract.name)
-    run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=landing, archive=tmp / "archive", output=tmp / "output",
-                database_url=url)
+    run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C05"],
+        landing=landing,
+        archive=tmp / "archive",
+        output=tmp / "output",
+        database_url=url,
+    )
     engine = engine_for(url)
     with session_scope(engine) as s:
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
         accounts.add_user(s, "admin@moj.example", "admin", PASSWORD, name="Sam Admin")
-    settings = Settings(database_url=url, landing=tmp / "portal-landing", archive=tmp / "archive",
-                        output=tmp / "output", dagster_home=tmp / "dagster", secret_key="browser-test-key",
-                        alerts=tmp / "alerts",
-                        open_quarter="2017Q3", secure_cookies=False)
+    settings = Settings(
+        database_url=url,
+        landing=tmp / "portal-landing",
+        archive=tmp / "archive",
+        output=tmp / "output",
+        dagster_home=tmp / "dagster",
+        secret_key="browser-test-key",
+        alerts=tmp / "alerts",
+        open_quarter="2017Q3",
+        secure_cookies=False,
+    )
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -85,12 +99,22 @@ class Visitor:
         self.page.wait_for_load_state("load")
         self.page.add_script_tag(content=AXE)
         result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
+        bad = [
+            (v["id"], v["impact"], v["nodes"][0]["target"])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert not bad, f"{name} ({self.page.url}): {bad}"
         self.page.set_viewport_size({"width": 320, "height": 800})  # reflow (WCAG 1.4.10): no sideways scrolling
         wide = self.page.evaluate("() => document.documentElement.scrollWidth")
-        culprits = self.page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 321 && !(e.parentElement && e.parentElement.closest('.app-table-scroll'))).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).overflowX + ' ' + e.getBoundingClientRect().right)""")
+        culprits = self.page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > 321
+                    && !(e.parentElement && e.parentElement.closest('.app-table-scroll')))
+                .slice(0, 5)
+                .map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).overflowX + ' '
+                    + e.getBoundingClientRect().right)"""
+        )
         self.page.set_viewport_size({"width": 1200, "height": 900})
         assert wide <= 320, f"{name} ({self.page.url}) scrolls sideways at 320 px: {wide} px wide, {culprits}"
         self.seen.append(name)
@@ -171,7 +195,6 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         browser.close()
 
 
-
 def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the_workbook(live, tmp_path):
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
@@ -180,8 +203,9 @@ def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the
     from probation_returns.warehouse.models import Credit, ReturnBuild
 
     with session_scope(live["engine"]) as s:
-        credit = s.scalars(select(Credit).where(Credit.provider_code == "C05", Credit.amount_gbp > 0,
-                                                Credit.replaced_at.is_(None))).first()
+        credit = s.scalars(
+            select(Credit).where(Credit.provider_code == "C05", Credit.amount_gbp > 0, Credit.replaced_at.is_(None))
+        ).first()
         assert credit is not None, "the fixture's quarter should have a C05 service credit to decide on"
         measure = credit.measure
     with sync_playwright() as p:

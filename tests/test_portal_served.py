@@ -38,8 +38,10 @@ def served(tmp_path_factory):
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
     root = tmp_path_factory.mktemp("repository")
-    cwd, saved = os.getcwd(), {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME",
-                                                               "RETURNS_DATABASE_URL")}
+    cwd, saved = (
+        os.getcwd(),
+        {k: os.environ.get(k) for k in ("RETURNS_PSEUDONYM_KEY", "DAGSTER_HOME", "RETURNS_DATABASE_URL")},
+    )
     os.chdir(root)
     try:
         os.environ["RETURNS_PSEUDONYM_KEY"] = "test-key-for-synthetic-data-only"
@@ -54,8 +56,14 @@ def served(tmp_path_factory):
                 shutil.copytree(item, Path("var/landing") / item.name)
             elif item.name.startswith("reoffending_"):
                 shutil.copy(item, Path("var/landing") / item.name)
-        run = run_quarter(Quarter.parse("2017Q3"), ["C05", "C14"], landing=Path("var/landing"),
-                          archive=Path("var/archive"), output=Path("var/output"), database_url=url)
+        run = run_quarter(
+            Quarter.parse("2017Q3"),
+            ["C05", "C14"],
+            landing=Path("var/landing"),
+            archive=Path("var/archive"),
+            output=Path("var/output"),
+            database_url=url,
+        )
         assert not run.failed, run.reasons
         engine = engine_for(url)
         with session_scope(engine) as s:
@@ -69,11 +77,20 @@ def served(tmp_path_factory):
                 os.environ[key] = value
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_") and k != "DAGSTER_HOME"}
-    env.update(RETURNS_PORTAL_SECURE_COOKIES="0", RETURNS_OPEN_QUARTER="2017Q3",  # as the Makefile's portal target
-               RETURNS_PSEUDONYM_KEY="test-key-for-synthetic-data-only")
+    env.update(
+        RETURNS_PORTAL_SECURE_COOKIES="0",
+        RETURNS_OPEN_QUARTER="2017Q3",  # as the Makefile's portal target
+        RETURNS_PSEUDONYM_KEY="test-key-for-synthetic-data-only",
+    )
     returns = Path(sys.executable).parent / "returns"
-    server = subprocess.Popen([str(returns), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=root, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen(
+        [str(returns), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         end = time.monotonic() + 60
@@ -98,8 +115,11 @@ def served(tmp_path_factory):
 def _signed_in(base: str, email: str) -> requests.Session:
     http = requests.Session()
     page = http.get(base + "/sign-in").text
-    response = http.post(base + "/sign-in", data={"email": email, "password": PASSWORD,
-                                                   "csrf_token": TOKEN.search(page).group(1)}, allow_redirects=False)
+    response = http.post(
+        base + "/sign-in",
+        data={"email": email, "password": PASSWORD, "csrf_token": TOKEN.search(page).group(1)},
+        allow_redirects=False,
+    )
     assert response.status_code == 302, response.text[:300]
     return http
 

@@ -35,9 +35,16 @@ def portal(tmp_path, database_url, monkeypatch):
     with session_scope(engine) as s:
         for code, email in CLERKS.items():
             accounts.add_user(s, email, "provider", PASSWORD, provider=code)
-    settings = Settings(database_url=database_url, landing=tmp_path / "landing", archive=tmp_path / "archive",
-                        output=tmp_path / "output", dagster_home=tmp_path / "dagster", secret_key="burst-test",
-                        alerts=tmp_path / "alerts", open_quarter="2017Q3")
+    settings = Settings(
+        database_url=database_url,
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "output",
+        dagster_home=tmp_path / "dagster",
+        secret_key="burst-test",
+        alerts=tmp_path / "alerts",
+        open_quarter="2017Q3",
+    )
     app = create_app(settings)
     app.config["TESTING"] = True
     from portal import processing
@@ -75,14 +82,21 @@ def test_twelve_uploads_sent_at_once_are_all_checked_in_order_and_the_latest_cou
         for i in range(SENT):
             client = app.test_client()
             token = TOKEN.search(client.get("/sign-in").get_data(as_text=True)).group(1)
-            assert client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token}).status_code == 302
+            assert (
+                client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token}).status_code
+                == 302
+            )
             form = TOKEN.search(client.get("/returns/2017Q3/send").get_data(as_text=True)).group(1)
             senders.append((code, i, client, form))
     start, answers = threading.Barrier(len(senders)), {}
 
     def send(code, i, client, form):
-        body = {"files": [(path.open("rb"), path.name) for path in returns[code][i]], "declaration": "y",
-                "declared_by": "A Clerk", "csrf_token": form}
+        body = {
+            "files": [(path.open("rb"), path.name) for path in returns[code][i]],
+            "declaration": "y",
+            "declared_by": "A Clerk",
+            "csrf_token": form,
+        }
         start.wait()
         answers[(code, i)] = client.post("/returns/2017Q3/send", data=body, content_type="multipart/form-data")
 
@@ -104,7 +118,9 @@ def test_twelve_uploads_sent_at_once_are_all_checked_in_order_and_the_latest_cou
     while waiting:  # as each clerk's page does: looking also restarts a worker that was lost
         assert time.monotonic() < end, f"uploads {sorted(waiting)} not finished"
         for upload in sorted(waiting):
-            owner = next(c for code, _, c, _ in senders if code == next(u.provider_code for u in sent if u.id == upload))
+            owner = next(
+                c for code, _, c, _ in senders if code == next(u.provider_code for u in sent if u.id == upload)
+            )
             if owner.get(f"/uploads/{upload}/status").get_json()["next"] is not None:
                 waiting.discard(upload)
         time.sleep(1)
@@ -118,11 +134,11 @@ def test_twelve_uploads_sent_at_once_are_all_checked_in_order_and_the_latest_cou
             assert [v.version for v in versions] == [1, 2, 3, 4, 5, 6]  # in the order they were sent
             assert [v.status for v in versions][:5] == ["superseded"] * 5  # each replaced by the next
             for upload, version in zip(mine, versions):  # delivered when sent, not when its turn came
-                sent_at = upload.uploaded_at.replace(tzinfo=upload.uploaded_at.tzinfo or dt.timezone.utc)
-                delivered = version.delivered_at.replace(tzinfo=version.delivered_at.tzinfo or dt.timezone.utc)
+                sent_at = upload.uploaded_at.replace(tzinfo=upload.uploaded_at.tzinfo or dt.UTC)
+                delivered = version.delivered_at.replace(tzinfo=version.delivered_at.tzinfo or dt.UTC)
                 assert abs((delivered - sent_at).total_seconds()) < 1
             assert rules.accepted_submission(s, code, "2017Q3") is None  # sent in 2026: after 2017Q3's deadline
-        monkeypatch.setattr(rules, "submission_deadline", lambda q, p: dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc))
+        monkeypatch.setattr(rules, "submission_deadline", lambda q, p: dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
         for code in CLERKS:  # had they been on time, the latest would count
             counted = rules.accepted_submission(s, code, "2017Q3")
             assert counted is not None and counted.version == 6

@@ -26,15 +26,16 @@ from probation_returns.measures.decisions import DECISIONS
 from probation_returns.measures.service_levels import STATUSES
 from probation_returns.validation import CASCADE, OUTCOMES
 from probation_returns.validation.service import validate_submission
-from reports.feedback import FEEDBACK_FILES
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Base, Submission
+from reports.feedback import FEEDBACK_FILES
 from tests.returns import clean_tables, write_csvs
 
 PNC = re.compile(r"\d{4}/\d{7}[A-Z]")
 
 
 # The schema --------------------------------------------------------------------------------------
+
 
 def _measure_names() -> set[str]:
     from probation_returns.parameters import MEASURES
@@ -44,71 +45,126 @@ def _measure_names() -> set[str]:
 
 # Every bounded text column, with every value the code writes into it (or the longest it can be).
 VALUES = {
-    "providers.code": ["C01", "N07"], "providers.type": ["CRC", "NPS"],
-    "providers.name": ["x" * 200], "providers.owner_2015": ["x" * 100],
-    "submissions.provider_code": ["C01"], "submissions.quarter": ["2017Q3"], "submissions.sha256": ["f" * 64],
-    "submissions.status": ["received", "validated", "superseded"], "submissions.outcome": list(OUTCOMES),
+    "providers.code": ["C01", "N07"],
+    "providers.type": ["CRC", "NPS"],
+    "providers.name": ["x" * 200],
+    "providers.owner_2015": ["x" * 100],
+    "submissions.provider_code": ["C01"],
+    "submissions.quarter": ["2017Q3"],
+    "submissions.sha256": ["f" * 64],
+    "submissions.status": ["received", "validated", "superseded"],
+    "submissions.outcome": list(OUTCOMES),
     "submission_files.sha256": ["f" * 64],
-    "validation_runs.outcome": list(OUTCOMES), "validation_runs.rules_version": ["spec-1"],
-    "validation_runs.reference_version": ["reference-2026-11"], "validation_runs.software_version": ["0.1.0"],
+    "validation_runs.outcome": list(OUTCOMES),
+    "validation_runs.rules_version": ["spec-1"],
+    "validation_runs.reference_version": ["reference-2026-11"],
+    "validation_runs.software_version": ["0.1.0"],
     "findings.table_name": [*spec.TABLES, "file", "return", "reoffending"],
-    "findings.rule_id": [r.rule_id for r in spec.RULES] + [CASCADE], "findings.severity": ["F", "E", "W"],
-    "accepted_cases.case_ref": ["X123456"], "accepted_cases.pnc_hash": ["f" * 64],
-    "accepted_cases.provider_code": ["C01"], "accepted_cases.sentence_type": list(spec.SENTENCE_TYPES),
-    "accepted_cases.rosh_level": list(spec.ROSH_LEVELS), "accepted_cases.sex": list(spec.SEXES),
+    "findings.rule_id": [r.rule_id for r in spec.RULES] + [CASCADE],
+    "findings.severity": ["F", "E", "W"],
+    "accepted_cases.case_ref": ["X123456"],
+    "accepted_cases.pnc_hash": ["f" * 64],
+    "accepted_cases.provider_code": ["C01"],
+    "accepted_cases.sentence_type": list(spec.SENTENCE_TYPES),
+    "accepted_cases.rosh_level": list(spec.ROSH_LEVELS),
+    "accepted_cases.sex": list(spec.SEXES),
     "accepted_cases.index_offence_group": list(spec.OFFENCE_GROUPS),
     "accepted_cases.termination_reason": list(spec.TERMINATION_REASONS),
-    "accepted_contacts.case_ref": ["X123456"], "accepted_contacts.contact_type": list(spec.CONTACT_TYPES),
-    "accepted_contacts.outcome": list(spec.CONTACT_OUTCOMES), "accepted_breaches.case_ref": ["X123456"],
+    "accepted_contacts.case_ref": ["X123456"],
+    "accepted_contacts.contact_type": list(spec.CONTACT_TYPES),
+    "accepted_contacts.outcome": list(spec.CONTACT_OUTCOMES),
+    "accepted_breaches.case_ref": ["X123456"],
     "reoffending_extracts.sha256": ["f" * 64],
-    "measures.quarter": ["2017Q3"], "measures.provider_code": ["C01"], "measures.measure": sorted(_measure_names()),
+    "measures.quarter": ["2017Q3"],
+    "measures.provider_code": ["C01"],
+    "measures.measure": sorted(_measure_names()),
     "measures.status": [*STATUSES, "reported", "not applicable"],
     "measures.parameter_version": ["contract-2017-18-v1"],
-    "credits.quarter": ["2017Q3"], "credits.provider_code": ["C01"], "credits.measure": sorted(_measure_names()),
+    "credits.quarter": ["2017Q3"],
+    "credits.provider_code": ["C01"],
+    "credits.measure": sorted(_measure_names()),
     "credits.parameter_version": ["contract-2017-18-v1"],
-    "credit_decisions.decision": list(DECISIONS), "credit_decisions.decided_by": ["x" * 100],
-    "reoffending_results.quarter": ["2017Q3"], "reoffending_results.provider_code": ["C01"],
-    "reoffending_results.significance": ["significant reduction", "significant increase", "not significant",
-                                         "no cohort"],
+    "credit_decisions.decision": list(DECISIONS),
+    "credit_decisions.decided_by": ["x" * 100],
+    "reoffending_results.quarter": ["2017Q3"],
+    "reoffending_results.provider_code": ["C01"],
+    "reoffending_results.significance": [
+        "significant reduction",
+        "significant increase",
+        "not significant",
+        "no cohort",
+    ],
     "reoffending_results.parameter_version": ["contract-2017-18-v1"],
-    "return_builds.quarter": ["2017Q3"], "return_builds.software_version": ["0.1.0"],
-    "return_builds.parameter_version": ["contract-2017-18-v1"], "return_builds.inputs_sha256": ["f" * 64],
+    "return_builds.quarter": ["2017Q3"],
+    "return_builds.software_version": ["0.1.0"],
+    "return_builds.parameter_version": ["contract-2017-18-v1"],
+    "return_builds.inputs_sha256": ["f" * 64],
     "return_builds.manifest_sha256": ["f" * 64],
-    "alerts.alert_key": ["x" * 100], "alerts.kind": ["check_failed", "run_failed"], "alerts.asset_key": ["x" * 200],
-    "alerts.partition_key": ["C05|2017-07-01"], "alerts.check_name": ["x" * 100], "alerts.run_id": ["f" * 36],
+    "alerts.alert_key": ["x" * 100],
+    "alerts.kind": ["check_failed", "run_failed"],
+    "alerts.asset_key": ["x" * 200],
+    "alerts.partition_key": ["C05|2017-07-01"],
+    "alerts.check_name": ["x" * 100],
+    "alerts.run_id": ["f" * 36],
     "alerts.notified_via": ["webhook, email"],
-    "users.email": ["x" * 254], "users.role": ["provider", "manager", "admin"],
-    "audit_events.action": ["x" * 40], "audit_events.provider_code": ["C01"], "audit_events.quarter": ["2017Q3"],
-    "users.provider_code": ["C01"], "uploads.provider_code": ["C01"],
-    "uploads.quarter": ["2017Q3"], "uploads.identity": ["f" * 64],
-    "uploads.status": ["received", "validating", "done", "failed"], "uploads.run_id": ["f" * 36],
-    "build_requests.quarter": ["2017Q3"], "build_requests.status": ["received", "building", "done", "failed"],
+    "users.email": ["x" * 254],
+    "users.role": ["provider", "manager", "admin"],
+    "audit_events.action": ["x" * 40],
+    "audit_events.provider_code": ["C01"],
+    "audit_events.quarter": ["2017Q3"],
+    "users.provider_code": ["C01"],
+    "uploads.provider_code": ["C01"],
+    "uploads.quarter": ["2017Q3"],
+    "uploads.identity": ["f" * 64],
+    "uploads.status": ["received", "validating", "done", "failed"],
+    "uploads.run_id": ["f" * 36],
+    "build_requests.quarter": ["2017Q3"],
+    "build_requests.status": ["received", "building", "done", "failed"],
     "build_requests.run_id": ["f" * 36],
 }
 
 
 def test_every_bounded_text_column_holds_the_longest_value_the_code_writes():
     """A new bounded column must be listed here with its values; SQLite would never tell."""
-    bounded = {f"{t.name}.{c.name}": c.type.length for t in Base.metadata.sorted_tables for c in t.columns
-               if isinstance(c.type, String) and c.type.length is not None}
+    bounded = {
+        f"{t.name}.{c.name}": c.type.length
+        for t in Base.metadata.sorted_tables
+        for c in t.columns
+        if isinstance(c.type, String) and c.type.length is not None
+    }
     assert set(bounded) == set(VALUES), f"list the values of {sorted(set(bounded) ^ set(VALUES))}"
-    too_long = {name: max(VALUES[name], key=len) for name, length in bounded.items()
-                if max(len(v) for v in VALUES[name]) > length}
+    too_long = {
+        name: max(VALUES[name], key=len)
+        for name, length in bounded.items()
+        if max(len(v) for v in VALUES[name]) > length
+    }
     assert not too_long
 
 
 def test_the_longest_values_are_stored_on_the_database_itself(engine):
     """Written and read back through the real server (PostgreSQL enforces lengths, SQLite does not)."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO providers (code, name, type, typical_caseload) VALUES ('Z99', :n, 'CRC', 1)"),
-                     {"n": "x" * 200})
+        conn.execute(
+            text("INSERT INTO providers (code, name, type, typical_caseload) VALUES ('Z99', :n, 'CRC', 1)"),
+            {"n": "x" * 200},
+        )
         for measure in _measure_names():
-            conn.execute(text("INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, "
-                              "computed_at) VALUES ('2017Q3', 'Z99', :m, 'no valid return', 'contract-2017-18-v1', "
-                              "CURRENT_TIMESTAMP)"), {"m": measure})
-            conn.execute(text("INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, "
-                              "parameter_version, computed_at) VALUES ('2017Q3', 'Z99', :m, 1, 1, "
-                              "'contract-2017-18-v1', CURRENT_TIMESTAMP)"), {"m": measure})
+            conn.execute(
+                text(
+                    "INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, "
+                    "computed_at) VALUES ('2017Q3', 'Z99', :m, 'no valid return', 'contract-2017-18-v1', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"m": measure},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, "
+                    "parameter_version, computed_at) VALUES ('2017Q3', 'Z99', :m, 1, 1, "
+                    "'contract-2017-18-v1', CURRENT_TIMESTAMP)"
+                ),
+                {"m": measure},
+            )
         stored = set(conn.execute(text("SELECT measure FROM measures WHERE provider_code = 'Z99'")).scalars())
     assert stored == _measure_names()
     columns = {c["name"]: c["type"] for c in inspect(engine).get_columns("findings")}
@@ -118,14 +174,18 @@ def test_the_longest_values_are_stored_on_the_database_itself(engine):
 def test_the_database_refuses_a_second_current_credit_and_duplicate_measures(engine):
     from sqlalchemy.exc import IntegrityError
 
-    insert = text("INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, computed_at) "
-                  "VALUES ('2017Q3', 'C05', 'SL001R', 'met', 'p', CURRENT_TIMESTAMP)")
+    insert = text(
+        "INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, computed_at) "
+        "VALUES ('2017Q3', 'C05', 'SL001R', 'met', 'p', CURRENT_TIMESTAMP)"
+    )
     with engine.begin() as conn:
         conn.execute(insert)
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert)
-    credit = text("INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, parameter_version, "
-                  "computed_at, replaced_at) VALUES ('2017Q3', 'C05', 'SL001R', 1, 1, 'p', CURRENT_TIMESTAMP, :r)")
+    credit = text(
+        "INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, parameter_version, "
+        "computed_at, replaced_at) VALUES ('2017Q3', 'C05', 'SL001R', 1, 1, 'p', CURRENT_TIMESTAMP, :r)"
+    )
     with engine.begin() as conn:
         conn.execute(credit, {"r": dt.datetime(2020, 1, 1)})  # history: as many as there were
         conn.execute(credit, {"r": dt.datetime(2020, 2, 1)})
@@ -136,6 +196,7 @@ def test_the_database_refuses_a_second_current_credit_and_duplicate_measures(eng
 
 # Resubmissions -----------------------------------------------------------------------------------
 
+
 def _receive(engine, landing: Path, archive: Path):
     [landed] = discover(landing, provider="C05")
     with session_scope(engine) as session:
@@ -144,8 +205,12 @@ def _receive(engine, landing: Path, archive: Path):
 
 def _versions(engine) -> list[tuple[int, str]]:
     with session_scope(engine) as session:
-        return [(s.version, s.status) for s in session.scalars(
-            select(Submission).where(Submission.provider_code == "C05").order_by(Submission.version))]
+        return [
+            (s.version, s.status)
+            for s in session.scalars(
+                select(Submission).where(Submission.provider_code == "C05").order_by(Submission.version)
+            )
+        ]
 
 
 def test_an_earlier_version_sent_again_is_the_latest_delivery_and_counts(engine, tmp_path):
@@ -198,6 +263,7 @@ def test_a_stray_file_never_replaces_a_return_and_is_reported_as_a_warning(engin
 
 # A crash never leaves a return unanswered; lost feedback heals -----------------------------------
 
+
 class FakePanic(BaseException):
     """What a Rust panic inside Polars or calamine looks like from Python: not an Exception."""
 
@@ -215,7 +281,10 @@ def test_a_panic_while_reading_ends_in_a_rejected_return_with_feedback(engine, t
     done = validate_submission(engine, receipt.submission_id, tmp_path / "feedback", feedback=FEEDBACK_FILES)
     assert done.outcome == "Rejected" and done.fatal_rules == ["FIL-001"]
     summary = json.loads((done.feedback / "summary.json").read_text())
-    assert summary["outcome"] == "Rejected" and "could not be read: FakePanic" in (done.feedback / "findings.csv").read_text()
+    assert (
+        summary["outcome"] == "Rejected"
+        and "could not be read: FakePanic" in (done.feedback / "findings.csv").read_text()
+    )
     with session_scope(engine) as session:
         assert session.get(Submission, receipt.submission_id).status == "validated"
 
@@ -240,6 +309,7 @@ def test_feedback_lost_after_the_validation_was_stored_is_written_again(engine, 
 
 
 # Builds ------------------------------------------------------------------------------------------
+
 
 def test_an_unrecorded_build_folder_is_adopted_and_a_damaged_one_rewritten(engine, tmp_path):
     from probation_returns.calendar import Quarter
@@ -311,6 +381,7 @@ def test_a_killed_command_line_run_is_marked_failed_at_the_next_start(tmp_path):
 
 # Personal data --------------------------------------------------------------------------------------
 
+
 def _texts_of(path: Path) -> str:
     """A file's text as a person or a program would read it (a workbook's parts inflated)."""
     import zipfile
@@ -335,12 +406,20 @@ def test_swapped_case_ref_and_pnc_id_headers_leave_no_raw_pnc_id_anywhere(databa
     landing = tmp_path / "landing" / "C05"
     paths = write_csvs(landing, clean_tables())
     header, rest = paths[0].read_text().split("\n", 1)
-    paths[0].write_text(header.replace("case_ref", "@@").replace("pnc_id", "case_ref").replace("@@", "pnc_id")
-                        + "\n" + rest)
+    paths[0].write_text(
+        header.replace("case_ref", "@@").replace("pnc_id", "case_ref").replace("@@", "pnc_id") + "\n" + rest
+    )
     raw_ids = {row[1] for row in clean_tables()["cases"]}
     out = tmp_path / "out"
-    run = run_quarter(Quarter.parse("2017Q3"), ["C05"], landing=landing.parent, archive=tmp_path / "archive",
-                      output=out, database_url=database_url, quarter_subfolders=False)
+    run = run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C05"],
+        landing=landing.parent,
+        archive=tmp_path / "archive",
+        output=out,
+        database_url=database_url,
+        quarter_subfolders=False,
+    )
     assert run.failed == []
     feedback = next(out.glob("feedback/C05/2017Q3/submission-*"))
     findings = pl.read_csv(feedback / "findings.csv", infer_schema=False)
@@ -349,7 +428,10 @@ def test_swapped_case_ref_and_pnc_id_headers_leave_no_raw_pnc_id_anywhere(databa
     leaks = []
     for path in [p for p in out.rglob("*") if p.is_file()] + [p for p in home.rglob("*") if p.is_file()]:
         content = _texts_of(path)
-        leaks += [f"{path.relative_to(tmp_path)}: {m}" for m in set(PNC.findall(content)) | {i for i in raw_ids if i in content}]
+        leaks += [
+            f"{path.relative_to(tmp_path)}: {m}"
+            for m in set(PNC.findall(content)) | {i for i in raw_ids if i in content}
+        ]
     assert leaks == []
 
     engine = engine_for(database_url)
@@ -441,8 +523,13 @@ def test_tidy_removes_every_abandoned_temporary_name_and_nothing_else(tmp_path):
         archive / "checked/.rows.parquet.incoming-p",
         landing / ".portal-staging/upload-u7",
     ]
-    kept = [output / "feedback/C14/2017Q3/submission-3/findings.csv", archive / ("ab/cd/abcd" + "0" * 60),
-            landing / "C14/C14_2017Q3_cases.csv", landing / "C14/.incoming-mine", landing / "upload-notes.txt"]
+    kept = [
+        output / "feedback/C14/2017Q3/submission-3/findings.csv",
+        archive / ("ab/cd/abcd" + "0" * 60),
+        landing / "C14/C14_2017Q3_cases.csv",
+        landing / "C14/.incoming-mine",
+        landing / "upload-notes.txt",
+    ]
     for path in abandoned + kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")

@@ -17,33 +17,63 @@ D = dt.date
 
 
 def _cases(rows):
-    return pl.DataFrame(rows, schema={"case_ref": pl.String, "pnc_id": pl.String, "sentence_type": pl.String,
-                                      "em_only": pl.String, "start_date": pl.Date, "ogrs3_2yr": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "case_ref": pl.String,
+            "pnc_id": pl.String,
+            "sentence_type": pl.String,
+            "em_only": pl.String,
+            "start_date": pl.Date,
+            "ogrs3_2yr": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 def test_cohort_takes_each_person_once_at_their_earliest_start():
-    cases = _cases([
-        ("A3", "P1", "CO", "N", D(2016, 8, 1), 40),
-        ("A1", "P1", "SSO", "N", D(2016, 7, 15), 40),  # P1's earliest start: the index date
-        ("A2", "P2", "LIC", "N", D(2016, 7, 20), 30),
-        ("A0", "P2", "CO", "N", D(2016, 7, 20), 30),  # same day: the lower case_ref wins
-        ("A4", "P3", "PSS", "N", D(2016, 7, 1), 50),  # PSS is not in cohorts
-        ("A5", "P4", "CO", "Y", D(2016, 7, 1), 50),  # EM-only orders are excluded
-        ("A6", "P5", "CO", "N", D(2016, 6, 30), 50),  # started the quarter before
-    ])
+    cases = _cases(
+        [
+            ("A3", "P1", "CO", "N", D(2016, 8, 1), 40),
+            ("A1", "P1", "SSO", "N", D(2016, 7, 15), 40),  # P1's earliest start: the index date
+            ("A2", "P2", "LIC", "N", D(2016, 7, 20), 30),
+            ("A0", "P2", "CO", "N", D(2016, 7, 20), 30),  # same day: the lower case_ref wins
+            ("A4", "P3", "PSS", "N", D(2016, 7, 1), 50),  # PSS is not in cohorts
+            ("A5", "P4", "CO", "Y", D(2016, 7, 1), 50),  # EM-only orders are excluded
+            ("A6", "P5", "CO", "N", D(2016, 6, 30), 50),  # started the quarter before
+        ]
+    )
     people = cohort(cases, Q)
     assert people.sort("pnc_id").select("pnc_id", "case_ref", "index_date").rows() == [
-        ("P1", "A1", D(2016, 7, 15)), ("P2", "A0", D(2016, 7, 20))]
+        ("P1", "A1", D(2016, 7, 15)),
+        ("P2", "A0", D(2016, 7, 20)),
+    ]
 
 
 def test_follow_up_waiting_period_and_breach_offences():
     people = pl.DataFrame({"pnc_id": ["P1"], "index_date": [D(2016, 7, 15)]})
-    extract = pl.DataFrame({
-        "pnc_id": ["P1"] * 6,
-        "offence_date": [D(2016, 7, 14), D(2016, 7, 15), D(2017, 7, 14), D(2017, 7, 15), D(2017, 1, 1), D(2016, 9, 1)],
-        "disposal_date": [D(2016, 8, 1), D(2016, 9, 1), D(2018, 1, 14), D(2017, 9, 1), D(2018, 1, 15), D(2016, 10, 1)],
-        "offence_group": ["THEFT", "THEFT", "DRUG", "THEFT", "FRAUD", "BREACH"],
-    })
+    extract = pl.DataFrame(
+        {
+            "pnc_id": ["P1"] * 6,
+            "offence_date": [
+                D(2016, 7, 14),
+                D(2016, 7, 15),
+                D(2017, 7, 14),
+                D(2017, 7, 15),
+                D(2017, 1, 1),
+                D(2016, 9, 1),
+            ],
+            "disposal_date": [
+                D(2016, 8, 1),
+                D(2016, 9, 1),
+                D(2018, 1, 14),
+                D(2017, 9, 1),
+                D(2018, 1, 15),
+                D(2016, 10, 1),
+            ],
+            "offence_group": ["THEFT", "THEFT", "DRUG", "THEFT", "FRAUD", "BREACH"],
+        }
+    )
     # Counted: on the index date (2nd); the day before index + 12 months, disposed the day before
     # index + 18 months (3rd). Not counted: before the index date (1st); on index + 12 months (4th);
     # disposed on index + 18 months (5th); a breach (6th).
@@ -55,8 +85,14 @@ def test_follow_up_waiting_period_and_breach_offences():
 
 def test_results_are_final_18_months_after_the_quarter():
     people = pl.DataFrame({"pnc_id": ["P1", "P2"], "index_date": [D(2016, 7, 15), D(2016, 8, 1)]})
-    extract = pl.DataFrame({"pnc_id": ["P1"], "offence_date": [D(2016, 9, 1)], "disposal_date": [D(2016, 10, 1)],
-                            "offence_group": ["THEFT"]})
+    extract = pl.DataFrame(
+        {
+            "pnc_id": ["P1"],
+            "offence_date": [D(2016, 9, 1)],
+            "disposal_date": [D(2016, 10, 1)],
+            "offence_group": ["THEFT"],
+        }
+    )
     # 2016Q3 ends 30 Sep 2016: final from 30 Mar 2018.
     assert rates(people, extract, D(2018, 3, 30), Q)["final"] is True
     interim = rates(people, extract, D(2018, 3, 29), Q)
@@ -72,11 +108,17 @@ def test_the_extract_is_checked_and_pseudonymised(tmp_path):
         "2001/0012345H,2017-02-30,2017-03-01,CONVICTION,THEFT\n"  # REO-002
         "2001/0012345H,2017-03-01,2017-02-01,CONVICTION,THEFT\n"  # REO-003
         "2001/0012345H,2018-06-01,2018-07-01,CONVICTION,THEFT\n"  # REO-004 after the as-of date
-        "2001/0012345H,2017-01-01,2017-02-01,FINE,THEFT\n")  # REO-005
+        "2001/0012345H,2017-01-01,2017-02-01,FINE,THEFT\n"
+    )  # REO-005
     extract = load(path)
     assert extract.as_of == D(2018, 6, 30) and extract.total_rows == 6 and extract.rows.height == 1
     assert extract.findings.select("row_number", "rule_id").rows() == [
-        (3, "REO-001"), (4, "REO-002"), (5, "REO-003"), (6, "REO-004"), (7, "REO-005")]
+        (3, "REO-001"),
+        (4, "REO-002"),
+        (5, "REO-003"),
+        (6, "REO-004"),
+        (7, "REO-005"),
+    ]
     assert "pnc_id" not in extract.rows.columns and len(extract.rows["pnc_hash"][0]) == 64
     assert extract.findings.filter(pl.col("rule_id") == "REO-001")["value"][0] == "****345Z"
 

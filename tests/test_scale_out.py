@@ -8,8 +8,8 @@ import os
 import dagster as dg
 from typer.testing import CliRunner
 
-from probation_returns.calendar import Quarter
 from cli.main import app
+from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
 
@@ -29,22 +29,40 @@ def test_the_quarter_build_runs_on_the_multiprocess_executor(tmp_path, monkeypat
     upgrade(db)
     made = generate(tmp_path / "landing", [Q], ["C05", "N02"], scale=0.05)
     # the job's resources read their settings from the environment, in every step's process
-    for name, value in {"RETURNS_DATABASE_URL": db, "RETURNS_LANDING": str(tmp_path / "landing"),
-                        "RETURNS_ARCHIVE": str(tmp_path / "archive"), "RETURNS_OUTPUT": str(tmp_path / "out")}.items():
+    for name, value in {
+        "RETURNS_DATABASE_URL": db,
+        "RETURNS_LANDING": str(tmp_path / "landing"),
+        "RETURNS_ARCHIVE": str(tmp_path / "archive"),
+        "RETURNS_OUTPUT": str(tmp_path / "out"),
+    }.items():
         monkeypatch.setenv(name, value)
-    run_quarter(Q, ["C05", "N02"], landing=tmp_path / "landing", archive=tmp_path / "archive",
-                output=tmp_path / "out", database_url=db, extract=made.extract)
+    run_quarter(
+        Q,
+        ["C05", "N02"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        extract=made.extract,
+    )
 
     (tmp_path / "dagster").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
     try:
-        result = dg.execute_job(dg.reconstructable(quarter_build), instance=instance,
-                                run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
-                                tags={"dagster/partition": "2017-07-01"})
+        result = dg.execute_job(
+            dg.reconstructable(quarter_build),
+            instance=instance,
+            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
+            tags={"dagster/partition": "2017-07-01"},
+        )
         assert result.success
         started = [e for e in result.all_events if e.event_type_value == "STEP_START"]
-        assert {e.step_key for e in started} == {"quarter_submissions", "reoffending_results", "quarter_performance",
-                                                 "ministry_return"}
+        assert {e.step_key for e in started} == {
+            "quarter_submissions",
+            "reoffending_results",
+            "quarter_performance",
+            "ministry_return",
+        }
         assert len({e.pid for e in started}) == 4  # one process per step
     finally:
         instance.dispose()
@@ -55,8 +73,23 @@ def test_the_quarter_build_runs_on_the_multiprocess_executor(tmp_path, monkeypat
 def test_a_backfill_rebuilds_each_quarter_and_is_idempotent(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    assert runner.invoke(app, ["generate", "--out", "landing", "--quarters", "2017Q2..2017Q3", "--providers",
-                               "C05,N02", "--scale", "0.03"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app,
+            [
+                "generate",
+                "--out",
+                "landing",
+                "--quarters",
+                "2017Q2..2017Q3",
+                "--providers",
+                "C05,N02",
+                "--scale",
+                "0.03",
+            ],
+        ).exit_code
+        == 0
+    )
     args = ["backfill", "--quarters", "2017Q2..2017Q3", "--landing", "landing", "--out", "out"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
@@ -95,16 +128,27 @@ def test_provider_runs_in_worker_processes_share_the_instance_and_the_warehouse(
     prepare(tmp_path / "dagster")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     seen = []
-    run = run_quarter(Q, codes, landing=tmp_path / "landing", archive=tmp_path / "archive", output=tmp_path / "out",
-                      database_url=db, workers=2, progress=seen.append)
+    run = run_quarter(
+        Q,
+        codes,
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        workers=2,
+        progress=seen.append,
+    )
     assert run.failed == [] and sorted(seen) == codes
     with session_scope(engine_for(db)) as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == 3
         assert session.scalar(select(func.count()).select_from(AcceptedCase)) > 0
     instance = dg.DagsterInstance.get()
     try:
-        partitions = sorted(r.tags.get("dagster/partition") for r in instance.get_runs()
-                            if r.tags.get("dagster/partition", "").count("|"))
+        partitions = sorted(
+            r.tags.get("dagster/partition")
+            for r in instance.get_runs()
+            if r.tags.get("dagster/partition", "").count("|")
+        )
         assert partitions == [f"{c}|2017-07-01" for c in codes]  # the workers' runs are in the shared instance
     finally:
         instance.dispose()

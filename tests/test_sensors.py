@@ -11,8 +11,9 @@ from tests.returns import clean_tables, set_value, write_csvs
 
 
 def _tick(folder, cursor=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"folders": Folders(landing=str(folder))},
-                                      definitions=defs)
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"folders": Folders(landing=str(folder))}, definitions=defs
+    )
     result = landing_sensor(context)
     return result.run_requests, result.cursor
 

@@ -96,10 +96,21 @@ def _levels(small_code: str = "C02") -> pl.DataFrame:
     for code in CRC + NPS:
         n, d = (3, 30) if code == small_code else (90, 100)
         missed = n / d < 0.9
-        rows.append(("2017Q3", code, "SL016", n, d, (Decimal(n) / d).quantize(Decimal("0.001")), Decimal("0.900"),
-                     "missed" if missed else "met",
-                     (Decimal("1000.00") if missed else Decimal("0.00")) if code in CRC else None,
-                     "applied" if code in CRC else None, "2017-18.1"))
+        rows.append(
+            (
+                "2017Q3",
+                code,
+                "SL016",
+                n,
+                d,
+                (Decimal(n) / d).quantize(Decimal("0.001")),
+                Decimal("0.900"),
+                "missed" if missed else "met",
+                (Decimal("1000.00") if missed else Decimal("0.00")) if code in CRC else None,
+                "applied" if code in CRC else None,
+                "2017-18.1",
+            )
+        )
     return pl.DataFrame(rows, schema=SERVICE_LEVELS, orient="row")
 
 
@@ -116,21 +127,46 @@ def _publish(levels: pl.DataFrame, cohorts: pl.DataFrame | None = None) -> dict[
     from reports.ministry.content import DATA_QUALITY, SUBMISSIONS
 
     cohorts = cohorts if cohorts is not None else _cohorts()
-    final = {r["provider_code"]: r["outcome_payment_gbp"] for r in cohorts.iter_rows(named=True) if r["result"] == "final"}
+    final = {
+        r["provider_code"]: r["outcome_payment_gbp"] for r in cohorts.iter_rows(named=True) if r["result"] == "final"
+    }
     pay, quality, subs = [], [], []
     for i, code in enumerate(CRC + NPS, start=1):
-        lines = [r["credit_gbp"] for r in levels.iter_rows(named=True) if r["provider_code"] == code and r["credit_gbp"]]
+        lines = [
+            r["credit_gbp"] for r in levels.iter_rows(named=True) if r["provider_code"] == code and r["credit_gbp"]
+        ]
         total = sum(lines, Decimal("0.00"))
         fee, paid = Decimal("1000000.00"), final.get(code, Decimal("0.00"))
         pay.append(("2017Q3", code, fee, total, Decimal("0.00"), Decimal("0.00"), total, paid, fee - total + paid, "x"))
-        quality += [("2017Q3", code, i, t, "read: 1,000 rows", 1000, 10, 10, 0, "CAS-001 (10)", None)
-                    for t in ("cases", "contacts", "breaches")]
+        quality += [
+            ("2017Q3", code, i, t, "read: 1,000 rows", 1000, 10, 10, 0, "CAS-001 (10)", None)
+            for t in ("cases", "contacts", "breaches")
+        ]
         quality.append(("2017Q3", code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
-        subs.append(("2017Q3", code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted",
-                     "yes", i))
-    tables = tidy.return_tables(levels, cohorts, pl.DataFrame(pay, schema=PAYMENTS, orient="row"),
-                                pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
-                                pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"))
+        subs.append(
+            (
+                "2017Q3",
+                code,
+                i,
+                1,
+                None,
+                None,
+                "f.csv",
+                "0" * 64 + "  f.csv",
+                "1" * 64,
+                "validated",
+                "Accepted",
+                "yes",
+                i,
+            )
+        )
+    tables = tidy.return_tables(
+        levels,
+        cohorts,
+        pl.DataFrame(pay, schema=PAYMENTS, orient="row"),
+        pl.DataFrame(quality, schema=DATA_QUALITY, orient="row"),
+        pl.DataFrame(subs, schema=SUBMISSIONS, orient="row"),
+    )
     return suppression.publication(tables, tidy.mark(tables))
 
 
@@ -164,18 +200,25 @@ def test_the_publication_table_hides_derived_figures_and_marks_not_applicable():
 def test_a_row_is_hidden_whole_so_the_denominator_total_gives_nothing_away():
     levels = _publish(_levels())["service_levels"]
     crc = levels.filter(pl.col("provider_code").is_in(CRC))
-    assert crc.filter(pl.col("denominator_marker") == HIDDEN)["provider_code"].to_list() == \
-        crc.filter(pl.col("numerator_marker") == HIDDEN)["provider_code"].to_list() == ["C01", "C02"]
+    assert (
+        crc.filter(pl.col("denominator_marker") == HIDDEN)["provider_code"].to_list()
+        == crc.filter(pl.col("numerator_marker") == HIDDEN)["provider_code"].to_list()
+        == ["C01", "C02"]
+    )
 
 
 def test_a_reported_only_measure_hides_its_counts_but_no_money():
     """The defect found in the demo: a small 'high risk not referred' count hid every credit total."""
     levels = _levels(small_code="none").with_columns(
-        pl.lit("high_risk_not_referred").alias("measure"), pl.lit(None, pl.Decimal(5, 3)).alias("target"),
-        pl.lit("reported").alias("status"), pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
-        pl.lit(None, pl.String).alias("credit_decision"))
-    levels = levels.with_columns(pl.when(pl.col("provider_code") == "C04").then(2).otherwise(pl.col("numerator"))
-                                 .alias("numerator"))
+        pl.lit("high_risk_not_referred").alias("measure"),
+        pl.lit(None, pl.Decimal(5, 3)).alias("target"),
+        pl.lit("reported").alias("status"),
+        pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
+        pl.lit(None, pl.String).alias("credit_decision"),
+    )
+    levels = levels.with_columns(
+        pl.when(pl.col("provider_code") == "C04").then(2).otherwise(pl.col("numerator")).alias("numerator")
+    )
     public = _publish(pl.concat([_levels(small_code="C04"), levels]))
     hidden = public["service_levels"].filter(pl.col("numerator_marker") == HIDDEN)
     assert set(hidden["measure"]) == {"SL016", "high_risk_not_referred"}
@@ -191,13 +234,40 @@ def test_a_small_cohort_hides_its_rates_and_payment_and_one_more_cohort():
     rows = []
     for code in CRC:
         size, reoffenders, reoffences = (3, 1, 2) if code == "C09" else (400, 160, 700)
-        rows.append(("2017Q3", code, "2017Q3", size, reoffenders, reoffences, Decimal("0.4000"), Decimal("4.375"),
-                     Decimal("0.3900"), Decimal("0.3800"), Decimal("0.4500"), Decimal("4.50"), Decimal("-2.8141"),
-                     "significant reduction", "final", Decimal("94000.00"), None, "2017-18.1"))
+        rows.append(
+            (
+                "2017Q3",
+                code,
+                "2017Q3",
+                size,
+                reoffenders,
+                reoffences,
+                Decimal("0.4000"),
+                Decimal("4.375"),
+                Decimal("0.3900"),
+                Decimal("0.3800"),
+                Decimal("0.4500"),
+                Decimal("4.50"),
+                Decimal("-2.8141"),
+                "significant reduction",
+                "final",
+                Decimal("94000.00"),
+                None,
+                "2017-18.1",
+            )
+        )
     public = _publish(_levels(small_code="none"), _cohorts(rows))
     c09 = _row(public["reoffending"], "C09")
-    for column in ("cohort_size", "reoffenders", "reoffences", "binary_rate", "frequency_rate", "adjusted_binary_rate",
-                   "z", "outcome_payment_gbp"):
+    for column in (
+        "cohort_size",
+        "reoffenders",
+        "reoffences",
+        "binary_rate",
+        "frequency_rate",
+        "adjusted_binary_rate",
+        "z",
+        "outcome_payment_gbp",
+    ):
         assert c09[column] is None and c09[f"{column}_marker"] == HIDDEN, column
     assert c09["baseline_binary_rate"] == Decimal("0.4500")  # a contract parameter, not derived from the cohort
     hidden = public["reoffending"].filter(pl.col("cohort_size_marker") == HIDDEN)["provider_code"].to_list()
@@ -213,30 +283,63 @@ def test_the_totals_rates_are_pooled_and_rounded_half_up():
     for code in CRC + NPS:
         # NPS divisions of 32 people with 1 reoffender (3 reoffences), N06 2 (6), N07 none: hidden but N07, and
         # not pinned (7 of every hidden cell 1 would pin them to 1, as hidden counts are never 0)
-        size, people, offences = {"N06": (32, 2, 6), "N07": (32, 0, 0)}.get(code, (32, 1, 3)) if code in NPS else (
-            400, 160, 700)
-        rows.append(("2017Q3", code, "2017Q3", size, people, offences, None, None, Decimal("0.39"), None,
-                     Decimal("0.45"), Decimal("4.50"), None, "not significant", "interim", Decimal("0.00"), None, "x"))
+        size, people, offences = (
+            {"N06": (32, 2, 6), "N07": (32, 0, 0)}.get(code, (32, 1, 3)) if code in NPS else (400, 160, 700)
+        )
+        rows.append(
+            (
+                "2017Q3",
+                code,
+                "2017Q3",
+                size,
+                people,
+                offences,
+                None,
+                None,
+                Decimal("0.39"),
+                None,
+                Decimal("0.45"),
+                Decimal("4.50"),
+                None,
+                "not significant",
+                "interim",
+                Decimal("0.00"),
+                None,
+                "x",
+            )
+        )
     public = _publish(_levels(small_code="none"), _cohorts(rows))["reoffending"]
     nps = _row(public, "NPS")
     # 7 / 224 = 0.03125 exactly: half up gives 0.0313 (half to even would give 0.0312)
     assert (nps["cohort_size"], nps["reoffenders"], nps["binary_rate"], nps["frequency_rate"]) == (
-        224, 7, Decimal("0.0313"), Decimal("3.000"))
+        224,
+        7,
+        Decimal("0.0313"),
+        Decimal("3.000"),
+    )
     crc = _row(public, "CRC")
     assert (crc["binary_rate"], crc["frequency_rate"], crc["cohort_quarter"]) == (
-        Decimal("0.4000"), Decimal("4.375"), "2017Q3")
+        Decimal("0.4000"),
+        Decimal("4.375"),
+        "2017Q3",
+    )
 
 
 def _high_risk(counts: dict[str, tuple[int, int]]) -> pl.DataFrame:
     """'High risk not referred' (reported only) for every provider: 0 of 150 unless given (NPS: 0 of 0)."""
     return _levels(small_code="none").with_columns(
-        pl.lit("high_risk_not_referred").alias("measure"), pl.lit(None, pl.Decimal(5, 3)).alias("target"),
-        pl.lit("reported").alias("status"), pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
+        pl.lit("high_risk_not_referred").alias("measure"),
+        pl.lit(None, pl.Decimal(5, 3)).alias("target"),
+        pl.lit("reported").alias("status"),
+        pl.lit(None, pl.Decimal(14, 2)).alias("credit_gbp"),
         pl.lit(None, pl.String).alias("credit_decision"),
-        pl.col("provider_code").replace_strict({c: counts.get(c, (0, 150))[0] for c in CRC}, default=0)
+        pl.col("provider_code")
+        .replace_strict({c: counts.get(c, (0, 150))[0] for c in CRC}, default=0)
         .alias("numerator"),
-        pl.col("provider_code").replace_strict({c: counts.get(c, (0, 150))[1] for c in CRC}, default=0)
-        .alias("denominator"))
+        pl.col("provider_code")
+        .replace_strict({c: counts.get(c, (0, 150))[1] for c in CRC}, default=0)
+        .alias("denominator"),
+    )
 
 
 def test_the_cases_warnings_and_top_rules_are_hidden_with_the_count_cas017_repeats():
@@ -255,10 +358,15 @@ def test_a_zero_is_published_beside_a_hidden_count_and_never_hidden_as_a_complem
     levels = _levels(small_code="none").with_columns(
         pl.when(pl.col("provider_code") == "N03").then(0).otherwise(pl.col("numerator")).alias("numerator"),
         pl.when(pl.col("provider_code") == "N03").then(3).otherwise(pl.col("denominator")).alias("denominator"),
-        pl.when(pl.col("provider_code") == "N03").then(Decimal("0.000")).otherwise(pl.col("performance"))
+        pl.when(pl.col("provider_code") == "N03")
+        .then(Decimal("0.000"))
+        .otherwise(pl.col("performance"))
         .alias("performance"),
-        pl.when(pl.col("provider_code") == "N03").then(pl.lit("insufficient volume")).otherwise(pl.col("status"))
-        .alias("status"))
+        pl.when(pl.col("provider_code") == "N03")
+        .then(pl.lit("insufficient volume"))
+        .otherwise(pl.col("status"))
+        .alias("status"),
+    )
     public = _publish(levels)["service_levels"]
     n03 = _row(public, "N03")
     assert (n03["numerator"], n03["denominator_marker"], n03["performance"]) == (0, HIDDEN, Decimal("0.000"))

@@ -26,15 +26,22 @@ def test_findings_match_the_fault_manifest_exactly(tmp_path):
             if got.outcome != "Rejected":
                 previous[code] = got.tables["cases"]["rows"]
             mine = [f for f in faults if f["provider"] == code and f["quarter"] == quarter]
-            expected_rows = sorted((f["table"], f["row_number"], f["rule_id"]) for f in mine if f["row_number"] is not None)
+            expected_rows = sorted(
+                (f["table"], f["row_number"], f["rule_id"]) for f in mine if f["row_number"] is not None
+            )
             found = got.findings.filter(pl.col("row_number").is_not_null() & (pl.col("rule_id") != "CASCADE"))
             assert sorted(found.select("table", "row_number", "rule_id").iter_rows()) == expected_rows, (code, quarter)
             expected_whole = {f["rule_id"] for f in mine if f["row_number"] is None}
             found_whole = set(got.findings.filter(pl.col("row_number").is_null())["rule_id"])
             assert found_whole == expected_whole, (code, quarter)
             # The cascade is exactly the contacts and breaches of the rejected cases.
-            rejected_cases = set(got.findings.filter((pl.col("table") == "cases") & pl.col("severity").is_in(["E", "F"])
-                                                     & pl.col("row_number").is_not_null())["case_ref"])
+            rejected_cases = set(
+                got.findings.filter(
+                    (pl.col("table") == "cases")
+                    & pl.col("severity").is_in(["E", "F"])
+                    & pl.col("row_number").is_not_null()
+                )["case_ref"]
+            )
             cascade = got.findings.filter(pl.col("rule_id") == "CASCADE")
             assert set(cascade["case_ref"]) <= rejected_cases
     assert {"Rejected", "Accepted with record rejections"} <= outcomes

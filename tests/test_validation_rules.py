@@ -21,7 +21,11 @@ CASES_MADE_TO_FAIL = {
     "CAS-010": ([("cases", 0, "ogrs3_2yr", "100")], "cases", [2]),
     "CAS-011": ([("cases", 0, "age_at_start", "17")], "cases", [2]),
     "CAS-012": ([("cases", 0, "sex", "Male")], "cases", [2]),
-    "CAS-013": ([("cases", 2, "termination_date", "2017-08-01"), ("cases", 2, "termination_reason", "COMPLETED")], "cases", [4]),
+    "CAS-013": (
+        [("cases", 2, "termination_date", "2017-08-01"), ("cases", 2, "termination_reason", "COMPLETED")],
+        "cases",
+        [4],
+    ),
     "CAS-014": ([("cases", 1, "termination_reason", "")], "cases", [3]),
     "CAS-015": ([("cases", 0, "sentence_plan_date", "2017-07-01")], "cases", [2]),
     "CAS-016": ([("cases", 0, "sentence_plan_date", "2017-10-05")], "cases", [2]),
@@ -34,7 +38,11 @@ CASES_MADE_TO_FAIL = {
     "CON-003": ([("contacts", 0, "contact_type", "TEXT")], "contacts", [2]),
     "CON-004": ([("contacts", 2, "followup_date", "2017-07-11")], "contacts", [4]),
     "CON-005": ([("contacts", 4, "contact_date", "2017-08-01")], "contacts", [6]),
-    "CON-006": ([("contacts", 1, "contact_date", "2017-07-05"), ("contacts", 1, "contact_type", "F2F")], "contacts", [2, 3]),
+    "CON-006": (
+        [("contacts", 1, "contact_date", "2017-07-05"), ("contacts", 1, "contact_type", "F2F")],
+        "contacts",
+        [2, 3],
+    ),
     "BRE-001": ([("breaches", 1, "breach_ref", "BR1")], "breaches", [2, 3]),
     "BRE-002": ([("breaches", 0, "case_ref", "Z000000")], "breaches", [2]),
     "BRE-003": ([("breaches", 0, "awareness_date", "12/07/2017")], "breaches", [2]),
@@ -57,7 +65,7 @@ def test_each_rule_fails_its_record_and_passes_the_others(tmp_path, rule_id):
     for edit in edits:
         set_value(tables, *edit)
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3")
-    hits = result.findings.filter((result.findings["rule_id"] == rule_id))
+    hits = result.findings.filter(result.findings["rule_id"] == rule_id)
     assert sorted(hits["row_number"].to_list()) == rows
     assert set(hits["table"]) == {table}
     message = hits["message"][0]

@@ -9,9 +9,22 @@ from probation_returns.warehouse.db import engine_for, read_scope, session_scope
 from probation_returns.warehouse.models import Base, Provider
 
 EXPECTED_TABLES = {
-    "providers", "submissions", "submission_files", "validation_runs", "findings", "accepted_cases",
-    "accepted_contacts", "accepted_breaches", "reoffending_extracts", "measures", "credits",
-    "credit_decisions", "reoffending_results", "return_builds", "return_build_submissions", "alerts",
+    "providers",
+    "submissions",
+    "submission_files",
+    "validation_runs",
+    "findings",
+    "accepted_cases",
+    "accepted_contacts",
+    "accepted_breaches",
+    "reoffending_extracts",
+    "measures",
+    "credits",
+    "credit_decisions",
+    "reoffending_results",
+    "return_builds",
+    "return_build_submissions",
+    "alerts",
 }
 
 
@@ -67,13 +80,23 @@ def test_upgrading_a_warehouse_with_duplicates_from_concurrent_runs_keeps_the_ne
     with engine_for(database_url).begin() as conn:
         conn.execute(text("INSERT INTO providers (code, name, type, typical_caseload) VALUES ('C05', 'x', 'CRC', 1)"))
         for performance in (0.5, 0.7):
-            conn.execute(text("INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, "
-                              "computed_at, performance) VALUES ('2017Q3', 'C05', 'SL001R', 'met', 'p', "
-                              "CURRENT_TIMESTAMP, :p)"), {"p": performance})
+            conn.execute(
+                text(
+                    "INSERT INTO measures (quarter, provider_code, measure, status, parameter_version, "
+                    "computed_at, performance) VALUES ('2017Q3', 'C05', 'SL001R', 'met', 'p', "
+                    "CURRENT_TIMESTAMP, :p)"
+                ),
+                {"p": performance},
+            )
         for amount in (10, 20):
-            conn.execute(text("INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, "
-                              "parameter_version, computed_at) VALUES ('2017Q3', 'C05', 'SL001R', :a, :a, 'p', "
-                              "CURRENT_TIMESTAMP)"), {"a": amount})
+            conn.execute(
+                text(
+                    "INSERT INTO credits (quarter, provider_code, measure, amount_gbp, unscaled_gbp, "
+                    "parameter_version, computed_at) VALUES ('2017Q3', 'C05', 'SL001R', :a, :a, 'p', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"a": amount},
+            )
     upgrade(database_url)
     engine = engine_for(database_url)
     try:
@@ -127,8 +150,9 @@ def test_a_held_lock_is_held_before_the_transactions_first_query(database_url):
                     second.close()
             else:
                 with other.connect() as conn:
-                    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:id)"),
-                                       {"id": lock_id("return_build", "2017Q3")}).scalar()
+                    got = conn.execute(
+                        text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id("return_build", "2017Q3")}
+                    ).scalar()
                     assert got is False
     finally:
         engine.dispose()

@@ -3,7 +3,9 @@
 Run `make demo`, then `make ui` (port 3000), then: `uv run python docs/images/screenshots.py 3000 docs/images`.
 Chromium is Debian's (`apt-get install chromium`); the Playwright package drives it.
 """
+
 import sys
+
 from playwright.sync_api import sync_playwright
 
 port, out = sys.argv[1], sys.argv[2]

@@ -22,5 +22,10 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 def write_csv(frame: pl.DataFrame, path: Path, *, quote_text: bool = False) -> None:
     """``quote_text``: every text cell in quotes, so a spreadsheet keeps ``064261`` as typed (leading zero)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise(frame).write_csv(path, null_value="", date_format="%Y-%m-%d", line_terminator="\r\n",
-                                quote_style="non_numeric" if quote_text else "necessary")
+    neutralise(frame).write_csv(
+        path,
+        null_value="",
+        date_format="%Y-%m-%d",
+        line_terminator="\r\n",
+        quote_style="non_numeric" if quote_text else "necessary",
+    )

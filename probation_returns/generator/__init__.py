@@ -61,8 +61,9 @@ class GenerationResult:
         return self.out / "manifest.json"
 
 
-def _designations(seed: int, quarter: Quarter, codes: list[str], quarters: list[Quarter],
-                  previous: dict[str, str]) -> dict[str, str]:
+def _designations(
+    seed: int, quarter: Quarter, codes: list[str], quarters: list[Quarter], previous: dict[str, str]
+) -> dict[str, str]:
     """Which provider gets which whole-return fault this quarter (one provider each)."""
     rng = np.random.default_rng([seed, quarter.ordinal, 77])
     order = [codes[i] for i in rng.permutation(len(codes))]
@@ -120,8 +121,9 @@ def generate(
         guaranteed = _guarantees(codes, designated)
         current = {}
         for code in codes:
-            current[code] = _one_return(result, seed, code, quarter, scale, faults, designated.get(code),
-                                        guaranteed.get(code, set()))
+            current[code] = _one_return(
+                result, seed, code, quarter, scale, faults, designated.get(code), guaranteed.get(code, set())
+            )
             if progress:
                 progress(f"{code} {quarter}")
         previous = current
@@ -140,21 +142,41 @@ def generate(
         progress("reoffending extract")
 
     manifest = {
-        "generator": "probation-returns", "version": __version__, "seed": seed, "scale": scale,
-        "fault_rate": faults, "quarters": [str(q) for q in quarters], "providers": codes,
-        "extract_as_of": as_of.isoformat(), "files": result.files, "faults": result.faults,
+        "generator": "probation-returns",
+        "version": __version__,
+        "seed": seed,
+        "scale": scale,
+        "fault_rate": faults,
+        "quarters": [str(q) for q in quarters],
+        "providers": codes,
+        "extract_as_of": as_of.isoformat(),
+        "files": result.files,
+        "faults": result.faults,
     }
     result.manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return result
 
 
 def _file_entry(out: Path, path: Path, rows: int | None, provider: str | None, quarter: str | None) -> dict:
-    return {"path": path.relative_to(out).as_posix(), "sha256": sha256_file(path), "rows": rows,
-            "provider": provider, "quarter": quarter}
+    return {
+        "path": path.relative_to(out).as_posix(),
+        "sha256": sha256_file(path),
+        "rows": rows,
+        "provider": provider,
+        "quarter": quarter,
+    }
 
 
-def _one_return(result: GenerationResult, seed: int, code: str, quarter: Quarter, scale: float,
-                rate: float, designated: str | None, guaranteed: set[str]) -> str:
+def _one_return(
+    result: GenerationResult,
+    seed: int,
+    code: str,
+    quarter: Quarter,
+    scale: float,
+    rate: float,
+    designated: str | None,
+    guaranteed: set[str],
+) -> str:
     """Write one return; say whether a correct validator will accept or reject it."""
     q = str(quarter)
     typed = provider_return(seed, code, quarter, scale)
@@ -226,7 +248,7 @@ def delivery_time(seed: int, code: str, quarter: Quarter) -> float:
     business day after quarter end, always before the 20-business-day deadline."""
     days = 5 + zlib.crc32(f"{seed}|{code}|{quarter}".encode()) % 11
     day = add_business_days(quarter.last_day, days)
-    return dt.datetime(day.year, day.month, day.day, 16, tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime(day.year, day.month, day.day, 16, tzinfo=dt.UTC).timestamp()
 
 
 def _break_return(rule: str, code: str, quarter: Quarter, text: dict[str, pl.DataFrame]):
@@ -243,9 +265,10 @@ def _break_return(rule: str, code: str, quarter: Quarter, text: dict[str, pl.Dat
         found.append(fault_record("FIL-004", "cases"))
     elif rule == "FIL-005":
         contacts = text["contacts"]
-        notes = np.array(["", "seen at office", "=HYPERLINK(\"http://example.invalid\")", "rearranged"])
+        notes = np.array(["", "seen at office", '=HYPERLINK("http://example.invalid")', "rearranged"])
         text["contacts"] = contacts.with_columns(
-            officer_notes=pl.Series(notes[np.arange(contacts.height) % len(notes)]))
+            officer_notes=pl.Series(notes[np.arange(contacts.height) % len(notes)])
+        )
         found.append(fault_record("FIL-005", "contacts", "officer_notes"))
     elif rule == "FIL-006":
         text = {k: v.head(0) for k, v in text.items()}

@@ -26,8 +26,19 @@ RECORD_RULES: dict[str, tuple[str, ...]] = {
     "breaches": tuple(f"BRE-{i:03d}" for i in range(1, 6)),
 }
 # Faults that make a whole return unusable or flag it as a whole, given to one provider each quarter.
-RETURN_FAULTS = ("FIL-001", "FIL-002", "FIL-003", "FIL-004", "FIL-006", "CAS-004", "FIL-005", "RET-002", "RET-001",
-                 "FIL-007", "FIL-008")
+RETURN_FAULTS = (
+    "FIL-001",
+    "FIL-002",
+    "FIL-003",
+    "FIL-004",
+    "FIL-006",
+    "CAS-004",
+    "FIL-005",
+    "RET-002",
+    "RET-001",
+    "FIL-007",
+    "FIL-008",
+)
 FATAL_RETURN_FAULTS = {"FIL-001", "FIL-002", "FIL-003", "FIL-004", "FIL-006", "CAS-004"}
 
 
@@ -42,9 +53,16 @@ class Fault:
 
     def record(self, provider: str, quarter: str, file: str) -> dict:
         return {
-            "provider": provider, "quarter": quarter, "file": file, "table": self.table,
-            "row_number": self.row_number, "column": self.column, "case_ref": self.case_ref,
-            "rule_id": self.rule_id, "severity": RULES_BY_ID[self.rule_id].severity, "value": self.value,
+            "provider": provider,
+            "quarter": quarter,
+            "file": file,
+            "table": self.table,
+            "row_number": self.row_number,
+            "column": self.column,
+            "case_ref": self.case_ref,
+            "rule_id": self.rule_id,
+            "severity": RULES_BY_ID[self.rule_id].severity,
+            "value": self.value,
         }
 
 
@@ -70,8 +88,14 @@ class _Table:
 
 
 class Breaker:
-    def __init__(self, rng: np.random.Generator, tables: dict[str, pl.DataFrame], text: dict[str, pl.DataFrame],
-                 quarter: Quarter, is_crc: bool):
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        tables: dict[str, pl.DataFrame],
+        text: dict[str, pl.DataFrame],
+        quarter: Quarter,
+        is_crc: bool,
+    ):
         self.rng, self.quarter, self.is_crc = rng, quarter, is_crc
         self.t = {k: _Table(k, tables[k], text[k]) for k in tables}
         self.faults: list[Fault] = []
@@ -82,8 +106,12 @@ class Breaker:
         self.broken = np.zeros(cases.height, dtype=bool)  # cases that already have a broken record
         index = cases.select("case_ref").with_row_index("case_row")
         self.case_row = {
-            name: tables[name].select("case_ref").join(index, on="case_ref", how="left", maintain_order="left")
-            ["case_row"].fill_null(-1).to_numpy().astype(np.int64)
+            name: tables[name]
+            .select("case_ref")
+            .join(index, on="case_ref", how="left", maintain_order="left")["case_row"]
+            .fill_null(-1)
+            .to_numpy()
+            .astype(np.int64)
             for name in ("contacts", "breaches")
         }
 
@@ -110,8 +138,9 @@ class Breaker:
         for r, v in zip(rows.tolist(), vals):
             self.faults.append(Fault(rule, table, r + 2, column, refs[r], None if v is None else str(v)))
 
-    def _break(self, rule: str, table: str, mask: np.ndarray, k: int, column: str,
-               make: Callable[[np.ndarray], np.ndarray]) -> None:
+    def _break(
+        self, rule: str, table: str, mask: np.ndarray, k: int, column: str, make: Callable[[np.ndarray], np.ndarray]
+    ) -> None:
         rows = self._pick(table, mask, k)
         if len(rows):
             values = make(rows)
@@ -160,6 +189,7 @@ class Breaker:
         def wrong(rows):
             pnc = self.col("cases", "pnc_id")[rows]
             return np.array([p[:-1] + ("A" if p[-1] != "A" else "B") for p in pnc])
+
         self._break("CAS-003", "cases", self._all("cases"), k, "pnc_id", wrong)
 
     def _cas_005(self, k: int) -> None:
@@ -169,11 +199,14 @@ class Breaker:
         def bad(rows):
             years = self.col("cases", "sentence_date")[rows].astype("datetime64[Y]").astype(int) + 1970
             return np.array([f"{y}-02-30" if i % 2 else f"31/09/{y}" for i, y in enumerate(years)])
+
         self._break("CAS-006", "cases", self._all("cases"), k, "sentence_date", bad)
 
     def _cas_007(self, k: int) -> None:
         start = self.col("cases", "start_date")
-        self._end_case_early("CAS-007", start < self.first - _d(2), k, lambda rows: np.full(len(rows), self.first - _d(1)))
+        self._end_case_early(
+            "CAS-007", start < self.first - _d(2), k, lambda rows: np.full(len(rows), self.first - _d(1))
+        )
 
     def _end_case_early(self, rule: str, mask: np.ndarray, k: int, end: Callable[[np.ndarray], np.ndarray]) -> None:
         """Give a case a termination date before its contacts; each of those contacts then breaks CON-005."""
@@ -199,21 +232,44 @@ class Breaker:
         self._break("CAS-009", "cases", self._all("cases"), k, "rosh_level", lambda r: np.full(len(r), "MEDIUM"))
 
     def _cas_010(self, k: int) -> None:
-        self._break("CAS-010", "cases", self._all("cases"), k, "ogrs3_2yr",
-                    lambda r: np.array(["0", "100", "", "45.5"])[np.arange(len(r)) % 4])
+        self._break(
+            "CAS-010",
+            "cases",
+            self._all("cases"),
+            k,
+            "ogrs3_2yr",
+            lambda r: np.array(["0", "100", "", "45.5"])[np.arange(len(r)) % 4],
+        )
 
     def _cas_011(self, k: int) -> None:
-        self._break("CAS-011", "cases", self._all("cases"), k, "age_at_start",
-                    lambda r: np.array(["17", "111", "thirty"])[np.arange(len(r)) % 3])
+        self._break(
+            "CAS-011",
+            "cases",
+            self._all("cases"),
+            k,
+            "age_at_start",
+            lambda r: np.array(["17", "111", "thirty"])[np.arange(len(r)) % 3],
+        )
 
     def _cas_012(self, k: int) -> None:
         terminated = ~np.isnat(self.col("cases", "termination_date"))
-        variants = (("sex", "X", None), ("index_offence_group", "BURGLARY", None), ("em_only", "Yes", None),
-                    ("termination_reason", "FINISHED", terminated), ("upw_required", "y", None))
+        variants = (
+            ("sex", "X", None),
+            ("index_offence_group", "BURGLARY", None),
+            ("em_only", "Yes", None),
+            ("termination_reason", "FINISHED", terminated),
+            ("upw_required", "y", None),
+        )
         for i, (column, value, mask) in enumerate(variants):
             share = k // len(variants) + (1 if i < k % len(variants) else 0)
-            self._break("CAS-012", "cases", self._all("cases") if mask is None else mask, share, column,
-                        lambda r, v=value: np.full(len(r), v))
+            self._break(
+                "CAS-012",
+                "cases",
+                self._all("cases") if mask is None else mask,
+                share,
+                column,
+                lambda r, v=value: np.full(len(r), v),
+            )
 
     def _cas_013(self, k: int) -> None:
         start = self.col("cases", "start_date")
@@ -228,13 +284,21 @@ class Breaker:
         self._break("CAS-015", "cases", self._all("cases"), k, "sentence_plan_date", lambda r: _iso(start[r] - _d(1)))
 
     def _cas_016(self, k: int) -> None:
-        self._break("CAS-016", "cases", self._all("cases"), k, "sentence_plan_date",
-                    lambda r: _iso(np.full(len(r), self.last + _d(10))))
+        self._break(
+            "CAS-016",
+            "cases",
+            self._all("cases"),
+            k,
+            "sentence_plan_date",
+            lambda r: _iso(np.full(len(r), self.last + _d(10))),
+        )
 
     def _cas_017(self, k: int) -> None:
         if not self.is_crc:
             return
-        mask = np.isin(self.col("cases", "rosh_level"), ["L", "M"]) & np.isnat(self.col("cases", "escalation_referral_date"))
+        mask = np.isin(self.col("cases", "rosh_level"), ["L", "M"]) & np.isnat(
+            self.col("cases", "escalation_referral_date")
+        )
         self._break("CAS-017", "cases", mask, k, "rosh_level", lambda r: np.full(len(r), "H"))
 
     def _cas_018(self, k: int) -> None:
@@ -243,7 +307,9 @@ class Breaker:
         self._break("CAS-018", "cases", mask, k, "upw_arranged_date", lambda r: _iso(start[r]))
 
     def _cas_019(self, k: int) -> None:
-        mask = ~np.isnat(self.col("cases", "first_appointment_date")) & (self.col("cases", "first_appointment_attended") != None)  # noqa: E711
+        mask = ~np.isnat(self.col("cases", "first_appointment_date")) & (
+            self.col("cases", "first_appointment_attended") != None  # noqa: E711 (numpy compares element-wise)
+        )
         self._break("CAS-019", "cases", mask, k, "first_appointment_attended", lambda r: np.full(len(r), None))
 
     def _cas_020(self, k: int) -> None:
@@ -261,11 +327,18 @@ class Breaker:
                     ref = f"Z{(int(ref[1:]) + 1) % 1_000_000:06d}"
                 out.append(ref)
             return np.array(out)
+
         self._break("CON-001", "contacts", self._all("contacts"), k, "case_ref", unknown)
 
     def _con_002(self, k: int) -> None:
-        self._break("CON-002", "contacts", self._all("contacts"), k, "contact_date",
-                    lambda r: np.array([None, f"{self.quarter.year}-13-05"], dtype=object)[np.arange(len(r)) % 2])
+        self._break(
+            "CON-002",
+            "contacts",
+            self._all("contacts"),
+            k,
+            "contact_date",
+            lambda r: np.array([None, f"{self.quarter.year}-13-05"], dtype=object)[np.arange(len(r)) % 2],
+        )
 
     def _con_003(self, k: int) -> None:
         self._break("CON-003", "contacts", self._all("contacts"), k, "outcome", lambda r: np.full(len(r), "DNA"))
@@ -277,7 +350,9 @@ class Breaker:
 
     def _con_005(self, k: int) -> None:
         cases = self.t["cases"].typed.select("case_ref", "start_date")
-        starts = self.t["contacts"].typed.select("case_ref").join(cases, on="case_ref", how="left")["start_date"].to_numpy()
+        starts = (
+            self.t["contacts"].typed.select("case_ref").join(cases, on="case_ref", how="left")["start_date"].to_numpy()
+        )
         first_of_case = pl.Series(self.col("contacts", "case_ref")).is_first_distinct().to_numpy()
         mask = (starts >= self.first + _d(2)) & first_of_case
         self._break("CON-005", "contacts", mask, k, "contact_date", lambda r: _iso(starts[r] - _d(1)))
@@ -289,19 +364,27 @@ class Breaker:
         for r in rows.tolist():
             t.appended.append(r)
             self.faults.append(Fault("CON-006", "contacts", r + 2, "contact_date", refs[r], None))
-            self.faults.append(Fault("CON-006", "contacts", t.typed.height + len(t.appended) + 1, "contact_date",
-                                     refs[r], None))
+            self.faults.append(
+                Fault("CON-006", "contacts", t.typed.height + len(t.appended) + 1, "contact_date", refs[r], None)
+            )
 
     def _bre_001(self, k: int) -> None:
         self._break("BRE-001", "breaches", self._all("breaches"), k, "breach_ref", lambda r: np.full(len(r), None))
 
     def _bre_002(self, k: int) -> None:
-        self._break("BRE-002", "breaches", self._all("breaches"), k, "case_ref",
-                    lambda r: np.array([f"Y{(i * 104729) % 1_000_000:06d}" for i in r.tolist()]))
+        self._break(
+            "BRE-002",
+            "breaches",
+            self._all("breaches"),
+            k,
+            "case_ref",
+            lambda r: np.array([f"Y{(i * 104729) % 1_000_000:06d}" for i in r.tolist()]),
+        )
 
     def _bre_003(self, k: int) -> None:
-        self._break("BRE-003", "breaches", self._all("breaches"), k, "awareness_date",
-                    lambda r: np.full(len(r), "2017-02-29"))
+        self._break(
+            "BRE-003", "breaches", self._all("breaches"), k, "awareness_date", lambda r: np.full(len(r), "2017-02-29")
+        )
 
     def _bre_004(self, k: int) -> None:
         aware = self.col("breaches", "awareness_date")
@@ -319,8 +402,14 @@ class Breaker:
         is_f2f = self.col("contacts", "contact_type") == "F2F"
         rows = np.flatnonzero(is_f2f & ~t.used)
         rows = np.sort(self.rng.choice(rows, size=min(len(rows), int(0.25 * len(is_f2f))), replace=False))
-        candidate = t.text.with_columns(pl.Series("contact_type", t.text["contact_type"]).scatter(rows.tolist(), "PHONE"))
-        clash = candidate.select(pl.struct("case_ref", "contact_date", "contact_type").is_duplicated()).to_series().to_numpy()
+        candidate = t.text.with_columns(
+            pl.Series("contact_type", t.text["contact_type"]).scatter(rows.tolist(), "PHONE")
+        )
+        clash = (
+            candidate.select(pl.struct("case_ref", "contact_date", "contact_type").is_duplicated())
+            .to_series()
+            .to_numpy()
+        )
         keep = rows[~clash[rows]]
         t.set(keep, "contact_type", np.full(len(keep), "PHONE"))
         self.faults.append(Fault("RET-002", "contacts", None, "contact_type", None, None))
@@ -353,7 +442,6 @@ class Breaker:
                 frame = pl.concat([frame, frame[t.appended]])
             out[name] = frame
         return out
-
 
 
 def fault_record(rule_id: str, table: str, column: str | None = None, value: str | None = None) -> Fault:

@@ -23,7 +23,6 @@ from probation_returns.reference import Provider, providers
 from probation_returns.spec import OFFENCE_GROUPS, TERMINATION_REASONS
 
 
-
 @dataclass(frozen=True)
 class TypeProfile:
     """What differs between CRC and NPS caseloads."""
@@ -138,7 +137,9 @@ def _bdays(start: np.ndarray, lag: np.ndarray) -> np.ndarray:
     return np.where(lag == 0, start, add_business_days(start, lag.astype(np.int64)))
 
 
-def _lags(rng: np.random.Generator, n: int, on_time: float, within: int, late_upto: int, earliest: int = 1) -> np.ndarray:
+def _lags(
+    rng: np.random.Generator, n: int, on_time: float, within: int, late_upto: int, earliest: int = 1
+) -> np.ndarray:
     """Business-day lags: on time (earliest..within) with probability ``on_time``, else late."""
     ok = rng.random(n) < on_time
     return np.where(ok, rng.integers(earliest, within + 1, n), rng.integers(within + 1, late_upto + 1, n))
@@ -217,9 +218,12 @@ def _cohort(seed: int, code: str, ordinal: int, scale: float) -> Cohort:
     # Termination: reasons so that successful completion is near the provider's rate.
     done = practice["completion"] * 0.975
     reason_mix = {
-        "COMPLETED": done * 0.87, "EARLY_GOOD_PROGRESS": done * 0.13,
-        "FAILURE_TO_COMPLY": (0.975 - done) * 0.6, "FURTHER_OFFENCE": (0.975 - done) * 0.3,
-        "OTHER": (0.975 - done) * 0.1, "TRANSFERRED_NPS": 0.02 if provider.is_crc else 0.0,
+        "COMPLETED": done * 0.87,
+        "EARLY_GOOD_PROGRESS": done * 0.13,
+        "FAILURE_TO_COMPLY": (0.975 - done) * 0.6,
+        "FURTHER_OFFENCE": (0.975 - done) * 0.3,
+        "OTHER": (0.975 - done) * 0.1,
+        "TRANSFERRED_NPS": 0.02 if provider.is_crc else 0.0,
         "DIED": 0.005 if provider.is_crc else 0.025,
     }
     reason = _choice(rng, reason_mix, n)
@@ -228,8 +232,9 @@ def _cohort(seed: int, code: str, ordinal: int, scale: float) -> Cohort:
         mask = sentence_type == st
         months[mask] = rng.choice(np.array(choices, dtype=float), size=int(mask.sum()), p=probs)
     early = ~np.isin(reason, ["COMPLETED", "EARLY_GOOD_PROGRESS"])
-    fraction = np.where(reason == "EARLY_GOOD_PROGRESS", rng.uniform(0.6, 0.9, n),
-                        np.where(early, rng.uniform(0.15, 0.9, n), 1.0))
+    fraction = np.where(
+        reason == "EARLY_GOOD_PROGRESS", rng.uniform(0.6, 0.9, n), np.where(early, rng.uniform(0.15, 0.9, n), 1.0)
+    )
     duration_days = np.maximum(np.round(months * 30.44 * fraction), 14).astype(np.int64)
     cap = prof.max_duration_quarters * 91 - q_days
     termination = start + np.minimum(duration_days, cap).astype("timedelta64[D]")
@@ -280,8 +285,9 @@ def _cohort(seed: int, code: str, ordinal: int, scale: float) -> Cohort:
     )
 
 
-def _breaches(rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str, float], pidx: int,
-              serial: np.ndarray) -> pl.DataFrame:
+def _breaches(
+    rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str, float], pidx: int, serial: np.ndarray
+) -> pl.DataFrame:
     n = cases.height
     reason = cases["termination_reason"].to_numpy()
     count = np.where(reason == "FAILURE_TO_COMPLY", rng.integers(1, 3, n), (rng.random(n) < 0.08).astype(np.int64))
@@ -310,8 +316,14 @@ def _breaches(rng: np.random.Generator, cases: pl.DataFrame, practice: dict[str,
     )
 
 
-def _offences(rng: np.random.Generator, provider: Provider, prof: TypeProfile, people: pl.DataFrame,
-              p2: np.ndarray, primary: np.ndarray) -> pl.DataFrame:
+def _offences(
+    rng: np.random.Generator,
+    provider: Provider,
+    prof: TypeProfile,
+    people: pl.DataFrame,
+    p2: np.ndarray,
+    primary: np.ndarray,
+) -> pl.DataFrame:
     """The person's PNC record: proven reoffences after the index date, and older or later noise."""
     n = people.height
     p2 = p2[primary]
@@ -328,20 +340,29 @@ def _offences(rng: np.random.Generator, provider: Provider, prof: TypeProfile, p
     start = people["start_date"].to_numpy()
     pnc = people["pnc_id"].to_numpy()
     parts = []
-    for count, lo, hi, group in ((within, 0, 365, None), (prior, -1500, -30, None), (later, 380, 900, None),
-                                 (breach, 0, 365, "BREACH")):
+    for count, lo, hi, group in (
+        (within, 0, 365, None),
+        (prior, -1500, -30, None),
+        (later, 380, 900, None),
+        (breach, 0, 365, "BREACH"),
+    ):
         idx = np.repeat(np.arange(n), count)
         m = len(idx)
         offence_date = start[idx] + rng.integers(lo, hi, m).astype("timedelta64[D]")
         disposal = offence_date + np.round(rng.gamma(2.0, 40.0, m)).astype("timedelta64[D]")
         groups = np.full(m, group, dtype=object) if group else _choice(rng, OFFENCE_MIX, m)
-        parts.append(pl.DataFrame({
-            "pnc_id": pnc[idx],
-            "offence_date": offence_date,
-            "disposal_date": disposal,
-            "disposal_type": np.where(rng.random(m) < 0.8, "CONVICTION", "CAUTION"),
-            "offence_group": groups.astype(str),
-        }, schema_overrides=dict.fromkeys(("pnc_id", "disposal_type", "offence_group"), pl.String)))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "pnc_id": pnc[idx],
+                    "offence_date": offence_date,
+                    "disposal_date": disposal,
+                    "disposal_type": np.where(rng.random(m) < 0.8, "CONVICTION", "CAUTION"),
+                    "offence_group": groups.astype(str),
+                },
+                schema_overrides=dict.fromkeys(("pnc_id", "disposal_type", "offence_group"), pl.String),
+            )
+        )
     return pl.concat(parts)
 
 
@@ -363,4 +384,3 @@ def offences_for(seed: int, code: str, quarters: list[Quarter], scale: float) ->
     starts); people who started earlier are left out to keep the extract a sensible size.
     """
     return pl.concat([_cohort(seed, code, q.ordinal, scale).offences for q in sorted(quarters)])
-

@@ -21,16 +21,23 @@ def provider_return(seed: int, code: str, quarter: Quarter, scale: float) -> dic
     last = quarter.last_day
     cases = cases.filter(pl.col("start_date") <= last)
     future = {c: pl.when(pl.col(c) <= last).then(pl.col(c)) for c in DATE_COLUMNS["cases"]}
-    cases = cases.with_columns(
-        pl.when(pl.col("termination_date") <= last).then(pl.col("termination_reason")).alias("termination_reason"),
-        pl.when(pl.col("first_appointment_date") <= last).then(pl.col("first_appointment_attended"))
-        .alias("first_appointment_attended"),
-    ).with_columns(**future).sort("start_date", "case_ref")
+    cases = (
+        cases.with_columns(
+            pl.when(pl.col("termination_date") <= last).then(pl.col("termination_reason")).alias("termination_reason"),
+            pl.when(pl.col("first_appointment_date") <= last)
+            .then(pl.col("first_appointment_attended"))
+            .alias("first_appointment_attended"),
+        )
+        .with_columns(**future)
+        .sort("start_date", "case_ref")
+    )
 
     breaches = (
         breaches.join(cases.select("case_ref"), on="case_ref", how="semi")
-        .filter(pl.col("awareness_date").is_between(quarter.first_day, last)
-                | pl.col("referral_date").is_between(quarter.first_day, last))
+        .filter(
+            pl.col("awareness_date").is_between(quarter.first_day, last)
+            | pl.col("referral_date").is_between(quarter.first_day, last)
+        )
         .filter(pl.col("awareness_date") <= last)
         .with_columns(
             pl.when(pl.col("referral_date") <= last).then(pl.col("pack_complete")).alias("pack_complete"),
@@ -65,10 +72,14 @@ def _contacts(rng: np.random.Generator, cases: pl.DataFrame, quarter: Quarter) -
 
     # The first appointment itself, when it fell in this quarter.
     f = (~np.isnat(first)) & (first >= first_q) & (first <= last_q)
-    parts = [{
-        "case_ref": ref[f], "contact_date": first[f], "contact_type": np.full(int(f.sum()), "F2F"),
-        "outcome": np.where(attended[f] == "Y", "ATTENDED", "FAILED_TO_ATTEND"),
-    }]
+    parts = [
+        {
+            "case_ref": ref[f],
+            "contact_date": first[f],
+            "contact_type": np.full(int(f.sum()), "F2F"),
+            "outcome": np.where(attended[f] == "Y", "ATTENDED", "FAILED_TO_ATTEND"),
+        }
+    ]
     # Then per month: weekly-ish in the first three months, monthly later.
     for m_first, m_last in quarter.months():
         mf, ml = np.datetime64(m_first, "D"), np.datetime64(m_last, "D")
@@ -81,9 +92,14 @@ def _contacts(rng: np.random.Generator, cases: pl.DataFrame, quarter: Quarter) -
         idx = np.repeat(np.arange(len(ref)), count)
         span = (hi - lo).astype(np.int64)[idx] + 1
         date = lo[idx] + (rng.random(len(idx)) * span).astype(np.int64).astype("timedelta64[D]")
-        parts.append({"case_ref": ref[idx], "contact_date": date,
-                      "contact_type": _mix(rng, CONTACT_TYPE_MIX, len(idx)),
-                      "outcome": _mix(rng, OUTCOME_MIX, len(idx))})
+        parts.append(
+            {
+                "case_ref": ref[idx],
+                "contact_date": date,
+                "contact_type": _mix(rng, CONTACT_TYPE_MIX, len(idx)),
+                "outcome": _mix(rng, OUTCOME_MIX, len(idx)),
+            }
+        )
     text = dict.fromkeys(("case_ref", "contact_type", "outcome"), pl.String)
     frame = pl.concat([pl.DataFrame(p, schema_overrides=text) for p in parts])
     n = frame.height

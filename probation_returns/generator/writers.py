@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 
-from probation_returns.spec import DATE_COLUMNS
 from probation_returns.files.xlsx import reproducible
+from probation_returns.spec import DATE_COLUMNS
 
 FIXED_TIME = dt.datetime(2000, 1, 1)
 _INT_COLUMNS = {"ogrs3_2yr", "age_at_start"}

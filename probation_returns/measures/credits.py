@@ -44,8 +44,9 @@ def credits(levels: list[ServiceLevel], fee: Decimal, params: ContractParameters
     amounts = {m: v.quantize(PENNY, rounding=ROUND_HALF_UP) for m, v in raw.items()}
     if total > cap or sum(amounts.values()) > cap.quantize(PENNY, rounding=ROUND_HALF_UP):  # the cap bites
         amounts = _share(raw, min(total, cap).quantize(PENNY, rounding=ROUND_HALF_UP), total)
-    return [Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version)
-            for m, value in raw.items()]
+    return [
+        Credit(m, value.quantize(PENNY, rounding=ROUND_HALF_UP), amounts[m], params.version) for m, value in raw.items()
+    ]
 
 
 def _share(raw: dict[str, Decimal], levied: Decimal, total: Decimal) -> dict[str, Decimal]:

@@ -52,11 +52,22 @@ def explain(session: Session, quarter: str, provider: str) -> list[Explained]:
     """Each current credit above 0.00 of the provider's quarter, explained."""
     params = for_quarter(quarter)
     fee = params.providers[provider].quarterly_fee_gbp
-    credits = list(session.scalars(select(Credit).where(Credit.quarter == quarter, Credit.provider_code == provider,
-                                                        Credit.replaced_at.is_(None), Credit.amount_gbp > 0)
-                                   .order_by(Credit.measure)))
-    measures = {m.measure: m for m in session.scalars(select(Measure).where(Measure.quarter == quarter,
-                                                                           Measure.provider_code == provider))}
+    credits = list(
+        session.scalars(
+            select(Credit)
+            .where(
+                Credit.quarter == quarter,
+                Credit.provider_code == provider,
+                Credit.replaced_at.is_(None),
+                Credit.amount_gbp > 0,
+            )
+            .order_by(Credit.measure)
+        )
+    )
+    measures = {
+        m.measure: m
+        for m in session.scalars(select(Measure).where(Measure.quarter == quarter, Measure.provider_code == provider))
+    }
     out = []
     for credit in credits:
         m = measures.get(credit.measure)
@@ -72,19 +83,46 @@ def explain(session: Session, quarter: str, provider: str) -> list[Explained]:
         quarter_cap = params.credit_cap_per_quarter * fee
         scaled = credit.amount_gbp < credit.unscaled_gbp
         rate = params.credit_rate_per_point * 100
-        what = ("no valid return counts, so the measure is taken as 0%" if no_return else
-                f"{m.numerator:,} of {m.denominator:,} is {_pct(performance)}")
-        why = (f"{what} against a target of {_pct(target)}: {_pct(shortfall, '0.01').removesuffix('%')} points short. "
-               f"{_pct(shortfall, '0.01').removesuffix('%')} x {_pct(rate, '0.01')} of the {_money(fee)} quarterly fee "
-               f"is {_money(uncapped)}.")
+        what = (
+            "no valid return counts, so the measure is taken as 0%"
+            if no_return
+            else f"{m.numerator:,} of {m.denominator:,} is {_pct(performance)}"
+        )
+        why = (
+            f"{what} against a target of {_pct(target)}: {_pct(shortfall, '0.01').removesuffix('%')} points short. "
+            f"{_pct(shortfall, '0.01').removesuffix('%')} x {_pct(rate, '0.01')} of the {_money(fee)} quarterly fee "
+            f"is {_money(uncapped)}."
+        )
         if capped:
-            why += f" That is over the cap per measure ({_pct(params.credit_cap_per_measure * 100, '0.01')} of the fee, " \
-                   f"{_money(measure_cap)}), so the credit is {_money(measure_cap)}."
+            why += (
+                f" That is over the cap per measure ({_pct(params.credit_cap_per_measure * 100, '0.01')} of the fee, "
+                f"{_money(measure_cap)}), so the credit is {_money(measure_cap)}."
+            )
         if scaled:
-            why += (f" The quarter's credits together were over the quarterly cap ({_pct(params.credit_cap_per_quarter * 100, '0.01')} "
-                    f"of the fee, {_money(quarter_cap)}), so each was scaled down in proportion: {_money(credit.unscaled_gbp)} "
-                    f"becomes {_money(credit.amount_gbp)}.")
-        out.append(Explained(credit.measure, m.numerator, m.denominator, performance, target, shortfall,
-                             params.credit_rate_per_point, fee, uncapped.quantize(PENNY, rounding=ROUND_HALF_UP),
-                             measure_cap, capped, quarter_cap, scaled, credit.unscaled_gbp, credit.amount_gbp, why))
+            why += (
+                " The quarter's credits together were over the quarterly cap "
+                f"({_pct(params.credit_cap_per_quarter * 100, '0.01')} of the fee, {_money(quarter_cap)}), "
+                f"so each was scaled down in proportion: {_money(credit.unscaled_gbp)} "
+                f"becomes {_money(credit.amount_gbp)}."
+            )
+        out.append(
+            Explained(
+                credit.measure,
+                m.numerator,
+                m.denominator,
+                performance,
+                target,
+                shortfall,
+                params.credit_rate_per_point,
+                fee,
+                uncapped.quantize(PENNY, rounding=ROUND_HALF_UP),
+                measure_cap,
+                capped,
+                quarter_cap,
+                scaled,
+                credit.unscaled_gbp,
+                credit.amount_gbp,
+                why,
+            )
+        )
     return out

@@ -44,8 +44,17 @@ class CohortResult:
         return self.binary_payment_gbp + self.frequency_payment_gbp
 
 
-def outcome(n: int, reoffenders: int, reoffences: int, mean_p1: Decimal, terms: ProviderTerms,
-            params: ContractParameters, *, final: bool, paid: bool) -> CohortResult:
+def outcome(
+    n: int,
+    reoffenders: int,
+    reoffences: int,
+    mean_p1: Decimal,
+    terms: ProviderTerms,
+    params: ContractParameters,
+    *,
+    final: bool,
+    paid: bool,
+) -> CohortResult:
     """The cohort's rates, adjustment, significance and money (``paid``: a CRC; NPS divisions never are)."""
     zero = Decimal("0.00")
     if n == 0:
@@ -70,7 +79,20 @@ def outcome(n: int, reoffenders: int, reoffences: int, mean_p1: Decimal, terms: 
         binary_payment = binary_payment.quantize(PENNY, rounding=ROUND_HALF_UP)
         baseline_frequency = Decimal(str(terms.baseline_frequency))
         if binary_payment > 0 and frequency is not None and frequency < baseline_frequency:
-            frequency_payment = (params.price_frequency_gbp * (baseline_frequency - frequency) * reoffenders
-                                 ).quantize(PENNY, rounding=ROUND_HALF_UP)
-    return CohortResult(n, reoffenders, reoffences, mean_p1, binary, frequency, adjusted, z, significance, final,
-                        binary_payment, frequency_payment)
+            frequency_payment = (params.price_frequency_gbp * (baseline_frequency - frequency) * reoffenders).quantize(
+                PENNY, rounding=ROUND_HALF_UP
+            )
+    return CohortResult(
+        n,
+        reoffenders,
+        reoffences,
+        mean_p1,
+        binary,
+        frequency,
+        adjusted,
+        z,
+        significance,
+        final,
+        binary_payment,
+        frequency_payment,
+    )

@@ -32,10 +32,12 @@ from probation_returns.warehouse.models import (
     AcceptedBreach,
     AcceptedCase,
     AcceptedContact,
-    Credit as CreditRow,
     Measure,
     ReoffendingResult,
     Submission,
+)
+from probation_returns.warehouse.models import (
+    Credit as CreditRow,
 )
 
 COHORT_COLUMNS = ("pnc_hash", "case_ref", "sentence_type", "start_date", "em_only", "ogrs3_2yr")  # what a cohort needs
@@ -61,7 +63,7 @@ class ProviderCohort:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the offset
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite drops the offset
 
 
 def delivered(submission: Submission) -> dt.datetime:
@@ -77,17 +79,23 @@ def accepted_submission(session: Session, provider: str, quarter: str) -> Submis
     Versions delivered after the deadline do not count at all.
     """
     deadline = submission_deadline(Quarter.parse(quarter), for_quarter(Quarter.parse(quarter)))
-    versions = session.scalars(select(Submission).where(Submission.provider_code == provider,
-                                                        Submission.quarter == quarter)
-                               .order_by(Submission.version.desc()))
+    versions = session.scalars(
+        select(Submission)
+        .where(Submission.provider_code == provider, Submission.quarter == quarter)
+        .order_by(Submission.version.desc())
+    )
     for submission in versions:
         if delivered(submission) < deadline and submission.outcome is not None and submission.outcome != "Rejected":
             return submission
     return None
 
 
-def accepted_tables(engine: Engine, submission_id: int, only: tuple[str, ...] = ("cases", "contacts", "breaches"),
-                    columns: tuple[str, ...] | None = None) -> dict[str, pl.DataFrame]:
+def accepted_tables(
+    engine: Engine,
+    submission_id: int,
+    only: tuple[str, ...] = ("cases", "contacts", "breaches"),
+    columns: tuple[str, ...] | None = None,
+) -> dict[str, pl.DataFrame]:
     """The submission's accepted records, typed as validation produced them (only ``columns``, when given).
 
     Read through the driver's own cursor: SQLAlchemy's per-value type processing made this the
@@ -103,8 +111,10 @@ def accepted_tables(engine: Engine, submission_id: int, only: tuple[str, ...] = 
             names = [c.name for c in _columns(name, columns)]
             cursor = dbapi.cursor()
             try:
-                cursor.execute(f'SELECT {", ".join(names)} FROM {table.name} '
-                               f"WHERE submission_id = {mark} ORDER BY row_number", (submission_id,))
+                cursor.execute(
+                    f"SELECT {', '.join(names)} FROM {table.name} WHERE submission_id = {mark} ORDER BY row_number",
+                    (submission_id,),
+                )
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
@@ -113,8 +123,11 @@ def accepted_tables(engine: Engine, submission_id: int, only: tuple[str, ...] = 
 
 
 def _columns(name: str, wanted: tuple[str, ...] | None = None) -> list:
-    return [c for c in TABLE_MODELS[name].__table__.columns
-            if c.name != "id" and (wanted is None or c.name in wanted or c.name == "row_number")]
+    return [
+        c
+        for c in TABLE_MODELS[name].__table__.columns
+        if c.name != "id" and (wanted is None or c.name in wanted or c.name == "row_number")
+    ]
 
 
 def as_stored(name: str, frame: pl.DataFrame, wanted: tuple[str, ...] | None = None) -> pl.DataFrame:
@@ -141,7 +154,11 @@ def _typed(column, dtype) -> pl.Expr:
     kind = column.type.python_type
     col = pl.col(column.name)
     if kind is dt.date:
-        return col.cast(pl.String).str.to_date("%Y-%m-%d", strict=False) if dtype in (pl.String, pl.Null) else col.cast(pl.Date)
+        return (
+            col.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+            if dtype in (pl.String, pl.Null)
+            else col.cast(pl.Date)
+        )
     if kind is bool:
         return col.cast(pl.Boolean)
     if kind is str:
@@ -151,17 +168,25 @@ def _typed(column, dtype) -> pl.Expr:
     return col
 
 
-def reoffending_for(cases: pl.DataFrame, quarter: Quarter, extract: Extract, params: ContractParameters,
-                    provider: str) -> CohortResult:
+def reoffending_for(
+    cases: pl.DataFrame, quarter: Quarter, extract: Extract, params: ContractParameters, provider: str
+) -> CohortResult:
     people = cohort(cases, quarter, person="pnc_hash")
     counted = proven_reoffences(people, extract.rows, extract.as_of, person="pnc_hash")
     n = counted.height
     mean_p1 = counted.select(p1_from_ogrs3().mean()).item() if n else 0.0
     terms = params.providers[provider]
     final = extract.as_of >= add_months(quarter.last_day, 18)
-    return outcome(n, int((counted["reoffences"] > 0).sum()), int(counted["reoffences"].sum()),
-                   Decimal(str(round(mean_p1 or 0.0, 10))), terms, params, final=final,
-                   paid=providers()[provider].is_crc)
+    return outcome(
+        n,
+        int((counted["reoffences"] > 0).sum()),
+        int(counted["reoffences"].sum()),
+        Decimal(str(round(mean_p1 or 0.0, 10))),
+        terms,
+        params,
+        final=final,
+        paid=providers()[provider].is_crc,
+    )
 
 
 def _accepted(engine: Engine, provider: str, quarter: Quarter) -> int | None:
@@ -202,36 +227,76 @@ def store_levels(session: Session, quarter: Quarter, result: ProviderLevels, par
     q = str(quarter)
     hold(session, "measures", q, result.provider)  # a concurrent run waits, then replaces these rows
     session.execute(delete(Measure).where(Measure.quarter == q, Measure.provider_code == result.provider))
-    current = {c.measure: c for c in session.scalars(select(CreditRow).where(
-        CreditRow.quarter == q, CreditRow.provider_code == result.provider, CreditRow.replaced_at.is_(None)))}
+    current = {
+        c.measure: c
+        for c in session.scalars(
+            select(CreditRow).where(
+                CreditRow.quarter == q, CreditRow.provider_code == result.provider, CreditRow.replaced_at.is_(None)
+            )
+        )
+    }
     for level in result.levels:
-        session.add(Measure(quarter=q, provider_code=result.provider, measure=level.measure, numerator=level.numerator,
-                            denominator=level.denominator,
-                            performance=float(level.performance) if level.performance is not None else None,
-                            target=float(level.target), status=level.status, submission_id=result.submission_id,
-                            parameter_version=params.version))
+        session.add(
+            Measure(
+                quarter=q,
+                provider_code=result.provider,
+                measure=level.measure,
+                numerator=level.numerator,
+                denominator=level.denominator,
+                performance=float(level.performance) if level.performance is not None else None,
+                target=float(level.target),
+                status=level.status,
+                submission_id=result.submission_id,
+                parameter_version=params.version,
+            )
+        )
     for measure, (n, d) in result.reported.items():
-        session.add(Measure(quarter=q, provider_code=result.provider, measure=measure, numerator=n, denominator=d,
-                            performance=100 * n / d if d else None, target=None,
-                            status="reported" if d is not None else "not applicable",
-                            submission_id=result.submission_id, parameter_version=params.version))
-    now = dt.datetime.now(dt.timezone.utc)
+        session.add(
+            Measure(
+                quarter=q,
+                provider_code=result.provider,
+                measure=measure,
+                numerator=n,
+                denominator=d,
+                performance=100 * n / d if d else None,
+                target=None,
+                status="reported" if d is not None else "not applicable",
+                submission_id=result.submission_id,
+                parameter_version=params.version,
+            )
+        )
+    now = dt.datetime.now(dt.UTC)
     for credit in result.credits:
         old = current.pop(credit.measure, None)
         if old is not None and (old.amount_gbp, old.unscaled_gbp, old.parameter_version) == (
-                credit.amount_gbp, credit.unscaled_gbp, params.version):
+            credit.amount_gbp,
+            credit.unscaled_gbp,
+            params.version,
+        ):
             continue  # unchanged: the credit and any decision on it stand
         if old is not None:
             old.replaced_at = now
-        session.add(CreditRow(quarter=q, provider_code=result.provider, measure=credit.measure,
-                              amount_gbp=credit.amount_gbp, unscaled_gbp=credit.unscaled_gbp,
-                              parameter_version=params.version))
+        session.add(
+            CreditRow(
+                quarter=q,
+                provider_code=result.provider,
+                measure=credit.measure,
+                amount_gbp=credit.amount_gbp,
+                unscaled_gbp=credit.unscaled_gbp,
+                parameter_version=params.version,
+            )
+        )
     for old in current.values():  # no longer computed (e.g. the provider is now an NPS comparison only)
         old.replaced_at = now
 
 
-def store_cohorts(session: Session, quarter: Quarter, results: list[ProviderCohort], params: ContractParameters,
-                  extract_id: int | None) -> None:
+def store_cohorts(
+    session: Session,
+    quarter: Quarter,
+    results: list[ProviderCohort],
+    params: ContractParameters,
+    extract_id: int | None,
+) -> None:
     """Replace the quarter's reoffending results (one row per provider with a cohort result)."""
     q = str(quarter)
     hold(session, "reoffending_results", q)
@@ -240,9 +305,24 @@ def store_cohorts(session: Session, quarter: Quarter, results: list[ProviderCoho
         r = cohort_.result
         if r is None:
             continue
-        session.add(ReoffendingResult(
-            quarter=q, provider_code=cohort_.provider, submission_id=cohort_.submission_id, extract_id=extract_id,
-            cohort_size=r.cohort_size, reoffenders=r.reoffenders, reoffences=r.reoffences, mean_p1=r.mean_p1,
-            binary_rate=r.binary, frequency_rate=r.frequency, adjusted_binary_rate=r.adjusted_binary, z=r.z,
-            significance=r.significance, final=r.final, binary_payment_gbp=r.binary_payment_gbp,
-            frequency_payment_gbp=r.frequency_payment_gbp, parameter_version=params.version))
+        session.add(
+            ReoffendingResult(
+                quarter=q,
+                provider_code=cohort_.provider,
+                submission_id=cohort_.submission_id,
+                extract_id=extract_id,
+                cohort_size=r.cohort_size,
+                reoffenders=r.reoffenders,
+                reoffences=r.reoffences,
+                mean_p1=r.mean_p1,
+                binary_rate=r.binary,
+                frequency_rate=r.frequency,
+                adjusted_binary_rate=r.adjusted_binary,
+                z=r.z,
+                significance=r.significance,
+                final=r.final,
+                binary_payment_gbp=r.binary_payment_gbp,
+                frequency_payment_gbp=r.frequency_payment_gbp,
+                parameter_version=params.version,
+            )
+        )

@@ -69,38 +69,57 @@ def load(path: Path) -> Extract:
     header = {c.strip().lower(): c for c in raw.columns}
     missing = [c for c in REOFFENDING_COLUMNS if c not in header]
     if missing:
-        raise ExtractError(f"{path.name} has no {', '.join(missing)} column(s); expected {', '.join(REOFFENDING_COLUMNS)}")
+        raise ExtractError(
+            f"{path.name} has no {', '.join(missing)} column(s); expected {', '.join(REOFFENDING_COLUMNS)}"
+        )
     frame = raw.select([pl.col(header[c]).str.strip_chars().replace("", None).alias(c) for c in REOFFENDING_COLUMNS])
     frame = frame.with_row_index("row_number", offset=2).with_columns(
         pl.col("offence_date").str.to_date("%Y-%m-%d", strict=False).alias("offence"),
         pl.col("disposal_date").str.to_date("%Y-%m-%d", strict=False).alias("disposal"),
     )
     rules = {
-        ("REO-001", "pnc_id", "pnc_id is blank, not in the form YYYY/NNNNNNNC, or its check letter is wrong"):
-            pl.col("pnc_id").is_null() | ~pl.col("pnc_id").str.contains(r"^\d{4}/\d{7}[A-Z]$").fill_null(False)
-            | pnc_check_letter(None, {}),
-        ("REO-002", "offence_date", "offence_date or disposal_date is blank or not a valid date"):
-            pl.col("offence").is_null() | pl.col("disposal").is_null(),
-        ("REO-003", "disposal_date", "disposal_date is before offence_date"):
-            (pl.col("disposal") < pl.col("offence")).fill_null(False),
-        ("REO-004", "disposal_date", f"disposal_date is after the extract's as-of date {as_of}"):
-            (pl.col("disposal") > as_of).fill_null(False),
-        ("REO-005", "offence_group", "disposal_type or offence_group is not a listed code"):
-            ~pl.col("disposal_type").is_in(DISPOSAL_TYPES).fill_null(False)
-            | ~pl.col("offence_group").is_in(REOFFENDING_OFFENCE_GROUPS).fill_null(False),
+        ("REO-001", "pnc_id", "pnc_id is blank, not in the form YYYY/NNNNNNNC, or its check letter is wrong"): pl.col(
+            "pnc_id"
+        ).is_null()
+        | ~pl.col("pnc_id").str.contains(r"^\d{4}/\d{7}[A-Z]$").fill_null(False)
+        | pnc_check_letter(None, {}),
+        ("REO-002", "offence_date", "offence_date or disposal_date is blank or not a valid date"): pl.col(
+            "offence"
+        ).is_null()
+        | pl.col("disposal").is_null(),
+        ("REO-003", "disposal_date", "disposal_date is before offence_date"): (
+            pl.col("disposal") < pl.col("offence")
+        ).fill_null(False),
+        ("REO-004", "disposal_date", f"disposal_date is after the extract's as-of date {as_of}"): (
+            pl.col("disposal") > as_of
+        ).fill_null(False),
+        ("REO-005", "offence_group", "disposal_type or offence_group is not a listed code"): ~pl.col("disposal_type")
+        .is_in(DISPOSAL_TYPES)
+        .fill_null(False)
+        | ~pl.col("offence_group").is_in(REOFFENDING_OFFENCE_GROUPS).fill_null(False),
     }
     flags = frame.with_columns([expr.alias(rule) for (rule, _, _), expr in rules.items()])
-    findings = pl.concat([
-        flags.filter(pl.col(rule)).select(
-            pl.col("row_number").cast(pl.Int64), pl.lit(rule).alias("rule_id"), pl.lit(column).alias("column"),
-            shown_value(column).alias("value"), pl.lit(message).alias("message"))
-        for (rule, column, message) in rules
-    ]).sort("row_number", "rule_id")
+    findings = pl.concat(
+        [
+            flags.filter(pl.col(rule)).select(
+                pl.col("row_number").cast(pl.Int64),
+                pl.lit(rule).alias("rule_id"),
+                pl.lit(column).alias("column"),
+                shown_value(column).alias("value"),
+                pl.lit(message).alias("message"),
+            )
+            for (rule, column, message) in rules
+        ]
+    ).sort("row_number", "rule_id")
     bad = pl.any_horizontal([pl.col(rule) for rule, _, _ in rules])
     good = flags.filter(~bad)
     rows = good.select(
-        hash_values(good["pnc_id"]).alias("pnc_hash"), pl.col("offence").alias("offence_date"),
-        pl.col("disposal").alias("disposal_date"), "disposal_type", "offence_group")
+        hash_values(good["pnc_id"]).alias("pnc_hash"),
+        pl.col("offence").alias("offence_date"),
+        pl.col("disposal").alias("disposal_date"),
+        "disposal_type",
+        "offence_group",
+    )
     return Extract(as_of, rows, findings, frame.height, path)
 
 
@@ -111,10 +130,10 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
     """
     from sqlalchemy import select
 
+    from probation_returns.files.csv import write_csv
     from probation_returns.ingest import archive_file, sha256_file
     from probation_returns.warehouse.db import session_scope
     from probation_returns.warehouse.models import ReoffendingExtract
-    from probation_returns.files.csv import write_csv
 
     digest = sha256_file(extract.path)
     archived = archive_file(extract.path, digest, archive_root)
@@ -140,8 +159,13 @@ def register(engine, extract: Extract, archive_root: Path, feedback_root: Path) 
         hold(session, "reoffending_extract", digest)  # two runs registering the same file record it once
         row = session.scalar(select(ReoffendingExtract).where(ReoffendingExtract.sha256 == digest))
         if row is None:
-            row = ReoffendingExtract(as_of_date=extract.as_of, file_name=extract.path.name, sha256=digest,
-                                     archive_path=str(archived), rows=extract.total_rows)
+            row = ReoffendingExtract(
+                as_of_date=extract.as_of,
+                file_name=extract.path.name,
+                sha256=digest,
+                archive_path=str(archived),
+                rows=extract.total_rows,
+            )
             session.add(row)
             session.flush()
         return row.id, digest, findings
@@ -159,8 +183,9 @@ def latest_registered(engine, archive_root: Path) -> tuple[int, Extract] | None:
     from probation_returns.warehouse.models import ReoffendingExtract
 
     with session_scope(engine) as session:
-        row = session.scalar(select(ReoffendingExtract).order_by(ReoffendingExtract.as_of_date.desc(),
-                                                                 ReoffendingExtract.id.desc()))
+        row = session.scalar(
+            select(ReoffendingExtract).order_by(ReoffendingExtract.as_of_date.desc(), ReoffendingExtract.id.desc())
+        )
         if row is None:
             return None
         found = (row.id, row.as_of_date, row.sha256, row.rows, Path(row.archive_path), row.file_name)

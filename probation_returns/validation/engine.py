@@ -23,8 +23,14 @@ from probation_returns.spec import DATE_COLUMNS
 from probation_returns.validation.reader import ROW
 
 FINDING_SCHEMA = {
-    "table": pl.String, "row_number": pl.Int64, "case_ref": pl.String, "column": pl.String,
-    "rule_id": pl.String, "severity": pl.String, "value": pl.String, "message": pl.String,
+    "table": pl.String,
+    "row_number": pl.Int64,
+    "case_ref": pl.String,
+    "column": pl.String,
+    "rule_id": pl.String,
+    "severity": pl.String,
+    "value": pl.String,
+    "message": pl.String,
 }
 SUPPORTED = {
     "expect_column_values_to_not_be_null",
@@ -75,8 +81,11 @@ def expectations(table: str) -> list[Expectation]:
 
 
 def parameters(params: Params) -> dict:
-    return {"provider_codes": [params.provider_code], "quarter_first_day": params.quarter_first_day,
-            "quarter_last_day": params.quarter_last_day}
+    return {
+        "provider_codes": [params.provider_code],
+        "quarter_first_day": params.quarter_first_day,
+        "quarter_last_day": params.quarter_last_day,
+    }
 
 
 def _resolve(value, values: dict):
@@ -125,15 +134,22 @@ def _message(template: str, column: str) -> pl.Expr:
     column of the evaluated frame by name, with what to say when it is blank after a bar
     ({case__termination_date__date|not ended}): the values a clerk needs to find and fix the record."""
     parts = re.split(r"\{([a-z_]+(?:\|[^}]*)?)\}", template)
-    known = {"row": pl.col(ROW).cast(pl.String), "value": shown_value(column), "case_ref": pl.col("case_ref"),
-             "column": pl.lit(column)}
+    known = {
+        "row": pl.col(ROW).cast(pl.String),
+        "value": shown_value(column),
+        "case_ref": pl.col("case_ref"),
+        "column": pl.lit(column),
+    }
     fmt, args = "", []
     for i, part in enumerate(parts):
         if i % 2:
             name, _, blank = part.partition("|")
             fmt += "{}"
-            args.append(known[name].fill_null(blank) if name in known else
-                        pl.col(name).cast(pl.String).fill_null(blank or "blank"))
+            args.append(
+                known[name].fill_null(blank)
+                if name in known
+                else pl.col(name).cast(pl.String).fill_null(blank or "blank")
+            )
         else:
             fmt += part.replace("{", "(").replace("}", ")")
     return pl.format(fmt, *args) if args else pl.lit(fmt)
@@ -150,7 +166,8 @@ def shown_value(column: str) -> pl.Expr:
 def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
     """Each case reference once, with its start and termination dates (for contacts and breaches)."""
     return (
-        cases.lazy().filter(pl.col("case_ref").is_not_null())
+        cases.lazy()
+        .filter(pl.col("case_ref").is_not_null())
         .unique(subset="case_ref", keep="first", maintain_order=False)
         .select(
             "case_ref",
@@ -162,8 +179,9 @@ def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame],
-                     shared: dict | None = None) -> pl.DataFrame:
+def evaluation_frame(
+    table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], shared: dict | None = None
+) -> pl.DataFrame:
     """The table with ``<date column>__date`` helpers, and the case's own dates for contacts and breaches.
 
     ``shared`` carries work done once per return (the cases' dates) between tables.
@@ -171,8 +189,9 @@ def evaluation_frame(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataF
     return _evaluation_plan(table, frame, tables, shared).collect()
 
 
-def _evaluation_plan(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame],
-                     shared: dict | None = None) -> pl.LazyFrame:
+def _evaluation_plan(
+    table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], shared: dict | None = None
+) -> pl.LazyFrame:
     out = frame.lazy().with_columns(
         pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
     )
@@ -192,8 +211,14 @@ class TableResult:
     rejected_rows: int | None = None  # rows with an error, counted from the rules when not all are listed
 
 
-def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], params: Params,
-              missing: set[str] = frozenset(), shared: dict | None = None) -> TableResult:
+def run_table(
+    table: str,
+    frame: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    params: Params,
+    missing: set[str] = frozenset(),
+    shared: dict | None = None,
+) -> TableResult:
     """Every expectation of the table's suite and every catalogue rule, over the whole table at once."""
     values = parameters(params)
     evaluated = _evaluation_plan(table, frame, tables, shared)
@@ -201,16 +226,24 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
     for exp in expectations(table):
         if missing & set(exp.columns()):
             continue
-        checks.append((exp.rule_id, exp.meta["severity"], exp.meta.get("column") or exp.columns()[0],
-                       exp.meta["message"], compile_expectation(exp, values), exp))
+        checks.append(
+            (
+                exp.rule_id,
+                exp.meta["severity"],
+                exp.meta.get("column") or exp.columns()[0],
+                exp.meta["message"],
+                compile_expectation(exp, values),
+                exp,
+            )
+        )
     for rule in RECORD_RULES:
         if rule.table == table and not missing & set(rule.columns):
-            checks.append((rule.rule_id, rule.severity, rule.column, rule.message, rule.unexpected(params, tables), None))
+            checks.append(
+                (rule.rule_id, rule.severity, rule.column, rule.message, rule.unexpected(params, tables), None)
+            )
 
     # One pass: every rule's mask as a column of the table, computed together with the date helpers.
-    flagged = evaluated.with_columns(
-        expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)
-    ).collect()
+    flagged = evaluated.with_columns(expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)).collect()
     counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     flooded = sum(counts) if sum(counts) > MAX_FINDINGS else 0
     errors = [f"__x{i}" for i, check in enumerate(checks) if check[1] in ("E", "F")]
@@ -226,18 +259,25 @@ def run_table(table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], 
         # frame hit a Polars 2.1 panic.
         failing = failing_rows.filter(pl.col(f"__x{i}"))
         parts.append(
-            (failing.head(LISTED_WHEN_FLOODED) if flooded else failing).select(
-                pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"), pl.col("case_ref"),
-                pl.lit(column).alias("column"), pl.lit(rule_id).alias("rule_id"), pl.lit(severity).alias("severity"),
-                shown_value(column).alias("value"), _message(message, column).alias("message"),
-            ).cast(FINDING_SCHEMA)
+            (failing.head(LISTED_WHEN_FLOODED) if flooded else failing)
+            .select(
+                pl.lit(table).alias("table"),
+                pl.col(ROW).alias("row_number"),
+                pl.col("case_ref"),
+                pl.lit(column).alias("column"),
+                pl.lit(rule_id).alias("rule_id"),
+                pl.lit(severity).alias("severity"),
+                shown_value(column).alias("value"),
+                _message(message, column).alias("message"),
+            )
+            .cast(FINDING_SCHEMA)
         )
     findings = pl.concat(parts) if parts else pl.DataFrame(schema=FINDING_SCHEMA)
     # A rule with several expectations (blank, then malformed) reports a row once.
     findings = findings.unique(subset=["row_number", "rule_id", "column"], keep="first", maintain_order=True)
 
     gx = []
-    for (rule_id, _, column, _, _, exp), unexpected in zip(checks, counts):
+    for (_, _, column, _, _, exp), unexpected in zip(checks, counts):
         if exp is None:
             continue
         gx.append(_gx_result(exp, int(unexpected), flagged, column))

@@ -91,18 +91,34 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
         path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
         expected = f"{provider}_{quarter}"
-        if not name_match or (name_match.group("provider").upper(), str(Quarter.parse(name_match.group("quarter")))) != (provider, quarter):
-            out.findings.append(_finding(
-                "FIL-004", "file", f"The file name {path.name!r} does not match the return it was sent as "
-                f"({provider}, {quarter}). Name it {expected}.xlsx or {expected}_<table>.csv.", value=path.name))
+        if not name_match or (
+            name_match.group("provider").upper(),
+            str(Quarter.parse(name_match.group("quarter"))),
+        ) != (provider, quarter):
+            out.findings.append(
+                _finding(
+                    "FIL-004",
+                    "file",
+                    f"The file name {path.name!r} does not match the return it was sent as "
+                    f"({provider}, {quarter}). Name it {expected}.xlsx or {expected}_<table>.csv.",
+                    value=path.name,
+                )
+            )
             if not name_match:
                 continue
         suffix = path.suffix.lower()
         table = (name_match.group("table") or "").lower()
         if suffix in (".xlsx", ".csv") and (table not in TABLES if suffix == ".csv" else bool(table)):
-            out.findings.append(_finding("FIL-007", "file", f"{path.name} was sent with the return but is not one of "
-                                         f"its files (the workbook {expected}.xlsx, or the cases, contacts and "
-                                         "breaches CSVs), so it was ignored.", value=path.name))
+            out.findings.append(
+                _finding(
+                    "FIL-007",
+                    "file",
+                    f"{path.name} was sent with the return but is not one of "
+                    f"its files (the workbook {expected}.xlsx, or the cases, contacts and "
+                    "breaches CSVs), so it was ignored.",
+                    value=path.name,
+                )
+            )
             continue
         if suffix == ".xlsx":
             before = len(out.findings)
@@ -115,27 +131,49 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
                     out.parts[t] = Part(path.name, sheets[t].height if t in sheets else None, why)
         elif suffix == ".csv":
             frame, control = _read_csv(path, table, out)
-            out.parts[table] = Part(path.name, frame.height if frame is not None else None,
-                                    None if frame is not None else out.findings[-1].message)
+            out.parts[table] = Part(
+                path.name,
+                frame.height if frame is not None else None,
+                None if frame is not None else out.findings[-1].message,
+            )
             if frame is not None:
                 sources[table] = frame
                 if not control:
                     clean_text.add(table)  # no control character anywhere: the cells need not be searched
         else:
-            out.findings.append(_finding("FIL-001", "file", f"{path.name!r} is neither CSV nor XLSX; send the return "
-                                         "as one .xlsx workbook or three .csv files.", value=path.name))
+            out.findings.append(
+                _finding(
+                    "FIL-001",
+                    "file",
+                    f"{path.name!r} is neither CSV nor XLSX; send the return "
+                    "as one .xlsx workbook or three .csv files.",
+                    value=path.name,
+                )
+            )
     if any(f.rule_id == "FIL-001" for f in out.findings):
         return out
     for table in TABLES:
         if table not in sources:
-            out.findings.append(_finding("FIL-002", table, f"The {table} table is missing. Send {provider}_{quarter}_"
-                                         f"{table}.csv, or a sheet named {table!r} in the workbook."))
+            out.findings.append(
+                _finding(
+                    "FIL-002",
+                    table,
+                    f"The {table} table is missing. Send {provider}_{quarter}_"
+                    f"{table}.csv, or a sheet named {table!r} in the workbook.",
+                )
+            )
             continue
-        out.tables[table] = _conform(table, sources[table], out, workbook=table in from_workbook,
-                                     control=table not in clean_text)
+        out.tables[table] = _conform(
+            table, sources[table], out, workbook=table in from_workbook, control=table not in clean_text
+        )
     if "cases" in out.tables and out.tables["cases"].height == 0:
-        out.findings.append(_finding("FIL-006", "cases", "The cases table has no rows. A return must list every "
-                                     "case supervised in the quarter."))
+        out.findings.append(
+            _finding(
+                "FIL-006",
+                "cases",
+                "The cases table has no rows. A return must list every case supervised in the quarter.",
+            )
+        )
     return out
 
 
@@ -161,19 +199,32 @@ class _Named:
 
 # CSV -------------------------------------------------------------------------------------------
 
+
 def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | None, bool]:
     """The table as text, and whether the file holds any control character; None when it cannot be read."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        out.findings.append(_finding("FIL-001", table, f"{path.name} is {size / 1e6:.0f} MB, over the 200 MB limit. "
-                                     "Split nothing: remove columns or rows that do not belong, or ask the ministry."))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                table,
+                f"{path.name} is {size / 1e6:.0f} MB, over the 200 MB limit. "
+                "Split nothing: remove columns or rows that do not belong, or ask the ministry.",
+            )
+        )
         return None, False
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        out.findings.append(_finding("FIL-001", table, f"{path.name} is UTF-16 text (Excel's 'Unicode text'), not "
-                                     "UTF-8. Save it as 'CSV UTF-8 (comma delimited)'."))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                table,
+                f"{path.name} is UTF-16 text (Excel's 'Unicode text'), not "
+                "UTF-8. Save it as 'CSV UTF-8 (comma delimited)'.",
+            )
+        )
         return None, False
     problem = _csv_shape(path.name, data)
     if problem:
@@ -182,27 +233,45 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        out.findings.append(_finding(
-            "FIL-001", table, f"{path.name} is not UTF-8 text (byte {exc.start + 1} cannot be read). "
-            "Save it as 'CSV UTF-8 (comma delimited)'."))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                table,
+                f"{path.name} is not UTF-8 text (byte {exc.start + 1} cannot be read). "
+                "Save it as 'CSV UTF-8 (comma delimited)'.",
+            )
+        )
         return None, False
     first_line = text[:65536].split("\n", 1)[0]
     if "," not in first_line and ";" in first_line:
-        out.findings.append(_finding("FIL-001", table, f"{path.name} separates columns with semicolons; the "
-                                     "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'."))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                table,
+                f"{path.name} separates columns with semicolons; the "
+                "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'.",
+            )
+        )
         return None, False
     del text
     tail = _blank_tail(data)
     if len(data) - tail > 1024 * 1024:  # a long tail of blank rows: not records, and not worth parsing
         data = data[:tail]
     try:
-        frame = pl.read_csv(data, infer_schema=False, has_header=True, truncate_ragged_lines=False,
-                            raise_if_empty=False)
+        frame = pl.read_csv(
+            data, infer_schema=False, has_header=True, truncate_ragged_lines=False, raise_if_empty=False
+        )
     except BaseException as exc:  # malformed quoting or ragged rows; a Rust panic is a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        out.findings.append(_finding("FIL-001", table, f"{path.name} cannot be read as CSV ({_first_line(exc)}). "
-                                     "Check that quotes are balanced and every row has the same number of columns."))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                table,
+                f"{path.name} cannot be read as CSV ({_first_line(exc)}). "
+                "Check that quotes are balanced and every row has the same number of columns.",
+            )
+        )
         return None, False
     return frame, _has_control(data)
 
@@ -240,8 +309,10 @@ def _csv_shape(name: str, data: bytes) -> str | None:
     """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns."""
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
-        return (f"{name} contains NUL bytes (first on line {line:,}), so it is not a text file. Save it again as "
-                "'CSV UTF-8 (comma delimited)'.")
+        return (
+            f"{name} contains NUL bytes (first on line {line:,}), so it is not a text file. Save it again as "
+            "'CSV UTF-8 (comma delimited)'."
+        )
     first = data.find(b"\n")
     header = data[: first if first >= 0 else len(data)]
     columns = header.count(b",") + 1
@@ -253,13 +324,17 @@ def _csv_shape(name: str, data: bytes) -> str | None:
     if _has_long_line(data, end):
         return _long_line(name, data, end)
     if columns > MAX_COLUMNS:
-        return (f"{name} has {columns:,} columns in its header, over the {MAX_COLUMNS} allowed (a table has at most "
-                f"{max(len(c) for c in TABLES.values())}). Send only the columns the specification defines.")
+        return (
+            f"{name} has {columns:,} columns in its header, over the {MAX_COLUMNS} allowed (a table has at most "
+            f"{max(len(c) for c in TABLES.values())}). Send only the columns the specification defines."
+        )
     last_open = end > data.rfind(b"\n", 0, end) + 1  # a last line without a line end
     rows = lines + last_open - 1
     if rows * columns > MAX_CSV_CELLS:
-        return (f"{name} has {rows:,} rows of {columns} columns, over the {MAX_CSV_CELLS:,} cells a table may have. "
-                "Check it is the return (no blank or repeated rows), and ask the ministry if it really is that long.")
+        return (
+            f"{name} has {rows:,} rows of {columns} columns, over the {MAX_CSV_CELLS:,} cells a table may have. "
+            "Check it is the return (no blank or repeated rows), and ask the ministry if it really is that long."
+        )
     return None
 
 
@@ -281,11 +356,14 @@ def _long_line(name: str, data: bytes, end: int) -> str:
     starts = np.concatenate(([0], ends + 1))
     lengths = np.concatenate((ends, [end])) - starts
     longest = int(lengths.argmax())
-    return (f"{name} line {longest + 1:,} is {lengths[longest] / 1e6:.1f} MB long, over the 1 MB a line may be. "
-            "Check the file is the return and that its quotes are balanced.")
+    return (
+        f"{name} line {longest + 1:,} is {lengths[longest] / 1e6:.1f} MB long, over the 1 MB a line may be. "
+        "Check the file is the return and that its quotes are balanced."
+    )
 
 
 # Workbook --------------------------------------------------------------------------------------
+
 
 def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
     problem = _check_workbook(path)
@@ -306,9 +384,16 @@ def _read_workbook(path: Path, out: RawReturn) -> dict[str, pl.DataFrame]:
     except BaseException as exc:  # calamine errors on malformed sheets; its panics are BaseExceptions
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        out.findings.append(_finding("FIL-001", "file", f"{path.name} cannot be read as a workbook "
-                                     f"({_first_line(exc)}). Check that every date cell holds a real date, then open "
-                                     "it in Excel and save it again as .xlsx.", value=path.name))
+        out.findings.append(
+            _finding(
+                "FIL-001",
+                "file",
+                f"{path.name} cannot be read as a workbook "
+                f"({_first_line(exc)}). Check that every date cell holds a real date, then open "
+                "it in Excel and save it again as .xlsx.",
+                value=path.name,
+            )
+        )
         return {}
 
 
@@ -339,8 +424,10 @@ def _check_workbook(path: Path) -> str | None:
     with path.open("rb") as f:
         head = f.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return (f"{path.name} is password-protected or an old .xls file. Remove the password and save it as an "
-                "Excel workbook (.xlsx).")
+        return (
+            f"{path.name} is password-protected or an old .xls file. Remove the password and save it as an "
+            "Excel workbook (.xlsx)."
+        )
     if not zipfile.is_zipfile(path.real):
         return f"{path.name} is not an Excel workbook (it may be damaged or cut short). Save it again as .xlsx."
     try:
@@ -350,12 +437,17 @@ def _check_workbook(path: Path) -> str | None:
                 return f"{path.name} is a zip file but not an Excel workbook. Save it again as .xlsx."
             declared = sum(i.file_size for i in members)
             if declared > MAX_SHEET_XML_BYTES:
-                return (f"{path.name} expands to {declared / 1e9:.1f} GB, far more than any return; "
-                        "it was not opened. Send the three tables only.")
+                return (
+                    f"{path.name} expands to {declared / 1e9:.1f} GB, far more than any return; "
+                    "it was not opened. Send the three tables only."
+                )
             for info in members:
                 if info.file_size > 10 * 1024 * 1024 and info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
-                    return (f"{path.name} expands to {info.file_size / 1e6:,.0f} MB from {info.compress_size / 1e6:,.1f} MB "
-                            f"({info.filename}), which no real workbook does; it was not opened.")
+                    return (
+                        f"{path.name} expands to {info.file_size / 1e6:,.0f} MB "
+                        f"from {info.compress_size / 1e6:,.1f} MB "
+                        f"({info.filename}), which no real workbook does; it was not opened."
+                    )
             cells = inflated = 0
             for info in members:
                 if info.is_dir():
@@ -364,8 +456,10 @@ def _check_workbook(path: Path) -> str | None:
                 inflated += size_read
                 cells += counted
                 if cells > MAX_CELLS:
-                    return (f"{path.name} holds more than {MAX_CELLS:,} cells, the limit for a workbook. "
-                            "Send the return as three CSV files instead.")
+                    return (
+                        f"{path.name} holds more than {MAX_CELLS:,} cells, the limit for a workbook. "
+                        "Send the return as three CSV files instead."
+                    )
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
         return f"{path.name} is damaged ({_first_line(exc)}). Save it again as .xlsx."
     except _Bomb as exc:
@@ -405,8 +499,10 @@ def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tupl
                 run = len(block) - int(tags[-1]) - 1
             if max(longest, run) > MAX_TEXT_RUN_BYTES:
                 run = max(longest, run)
-                raise _Bomb(f"holds {run / 1e6:,.1f} MB of text or space between two tags in {info.filename}, "
-                            "more than a cell can hold")
+                raise _Bomb(
+                    f"holds {run / 1e6:,.1f} MB of text or space between two tags in {info.filename}, "
+                    "more than a cell can hold"
+                )
             chunk = tail + block
             cells += sum(1 for m in _CELL.finditer(chunk) if m.end() > len(tail))
             for m in _REF.finditer(chunk):
@@ -415,8 +511,10 @@ def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tupl
                     col = _column_number(m.group(1)) if m.group(1) else 1
                     last_row, last_col = max(last_row, row), max(last_col, col)
             if last_row * last_col > MAX_SHEET_AREA:
-                raise _Bomb(f"has a cell at row {last_row:,}, column {last_col:,} of {info.filename}: read as a "
-                            f"rectangle from A1 that is over {MAX_SHEET_AREA:,} cells. Delete everything after the data")
+                raise _Bomb(
+                    f"has a cell at row {last_row:,}, column {last_col:,} of {info.filename}: read as a "
+                    f"rectangle from A1 that is over {MAX_SHEET_AREA:,} cells. Delete everything after the data"
+                )
             tail = chunk[-_TAIL:]
             if cells > MAX_CELLS:
                 break
@@ -432,8 +530,10 @@ def _column_number(letters: bytes) -> int:
 
 # Conforming a table ------------------------------------------------------------------------------
 
-def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False,
-             control: bool = True) -> pl.DataFrame:
+
+def _conform(
+    table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False, control: bool = True
+) -> pl.DataFrame:
     """Headers matched ignoring case and spaces; text trimmed; blanks null; row numbers; no blank tail."""
     renamed: dict[str, str] = {}
     seen: set[str] = set()
@@ -447,28 +547,49 @@ def _conform(table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = F
             extra.append(str(col))
     if extra:
         shown = ", ".join(repr(c[:40]) for c in extra[:10])
-        out.findings.append(_finding("FIL-005", table, f"The {table} table has columns the specification does not "
-                                     f"define ({shown}); they were ignored.", value=shown))
+        out.findings.append(
+            _finding(
+                "FIL-005",
+                table,
+                f"The {table} table has columns the specification does not define ({shown}); they were ignored.",
+                value=shown,
+            )
+        )
     missing = [c for c in TABLES[table] if c not in seen]
     for col in missing:
-        out.findings.append(_finding("FIL-003", table, f"The {table} table has no {col!r} column. Add it (header "
-                                     f"names: {', '.join(TABLES[table])}).", column=col))
+        out.findings.append(
+            _finding(
+                "FIL-003",
+                table,
+                f"The {table} table has no {col!r} column. Add it (header names: {', '.join(TABLES[table])}).",
+                column=col,
+            )
+        )
     out.missing_columns[table] = set(missing)
+
     def blank_to_null(c: str, k: str) -> pl.Expr:
         text = pl.col(c).cast(pl.String).str.strip_chars()
         return pl.when(text.str.len_bytes() > 0).then(text).alias(k)
 
     blank_to_null = [blank_to_null(c, k) for c, k in renamed.items()]
-    frame = frame.lazy().select(blank_to_null).with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in missing]).select(TABLES[table])
+    frame = (
+        frame.lazy()
+        .select(blank_to_null)
+        .with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in missing])
+        .select(TABLES[table])
+    )
     if workbook:
         frame = frame.with_columns(
             # A real date cell comes through as "YYYY-MM-DD 00:00:00"; a whole number may come as "45.0".
             # A date cell holding 0, a negative number or NaN comes through as a day in 1899: the provider
             # never typed that, so say what it is instead of showing a date.
-            [pl.when(pl.col(c).str.contains(r"^1[0-8]\d\d-")).then(pl.lit("a number that is not a date (0 or less)"))
-             .otherwise(pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1")).alias(c)
-             for c in DATE_COLUMNS[table]]
+            [
+                pl.when(pl.col(c).str.contains(r"^1[0-8]\d\d-"))
+                .then(pl.lit("a number that is not a date (0 or less)"))
+                .otherwise(pl.col(c).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$", "$1"))
+                .alias(c)
+                for c in DATE_COLUMNS[table]
+            ]
             + [pl.col(c).str.replace(r"^(\d+)\.0+$", "$1") for c in TABLES[table] if c in _INT_COLUMNS]
         )
     frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64)).collect()
@@ -487,14 +608,24 @@ def _neutralise_control(table: str, frame: pl.DataFrame, out: RawReturn) -> pl.D
         bad = frame.filter(pl.col(column).str.contains(CONTROL))
         if bad.height:
             shown = pl.col(column).str.replace_all(CONTROL, "\ufffd").str.slice(0, 80)
-            hits.append(bad.select(
-                pl.lit(table).alias("table"), pl.col(ROW).alias("row_number"),
-                pl.col("case_ref").str.replace_all(CONTROL, "\ufffd").alias("case_ref") if "case_ref" in columns
-                else pl.lit(None, dtype=pl.String).alias("case_ref"),
-                pl.lit(column).alias("column"), pl.lit("FIL-008").alias("rule_id"), pl.lit("W").alias("severity"),
-                shown.alias("value"),
-                pl.format("Row {}: {} holds a control character (shown as \ufffd); remove it.",
-                          pl.col(ROW), pl.lit(column)).alias("message")))
+            hits.append(
+                bad.select(
+                    pl.lit(table).alias("table"),
+                    pl.col(ROW).alias("row_number"),
+                    pl.col("case_ref").str.replace_all(CONTROL, "\ufffd").alias("case_ref")
+                    if "case_ref" in columns
+                    else pl.lit(None, dtype=pl.String).alias("case_ref"),
+                    pl.lit(column).alias("column"),
+                    pl.lit("FIL-008").alias("rule_id"),
+                    pl.lit("W").alias("severity"),
+                    shown.alias("value"),
+                    pl.format(
+                        "Row {}: {} holds a control character (shown as \ufffd); remove it.",
+                        pl.col(ROW),
+                        pl.lit(column),
+                    ).alias("message"),
+                )
+            )
     if not hits:
         return frame
     out.cell_findings.append(pl.concat(hits))

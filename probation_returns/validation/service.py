@@ -16,12 +16,12 @@ from probation_returns.spec import TABLES
 from probation_returns.standing import standing
 from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
 from probation_returns.validation.engine import FINDING_SCHEMA
+from probation_returns.validation.header import about
 from probation_returns.validation.store import STORED, previous_accepted_cases, store
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from probation_returns.validation.header import about
 
 
 class FeedbackWriter(Protocol):
@@ -49,8 +49,9 @@ class SubmissionValidation:
 
 def current_submission(session: Session, provider: str, quarter: str) -> Submission | None:
     return session.scalar(
-        select(Submission).where(Submission.provider_code == provider, Submission.quarter == quarter,
-                                 Submission.status != "superseded").order_by(Submission.version.desc())
+        select(Submission)
+        .where(Submission.provider_code == provider, Submission.quarter == quarter, Submission.status != "superseded")
+        .order_by(Submission.version.desc())
     )
 
 
@@ -60,55 +61,113 @@ def feedback_folder(root: Path, provider: str, quarter: str, submission_id: int)
 
 
 def _stored(session: Session, submission: Submission, folder: Path) -> SubmissionValidation | None:
-    run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id,
-                                                     ValidationRun.rules_version == RULES_VERSION))
+    run = session.scalar(
+        select(ValidationRun).where(
+            ValidationRun.submission_id == submission.id, ValidationRun.rules_version == RULES_VERSION
+        )
+    )
     if run is None:
         return None
-    counts = dict(session.execute(select(Finding.rule_id, func.count()).where(Finding.validation_run_id == run.id)
-                                  .group_by(Finding.rule_id)).all())
-    fatal = session.scalars(select(Finding.rule_id).where(Finding.validation_run_id == run.id,
-                                                          Finding.severity == "F").distinct()).all()
-    return SubmissionValidation(submission.id, run.id, run.outcome, run.table_counts, counts, sorted(fatal), folder,
-                                reused=True, reasons=(run.detail or {}).get("reasons", []))
+    counts = dict(
+        session.execute(
+            select(Finding.rule_id, func.count()).where(Finding.validation_run_id == run.id).group_by(Finding.rule_id)
+        ).all()
+    )
+    fatal = session.scalars(
+        select(Finding.rule_id).where(Finding.validation_run_id == run.id, Finding.severity == "F").distinct()
+    ).all()
+    return SubmissionValidation(
+        submission.id,
+        run.id,
+        run.outcome,
+        run.table_counts,
+        counts,
+        sorted(fatal),
+        folder,
+        reused=True,
+        reasons=(run.detail or {}).get("reasons", []),
+    )
 
 
 def stored_result(session: Session, submission: Submission) -> ValidationResult:
     """The stored validation as a result again (findings in their stored order), to write its feedback."""
     run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id))
-    rows = session.execute(select(Finding.table_name, Finding.row_number, Finding.case_ref, Finding.column_name,
-                                  Finding.rule_id, Finding.severity, Finding.value, Finding.message)
-                           .where(Finding.validation_run_id == run.id).order_by(Finding.id)).all()
+    rows = session.execute(
+        select(
+            Finding.table_name,
+            Finding.row_number,
+            Finding.case_ref,
+            Finding.column_name,
+            Finding.rule_id,
+            Finding.severity,
+            Finding.value,
+            Finding.message,
+        )
+        .where(Finding.validation_run_id == run.id)
+        .order_by(Finding.id)
+    ).all()
     findings = pl.DataFrame(rows, schema=FINDING_SCHEMA, orient="row")
     detail = run.detail or {}
-    return ValidationResult(submission.provider_code, submission.quarter, run.outcome, findings, run.table_counts,
-                            gx_results=detail.get("gx_results", {}), reasons=detail.get("reasons", []),
-                            parameter_version=detail.get("parameter_version"))
+    return ValidationResult(
+        submission.provider_code,
+        submission.quarter,
+        run.outcome,
+        findings,
+        run.table_counts,
+        gx_results=detail.get("gx_results", {}),
+        reasons=detail.get("reasons", []),
+        parameter_version=detail.get("parameter_version"),
+    )
 
 
 def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException) -> ValidationResult:
     """A return that could not be validated at all: rejected with a fatal finding, never left unanswered."""
     cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-    message = (f"The return ({', '.join(files)}) could not be read: {type(exc).__name__}: {cause}. "
-               "Save the files again (as .xlsx, or UTF-8 CSV) and resubmit; if this persists, tell the ministry.")
-    findings = pl.DataFrame([{"table": "file", "row_number": None, "case_ref": None, "column": None,
-                              "rule_id": "FIL-001", "severity": "F", "value": None, "message": message}],
-                            schema=FINDING_SCHEMA)
-    empty = {"read": False, "state": "not read", "file": None, "why": "the service could not read the return",
-             "rows": None, "rejected": None, "errors": 0, "warnings": 0}
+    message = (
+        f"The return ({', '.join(files)}) could not be read: {type(exc).__name__}: {cause}. "
+        "Save the files again (as .xlsx, or UTF-8 CSV) and resubmit; if this persists, tell the ministry."
+    )
+    findings = pl.DataFrame(
+        [
+            {
+                "table": "file",
+                "row_number": None,
+                "case_ref": None,
+                "column": None,
+                "rule_id": "FIL-001",
+                "severity": "F",
+                "value": None,
+                "message": message,
+            }
+        ],
+        schema=FINDING_SCHEMA,
+    )
+    empty = {
+        "read": False,
+        "state": "not read",
+        "file": None,
+        "why": "the service could not read the return",
+        "rows": None,
+        "rejected": None,
+        "errors": 0,
+        "warnings": 0,
+    }
     why = f"The return cannot be used: FIL-001 is fatal (one finding is enough to reject the whole return). {message}"
-    return ValidationResult(provider, quarter, "Rejected", mask_identifiers(findings),
-                            {t: dict(empty) for t in TABLES}, reasons=[why])
+    return ValidationResult(
+        provider, quarter, "Rejected", mask_identifiers(findings), {t: dict(empty) for t in TABLES}, reasons=[why]
+    )
 
 
-def validate_submission(engine: Engine, submission_id: int, feedback_root: Path, *, feedback: FeedbackWriter,
-                        force: bool = False) -> SubmissionValidation:
+def validate_submission(
+    engine: Engine, submission_id: int, feedback_root: Path, *, feedback: FeedbackWriter, force: bool = False
+) -> SubmissionValidation:
     """Validate the submission once; a later call reuses the stored result unless ``force``.
 
     Whatever happens after the files were archived ends in a stored outcome with feedback: a file no
     reader can take (even a crash inside Polars or calamine) is a rejected return with a FIL-001 finding.
     Feedback lost after the validation was stored (a kill, a full disk) is written again from the warehouse.
     """
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     with session_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         provider, quarter = submission.provider_code, submission.quarter
@@ -117,15 +176,23 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         lost = stored_result(session, submission) if done is not None and not feedback.complete(folder) else None
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
-        header = about(provider, quarter, [(f.file_name, f.sha256) for f in submission.files],
-                       delivered_at=submission.delivered_at or submission.received_at, version=submission.version)
+        header = about(
+            provider,
+            quarter,
+            [(f.file_name, f.sha256) for f in submission.files],
+            delivered_at=submission.delivered_at or submission.received_at,
+            version=submission.version,
+        )
     if done is not None:
         if lost is not None:
-            feedback.write(lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+            feedback.write(
+                lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()}
+            )
         return done
     try:
-        result = validate_files([p for p, _ in files], provider, quarter, previous_cases=previous,
-                                names=[n for _, n in files])
+        result = validate_files(
+            [p for p, _ in files], provider, quarter, previous_cases=previous, names=[n for _, n in files]
+        )
     except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -144,20 +211,37 @@ def validate_submission(engine: Engine, submission_id: int, feedback_root: Path,
         recent.remember(engine, submission_id, run_id, started, accepted)
     feedback.write(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
-    return SubmissionValidation(submission_id, run_id, result.outcome, result.tables,
-                                {r["rule_id"]: r["count"] for r in result.rules()}, fatal, folder,
-                                reasons=list(result.reasons))
+    return SubmissionValidation(
+        submission_id,
+        run_id,
+        result.outcome,
+        result.tables,
+        {r["rule_id"]: r["count"] for r in result.rules()},
+        fatal,
+        folder,
+        reasons=list(result.reasons),
+    )
 
 
 def _with_ignored(result: ValidationResult, submission: Submission, stored: bool = False) -> ValidationResult:
     """The files sent beside the return that are not part of it, as warnings (FIL-007)."""
     if stored or not submission.ignored_files:
         return result
-    rows = [{"table": "file", "row_number": None, "case_ref": None, "column": None, "rule_id": "FIL-007",
-             "severity": "W", "value": f["file_name"],
-             "message": f"{f['file_name']} was sent with the return but is not one of its files (the workbook "
-                        f"{submission.provider_code}_{submission.quarter}.xlsx, or the cases, contacts and breaches "
-                        "CSVs), so it was ignored."} for f in submission.ignored_files]
+    rows = [
+        {
+            "table": "file",
+            "row_number": None,
+            "case_ref": None,
+            "column": None,
+            "rule_id": "FIL-007",
+            "severity": "W",
+            "value": f["file_name"],
+            "message": f"{f['file_name']} was sent with the return but is not one of its files (the workbook "
+            f"{submission.provider_code}_{submission.quarter}.xlsx, or the cases, contacts and breaches "
+            "CSVs), so it was ignored.",
+        }
+        for f in submission.ignored_files
+    ]
     extra = mask_identifiers(pl.DataFrame(rows, schema=FINDING_SCHEMA))
     findings = pl.concat([extra, result.findings])
     outcome = result.outcome

@@ -36,8 +36,12 @@ def previous_accepted_cases(session: Session, provider: str, quarter: str) -> in
     run = session.execute(
         select(ValidationRun.table_counts)
         .join(Submission, Submission.id == ValidationRun.submission_id)
-        .where(Submission.provider_code == provider, Submission.quarter == before,
-               Submission.status != "superseded", Submission.outcome != "Rejected")
+        .where(
+            Submission.provider_code == provider,
+            Submission.quarter == before,
+            Submission.status != "superseded",
+            Submission.outcome != "Rejected",
+        )
         .order_by(ValidationRun.id.desc())
     ).first()
     return run[0]["cases"]["rows"] if run else None
@@ -77,18 +81,31 @@ def store(session: Session, submission_id: int, result: ValidationResult, starte
     session.execute(delete(Finding).where(Finding.validation_run_id.in_(old_runs)))
     session.execute(delete(ValidationRun).where(ValidationRun.submission_id == submission_id))
 
-    run = ValidationRun(submission_id=submission_id, started_at=started, finished_at=dt.datetime.now(dt.timezone.utc),
-                        outcome=result.outcome, rules_version=RULES_VERSION, reference_version=REFERENCE_VERSION,
-                        software_version=__version__, table_counts=result.tables,
-                        detail={"reasons": result.reasons, "gx_results": result.gx_results,
-                                "parameter_version": result.parameter_version})
+    run = ValidationRun(
+        submission_id=submission_id,
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+        outcome=result.outcome,
+        rules_version=RULES_VERSION,
+        reference_version=REFERENCE_VERSION,
+        software_version=__version__,
+        table_counts=result.tables,
+        detail={
+            "reasons": result.reasons,
+            "gx_results": result.gx_results,
+            "parameter_version": result.parameter_version,
+        },
+    )
     session.add(run)
     session.flush()
     findings = result.findings.rename({"table": "table_name", "column": "column_name"}).with_columns(
-        pl.lit(run.id).alias("validation_run_id"))
+        pl.lit(run.id).alias("validation_run_id")
+    )
     _bulk(session, Finding, findings)
-    accepted = {name: frame.with_columns(pl.lit(submission_id).alias("submission_id"))
-                for name, frame in result.accepted.items()}
+    accepted = {
+        name: frame.with_columns(pl.lit(submission_id).alias("submission_id"))
+        for name, frame in result.accepted.items()
+    }
     if "cases" in accepted:
         cases = accepted["cases"]
         accepted["cases"] = cases.with_columns(hash_values(cases["pnc_id"]).alias("pnc_hash")).drop("pnc_id")

@@ -85,7 +85,12 @@ def sync_providers(session: Session) -> None:
     existing = {p.code: p for p in session.scalars(select(Provider))}
     for code, ref in providers().items():
         row = existing.get(code) or Provider(code=code)
-        row.name, row.type, row.owner_2015, row.typical_caseload = ref.name, ref.type, ref.owner_2015 or None, ref.typical_caseload
+        row.name, row.type, row.owner_2015, row.typical_caseload = (
+            ref.name,
+            ref.type,
+            ref.owner_2015 or None,
+            ref.typical_caseload,
+        )
         session.add(row)
 
 

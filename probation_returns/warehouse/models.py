@@ -44,7 +44,7 @@ class Base(DeclarativeBase):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Provider(Base):
@@ -221,8 +221,17 @@ class Credit(Base):
 
     __tablename__ = "credits"
     # one current credit per provider, quarter and measure; replaced ones are history
-    __table_args__ = (Index("uq_credits_current", "quarter", "provider_code", "measure", unique=True,
-                            postgresql_where=text("replaced_at IS NULL"), sqlite_where=text("replaced_at IS NULL")),)
+    __table_args__ = (
+        Index(
+            "uq_credits_current",
+            "quarter",
+            "provider_code",
+            "measure",
+            unique=True,
+            postgresql_where=text("replaced_at IS NULL"),
+            sqlite_where=text("replaced_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     quarter: Mapped[str] = mapped_column(String(6), index=True)
     provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))

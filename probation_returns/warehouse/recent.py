@@ -24,11 +24,12 @@ def _where(engine: Engine) -> str:
 
 def _instant(moment: dt.datetime) -> dt.datetime:
     """A moment comparable whichever backend returned it (SQLite drops the offset; both keep microseconds)."""
-    return moment if moment.tzinfo is None else moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment if moment.tzinfo is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def remember(engine: Engine, submission_id: int, run_id: int, started_at: dt.datetime,
-             frames: dict[str, pl.DataFrame]) -> None:
+def remember(
+    engine: Engine, submission_id: int, run_id: int, started_at: dt.datetime, frames: dict[str, pl.DataFrame]
+) -> None:
     """Keep the accepted records just committed for this submission's validation run (as they were inserted)."""
     global _last
     _last = (_where(engine), submission_id, (run_id, _instant(started_at)), frames)
@@ -47,6 +48,7 @@ def recall(engine: Engine, submission_id: int) -> dict[str, pl.DataFrame] | None
     if _last is None or _last[:2] != (_where(engine), submission_id):
         return None
     with reading(engine).connect() as connection:
-        runs = connection.execute(select(ValidationRun.id, ValidationRun.started_at)
-                                  .where(ValidationRun.submission_id == submission_id)).all()
+        runs = connection.execute(
+            select(ValidationRun.id, ValidationRun.started_at).where(ValidationRun.submission_id == submission_id)
+        ).all()
     return _last[3] if [(i, _instant(t)) for i, t in runs] == [_last[2]] else None

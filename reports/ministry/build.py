@@ -21,13 +21,13 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from probation_returns.calendar import Quarter
+from probation_returns.files.csv import write_csv
 from probation_returns.ingest import sha256_file
 from probation_returns.reference import providers
 from probation_returns.staging import remove_abandoned, staging_file, staging_folder
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import ReturnBuild, ReturnBuildDecision, ReturnBuildSubmission
-from probation_returns.files.csv import write_csv
 from reports.ministry import dictionary, sheets, suppression
 from reports.ministry.content import ReturnContent, gather
 from reports.ministry.layout import MEASURE_NAMES
@@ -86,43 +86,75 @@ def _provenance(content: ReturnContent, number: int, built_at: dt.datetime) -> l
     return [
         ("Quarter", str(content.quarter)),
         ("Build", number),
-        ("Built at (UTC)", built_at.astimezone(dt.timezone.utc).replace(tzinfo=None)),
+        ("Built at (UTC)", built_at.astimezone(dt.UTC).replace(tzinfo=None)),
         ("Software version", f"probation-returns {content.software_version}"),
         ("Contract parameters", content.figures.params.version),
         ("Validation rules", content.rules_version),
-        ("Reoffending extract", f"as of {extract.as_of.isoformat()}, SHA-256 {extract.sha256}" if extract else
-         "none yet: reoffending results are not available"),
-        ("Submission deadline", "end of " + (content.deadline - dt.timedelta(days=1)).strftime("%A %d %B %Y")
-         + " (UK time)"),
-        ("Submissions", f"{len(content.received)} received, {counted} of {len(content.submissions)} providers' "
-                        "returns count (see the Submissions sheet and manifest.json)"),
-        ("Inputs checksum", f"{content.inputs_sha256()} (SHA-256 of the return's inputs: every file received, by "
-                            "its checksum and delivery time, the parameters, rules, software and extract)"),
+        (
+            "Reoffending extract",
+            f"as of {extract.as_of.isoformat()}, SHA-256 {extract.sha256}"
+            if extract
+            else "none yet: reoffending results are not available",
+        ),
+        (
+            "Submission deadline",
+            "end of " + (content.deadline - dt.timedelta(days=1)).strftime("%A %d %B %Y") + " (UK time)",
+        ),
+        (
+            "Submissions",
+            f"{len(content.received)} received, {counted} of {len(content.submissions)} providers' "
+            "returns count (see the Submissions sheet and manifest.json)",
+        ),
+        (
+            "Inputs checksum",
+            f"{content.inputs_sha256()} (SHA-256 of the return's inputs: every file received, by "
+            "its checksum and delivery time, the parameters, rules, software and extract)",
+        ),
     ]
 
 
-def _write(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime, content_sha: str,
-           publication: bool) -> None:
+def _write(
+    content: ReturnContent, folder: Path, number: int, built_at: dt.datetime, content_sha: str, publication: bool
+) -> None:
     q = content.quarter
     crc = {c for c, p in providers().items() if p.is_crc}
     provenance = _provenance(content, number, built_at)
     _csv_twin(content.frames, folder)
-    write_workbook(folder / workbook_name(q), _tables(content.frames, content, False), quarter=str(q), build=number,
-                   built_at=built_at, provenance=provenance, publication=False, crc_codes=crc)
+    write_workbook(
+        folder / workbook_name(q),
+        _tables(content.frames, content, False),
+        quarter=str(q),
+        build=number,
+        built_at=built_at,
+        provenance=provenance,
+        publication=False,
+        crc_codes=crc,
+    )
     if publication:
         public = suppression.publication(content.tables, content.frames)
         _csv_twin(public, folder / "publication")
-        write_workbook(folder / "publication" / workbook_name(q, True), _tables(public, content, True), quarter=str(q),
-                       build=number, built_at=built_at, provenance=_public_provenance(provenance), publication=True,
-                       crc_codes=crc)
+        write_workbook(
+            folder / "publication" / workbook_name(q, True),
+            _tables(public, content, True),
+            quarter=str(q),
+            build=number,
+            built_at=built_at,
+            provenance=_public_provenance(provenance),
+            publication=True,
+            crc_codes=crc,
+        )
         _public_manifest(content, folder / "publication", number, built_at)
     manifest = {
-        "quarter": str(q), "build_number": number,
-        "built_at": built_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "quarter": str(q),
+        "build_number": number,
+        "built_at": built_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "software_version": content.software_version,
-        "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
+        "parameter_version": content.figures.params.version,
+        "rules_version": content.rules_version,
         "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
-        "inputs": content.inputs(), "inputs_sha256": content.inputs_sha256(), "content_sha256": content_sha,
+        "inputs": content.inputs(),
+        "inputs_sha256": content.inputs_sha256(),
+        "content_sha256": content_sha,
         "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -143,10 +175,12 @@ def _public_provenance(provenance: list[tuple[str, object]]) -> list[tuple[str, 
 def _public_manifest(content: ReturnContent, folder: Path, number: int, built_at: dt.datetime) -> None:
     """The publication folder's own manifest: the build and the checksums of the public files only."""
     manifest = {
-        "quarter": str(content.quarter), "build_number": number,
-        "built_at": built_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "quarter": str(content.quarter),
+        "build_number": number,
+        "built_at": built_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "software_version": content.software_version,
-        "parameter_version": content.figures.params.version, "rules_version": content.rules_version,
+        "parameter_version": content.figures.params.version,
+        "rules_version": content.rules_version,
         "extract_as_of": content.figures.extract.as_of.isoformat() if content.figures.extract else None,
         "files": [{"path": path, "sha256": digest} for path, digest in _hashes(folder).items()],
     }
@@ -170,27 +204,37 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
     with session_scope(engine) as session:
         hold(session, "return_build", str(quarter))
         remove_abandoned(builds, ".building-*")  # a killed run's
-        latest = session.scalar(select(ReturnBuild).where(ReturnBuild.quarter == str(quarter))
-                                .order_by(ReturnBuild.build_number.desc()).limit(1))
+        latest = session.scalar(
+            select(ReturnBuild)
+            .where(ReturnBuild.quarter == str(quarter))
+            .order_by(ReturnBuild.build_number.desc())
+            .limit(1)
+        )
         same = latest is not None and latest.inputs_sha256 == content_sha  # the column holds the content checksum
         if same:
             number, built_at = latest.build_number, _aware(latest.built_at)
         else:
             number = (latest.build_number if latest else 0) + 1
-            built_at = _unrecorded(builds / f"{number:03d}", content_sha) or dt.datetime.now(dt.timezone.utc).replace(
-                microsecond=0)
+            built_at = _unrecorded(builds / f"{number:03d}", content_sha) or dt.datetime.now(dt.UTC).replace(
+                microsecond=0
+            )
         folder = builds / f"{number:03d}"
         if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
             with staging_folder(builds, ".building-") as staging:
                 _write(content, staging, number, built_at, content_sha, publication)
                 os.replace(staging, folder)
         if not same:
-            record = ReturnBuild(quarter=str(quarter), build_number=number, built_at=built_at,
-                                 software_version=content.software_version,
-                                 parameter_version=content.figures.params.version,
-                                 extract_id=content.figures.extract.id if content.figures.extract else None,
-                                 inputs_sha256=content_sha, manifest_sha256=sha256_file(folder / "manifest.json"),
-                                 output_path=str(folder))
+            record = ReturnBuild(
+                quarter=str(quarter),
+                build_number=number,
+                built_at=built_at,
+                software_version=content.software_version,
+                parameter_version=content.figures.params.version,
+                extract_id=content.figures.extract.id if content.figures.extract else None,
+                inputs_sha256=content_sha,
+                manifest_sha256=sha256_file(folder / "manifest.json"),
+                output_path=str(folder),
+            )
             session.add(record)
             session.flush()
             for submission_id in content.counted_submission_ids:
@@ -198,8 +242,9 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
         # The decisions its figures carry. A build kept because nothing changed carries the new ones too (a
         # decision that changes no figure, such as applying a credit never decided on).
         build_id = record.id if not same else latest.id
-        recorded = set(session.scalars(select(ReturnBuildDecision.decision_id)
-                                       .where(ReturnBuildDecision.build_id == build_id)))
+        recorded = set(
+            session.scalars(select(ReturnBuildDecision.decision_id).where(ReturnBuildDecision.build_id == build_id))
+        )
         for decision_id in content.figures.decision_ids:
             if decision_id not in recorded:
                 session.add(ReturnBuildDecision(build_id=build_id, decision_id=decision_id))
@@ -209,7 +254,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the offset
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite drops the offset
 
 
 def _unrecorded(folder: Path, content_sha: str) -> dt.datetime | None:

@@ -27,14 +27,32 @@ from reports.feedback import WHOLE_RETURN
 from reports.ministry import tidy
 
 SUBMISSIONS = {
-    "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "version": pl.Int64,
-    "delivered_at": pl.String, "received_at": pl.String, "files": pl.String, "file_sha256": pl.String,
-    "return_identity": pl.String, "status": pl.String, "outcome": pl.String, "counted": pl.String, "counted_submission_id": pl.Int64,
+    "quarter": pl.String,
+    "provider_code": pl.String,
+    "submission_id": pl.Int64,
+    "version": pl.Int64,
+    "delivered_at": pl.String,
+    "received_at": pl.String,
+    "files": pl.String,
+    "file_sha256": pl.String,
+    "return_identity": pl.String,
+    "status": pl.String,
+    "outcome": pl.String,
+    "counted": pl.String,
+    "counted_submission_id": pl.Int64,
 }
 DATA_QUALITY = {
-    "quarter": pl.String, "provider_code": pl.String, "submission_id": pl.Int64, "table": pl.String,
-    "file": pl.String, "rows": pl.Int64, "rejected_records": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
-    "top_rules": pl.String, "rejected_because": pl.String,
+    "quarter": pl.String,
+    "provider_code": pl.String,
+    "submission_id": pl.Int64,
+    "table": pl.String,
+    "file": pl.String,
+    "rows": pl.Int64,
+    "rejected_records": pl.Int64,
+    "errors": pl.Int64,
+    "warnings": pl.Int64,
+    "top_rules": pl.String,
+    "rejected_because": pl.String,
 }
 TABLES = ("cases", "contacts", "breaches")
 PARTS = (*TABLES, WHOLE_RETURN)  # the return as a whole: findings about its files rather than a table
@@ -55,8 +73,13 @@ class ReturnContent:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # the internal copy's tables, marked
 
     def __post_init__(self) -> None:
-        self.tables = tidy.return_tables(self.figures.service_levels, self.figures.reoffending,
-                                         self.figures.payments, self.data_quality, self.submissions)
+        self.tables = tidy.return_tables(
+            self.figures.service_levels,
+            self.figures.reoffending,
+            self.figures.payments,
+            self.data_quality,
+            self.submissions,
+        )
         self.frames = tidy.mark(self.tables)
 
     @property
@@ -77,8 +100,11 @@ class ReturnContent:
             "software_version": self.software_version,
             "submission_deadline": self.deadline.isoformat(),
             "submissions": self.received,
-            "reoffending_extract": ({"as_of": extract.as_of.isoformat(), "sha256": extract.sha256,
-                                     "file_name": extract.file_name} if extract else None),
+            "reoffending_extract": (
+                {"as_of": extract.as_of.isoformat(), "sha256": extract.sha256, "file_name": extract.file_name}
+                if extract
+                else None
+            ),
         }
 
     def inputs_sha256(self) -> str:
@@ -106,8 +132,8 @@ def _files(submission: Submission) -> list[dict]:
 def _iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
@@ -115,8 +141,10 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
     q = str(quarter)
     deadline = submission_deadline(quarter, figures.params)
     with session_scope(engine) as session:
-        latest = {s.provider_code: s for s in session.scalars(
-            select(Submission).where(Submission.quarter == q).order_by(Submission.version))}
+        latest = {
+            s.provider_code: s
+            for s in session.scalars(select(Submission).where(Submission.quarter == q).order_by(Submission.version))
+        }
         counted = {code: accepted_submission(session, code, q) for code in providers()}
         sub_rows, quality_rows = [], []
         for code in providers():
@@ -126,25 +154,51 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
             elif c is not None:
                 state = "yes" if c.id == s.id else f"yes (version {c.version}; later versions were late)"
             elif delivered(s) >= deadline and not any(
-                    delivered(v) < deadline for v in session.scalars(select(Submission).where(
-                        Submission.quarter == q, Submission.provider_code == code))):
+                delivered(v) < deadline
+                for v in session.scalars(
+                    select(Submission).where(Submission.quarter == q, Submission.provider_code == code)
+                )
+            ):
                 state = "no: delivered after the deadline"
             else:
                 state = "no: no accepted return"
-            sub_rows.append((q, code, s.id if s else None, s.version if s else None,
-                             _iso(delivered(s)) if s else None, _iso(s.received_at) if s else None,
-                             ";".join(f["name"] for f in _files(s)) if s else None,
-                             "; ".join(f"{f['sha256']}  {f['name']}" for f in _files(s)) if s else None,
-                             s.sha256 if s else None,
-                             s.status if s else "no return", s.outcome if s else None, state, c.id if c else None))
+            sub_rows.append(
+                (
+                    q,
+                    code,
+                    s.id if s else None,
+                    s.version if s else None,
+                    _iso(delivered(s)) if s else None,
+                    _iso(s.received_at) if s else None,
+                    ";".join(f["name"] for f in _files(s)) if s else None,
+                    "; ".join(f"{f['sha256']}  {f['name']}" for f in _files(s)) if s else None,
+                    s.sha256 if s else None,
+                    s.status if s else "no return",
+                    s.outcome if s else None,
+                    state,
+                    c.id if c else None,
+                )
+            )
             quality_rows.extend(_quality(session, q, code, c or s))
         rank = {code: i for i, code in enumerate(providers())}
-        every = sorted(session.scalars(select(Submission).where(Submission.quarter == q)),
-                       key=lambda s: (rank.get(s.provider_code, len(rank)), s.version))
+        every = sorted(
+            session.scalars(select(Submission).where(Submission.quarter == q)),
+            key=lambda s: (rank.get(s.provider_code, len(rank)), s.version),
+        )
         counted_ids = {c.id for c in counted.values() if c is not None}
-        received = [{"provider_code": s.provider_code, "submission_id": s.id, "version": s.version,
-                     "return_identity": s.sha256, "files": _files(s), "delivered_at": _iso(delivered(s)),
-                     "outcome": s.outcome or s.status, "counts": s.id in counted_ids} for s in every]
+        received = [
+            {
+                "provider_code": s.provider_code,
+                "submission_id": s.id,
+                "version": s.version,
+                "return_identity": s.sha256,
+                "files": _files(s),
+                "delivered_at": _iso(delivered(s)),
+                "outcome": s.outcome or s.status,
+                "counts": s.id in counted_ids,
+            }
+            for s in every
+        ]
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
     return ReturnContent(quarter, figures, submissions, quality, deadline, received)
@@ -156,33 +210,63 @@ def _quality(session, q: str, code: str, submission: Submission | None) -> list[
     on each of its rows."""
     if submission is None:
         return [(q, code, None, t, "no return", None, None, None, None, None, None) for t in PARTS]
-    run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == submission.id)
-                         .order_by(ValidationRun.id.desc()))
+    run = session.scalar(
+        select(ValidationRun).where(ValidationRun.submission_id == submission.id).order_by(ValidationRun.id.desc())
+    )
     if run is None:
         return [(q, code, submission.id, t, "not validated", None, None, None, None, None, None) for t in PARTS]
     counts = session.execute(
         select(Finding.table_name, Finding.rule_id, Finding.severity, func.count())
         .where(Finding.validation_run_id == run.id)
-        .group_by(Finding.table_name, Finding.rule_id, Finding.severity)).all()
+        .group_by(Finding.table_name, Finding.rule_id, Finding.severity)
+    ).all()
     because = None
     if run.outcome == "Rejected":
         fatal = [rule for _, rule, severity, _ in counts if severity == "F"]
         because = why_rejected(fatal, run.table_counts, for_quarter(q).rejection_tolerance)
     out = []
     for t in PARTS:
-        mine = [(n, rule, severity) for table, rule, severity, n in counts if table == ("file" if t == WHOLE_RETURN else t)]
+        mine = [
+            (n, rule, severity) for table, rule, severity, n in counts if table == ("file" if t == WHOLE_RETURN else t)
+        ]
         ranked = sorted(((n, rule) for n, rule, _ in mine), key=lambda x: (-x[0], x[1]))
         top = "; ".join(f"{rule} ({n})" for n, rule in ranked[:TOP_RULES]) or "none"
         errors = sum(n for n, _, severity in mine if severity in ("E", "F"))
         warnings = sum(n for n, _, severity in mine if severity == "W")
         if t == WHOLE_RETURN:
-            out.append((q, code, submission.id, t, "the files' names, and files sent beside the return", None, None,
-                        errors, warnings, top, because))
+            out.append(
+                (
+                    q,
+                    code,
+                    submission.id,
+                    t,
+                    "the files' names, and files sent beside the return",
+                    None,
+                    None,
+                    errors,
+                    warnings,
+                    top,
+                    because,
+                )
+            )
             continue
         c = run.table_counts.get(t, {})
         state = table_state(c)
         rows = c.get("rows") if c.get("read", True) else None  # not sent or not read: unknown, not 0
         rejected = c.get("rejected") if state == "read" else None
-        out.append((q, code, submission.id, t, part_words(t, c, rows_in_words=False), rows, rejected, errors, warnings,
-                    top, because))
+        out.append(
+            (
+                q,
+                code,
+                submission.id,
+                t,
+                part_words(t, c, rows_in_words=False),
+                rows,
+                rejected,
+                errors,
+                warnings,
+                top,
+                because,
+            )
+        )
     return out

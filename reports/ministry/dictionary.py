@@ -15,28 +15,49 @@ PERSONS = "count of people"
 
 _COMMON = [
     ("quarter", "The quarter this return reports, YYYYQn (calendar quarters).", "text"),
-    ("provider_code", "Provider code (C01-C21 CRCs, N01-N07 NPS divisions); on total rows CRC (all CRCs), NPS "
-                      "(all NPS divisions) or ALL (England and Wales).", "text"),
-    ("provider_name", "Provider name, or the name of the total with how many providers its figures cover "
-                      "(All CRCs (18 of 21 with figures)).", "text"),
+    (
+        "provider_code",
+        "Provider code (C01-C21 CRCs, N01-N07 NPS divisions); on total rows CRC (all CRCs), NPS "
+        "(all NPS divisions) or ALL (England and Wales).",
+        "text",
+    ),
+    (
+        "provider_name",
+        "Provider name, or the name of the total with how many providers its figures cover "
+        "(All CRCs (18 of 21 with figures)).",
+        "text",
+    ),
 ]
 _COLUMNS = {
-    "service_levels": _COMMON + [
+    "service_levels": _COMMON
+    + [
         ("measure", "Service level or reported measure code (definitions in the workbook's Notes sheet).", "text"),
         ("numerator", "Cases (or case-months, breaches, contacts) in the population that met the measure.", "count"),
         ("denominator", "Cases (or case-months, breaches, contacts) in the measure's population.", "count"),
-        ("performance", "Numerator / denominator, rounded half up to 3 decimal places (0.1 percentage point); "
-                        "below target, rounded down, so a missed measure never shows its target.", PROPORTION),
+        (
+            "performance",
+            "Numerator / denominator, rounded half up to 3 decimal places (0.1 percentage point); "
+            "below target, rounded down, so a missed measure never shows its target.",
+            PROPORTION,
+        ),
         ("target", "The contractual target (empty for reported-only measures).", PROPORTION),
-        ("status", "met, missed, insufficient volume (below the minimum volume: no credit), no valid return (nothing "
-                   "measured; credits charged as if 0%), reported (no target), not applicable (a measure for CRCs "
-                   "only, on an NPS division's row), total (a total row).", "text"),
+        (
+            "status",
+            "met, missed, insufficient volume (below the minimum volume: no credit), no valid return (nothing "
+            "measured; credits charged as if 0%), reported (no target), not applicable (a measure for CRCs "
+            "only, on an NPS division's row), total (a total row).",
+            "text",
+        ),
         ("credit_gbp", "Service credit for the measure (CRCs only), before the decision.", GBP),
-        ("credit_decision", "How the credit line is treated: applied (deducted from the fee), waived or reinvested "
-                            "(not deducted).", "text"),
+        (
+            "credit_decision",
+            "How the credit line is treated: applied (deducted from the fee), waived or reinvested (not deducted).",
+            "text",
+        ),
         ("parameter_version", "Version of the contract parameters (targets, fees, caps) used.", "text"),
     ],
-    "reoffending": _COMMON + [
+    "reoffending": _COMMON
+    + [
         ("cohort_quarter", "Quarter whose offenders form the cohort.", "text"),
         ("cohort_size", "People in the cohort.", PERSONS),
         ("reoffenders", "People in the cohort with at least one proven reoffence within the follow-up.", PERSONS),
@@ -47,16 +68,24 @@ _COLUMNS = {
         ("adjusted_binary_rate", "Binary rate adjusted for case mix to the baseline cohort.", PROPORTION),
         ("baseline_binary_rate", "The provider's contractual baseline binary rate.", PROPORTION),
         ("baseline_frequency_rate", "The provider's contractual baseline frequency.", "reoffences per reoffender"),
-        ("z", "(adjusted binary - baseline) / standard error; at most -1.96 or at least 1.96 is significant.",
-         "standard deviations"),
+        (
+            "z",
+            "(adjusted binary - baseline) / standard error; at most -1.96 or at least 1.96 is significant.",
+            "standard deviations",
+        ),
         ("significance", "significant reduction, significant increase or not significant.", "text"),
-        ("result", "final (follow-up complete; paid), interim (never paid), no valid return (no cohort: the "
-                   "provider's return does not count) or no result yet (no reoffending extract covers it).", "text"),
+        (
+            "result",
+            "final (follow-up complete; paid), interim (never paid), no valid return (no cohort: the "
+            "provider's return does not count) or no result yet (no reoffending extract covers it).",
+            "text",
+        ),
         ("outcome_payment_gbp", "Outcome payment for the cohort (negative: a deduction); final results only.", GBP),
         ("extract_as_of", "Date of the reoffending extract the figures come from.", "date, YYYY-MM-DD"),
         ("parameter_version", "Version of the contract parameters used.", "text"),
     ],
-    "payments": _COMMON + [
+    "payments": _COMMON
+    + [
         ("quarterly_fee_gbp", "The provider's contractual fee for the quarter.", GBP),
         ("service_credits_gbp", "Sum of the provider's credit lines in service_levels.csv.", GBP),
         ("credits_waived_gbp", "Credit lines waived by the contract manager (not deducted).", GBP),
@@ -66,49 +95,92 @@ _COLUMNS = {
         ("net_gbp", "Quarterly fee - applied credits + outcome payments.", GBP),
         ("parameter_version", "Version of the contract parameters used.", "text"),
     ],
-    "data_quality": _COMMON + [
-        ("submission_id", "The submission whose validation is shown (the one that counts, else the latest).",
-         "identifier"),
-        ("table", "cases, contacts or breaches; 'whole return' for findings about the return's files rather "
-                  "than a table (file names, files sent beside the return).", "text"),
-        ("file", "What happened to the table's file, by the name it was sent under: 'read' (its rows are in "
-                 "rows), 'read; its records were not checked' (the return could not be used), 'could not be read' "
-                 "and why, 'not sent', 'no return' or 'not validated'.", "text"),
-        ("rows", "Records in the table as sent (empty when the file was not sent or could not be read).",
-         "count of records"),
-        ("rejected_records", "Records not used because they break an error rule (or their case was rejected); "
-                             "empty when the records were not checked.", "count of records"),
+    "data_quality": _COMMON
+    + [
+        (
+            "submission_id",
+            "The submission whose validation is shown (the one that counts, else the latest).",
+            "identifier",
+        ),
+        (
+            "table",
+            "cases, contacts or breaches; 'whole return' for findings about the return's files rather "
+            "than a table (file names, files sent beside the return).",
+            "text",
+        ),
+        (
+            "file",
+            "What happened to the table's file, by the name it was sent under: 'read' (its rows are in "
+            "rows), 'read; its records were not checked' (the return could not be used), 'could not be read' "
+            "and why, 'not sent', 'no return' or 'not validated'.",
+            "text",
+        ),
+        (
+            "rows",
+            "Records in the table as sent (empty when the file was not sent or could not be read).",
+            "count of records",
+        ),
+        (
+            "rejected_records",
+            "Records not used because they break an error rule (or their case was rejected); "
+            "empty when the records were not checked.",
+            "count of records",
+        ),
         ("errors", "Error and fatal findings in the table (or about the whole return).", "count of findings"),
         ("warnings", "Warning findings in the table (or about the whole return).", "count of findings"),
-        ("top_rules", "The most frequent rules in the table, with their finding counts ('none': no finding).",
-         "text"),
-        ("rejected_because", "For a rejected return, why: each fatal rule and what it checks (fatal at any "
-                             "count), or each table with more records rejected than the contract allows; empty "
-                             "when the return was not rejected.", "text"),
+        ("top_rules", "The most frequent rules in the table, with their finding counts ('none': no finding).", "text"),
+        (
+            "rejected_because",
+            "For a rejected return, why: each fatal rule and what it checks (fatal at any "
+            "count), or each table with more records rejected than the contract allows; empty "
+            "when the return was not rejected.",
+            "text",
+        ),
     ],
-    "submissions": _COMMON + [
+    "submissions": _COMMON
+    + [
         ("submission_id", "The latest submission of the quarter (empty: none).", "identifier"),
         ("version", "Its version (1 for the first delivery).", "count"),
-        ("delivered_at", "When it arrived in the landing area or portal; decides lateness.", "date-time, UTC, ISO 8601"),
-        ("received_at", "When the service took it in (later than delivered_at for a backlog or a rerun).",
-         "date-time, UTC, ISO 8601"),
+        (
+            "delivered_at",
+            "When it arrived in the landing area or portal; decides lateness.",
+            "date-time, UTC, ISO 8601",
+        ),
+        (
+            "received_at",
+            "When the service took it in (later than delivered_at for a backlog or a rerun).",
+            "date-time, UTC, ISO 8601",
+        ),
         ("files", "File names as sent, separated by ';'.", "text"),
-        ("file_sha256", "Each file's own SHA-256 checksum and name as `sha256sum` prints them for the file the "
-                        "provider holds, separated by '; '.", "hexadecimal and text"),
-        ("return_identity", "The return's identity: SHA-256 over its parts (each part's name and checksum), "
-                            "which is the same when the same files are sent under other names; not a checksum "
-                            "of any one file.", "hexadecimal"),
+        (
+            "file_sha256",
+            "Each file's own SHA-256 checksum and name as `sha256sum` prints them for the file the "
+            "provider holds, separated by '; '.",
+            "hexadecimal and text",
+        ),
+        (
+            "return_identity",
+            "The return's identity: SHA-256 over its parts (each part's name and checksum), "
+            "which is the same when the same files are sent under other names; not a checksum "
+            "of any one file.",
+            "hexadecimal",
+        ),
         ("status", "received, validated or superseded (no return: none was sent).", "text"),
-        ("outcome", "Validation outcome: Accepted, Accepted with warnings, Accepted with record rejections or "
-                    "Rejected.", "text"),
+        (
+            "outcome",
+            "Validation outcome: Accepted, Accepted with warnings, Accepted with record rejections or Rejected.",
+            "text",
+        ),
         ("counted", "Whether a submission counts for the quarter, and why not.", "text"),
         ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
     ],
 }
-MARKERS = {"[c]": "confidential (publication copy only)",
-           "[x]": "not available (no valid return, no result yet, a table's file not sent or not read, or its "
-                  "records not checked)",
-           "[z]": "not applicable"}
+MARKERS = {
+    "[c]": "confidential (publication copy only)",
+    "[x]": "not available (no valid return, no result yet, a table's file not sent or not read, or its "
+    "records not checked)",
+    "[z]": "not applicable",
+}
 
 
 def entries(columns: dict[str, list[str]]) -> list[tuple[str, str, str, str, str]]:
@@ -119,8 +191,15 @@ def entries(columns: dict[str, list[str]]) -> list[tuple[str, str, str, str, str
         for column in cols:
             if column.endswith("_marker"):
                 of = column.removesuffix("_marker")
-                out.append((f"{name}.csv", column, f"Why {of} is empty: one of the markers listed (empty when it "
-                                                   "has a value).", "marker", "[c] [x] [z]"))
+                out.append(
+                    (
+                        f"{name}.csv",
+                        column,
+                        f"Why {of} is empty: one of the markers listed (empty when it has a value).",
+                        "marker",
+                        "[c] [x] [z]",
+                    )
+                )
                 continue
             meaning, unit = declared[(name, column)]
             marks = "see " + marker(column) if column in MARKED.get(name, ()) else ""
@@ -129,6 +208,11 @@ def entries(columns: dict[str, list[str]]) -> list[tuple[str, str, str, str, str
 
 
 def frame(columns: dict[str, list[str]]) -> pl.DataFrame:
-    rows = entries(columns) + [("(all files)", symbol, meaning, "marker", symbol) for symbol, meaning in MARKERS.items()]
-    return pl.DataFrame(rows, schema={"file": pl.String, "column": pl.String, "meaning": pl.String,
-                                      "unit": pl.String, "markers": pl.String}, orient="row")
+    rows = entries(columns) + [
+        ("(all files)", symbol, meaning, "marker", symbol) for symbol, meaning in MARKERS.items()
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"file": pl.String, "column": pl.String, "meaning": pl.String, "unit": pl.String, "markers": pl.String},
+        orient="row",
+    )

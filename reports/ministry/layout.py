@@ -61,24 +61,33 @@ class Table:
     repeat_header: bool = True  # print the header row atop every page (not where the table is above charts)
 
 
-PROVIDER = (Column("provider_code", "Provider code", "code", 10),
-            Column("provider_name", "Provider name", "text", 56))
+PROVIDER = (Column("provider_code", "Provider code", "code", 10), Column("provider_name", "Provider name", "text", 56))
 # on the widest sheets the name wraps onto a second line rather than widen the page
 PROVIDER_WRAPPED = (PROVIDER[0], Column("provider_name", "Provider name", "text", 30, wrap=True))
 MEASURE_NAMES = {
-    "SL001R": "Initial contact, community sentences", "SL002R": "Initial contact, licence",
-    "SL003": "Initial sentence plan", "SL006R": "Unpaid work arranged", "SL016": "Breach pack quality",
-    "AE": "Breach referral timeliness", "AK": "Monthly contact",
+    "SL001R": "Initial contact, community sentences",
+    "SL002R": "Initial contact, licence",
+    "SL003": "Initial sentence plan",
+    "SL006R": "Unpaid work arranged",
+    "SL016": "Breach pack quality",
+    "AE": "Breach referral timeliness",
+    "AK": "Monthly contact",
     "successful_completion": "Successful completion (reported only)",
     "face_to_face_share": "Face-to-face share (reported only)",
     "high_risk_not_referred": "High risk not referred (reported only)",
 }
 # the words a symbols line uses; the line lists only the symbols its table shows (see workbook.symbols_line)
-SYMBOL_WORDS = {"[c]": "confidential", "[x]": "not available (no valid return, or not read)",
-                "[z]": "not applicable"}
+SYMBOL_WORDS = {"[c]": "confidential", "[x]": "not available (no valid return, or not read)", "[z]": "not applicable"}
 MEASURES = tuple(MEASURE_NAMES)
-STATUSES = ("Status: met", "Status: missed", "Status: insufficient volume", "Status: no valid return",
-            "Status: reported", "Status: not applicable", "Status: total")
+STATUSES = (
+    "Status: met",
+    "Status: missed",
+    "Status: insufficient volume",
+    "Status: no valid return",
+    "Status: reported",
+    "Status: not applicable",
+    "Status: total",
+)
 
 
 def _credit_words(row: dict) -> str | None:
@@ -97,113 +106,228 @@ def _not_applicable(_row: dict) -> str:
 def _no_submission(_row: dict) -> str:
     return "[x]"  # the provider sent nothing: not available
 
-SUMMARY = Table("Summary", "Summary", "Each provider at a glance", "summary", PROVIDER_WRAPPED + (
-    Column("type", "Type", "code", 6), Column("outcome", "Return", "text", 16, wrap=True),
-    Column("cases", "Cases (count)", "count", 9),
-    *(c for m in SUMMARY_MEASURES for c in (Column(f"{m}_performance", f"{m} (%)", "pct", 10,
-                                                   shade_key=f"{m}_status", notes=(m,)),
-                                            Column(f"{m}_status", f"{m} status", "text", 11, wrap=True,
-                                                   notes=STATUSES))),
-    Column("service_credits_gbp", "Service credits (£)", "money", 14, notes=("Service credit",)),
-    Column("outcome_payments_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
-    Column("net_adjustment_gbp", "Net adjustment (£)", "money", 14),
-), about=("One row per provider: the return that counts, each service level's performance (%) and status, and the "
-          "money.",
-          "Net adjustment = outcome payment minus applied service credits (waived and reinvested credits are not "
-          "deducted)."))
 
-SERVICE_LEVELS = Table("Service levels", "ServiceLevels", "Service levels by provider and measure", "service_levels",
-                       PROVIDER + (
-    Column("measure", "Measure code", "code", 22, notes=MEASURES), Column("measure_name", "Measure", "text", 36),
-    Column("numerator", "Numerator (count)", "count", 11), Column("denominator", "Denominator (count)", "count", 12,
-                                                                             notes=("Minimum volume",)),
-    Column("performance", "Performance (%)", "pct", 12, shade_key="status", notes=("Percentages",)),
-    Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
-    Column("status", "Status", "text", 18, notes=STATUSES),
-    Column("credit_gbp", "Service credit (£)", "money", 16, notes=("Service credit", "Money")),
-    Column("credit_decision", "Credit decision", "text", 20, wrap=True, notes=("Credit decision",),
-           words=_credit_words),
-), about=("One row per provider and measure, then the totals of all CRCs, all NPS divisions and England and Wales "
-          "(their performance is their own numerator over their own denominator).",
-          "Credit decision: applied, waived or reinvested for a credit line; \"not applicable\" where the measure "
-          "was met or had too few cases (its credit is 0.00 by the rule, so there is nothing to decide)."))
+SUMMARY = Table(
+    "Summary",
+    "Summary",
+    "Each provider at a glance",
+    "summary",
+    PROVIDER_WRAPPED
+    + (
+        Column("type", "Type", "code", 6),
+        Column("outcome", "Return", "text", 16, wrap=True),
+        Column("cases", "Cases (count)", "count", 9),
+        *(
+            c
+            for m in SUMMARY_MEASURES
+            for c in (
+                Column(f"{m}_performance", f"{m} (%)", "pct", 10, shade_key=f"{m}_status", notes=(m,)),
+                Column(f"{m}_status", f"{m} status", "text", 11, wrap=True, notes=STATUSES),
+            )
+        ),
+        Column("service_credits_gbp", "Service credits (£)", "money", 14, notes=("Service credit",)),
+        Column("outcome_payments_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
+        Column("net_adjustment_gbp", "Net adjustment (£)", "money", 14),
+    ),
+    about=(
+        "One row per provider: the return that counts, each service level's performance (%) and status, and the money.",
+        "Net adjustment = outcome payment minus applied service credits (waived and reinvested credits are not "
+        "deducted).",
+    ),
+)
 
-REOFFENDING = Table("Reoffending", "Reoffending", "Proven reoffending by provider and cohort quarter", "reoffending",
-                    PROVIDER + (
-    Column("cohort_quarter", "Cohort", "code", 8), Column("cohort_size", "Cohort size (people)", "count", 11),
-    Column("reoffenders", "Reoffenders (people)", "count", 12), Column("reoffences", "Reoffences (count)", "count", 11),
-    Column("binary_rate", "Binary rate (%)", "rate", 10, notes=("Binary rate",)),
-    Column("frequency_rate", "Frequency (reoffences per reoffender)", "dec3", 13, notes=("Frequency",)),
-    Column("mean_p1", "Mean p1 (%)", "rate", 10, notes=("Mean p1",)),
-    Column("adjusted_binary_rate", "Adjusted binary rate (%)", "rate", 11, notes=("Adjusted binary rate",)),
-    Column("baseline_binary_rate", "Baseline binary rate (%)", "rate", 11),
-    Column("baseline_frequency_rate", "Baseline frequency (reoffences per reoffender)", "dec2", 13),
-    Column("z", "z (standard deviations)", "dec4", 11, notes=("z",)),
-    Column("significance", "Significance", "text", 22, empty=_not_applicable),
-    Column("result", "Result", "text", 8, empty=_not_applicable),
-    Column("outcome_payment_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
-), about=("Interim results (follow-up not yet complete) are published with that label and never paid. Total rows "
-          "pool their providers' cohorts; adjusted rates, z, significance, result and payments have no pooled "
-          "meaning ([z]).",))
+SERVICE_LEVELS = Table(
+    "Service levels",
+    "ServiceLevels",
+    "Service levels by provider and measure",
+    "service_levels",
+    PROVIDER
+    + (
+        Column("measure", "Measure code", "code", 22, notes=MEASURES),
+        Column("measure_name", "Measure", "text", 36),
+        Column("numerator", "Numerator (count)", "count", 11),
+        Column("denominator", "Denominator (count)", "count", 12, notes=("Minimum volume",)),
+        Column("performance", "Performance (%)", "pct", 12, shade_key="status", notes=("Percentages",)),
+        Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
+        Column("status", "Status", "text", 18, notes=STATUSES),
+        Column("credit_gbp", "Service credit (£)", "money", 16, notes=("Service credit", "Money")),
+        Column(
+            "credit_decision", "Credit decision", "text", 20, wrap=True, notes=("Credit decision",), words=_credit_words
+        ),
+    ),
+    about=(
+        "One row per provider and measure, then the totals of all CRCs, all NPS divisions and England and Wales "
+        "(their performance is their own numerator over their own denominator).",
+        'Credit decision: applied, waived or reinvested for a credit line; "not applicable" where the measure '
+        "was met or had too few cases (its credit is 0.00 by the rule, so there is nothing to decide).",
+    ),
+)
 
-PAYMENTS = Table("Payments", "Payments", "Fees, service credits and outcome payments", "payments", PROVIDER + (
-    Column("quarterly_fee_gbp", "Quarterly fee (£)", "money", 16, notes=("Contract parameters",)),
-    Column("service_credits_gbp", "Service credits (£)", "money", 16, notes=("Service credit",)),
-    Column("credits_waived_gbp", "Waived (£)", "money", 14), Column("credits_reinvested_gbp", "Reinvested (£)", "money", 14),
-    Column("credits_applied_gbp", "Applied (£)", "money", 15),
-    Column("outcome_payments_gbp", "Outcome payments (£)", "money", 16, notes=("Outcome payment",)),
-    Column("net_gbp", "Net payable (£)", "money", 16, notes=("Money",)),
-), about=("Net payable = quarterly fee - applied service credits + outcome payments (final results only).",
-          "Service credits = waived + reinvested + applied = the sum of the provider's credit lines on the Service "
-          "levels sheet. NPS divisions have no service credits or outcome payments.",
-          "The last three rows are the totals of all CRCs, all NPS divisions and England and Wales (workbook only: "
-          "the CSV file has the providers' rows)."), totals=True)
+REOFFENDING = Table(
+    "Reoffending",
+    "Reoffending",
+    "Proven reoffending by provider and cohort quarter",
+    "reoffending",
+    PROVIDER
+    + (
+        Column("cohort_quarter", "Cohort", "code", 8),
+        Column("cohort_size", "Cohort size (people)", "count", 11),
+        Column("reoffenders", "Reoffenders (people)", "count", 12),
+        Column("reoffences", "Reoffences (count)", "count", 11),
+        Column("binary_rate", "Binary rate (%)", "rate", 10, notes=("Binary rate",)),
+        Column("frequency_rate", "Frequency (reoffences per reoffender)", "dec3", 13, notes=("Frequency",)),
+        Column("mean_p1", "Mean p1 (%)", "rate", 10, notes=("Mean p1",)),
+        Column("adjusted_binary_rate", "Adjusted binary rate (%)", "rate", 11, notes=("Adjusted binary rate",)),
+        Column("baseline_binary_rate", "Baseline binary rate (%)", "rate", 11),
+        Column("baseline_frequency_rate", "Baseline frequency (reoffences per reoffender)", "dec2", 13),
+        Column("z", "z (standard deviations)", "dec4", 11, notes=("z",)),
+        Column("significance", "Significance", "text", 22, empty=_not_applicable),
+        Column("result", "Result", "text", 8, empty=_not_applicable),
+        Column("outcome_payment_gbp", "Outcome payment (£)", "money", 14, notes=("Outcome payment",)),
+    ),
+    about=(
+        "Interim results (follow-up not yet complete) are published with that label and never paid. Total rows "
+        "pool their providers' cohorts; adjusted rates, z, significance, result and payments have no pooled "
+        "meaning ([z]).",
+    ),
+)
 
-DATA_QUALITY = Table("Data quality", "DataQuality", "Validation of the return that counts, by table", "data_quality",
-                     PROVIDER + (
-    Column("submission_id", "Submission ID", "id", 11, empty=_no_submission), Column("table", "Table", "code", 12),
-    Column("file", "File", "text", 40, wrap=True),
-    Column("rows", "Rows (count)", "count", 10),
-    Column("rejected_records", "Rejected records (count)", "count", 12, notes=("Rejection tolerance",)),
-    Column("errors", "Errors (count)", "count", 9), Column("warnings", "Warnings (count)", "count", 10),
-    Column("top_rules", "Most frequent rules (findings)", "text", 36, wrap=True, notes=("Most frequent rules",),
-           empty=lambda row: "none" if row.get("errors") is not None else "[x]"),
-    Column("rejected_because", "Rejected because", "text", 40, wrap=True, notes=("Rejection tolerance",),
-           empty=lambda row: "not rejected" if row.get("errors") is not None else "[x]"),
-), about=("The validation of each provider's return that counts (else its latest), per table, and for the return as "
-          "a whole (its files' names, files sent beside it). Rule definitions are in the provider return "
-          "specification.",))
+PAYMENTS = Table(
+    "Payments",
+    "Payments",
+    "Fees, service credits and outcome payments",
+    "payments",
+    PROVIDER
+    + (
+        Column("quarterly_fee_gbp", "Quarterly fee (£)", "money", 16, notes=("Contract parameters",)),
+        Column("service_credits_gbp", "Service credits (£)", "money", 16, notes=("Service credit",)),
+        Column("credits_waived_gbp", "Waived (£)", "money", 14),
+        Column("credits_reinvested_gbp", "Reinvested (£)", "money", 14),
+        Column("credits_applied_gbp", "Applied (£)", "money", 15),
+        Column("outcome_payments_gbp", "Outcome payments (£)", "money", 16, notes=("Outcome payment",)),
+        Column("net_gbp", "Net payable (£)", "money", 16, notes=("Money",)),
+    ),
+    about=(
+        "Net payable = quarterly fee - applied service credits + outcome payments (final results only).",
+        "Service credits = waived + reinvested + applied = the sum of the provider's credit lines on the Service "
+        "levels sheet. NPS divisions have no service credits or outcome payments.",
+        "The last three rows are the totals of all CRCs, all NPS divisions and England and Wales (workbook only: "
+        "the CSV file has the providers' rows).",
+    ),
+    totals=True,
+)
 
-SUBMISSIONS = Table("Submissions", "Submissions", "Submissions that make this return", "submissions",
-                    PROVIDER_WRAPPED + (
-    Column("submission_id", "Submission ID", "id", 11, empty=_no_submission),
-    Column("version", "Version (number)", "count", 9, empty=_no_submission),
-    Column("delivered_at", "Delivered (UTC)", "datetime", 17, notes=("Submission deadline",), empty=_no_submission),
-    Column("received_at", "Received (UTC)", "datetime", 17, empty=_no_submission),
-    Column("outcome", "Validation outcome", "text", 22, notes=("Rejection tolerance",),
-           empty=lambda row: "[x]" if row.get("submission_id") is None else "not yet validated"),
-    Column("counted", "Counts for the quarter", "text", 34),
-    Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True, empty=_no_submission),
-), about=("The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
-          "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
-          "test data. Each file's checksum is what sha256sum prints for the file the provider holds.",))
+DATA_QUALITY = Table(
+    "Data quality",
+    "DataQuality",
+    "Validation of the return that counts, by table",
+    "data_quality",
+    PROVIDER
+    + (
+        Column("submission_id", "Submission ID", "id", 11, empty=_no_submission),
+        Column("table", "Table", "code", 12),
+        Column("file", "File", "text", 40, wrap=True),
+        Column("rows", "Rows (count)", "count", 10),
+        Column("rejected_records", "Rejected records (count)", "count", 12, notes=("Rejection tolerance",)),
+        Column("errors", "Errors (count)", "count", 9),
+        Column("warnings", "Warnings (count)", "count", 10),
+        Column(
+            "top_rules",
+            "Most frequent rules (findings)",
+            "text",
+            36,
+            wrap=True,
+            notes=("Most frequent rules",),
+            empty=lambda row: "none" if row.get("errors") is not None else "[x]",
+        ),
+        Column(
+            "rejected_because",
+            "Rejected because",
+            "text",
+            40,
+            wrap=True,
+            notes=("Rejection tolerance",),
+            empty=lambda row: "not rejected" if row.get("errors") is not None else "[x]",
+        ),
+    ),
+    about=(
+        "The validation of each provider's return that counts (else its latest), per table, and for the return as "
+        "a whole (its files' names, files sent beside it). Rule definitions are in the provider return "
+        "specification.",
+    ),
+)
 
-CHART_DATA = Table("Charts", "ChartData", "Service levels of all CRCs together, against target", "chart_data", (
-    Column("measure", "Measure code", "code", 12, notes=SUMMARY_MEASURES), Column("measure_name", "Measure", "text", 34),
-    Column("performance", "All CRCs' performance (%)", "pct", 14, notes=("Percentages",)),
-    Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
-), about=("All CRCs' performance = all CRCs' numerators / all CRCs' denominators (the All CRCs rows of the Service "
-          "levels sheet; providers without a valid return have no counts). The second chart reads the Reoffending "
-          "sheet.",), repeat_header=False)
+SUBMISSIONS = Table(
+    "Submissions",
+    "Submissions",
+    "Submissions that make this return",
+    "submissions",
+    PROVIDER_WRAPPED
+    + (
+        Column("submission_id", "Submission ID", "id", 11, empty=_no_submission),
+        Column("version", "Version (number)", "count", 9, empty=_no_submission),
+        Column("delivered_at", "Delivered (UTC)", "datetime", 17, notes=("Submission deadline",), empty=_no_submission),
+        Column("received_at", "Received (UTC)", "datetime", 17, empty=_no_submission),
+        Column(
+            "outcome",
+            "Validation outcome",
+            "text",
+            22,
+            notes=("Rejection tolerance",),
+            empty=lambda row: "[x]" if row.get("submission_id") is None else "not yet validated",
+        ),
+        Column("counted", "Counts for the quarter", "text", 34),
+        Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True, empty=_no_submission),
+    ),
+    about=(
+        "The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
+        "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
+        "test data. Each file's checksum is what sha256sum prints for the file the provider holds.",
+    ),
+)
 
-NOTES = Table("Notes", "Notes", "What the figures mean", "notes", (
-    Column("note", "Note number", "text", 12), Column("item", "Item", "text", 26),
-    Column("meaning", "Meaning", "text", 100, wrap=True),
-), about=("The tables refer to these notes by number, as [note N] in a column heading.",))
+CHART_DATA = Table(
+    "Charts",
+    "ChartData",
+    "Service levels of all CRCs together, against target",
+    "chart_data",
+    (
+        Column("measure", "Measure code", "code", 12, notes=SUMMARY_MEASURES),
+        Column("measure_name", "Measure", "text", 34),
+        Column("performance", "All CRCs' performance (%)", "pct", 14, notes=("Percentages",)),
+        Column("target", "Target (%)", "pct", 9, notes=("Targets",)),
+    ),
+    about=(
+        "All CRCs' performance = all CRCs' numerators / all CRCs' denominators (the All CRCs rows of the Service "
+        "levels sheet; providers without a valid return have no counts). The second chart reads the Reoffending "
+        "sheet.",
+    ),
+    repeat_header=False,
+)
 
-CONTENTS = Table("Contents", "Contents", "Contents", "contents", (
-    Column("sheet", "Worksheet", "text", 18), Column("holds", "What it holds", "text", 100, wrap=True),
-))
+NOTES = Table(
+    "Notes",
+    "Notes",
+    "What the figures mean",
+    "notes",
+    (
+        Column("note", "Note number", "text", 12),
+        Column("item", "Item", "text", 26),
+        Column("meaning", "Meaning", "text", 100, wrap=True),
+    ),
+    about=("The tables refer to these notes by number, as [note N] in a column heading.",),
+)
+
+CONTENTS = Table(
+    "Contents",
+    "Contents",
+    "Contents",
+    "contents",
+    (
+        Column("sheet", "Worksheet", "text", 18),
+        Column("holds", "What it holds", "text", 100, wrap=True),
+    ),
+)
 
 TABLES = (SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, SUBMISSIONS, CHART_DATA, NOTES)
 SHEETS = ("Cover", "Contents", *(t.sheet for t in TABLES))

@@ -36,11 +36,21 @@ from reports.ministry.tidy import CONFIDENTIAL, MARKED, NOT_APPLICABLE, SUMMARY_
 HIDDEN = CONFIDENTIAL
 Cell = tuple[str, int, str]  # (table, row index, column)
 
-PEOPLE = {"service_levels": ("numerator", "denominator"), "reoffending": ("cohort_size", "reoffenders", "reoffences"),
-          "data_quality": ("rows",), "summary": ("cases",)}
+PEOPLE = {
+    "service_levels": ("numerator", "denominator"),
+    "reoffending": ("cohort_size", "reoffenders", "reoffences"),
+    "data_quality": ("rows",),
+    "summary": ("cases",),
+}
 DERIVED_REOFFENDING = ("binary_rate", "frequency_rate", "mean_p1", "adjusted_binary_rate", "z", "outcome_payment_gbp")
-SIGNED = {("payments", "net_gbp"), ("payments", "outcome_payments_gbp"), ("reoffending", "outcome_payment_gbp"),
-          ("summary", "outcome_payments_gbp"), ("summary", "net_adjustment_gbp"), ("reoffending", "z")}
+SIGNED = {
+    ("payments", "net_gbp"),
+    ("payments", "outcome_payments_gbp"),
+    ("reoffending", "outcome_payment_gbp"),
+    ("summary", "outcome_payments_gbp"),
+    ("summary", "net_adjustment_gbp"),
+    ("reoffending", "z"),
+}
 # a measure whose numerator a validation rule counts too, on the provider's table as sent: the table's
 # warnings and its most frequent rules (where the rule's count is listed, or bounded by the third's) include it
 LINKED = {"high_risk_not_referred": ("cases", "CAS-017")}
@@ -53,8 +63,11 @@ def small(value) -> bool:
     return value is not None and not isinstance(value, str) and 1 <= value <= 4
 
 
-def protect(values: dict[Hashable, int | None], groups: Sequence[tuple[Hashable, Sequence[Hashable]]],
-            primary: set | None = None) -> set:
+def protect(
+    values: dict[Hashable, int | None],
+    groups: Sequence[tuple[Hashable, Sequence[Hashable]]],
+    primary: set | None = None,
+) -> set:
     """One table with its totals: primary cells (1 to 4, or as given), then secondary until no group
     (total, parts) has exactly one hidden member. The complement is the smallest non-zero visible part
     (ties by key), which loses the least information; the total when no part will do.
@@ -65,8 +78,11 @@ def protect(values: dict[Hashable, int | None], groups: Sequence[tuple[Hashable,
     keys = {("t", 0, str(k)): k for k in values}
     for total, parts in groups:
         release.equation({("t", 0, str(total)): -1, **{("t", 0, str(p)): 1 for p in parts}})
-    first = {("t", 0, str(k)) for k in primary} if primary is not None else {
-        c for c, v in release.values.items() if small(v)}
+    first = (
+        {("t", 0, str(k)) for k in primary}
+        if primary is not None
+        else {c for c, v in release.values.items() if small(v)}
+    )
     return {keys[c] for c in release.protect(first) if c in keys}
 
 
@@ -110,13 +126,22 @@ class Release:
         (a contract term, or a figure its published rule decides) cannot be hidden. The smallest non-zero
         member comes first, which loses the least information.
         """
+
         def magnitude(cell):
             value = self.values[cell]
             return abs(Decimal(value)) if value is not None else Decimal(0)
 
-        members = sorted((c for c in equation if c not in hidden and c not in self.fixed
-                          and self.values.get(c) is not None and not self._zero_count(c)),
-                         key=lambda c: (magnitude(c) == 0, magnitude(c), c in self.derived, str(c)))
+        members = sorted(
+            (
+                c
+                for c in equation
+                if c not in hidden
+                and c not in self.fixed
+                and self.values.get(c) is not None
+                and not self._zero_count(c)
+            ),
+            key=lambda c: (magnitude(c) == 0, magnitude(c), c in self.derived, str(c)),
+        )
         return [set(self.derived.get(c) or {c}) for c in members]
 
     def _protect_one(self, hidden: set[Cell], pinned: list[Cell]) -> set[Cell] | None:
@@ -151,8 +176,10 @@ class Release:
                 return hidden
             grown = self._protect_one(hidden, pinned)
             if grown is None:
-                raise RuntimeError(f"disclosure control cannot protect {pinned[0]}: every other cell of its "
-                                   "identities is fixed by the contract or a published rule")
+                raise RuntimeError(
+                    f"disclosure control cannot protect {pinned[0]}: every other cell of its "
+                    "identities is fixed by the contract or a published rule"
+                )
             hidden = grown
         raise RuntimeError("disclosure control did not settle")
 
@@ -248,12 +275,15 @@ def model(tables: dict[str, pl.DataFrame]) -> Release:
         counts = {("reoffending", i, c) for c in PEOPLE["reoffending"]}
         for column in DERIVED_REOFFENDING:
             release.derived[("reoffending", i, column)] = counts
-        release.derived[("reoffending", i, "binary_rate")] = _sources(release, "reoffending", i, "reoffenders",
-                                                                      PEOPLE["reoffending"])
+        release.derived[("reoffending", i, "binary_rate")] = _sources(
+            release, "reoffending", i, "reoffenders", PEOPLE["reoffending"]
+        )
         if not _paid_by_rule(row):  # 0.00 by the published rule, whatever the counts
             del release.derived[("reoffending", i, "outcome_payment_gbp")]
             release.fixed.add(("reoffending", i, "outcome_payment_gbp"))
-        release.fixed.update({("reoffending", i, "baseline_binary_rate"), ("reoffending", i, "baseline_frequency_rate")})
+        release.fixed.update(
+            {("reoffending", i, "baseline_binary_rate"), ("reoffending", i, "baseline_frequency_rate")}
+        )
     _money(release, rows)
     _summary(release, rows)
     for i, _ in enumerate(rows["data_quality"]):
@@ -278,8 +308,13 @@ def _linked(release: Release, rows: dict[str, list[dict]]) -> None:
             release.at_most.append((numerator, ("data_quality", q, "warnings")))
         if measure == "face_to_face_share" and (code, "contacts") in quality:
             q = quality[(code, "contacts")]
-            release.equation({("service_levels", i, "denominator"): -1, ("data_quality", q, "rows"): 1,
-                              ("data_quality", q, "rejected_records"): -1})
+            release.equation(
+                {
+                    ("service_levels", i, "denominator"): -1,
+                    ("data_quality", q, "rows"): 1,
+                    ("data_quality", q, "rejected_records"): -1,
+                }
+            )
 
 
 def _sources(release: Release, name: str, i: int, numerator: str, counts) -> set[Cell]:
@@ -293,8 +328,11 @@ def _paid_by_rule(row: dict) -> bool:
     """Only a CRC's final, significant result can be paid (or deducted); any other is 0.00 by the Notes."""
     from reports.ministry.tidy import provider_type
 
-    return (provider_type(row["provider_code"]) == "CRC" and row.get("result") == "final"
-            and str(row.get("significance") or "").startswith("significant"))
+    return (
+        provider_type(row["provider_code"]) == "CRC"
+        and row.get("result") == "final"
+        and str(row.get("significance") or "").startswith("significant")
+    )
 
 
 def _counts(release: Release, rows: list[dict], name: str, by: tuple[str, ...], counts: tuple[str, ...]) -> None:
@@ -315,35 +353,62 @@ def _counts(release: Release, rows: list[dict], name: str, by: tuple[str, ...], 
         for column in counts:
             for kind in ("CRC", "NPS"):
                 if kind in total:
-                    release.equation({(name, total[kind], column): -1,
-                                      **{(name, i, column): 1 for i in members.get(kind, [])}})
+                    release.equation(
+                        {(name, total[kind], column): -1, **{(name, i, column): 1 for i in members.get(kind, [])}}
+                    )
             if "ALL" in total:
-                release.equation({(name, total["ALL"], column): -1,
-                                  **{(name, total[k], column): 1 for k in ("CRC", "NPS") if k in total}})
+                release.equation(
+                    {
+                        (name, total["ALL"], column): -1,
+                        **{(name, total[k], column): 1 for k in ("CRC", "NPS") if k in total},
+                    }
+                )
 
 
 def _money(release: Release, rows: dict[str, list[dict]]) -> None:
     """A provider's credit lines, their total and its split, the net, and the outcome payment it is paid."""
-    final = {r["provider_code"]: i for i, r in enumerate(rows["reoffending"])
-             if r["provider_code"] not in TOTALS and r.get("result") == "final"}
+    final = {
+        r["provider_code"]: i
+        for i, r in enumerate(rows["reoffending"])
+        if r["provider_code"] not in TOTALS and r.get("result") == "final"
+    }
     for p, pay in enumerate(rows["payments"]):
         code = pay["provider_code"]
         if pay["service_credits_gbp"] is None:
             continue
-        lines = [(i, r.get("credit_decision")) for i, r in enumerate(rows["service_levels"])
-                 if r["provider_code"] == code and r["credit_gbp"] is not None]
-        release.equation({("payments", p, "service_credits_gbp"): -1,
-                          **{("service_levels", i, "credit_gbp"): 1 for i, _ in lines}})
+        lines = [
+            (i, r.get("credit_decision"))
+            for i, r in enumerate(rows["service_levels"])
+            if r["provider_code"] == code and r["credit_gbp"] is not None
+        ]
+        release.equation(
+            {("payments", p, "service_credits_gbp"): -1, **{("service_levels", i, "credit_gbp"): 1 for i, _ in lines}}
+        )
         for decision, column in DECISIONS.items():
-            release.equation({("payments", p, column): -1,
-                              **{("service_levels", i, "credit_gbp"): 1 for i, d in lines if d == decision}})
-        release.equation({("payments", p, "service_credits_gbp"): -1,
-                          **{("payments", p, column): 1 for column in DECISIONS.values()}})
-        release.equation({("payments", p, "net_gbp"): -1, ("payments", p, "quarterly_fee_gbp"): 1,
-                          ("payments", p, "credits_applied_gbp"): -1, ("payments", p, "outcome_payments_gbp"): 1})
+            release.equation(
+                {
+                    ("payments", p, column): -1,
+                    **{("service_levels", i, "credit_gbp"): 1 for i, d in lines if d == decision},
+                }
+            )
+        release.equation(
+            {
+                ("payments", p, "service_credits_gbp"): -1,
+                **{("payments", p, column): 1 for column in DECISIONS.values()},
+            }
+        )
+        release.equation(
+            {
+                ("payments", p, "net_gbp"): -1,
+                ("payments", p, "quarterly_fee_gbp"): 1,
+                ("payments", p, "credits_applied_gbp"): -1,
+                ("payments", p, "outcome_payments_gbp"): 1,
+            }
+        )
         if code in final:
-            release.equation({("payments", p, "outcome_payments_gbp"): -1,
-                              ("reoffending", final[code], "outcome_payment_gbp"): 1})
+            release.equation(
+                {("payments", p, "outcome_payments_gbp"): -1, ("reoffending", final[code], "outcome_payment_gbp"): 1}
+            )
 
 
 def _summary(release: Release, rows: dict[str, list[dict]]) -> None:
@@ -355,20 +420,37 @@ def _summary(release: Release, rows: dict[str, list[dict]]) -> None:
         code = row["provider_code"]
         for m in SUMMARY_MEASURES:
             if (code, m) in level:
-                release.derived[("summary", s, f"{m}_performance")] = {("service_levels", level[(code, m)], "performance")}
+                release.derived[("summary", s, f"{m}_performance")] = {
+                    ("service_levels", level[(code, m)], "performance")
+                }
         for column in ("service_credits_gbp", "outcome_payments_gbp"):
             release.derived[("summary", s, column)] = {("payments", pay[code], column)}
-        release.equation({("summary", s, "net_adjustment_gbp"): -1, ("payments", pay[code], "outcome_payments_gbp"): 1,
-                          ("payments", pay[code], "credits_applied_gbp"): -1})
+        release.equation(
+            {
+                ("summary", s, "net_adjustment_gbp"): -1,
+                ("payments", pay[code], "outcome_payments_gbp"): 1,
+                ("payments", pay[code], "credits_applied_gbp"): -1,
+            }
+        )
         if row["cases"] is not None and code in quality:
             q = quality[code]
-            release.equation({("summary", s, "cases"): -1, ("data_quality", q, "rows"): 1,
-                              ("data_quality", q, "rejected_records"): -1})
+            release.equation(
+                {
+                    ("summary", s, "cases"): -1,
+                    ("data_quality", q, "rows"): 1,
+                    ("data_quality", q, "rejected_records"): -1,
+                }
+            )
 
 
 def primary(release: Release, tables: dict[str, pl.DataFrame]) -> set[Cell]:
-    return {(name, i, column) for name, columns in PEOPLE.items() for column in columns
-            for i, value in enumerate(tables[name][column].to_list()) if small(value)}
+    return {
+        (name, i, column)
+        for name, columns in PEOPLE.items()
+        for column in columns
+        for i, value in enumerate(tables[name][column].to_list())
+        if small(value)
+    }
 
 
 def hidden_cells(tables: dict[str, pl.DataFrame]) -> set[Cell]:
@@ -387,8 +469,10 @@ def apply(tables: dict[str, pl.DataFrame], hidden: set[Cell]) -> dict[str, pl.Da
             if not rows:
                 continue
             hit = pl.int_range(pl.len()).is_in(rows)
-            exprs += [pl.when(hit).then(None).otherwise(pl.col(column)).alias(column),
-                      pl.when(hit).then(pl.lit(HIDDEN)).otherwise(pl.col(marker(column))).alias(marker(column))]
+            exprs += [
+                pl.when(hit).then(None).otherwise(pl.col(column)).alias(column),
+                pl.when(hit).then(pl.lit(HIDDEN)).otherwise(pl.col(marker(column))).alias(marker(column)),
+            ]
         for column in TEXT.get(name, ()):
             values = frame[column].to_list()
             rows = sorted(i for (t, i, c) in hidden if t == name and c == column and values[i] is not None)

@@ -30,12 +30,13 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.series import SeriesLabel
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.table import Table as ExcelTable
 from openpyxl.worksheet.table import TableStyleInfo
 
+from probation_returns.files.xlsx import reproducible
 from reports.ministry.layout import (
     CHART_DATA,
     CONTENTS,
@@ -49,7 +50,6 @@ from reports.ministry.layout import (
     Table,
 )
 from reports.ministry.tidy import TOTALS, marker, provider_type
-from probation_returns.files.xlsx import reproducible
 
 MARKING = "OFFICIAL-SENSITIVE"
 PUBLICATION_MARKING = "OFFICIAL: publication version (small counts suppressed)"
@@ -87,6 +87,8 @@ def note_ref(numbers: list[int]) -> str:
             runs.append(f"{start}" if start == a else f"{start}, {a}" if a == start + 1 else f"{start} to {a}")
             start = b
     return f"[{'note' if len(numbers) == 1 else 'notes'} {', '.join(runs)}]"
+
+
 STYLE = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
 
 
@@ -96,7 +98,7 @@ def _value(value, kind: str):
         return None
     if kind in ("datetime", "date") and isinstance(value, str):  # ISO 8601 in UTC
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
         return moment.date() if kind == "date" else moment
     if kind in NUMERIC_KINDS and isinstance(value, str):
         value = Decimal(value)
@@ -218,8 +220,9 @@ def symbols_line(shown: set, notes: dict[str, int]) -> str | None:
     used = [s for s in SYMBOLS if s in shown]
     if not used:
         return None
-    refs = [notes[s] for s in used if s in notes] + ([notes["Disclosure control"]]
-                                                     if "[c]" in used and "Disclosure control" in notes else [])
+    refs = [notes[s] for s in used if s in notes] + (
+        [notes["Disclosure control"]] if "[c]" in used and "Disclosure control" in notes else []
+    )
     words = ", ".join(f"{s} {SYMBOL_WORDS[s]}" for s in used)
     return f"Symbols in this table: {words} {note_ref(refs)}".rstrip() + "."
 
@@ -250,8 +253,11 @@ def with_totals(table: Table, rows: list[dict]) -> list[dict]:
     out = list(rows)
     for code, kinds in groups.items():
         parts = [r for r in rows if provider_type(r["provider_code"]) in kinds]
-        total = {"quarter": parts[0].get("quarter") if parts else None, "provider_code": code,
-                 "provider_name": TOTALS[code]}
+        total = {
+            "quarter": parts[0].get("quarter") if parts else None,
+            "provider_code": code,
+            "provider_name": TOTALS[code],
+        }
         for column in table.columns:
             if column.kind not in NUMERIC_KINDS:
                 continue
@@ -264,8 +270,17 @@ def with_totals(table: Table, rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_table(ws, table: Table, rows: list[dict], *, title: str, marking: str, footer: str,
-                about: tuple[str, ...] | None = None, notes: dict[str, int] | None = None) -> tuple[int, int]:
+def write_table(
+    ws,
+    table: Table,
+    rows: list[dict],
+    *,
+    title: str,
+    marking: str,
+    footer: str,
+    about: tuple[str, ...] | None = None,
+    notes: dict[str, int] | None = None,
+) -> tuple[int, int]:
     """Title block, then the table as a named Excel table; returns (header row, last row).
 
     ``notes`` numbers the Notes items (item -> N): headings refer to them as [note N].
@@ -278,14 +293,20 @@ def write_table(ws, table: Table, rows: list[dict], *, title: str, marking: str,
     headings = [f"{c.heading} {note_ref([notes[k] for k in c.notes if k in notes])}".strip() for c in table.columns]
     widths = _width(table, cells, headings)
     points = _points(list(widths.values()))
-    header = _title(ws, title, marking, (*(table.about if about is None else about), *([line] if line else [])),
-                    _chars(points)) + 1
+    header = (
+        _title(
+            ws, title, marking, (*(table.about if about is None else about), *([line] if line else [])), _chars(points)
+        )
+        + 1
+    )
     for i, (column, heading) in enumerate(zip(table.columns, headings), start=1):
         cell = ws.cell(row=header, column=i, value=heading)
         cell.font, cell.alignment = BOLD, HEADING_RIGHT if column.kind in NUMERIC_KINDS else HEADING
         ws.column_dimensions[get_column_letter(i)].width = widths[column.key]
     # room for the longest heading as wrapped (neither openpyxl nor LibreOffice sizes a set row on its own)
-    ws.row_dimensions[header].height = 15 * max(2, *(_lines(h, widths[c.key], True) for h, c in zip(headings, table.columns)))
+    ws.row_dimensions[header].height = 15 * max(
+        2, *(_lines(h, widths[c.key], True) for h, c in zip(headings, table.columns))
+    )
     for offset, (row, values) in enumerate(zip(rows, cells), start=1):
         wrapped = [_lines(str(v or ""), widths[c.key]) for c, v in zip(table.columns, values) if c.wrap]
         if wrapped and max(wrapped) > 1:
@@ -303,24 +324,47 @@ def write_table(ws, table: Table, rows: list[dict], *, title: str, marking: str,
     return header, last
 
 
-def write_cover(ws, *, quarter: str, publication: bool, marking: str, footer: str,
-                provenance: list[tuple[str, object]], released: dt.date | None = None,
-                notes: dict[str, int] | None = None) -> None:
+def write_cover(
+    ws,
+    *,
+    quarter: str,
+    publication: bool,
+    marking: str,
+    footer: str,
+    provenance: list[tuple[str, object]],
+    released: dt.date | None = None,
+    notes: dict[str, int] | None = None,
+) -> None:
     """What the release is, when and who to ask, and where it came from: labels in A, values in B (dates as dates)."""
     notes = notes or {}
     hiding = note_ref([notes[k] for k in ("[c]", "Disclosure control") if k in notes])
-    copy = (f"Publication copy: counts of people from 1 to 4, and figures that would reveal them, are shown as [c] "
-            f"{hiding}".rstrip() + "." if publication else "Internal copy for contract managers: not for publication (the publication copy "
-            "hides small counts).")
-    about = (f"Contract performance of the 21 Community Rehabilitation Companies (CRCs) and 7 National Probation "
-             f"Service (NPS) divisions for {quarter}: service levels, proven reoffending, service credits and "
-             "outcome payments, and the quality of the data each provider returned.", copy,
-             "The same tables are published as CSV files with a data dictionary (data_dictionary.csv) and a "
-             + ("manifest (manifest.json) in the same folder: the build, the software, parameter and rules versions "
-                "and the SHA-256 checksum of each other file of the publication folder." if publication else
-                "manifest of every file's checksum (manifest.json)."), "Contents: see the Contents sheet.")
-    r = _title(ws, f"Ministry return {quarter}: probation contract performance", marking, about,
-               _chars(_points([26, 90]))) + 1
+    copy = (
+        f"Publication copy: counts of people from 1 to 4, and figures that would reveal them, are shown as [c] "
+        f"{hiding}".rstrip()
+        + "."
+        if publication
+        else "Internal copy for contract managers: not for publication (the publication copy hides small counts)."
+    )
+    about = (
+        f"Contract performance of the 21 Community Rehabilitation Companies (CRCs) and 7 National Probation "
+        f"Service (NPS) divisions for {quarter}: service levels, proven reoffending, service credits and "
+        "outcome payments, and the quality of the data each provider returned.",
+        copy,
+        "The same tables are published as CSV files with a data dictionary (data_dictionary.csv) and a "
+        + (
+            "manifest (manifest.json) in the same folder: the build, the software, parameter and rules versions "
+            "and the SHA-256 checksum of each other file of the publication folder."
+            if publication
+            else "manifest of every file's checksum (manifest.json)."
+        ),
+        "Contents: see the Contents sheet.",
+    )
+    r = (
+        _title(
+            ws, f"Ministry return {quarter}: probation contract performance", marking, about, _chars(_points([26, 90]))
+        )
+        + 1
+    )
     ws.cell(row=r, column=1, value="Release").font = BOLD
     release = [("Release date", released)] if released else []
     for label, value in (*release, ("Contact", contact())):
@@ -332,8 +376,13 @@ def write_cover(ws, *, quarter: str, publication: bool, marking: str, footer: st
     for label, value in provenance:
         r += 1
         _put(ws, r, 1, label)
-        kind = "datetime" if isinstance(value, dt.datetime) else "date" if isinstance(value, dt.date) else (
-            "id" if isinstance(value, int) else "text")
+        kind = (
+            "datetime"
+            if isinstance(value, dt.datetime)
+            else "date"
+            if isinstance(value, dt.date)
+            else ("id" if isinstance(value, int) else "text")
+        )
         _put(ws, r, 2, value, kind).alignment = FIRST  # a value beside its label, not a column of numbers
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 90
@@ -361,8 +410,15 @@ def _as_dashes(chart: LineChart, colour: str) -> LineChart:
     return chart
 
 
-def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[dict], reoffending_header: int,
-            crc_codes: set[str]) -> list[str]:
+def _charts(
+    ws,
+    header: int,
+    last: int,
+    reoffending_ws,
+    reoffending_rows: list[dict],
+    reoffending_header: int,
+    crc_codes: set[str],
+) -> list[str]:
     """Service levels of all CRCs against target; each CRC's adjusted binary rate against its baseline.
 
     Both charts sit below the chart data (so the sheet prints one A4 page wide), each printed on a page of
@@ -390,10 +446,14 @@ def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[d
     bars.height, bars.width = 7, 18
     ws.row_breaks.append(Break(id=last))  # each chart printed whole, on a page of its own after the table
     ws.add_chart(bars, f"A{last + 2}")
-    alt = ["Column chart: each service level's performance for all CRCs together as a column, with its target "
-           "marked as a red dash. The figures are in the table above the chart."]
+    alt = [
+        "Column chart: each service level's performance for all CRCs together as a column, with its target "
+        "marked as a red dash. The figures are in the table above the chart."
+    ]
 
-    crc_rows = [i for i, r in enumerate(reoffending_rows, start=reoffending_header + 1) if r["provider_code"] in crc_codes]
+    crc_rows = [
+        i for i, r in enumerate(reoffending_rows, start=reoffending_header + 1) if r["provider_code"] in crc_codes
+    ]
     if not crc_rows:
         return alt
     first, end = min(crc_rows), max(crc_rows)
@@ -416,9 +476,11 @@ def _charts(ws, header: int, last: int, reoffending_ws, reoffending_rows: list[d
     rates.height, rates.width = 9, 18
     ws.row_breaks.append(Break(id=last + 17))
     ws.add_chart(rates, f"A{last + 19}")
-    alt.append("Column chart: for each CRC with a reoffending cohort, its case-mix adjusted binary reoffending rate "
-               "as a column, with its contractual baseline rate marked as a black dash. The figures are on the "
-               "Reoffending sheet.")
+    alt.append(
+        "Column chart: for each CRC with a reoffending cohort, its case-mix adjusted binary reoffending rate "
+        "as a column, with its contractual baseline rate marked as a black dash. The figures are on the "
+        "Reoffending sheet."
+    )
     return alt
 
 
@@ -431,15 +493,25 @@ def _with_alt_text(data: bytes, texts: list[str]) -> bytes:
             if info.filename.startswith("xl/drawings/drawing") and info.filename.endswith(".xml"):
                 text = body.decode("utf-8")
                 for n, alt in enumerate(texts, start=1):
-                    text = re.sub(rf'(<(?:\w+:)?cNvPr id="{n}" name="Chart {n}")', rf"\1 descr={quoteattr(alt)}",
-                                  text, count=1)
+                    text = re.sub(
+                        rf'(<(?:\w+:)?cNvPr id="{n}" name="Chart {n}")', rf"\1 descr={quoteattr(alt)}", text, count=1
+                    )
                 body = text.encode("utf-8")
             dst.writestr(info, body)
     return out.getvalue()
 
 
-def write_workbook(path: Path, tables: dict[str, list[dict]], *, quarter: str, build: int, built_at: dt.datetime,
-                   provenance: list[tuple[str, object]], publication: bool, crc_codes: set[str]) -> None:
+def write_workbook(
+    path: Path,
+    tables: dict[str, list[dict]],
+    *,
+    quarter: str,
+    build: int,
+    built_at: dt.datetime,
+    provenance: list[tuple[str, object]],
+    publication: bool,
+    crc_codes: set[str],
+) -> None:
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.creator = "probation-returns"
@@ -449,17 +521,41 @@ def write_workbook(path: Path, tables: dict[str, list[dict]], *, quarter: str, b
     footer = f"Ministry return {quarter}, build {build}" + (" (publication)" if publication else "")
     released = built_at.astimezone(ZoneInfo("Europe/London")).date()  # the release date is the build's (UK) date
     notes = {row["item"]: int(row["note"].removeprefix("note ")) for row in tables["notes"]}
-    write_cover(wb.create_sheet("Cover"), quarter=quarter, publication=publication, marking=marking, footer=footer,
-                provenance=provenance, released=released, notes=notes)
+    write_cover(
+        wb.create_sheet("Cover"),
+        quarter=quarter,
+        publication=publication,
+        marking=marking,
+        footer=footer,
+        provenance=provenance,
+        released=released,
+        notes=notes,
+    )
     contents = wb.create_sheet("Contents")
     placed = {}
     for table in TABLES:
         ws = wb.create_sheet(table.sheet)
-        placed[table.sheet] = (ws, *write_table(ws, table, tables[table.frame], title=f"{table.title}, {quarter}",
-                                                marking=marking, footer=footer, notes=notes))
-    header, last = write_table(contents, CONTENTS, tables["contents"], title=f"Contents: ministry return {quarter}",
-                               marking=marking, footer=footer,
-                               about=("This workbook has one table per worksheet. Select a worksheet's name to go to it.",))
+        placed[table.sheet] = (
+            ws,
+            *write_table(
+                ws,
+                table,
+                tables[table.frame],
+                title=f"{table.title}, {quarter}",
+                marking=marking,
+                footer=footer,
+                notes=notes,
+            ),
+        )
+    header, last = write_table(
+        contents,
+        CONTENTS,
+        tables["contents"],
+        title=f"Contents: ministry return {quarter}",
+        marking=marking,
+        footer=footer,
+        about=("This workbook has one table per worksheet. Select a worksheet's name to go to it.",),
+    )
     _link_contents(contents, header, last)
     chart_ws, chart_header, chart_last = placed["Charts"]
     re_ws, re_header, _ = placed["Reoffending"]
@@ -467,5 +563,5 @@ def write_workbook(path: Path, tables: dict[str, list[dict]], *, quarter: str, b
     buffer = io.BytesIO()
     wb.save(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = built_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    stamp = built_at.astimezone(dt.UTC).replace(tzinfo=None)
     path.write_bytes(reproducible(_with_alt_text(buffer.getvalue(), alt), stamp))

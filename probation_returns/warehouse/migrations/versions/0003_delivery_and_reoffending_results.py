@@ -6,6 +6,7 @@ results, so a separate copy could only disagree with them.
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -39,12 +40,17 @@ def upgrade() -> None:
         sa.Column("frequency_payment_gbp", sa.Numeric(14, 2), nullable=False),
         sa.Column("parameter_version", sa.String(length=40), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["provider_code"], ["providers.code"],
-                                name=op.f("fk_reoffending_results_provider_code_providers")),
-        sa.ForeignKeyConstraint(["submission_id"], ["submissions.id"],
-                                name=op.f("fk_reoffending_results_submission_id_submissions")),
-        sa.ForeignKeyConstraint(["extract_id"], ["reoffending_extracts.id"],
-                                name=op.f("fk_reoffending_results_extract_id_reoffending_extracts")),
+        sa.ForeignKeyConstraint(
+            ["provider_code"], ["providers.code"], name=op.f("fk_reoffending_results_provider_code_providers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["submission_id"], ["submissions.id"], name=op.f("fk_reoffending_results_submission_id_submissions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["extract_id"],
+            ["reoffending_extracts.id"],
+            name=op.f("fk_reoffending_results_extract_id_reoffending_extracts"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reoffending_results")),
     )
     op.create_index("ix_reoffending_results_quarter_provider", "reoffending_results", ["quarter", "provider_code"])
@@ -66,9 +72,12 @@ def downgrade() -> None:
         sa.Column("extract_id", sa.Integer(), nullable=True),
         sa.Column("parameter_version", sa.String(length=40), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["extract_id"], ["reoffending_extracts.id"],
-                                name=op.f("fk_payments_extract_id_reoffending_extracts")),
-        sa.ForeignKeyConstraint(["provider_code"], ["providers.code"], name=op.f("fk_payments_provider_code_providers")),
+        sa.ForeignKeyConstraint(
+            ["extract_id"], ["reoffending_extracts.id"], name=op.f("fk_payments_extract_id_reoffending_extracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["provider_code"], ["providers.code"], name=op.f("fk_payments_provider_code_providers")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
     op.create_index("ix_payments_quarter", "payments", ["quarter"])

@@ -11,6 +11,7 @@ the files that were not part of the return.
 Revision ID: 0005
 Revises: 0004
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -42,23 +43,35 @@ def upgrade() -> None:
     """)
 
     with op.batch_alter_table("measures") as batch:
-        batch.alter_column("measure", type_=sa.String(length=40), existing_type=sa.String(length=20),
-                           existing_nullable=False)
+        batch.alter_column(
+            "measure", type_=sa.String(length=40), existing_type=sa.String(length=20), existing_nullable=False
+        )
         batch.drop_index("ix_measures_quarter_provider")
-        batch.create_unique_constraint(op.f("uq_measures_quarter_provider_code_measure"),
-                                       ["quarter", "provider_code", "measure"])
+        batch.create_unique_constraint(
+            op.f("uq_measures_quarter_provider_code_measure"), ["quarter", "provider_code", "measure"]
+        )
     with op.batch_alter_table("credits") as batch:
-        batch.alter_column("measure", type_=sa.String(length=40), existing_type=sa.String(length=20),
-                           existing_nullable=False)
-    op.create_index("uq_credits_current", "credits", ["quarter", "provider_code", "measure"], unique=True,
-                    postgresql_where=sa.text("replaced_at IS NULL"), sqlite_where=sa.text("replaced_at IS NULL"))
+        batch.alter_column(
+            "measure", type_=sa.String(length=40), existing_type=sa.String(length=20), existing_nullable=False
+        )
+    op.create_index(
+        "uq_credits_current",
+        "credits",
+        ["quarter", "provider_code", "measure"],
+        unique=True,
+        postgresql_where=sa.text("replaced_at IS NULL"),
+        sqlite_where=sa.text("replaced_at IS NULL"),
+    )
     with op.batch_alter_table("reoffending_results") as batch:
         batch.drop_index("ix_reoffending_results_quarter_provider")
-        batch.create_unique_constraint(op.f("uq_reoffending_results_quarter_provider_code"),
-                                       ["quarter", "provider_code"])
+        batch.create_unique_constraint(
+            op.f("uq_reoffending_results_quarter_provider_code"), ["quarter", "provider_code"]
+        )
     for table in ("accepted_contacts", "accepted_breaches"):
         with op.batch_alter_table(table) as batch:
-            batch.create_unique_constraint(op.f(f"uq_{table}_submission_id_row_number"), ["submission_id", "row_number"])
+            batch.create_unique_constraint(
+                op.f(f"uq_{table}_submission_id_row_number"), ["submission_id", "row_number"]
+            )
     with op.batch_alter_table("accepted_breaches") as batch:
         batch.alter_column("breach_ref", type_=sa.Text(), existing_type=sa.String(length=40), existing_nullable=False)
     with op.batch_alter_table("validation_runs") as batch:
@@ -70,9 +83,13 @@ def upgrade() -> None:
     with op.batch_alter_table("submissions") as batch:
         batch.drop_constraint("uq_submissions_provider_code_quarter_sha256", type_="unique")
         batch.add_column(sa.Column("ignored_files", sa.JSON(), nullable=True))
-    for table, column in (("submission_files", "file_name"), ("submission_files", "archive_path"),
-                          ("reoffending_extracts", "file_name"), ("reoffending_extracts", "archive_path"),
-                          ("return_builds", "output_path")):
+    for table, column in (
+        ("submission_files", "file_name"),
+        ("submission_files", "archive_path"),
+        ("reoffending_extracts", "file_name"),
+        ("reoffending_extracts", "archive_path"),
+        ("return_builds", "output_path"),
+    ):
         with op.batch_alter_table(table) as batch:
             batch.alter_column(column, type_=sa.Text(), existing_nullable=False)
     with op.batch_alter_table("alerts") as batch:
@@ -82,14 +99,20 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
         batch.alter_column("title", type_=sa.String(length=300), existing_type=sa.Text(), existing_nullable=False)
-    for table, column, length in (("submission_files", "file_name", 255), ("submission_files", "archive_path", 500),
-                                  ("reoffending_extracts", "file_name", 255),
-                                  ("reoffending_extracts", "archive_path", 500), ("return_builds", "output_path", 500)):
+    for table, column, length in (
+        ("submission_files", "file_name", 255),
+        ("submission_files", "archive_path", 500),
+        ("reoffending_extracts", "file_name", 255),
+        ("reoffending_extracts", "archive_path", 500),
+        ("return_builds", "output_path", 500),
+    ):
         with op.batch_alter_table(table) as batch:
             batch.alter_column(column, type_=sa.String(length=length), existing_nullable=False)
     with op.batch_alter_table("submissions") as batch:
         batch.drop_column("ignored_files")
-        batch.create_unique_constraint("uq_submissions_provider_code_quarter_sha256", ["provider_code", "quarter", "sha256"])
+        batch.create_unique_constraint(
+            "uq_submissions_provider_code_quarter_sha256", ["provider_code", "quarter", "sha256"]
+        )
     with op.batch_alter_table("findings") as batch:
         batch.alter_column("case_ref", type_=sa.String(length=40), existing_type=sa.Text(), existing_nullable=True)
         batch.alter_column("column_name", type_=sa.String(length=100), existing_type=sa.Text(), existing_nullable=True)
@@ -106,10 +129,12 @@ def downgrade() -> None:
         batch.create_index("ix_reoffending_results_quarter_provider", ["quarter", "provider_code"])
     op.drop_index("uq_credits_current", table_name="credits")
     with op.batch_alter_table("credits") as batch:
-        batch.alter_column("measure", type_=sa.String(length=20), existing_type=sa.String(length=40),
-                           existing_nullable=False)
+        batch.alter_column(
+            "measure", type_=sa.String(length=20), existing_type=sa.String(length=40), existing_nullable=False
+        )
     with op.batch_alter_table("measures") as batch:
         batch.drop_constraint("uq_measures_quarter_provider_code_measure", type_="unique")
         batch.create_index("ix_measures_quarter_provider", ["quarter", "provider_code"])
-        batch.alter_column("measure", type_=sa.String(length=20), existing_type=sa.String(length=40),
-                           existing_nullable=False)
+        batch.alter_column(
+            "measure", type_=sa.String(length=20), existing_type=sa.String(length=40), existing_nullable=False
+        )

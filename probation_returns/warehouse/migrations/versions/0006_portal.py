@@ -3,6 +3,7 @@
 Revision ID: 0006
 Revises: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -61,7 +62,9 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["provider_code"], ["providers.code"], name=op.f("fk_uploads_provider_code_providers")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_uploads_user_id_users")),
-        sa.ForeignKeyConstraint(["submission_id"], ["submissions.id"], name=op.f("fk_uploads_submission_id_submissions")),
+        sa.ForeignKeyConstraint(
+            ["submission_id"], ["submissions.id"], name=op.f("fk_uploads_submission_id_submissions")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
     )
     op.create_index(op.f("ix_uploads_provider_code"), "uploads", ["provider_code"])

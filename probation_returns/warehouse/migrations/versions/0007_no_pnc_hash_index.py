@@ -7,6 +7,7 @@ grows (random inserts into an index of every quarter's cases).
 Revision ID: 0007
 Revises: 0006
 """
+
 from alembic import op
 
 revision = "0007"

@@ -7,6 +7,7 @@ disabling the account add one to it, so every earlier copy of the session stops 
 Revision ID: 0008
 Revises: 0007
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -8,6 +8,7 @@ request to rebuild a quarter, followed like an upload (received, building, done,
 Revision ID: 0009
 Revises: 0008
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,9 +23,14 @@ def upgrade() -> None:
         "return_build_decisions",
         sa.Column("build_id", sa.Integer(), nullable=False),
         sa.Column("decision_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["build_id"], ["return_builds.id"], name=op.f("fk_return_build_decisions_build_id_return_builds")),
-        sa.ForeignKeyConstraint(["decision_id"], ["credit_decisions.id"],
-                                name=op.f("fk_return_build_decisions_decision_id_credit_decisions")),
+        sa.ForeignKeyConstraint(
+            ["build_id"], ["return_builds.id"], name=op.f("fk_return_build_decisions_build_id_return_builds")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decision_id"],
+            ["credit_decisions.id"],
+            name=op.f("fk_return_build_decisions_decision_id_credit_decisions"),
+        ),
         sa.PrimaryKeyConstraint("build_id", "decision_id", name=op.f("pk_return_build_decisions")),
     )
     op.execute("""
@@ -46,7 +52,9 @@ def upgrade() -> None:
         sa.Column("build_id", sa.Integer(), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["build_id"], ["return_builds.id"], name=op.f("fk_build_requests_build_id_return_builds")),
+        sa.ForeignKeyConstraint(
+            ["build_id"], ["return_builds.id"], name=op.f("fk_build_requests_build_id_return_builds")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_build_requests")),
     )
 
