@@ -256,7 +256,55 @@ def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the
         browser.close()
 
 
+def test_an_upload_that_could_not_be_checked_and_a_failed_rebuild_pass_axe_and_reflow(live):
+    """The pages a person reads when something went wrong: the upload's page and History, and the rebuild's page."""
+    import io
+
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+
+    from probation_returns import rebuilds, uploads
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import User
+
+    with session_scope(live["engine"]) as s:
+        clerk = s.scalars(select(User).where(User.email == "clerk@c14.example")).one()
+        failed = uploads.store(
+            s,
+            live["tmp"] / "portal-landing",
+            "C14",
+            "2017Q3",
+            clerk.id,
+            "Sam Clerk",
+            [uploads.Incoming("workbook", "C14_2017Q3 final.xlsx", io.BytesIO(b"PK\x03\x04 a return"))],
+        ).id
+        uploads.finish(s, failed, "run-of-the-failed-upload", "provider_validation: the disk is full")
+        request = rebuilds.request(s, "2017Q3", "manager@moj.example").id
+        rebuilds.finish(s, request, "run-of-the-failed-rebuild", "ministry_return: the disk is full")
+    words = "The check stopped while your return was being checked against the rules (the disk is full)."
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
+        v = Visitor(context.new_page(), live["base"])
+        v.sign_in("clerk@c14.example")
+        v.page.wait_for_url(lambda url: "/sign-in" not in url)
+        v.go(f"/uploads/{failed}", "provider-upload-failed")
+        assert v.page.inner_text("h1") == "Your return could not be checked"
+        assert words in v.page.inner_text("main")
+        v.go("/returns/history", "provider-history-with-a-failed-upload")
+        row = v.page.locator("tr", has_text=f"Upload {failed}")
+        assert row.count() == 1 and "Could not be checked" in row.inner_text() and words in row.inner_text()
+        context.clear_cookies()
+        v.sign_in("manager@moj.example")
+        v.page.wait_for_url(lambda url: "/sign-in" not in url)
+        v.go(f"/manage/rebuilds/{request}", "manager-rebuild-failed")
+        assert v.page.inner_text("h1") == "The rebuild of 2017Q3 failed"
+        assert "the disk is full" in v.page.inner_text("main")
+        browser.close()
+
+
 def test_the_help_page_and_an_administrators_pages_pass_axe_and_reflow(live):
+    """Last in the module: it resets the clerk's password."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
