@@ -312,6 +312,8 @@ def test_the_help_page_and_an_administrators_pages_pass_axe_and_reflow(live):
         context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
         v = Visitor(context.new_page(), live["base"])
         v.go("/help", "help")
+        v.go("/returns/no-such-page", "not-found")
+        assert v.page.inner_text("h1") == "Page not found", v.page.inner_text("main")
         v.sign_in("admin@moj.example")
         v.check("admin-audit")
         v.go("/admin/accounts", "admin-accounts")
