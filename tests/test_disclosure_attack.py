@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl.worksheet.table import Table
 
 from probation_returns.reference import providers
-from tests.disclosure_attacker import attack, rule_at_most
+from tests.support.disclosure_attacker import attack, rule_at_most
 
 Q = "2017Q3"
 CRC = [c for c, p in providers().items() if p.type == "CRC"]

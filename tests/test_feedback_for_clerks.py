@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from probation_returns.validation import _share
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 
 def _validate(tmp_path, files, quarter="2017Q3", provider="C05"):

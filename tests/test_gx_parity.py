@@ -142,7 +142,7 @@ def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
 
     from probation_returns.validation import validate_files
     from reports.feedback import write_feedback
-    from tests.returns import clean_tables, set_value, write_csvs
+    from tests.support.returns import clean_tables, set_value, write_csvs
 
     tables = clean_tables()
     set_value(tables, "cases", 0, "rosh_level", "X")

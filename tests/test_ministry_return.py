@@ -27,7 +27,7 @@ from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import Credit, Measure, ReturnBuild, ReturnBuildSubmission
 from reports.ministry.build import build_return, verify
 from reports.ministry.layout import FORMATS, NUMERIC_KINDS, TABLES
-from tests.returns import pipeline_env
+from tests.support.returns import pipeline_env
 
 Q = Quarter.parse("2017Q3")
 SHEETS = [
@@ -792,7 +792,7 @@ def test_the_managers_provider_page_shows_reoffending_and_payments_as_the_return
     from portal import create_app
     from portal.settings import Settings
     from probation_returns import accounts
-    from tests.portal_fixtures import PASSWORD, token
+    from tests.support.portal_fixtures import PASSWORD, token
 
     root, db = built
     with session_scope(engine_for(db)) as s:

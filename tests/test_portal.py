@@ -14,7 +14,7 @@ from sqlalchemy import select
 from probation_returns import uploads
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AuditEvent, CreditDecision, SignOff, Upload
-from tests.portal_fixtures import ACCOUNTS, PASSWORD, seed, sign_in, token
+from tests.support.portal_fixtures import ACCOUNTS, PASSWORD, seed, sign_in, token
 
 ROLES = ("provider", "manager", "admin")
 
@@ -371,7 +371,7 @@ def test_the_audit_log_holds_no_offenders_data(portal):
     client.get(f"/submissions/{portal.other_submission}/files/findings.csv")
     with session_scope(portal.engine) as s:
         text = " ".join(f"{e.actor} {e.target} {e.detail}" for e in s.scalars(select(AuditEvent)))
-    from tests.returns import CASES
+    from tests.support.returns import CASES
 
     for row in CASES:
         assert row[0] not in text and row[1] not in text  # no case reference, no PNC id
