@@ -495,6 +495,7 @@ def test_the_builder_can_protect_a_crc_with_hidden_money(tmp_path, inputs):
     assert leaks == [], report(leaks)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):

@@ -538,6 +538,7 @@ def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+@pytest.mark.browser  # LibreOffice
 def test_libreoffice_opens_and_converts_both_workbooks(built, tmp_path):
     soffice = _soffice()
     if soffice is None:

@@ -1,1 +1,1 @@
-"""Helpers the tests share: synthetic returns, portal accounts, the pipeline harness, the hostile corpus, the attacker."""
+"""Helpers the tests share: synthetic returns, portal accounts, the pipeline harness, a hostile corpus, an attacker."""
