@@ -26,8 +26,8 @@ demo: setup
 test: setup
 	$(UV) run --locked pytest
 
-# Without the slow suites (kills and reruns, two runs at once, the hostile corpus, a national quarter):
-# for a quick check while working; CI and `make test` run everything.
+# Without the slow tests (marked per file in tests/conftest.py: kills and reruns, the hostile corpus, Dagster runs of
+# a quarter, the portal, the browsers): for a quick check while working; CI and `make test` run everything.
 test-quick: setup
 	$(UV) run --locked pytest -m "not slow"
 

@@ -13,6 +13,64 @@ from sqlalchemy.engine import make_url
 POSTGRES_URL = os.environ.get("RETURNS_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
 
+# What each test file costs (markers in pyproject.toml; README, "Running the tests"). A test marked in its own
+# file (e.g. @pytest.mark.browser, @pytest.mark.slow) keeps that mark beside its file's.
+UNIT, INTEGRATION, BROWSER, SLOW = "unit", "integration", "browser", "slow"
+SUITES = {
+    "test_calendar.py": (UNIT,),
+    "test_pnc.py": (UNIT,),
+    "test_rule_advice.py": (UNIT,),
+    "test_suppression.py": (UNIT,),
+    "test_cli.py": (INTEGRATION,),
+    "test_deadline.py": (INTEGRATION,),
+    "test_definitions.py": (INTEGRATION,),
+    "test_disclosure_attack.py": (INTEGRATION,),
+    "test_feedback_and_storage.py": (INTEGRATION,),
+    "test_feedback_for_clerks.py": (INTEGRATION,),
+    "test_hostile_inputs.py": (INTEGRATION,),
+    "test_ingest.py": (INTEGRATION,),
+    "test_instance.py": (INTEGRATION,),
+    "test_measures.py": (INTEGRATION,),
+    "test_parameters.py": (INTEGRATION,),
+    "test_reoffending.py": (INTEGRATION,),
+    "test_sensors.py": (INTEGRATION,),
+    "test_validation_rules.py": (INTEGRATION,),
+    "test_warehouse.py": (INTEGRATION,),
+    "test_automation.py": (INTEGRATION, SLOW),
+    "test_crash_and_concurrency.py": (INTEGRATION, SLOW),
+    "test_end_to_end.py": (INTEGRATION, SLOW),
+    "test_generator.py": (INTEGRATION, SLOW),
+    "test_gx_parity.py": (INTEGRATION, SLOW),
+    "test_hostile_corpus.py": (INTEGRATION, SLOW),
+    "test_ministry_return.py": (INTEGRATION, SLOW),
+    "test_per_file_truth.py": (INTEGRATION, SLOW),
+    "test_performance_run.py": (INTEGRATION, SLOW),
+    "test_portal.py": (INTEGRATION, SLOW),
+    "test_portal_rebuild.py": (INTEGRATION, SLOW),
+    "test_portal_served.py": (INTEGRATION, SLOW),
+    "test_portal_uploads_burst.py": (INTEGRATION, SLOW),
+    "test_production_guarantees.py": (INTEGRATION, SLOW),
+    "test_scale_out.py": (INTEGRATION, SLOW),
+    "test_validation_generated.py": (INTEGRATION, SLOW),
+    "test_feedback_in_a_browser.py": (BROWSER, SLOW),
+    "test_portal_in_a_browser.py": (BROWSER, SLOW),
+}
+COSTS = (UNIT, INTEGRATION, BROWSER)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test gets its file's cost markers; a test file not in SUITES is an error, so none goes unmarked."""
+    for item in items:
+        suite = SUITES.get(item.path.name)
+        if suite is None:
+            raise pytest.UsageError(f"{item.path.name}: say what it costs in SUITES (tests/conftest.py)")
+        own = {m.name for m in item.iter_markers()}
+        for marker in suite:
+            if marker in COSTS and own & set(COSTS):
+                continue  # the test says its own cost (a LibreOffice test in an integration file)
+            item.add_marker(marker)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
     the failed checks, keyed by run, asset and partition; the run says Rejected in its tags and job name."""
     from orchestration.run import run_quarter
     from probation_returns.calendar import Quarter
-    from tests.returns import clean_tables, set_value, write_csvs
+    from tests.support.returns import clean_tables, set_value, write_csvs
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
@@ -333,7 +333,7 @@ def _checks_of_one_return(tmp_path, tables=None, drop: str | None = None) -> dic
     """provider_intake for C05 2017Q3 from the given tables: each check's evaluation, by name."""
     from orchestration.partitions import return_key
     from orchestration.run import _execute
-    from tests.returns import clean_tables, write_csvs
+    from tests.support.returns import clean_tables, write_csvs
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
@@ -367,7 +367,7 @@ def test_a_return_rejected_for_one_fault_of_the_whole_return_fails_exactly_one_c
 
 
 def test_a_return_rejected_for_row_errors_in_contacts_fails_only_contacts_errors(tmp_path):
-    from tests.returns import clean_tables, set_value
+    from tests.support.returns import clean_tables, set_value
 
     tables = clean_tables()
     for row in range(len(tables["contacts"])):  # every contact's type unlisted (CON-003): far over 1%

@@ -3,6 +3,7 @@
 import csv
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -57,6 +58,7 @@ def test_db_upgrade_reports_an_unreachable_server_in_one_line():
     assert "could not upgrade" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_run_processes_a_landing_folder_and_refuses_a_missing_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner.invoke(
@@ -230,6 +232,7 @@ def test_serve_says_what_is_missing_in_one_line(tmp_path, monkeypatch):
     assert no_key.exit_code == 2 and "RETURNS_PSEUDONYM_KEY" in no_key.output
 
 
+@pytest.mark.slow
 def test_users_disable_enable_unlock_and_reset_password_each_audited(tmp_path, monkeypatch):
 
     from sqlalchemy import select

@@ -10,7 +10,7 @@ Issue 11, "Done when":
 
 What "equal" means, and what is left out because two separate uninterrupted runs differ there too
 (the intake time, the database's numbering of submissions, the build time in the workbooks), is in
-``tests/pipeline_harness.py``. Each kill starts from an empty warehouse and empty folders: a kill in a
+``tests/support/pipeline_harness.py``. Each kill starts from an empty warehouse and empty folders: a kill in a
 warehouse that already holds the finished quarter would test little. The moments are stratified: one
 random point in each tenth of a run (from 0.5 s, scaled to how long the latest complete run took), so
 the start, the provider runs and the quarter's build are all hit. Three more kills wait for a step of
@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_database
-from tests.pipeline_harness import (
+from tests.support.pipeline_harness import (
     RETURNS,
     RunResult,
     Scenario,

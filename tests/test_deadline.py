@@ -128,6 +128,7 @@ def test_generated_returns_arrive_before_the_deadline():
         assert all(delivery_time(7, code, q) < deadline for code in ("C01", "C14", "N07"))
 
 
+@pytest.mark.slow
 def test_a_new_extract_rebuilds_the_cohorts_results_from_interim_to_final(tmp_path):
     import polars as pl
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import dagster as dg
+import pytest
 
 from orchestration.definitions import defs
 from orchestration.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
@@ -69,6 +70,7 @@ def test_quarter_partitions_are_keyed_by_the_quarters_first_day():
     assert len(return_partitions.get_partition_keys()) == len(keys) * 28
 
 
+@pytest.mark.slow
 def test_a_quarter_runs_through_dagster_and_lists_every_provider(tmp_path):
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)

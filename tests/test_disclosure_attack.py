@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl.worksheet.table import Table
 
 from probation_returns.reference import providers
-from tests.disclosure_attacker import attack, rule_at_most
+from tests.support.disclosure_attacker import attack, rule_at_most
 
 Q = "2017Q3"
 CRC = [c for c, p in providers().items() if p.type == "CRC"]
@@ -495,6 +495,7 @@ def test_the_builder_can_protect_a_crc_with_hidden_money(tmp_path, inputs):
     assert leaks == [], report(leaks)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):

@@ -111,7 +111,7 @@ def _alerts(db: str) -> list[tuple[str, str, str]]:
 
 
 def _rejected(landing: Path, code: str) -> None:
-    from tests.returns import clean_tables, set_value, write_csvs
+    from tests.support.returns import clean_tables, set_value, write_csvs
 
     tables = clean_tables()
     for row in range(len(tables["cases"])):  # every case broken: far over the 1% tolerance

@@ -22,7 +22,7 @@ from probation_returns.validation.store import store
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AcceptedCase, AcceptedContact, Finding, Submission, ValidationRun
 from reports.feedback import FEEDBACK_FILES, write_feedback
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 
 def _broken(tmp_path):

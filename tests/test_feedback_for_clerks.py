@@ -7,12 +7,13 @@ import csv
 import json
 import re
 
+import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cli.main import app
 from probation_returns.validation import _share
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 
 def _validate(tmp_path, files, quarter="2017Q3", provider="C05"):
@@ -57,6 +58,7 @@ def test_a_return_for_the_wrong_quarter_leads_with_the_fatal_finding_and_the_nam
     assert gx["statistics"]["unsuccessful_expectations"] == len(failed)
 
 
+@pytest.mark.slow
 def test_a_return_rejected_only_for_its_name_fails_an_expectation_and_still_renders_as_data_docs(tmp_path):
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
     from great_expectations.render.renderer import ValidationResultsPageRenderer

@@ -1,6 +1,6 @@
 """Issue 11: every hostile return ends in a clear outcome, in bounded memory and time.
 
-Each case of ``tests/hostile_corpus.py`` runs ``returns validate`` in its own process, as a provider
+Each case of ``tests/support/hostile_corpus.py`` runs ``returns validate`` in its own process, as a provider
 would, and must end with exit code 0 or 1, a summary.json with an outcome, no traceback or panic,
 under 2 GiB resident and 60 s; a case whose files cannot make a readable return must be Rejected.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_corpus import PROVIDER, QUARTER, Case, build_corpus, case_ids
+from tests.support.hostile_corpus import PROVIDER, QUARTER, Case, build_corpus, case_ids
 
 pytestmark = pytest.mark.slow  # about 180 processes: 3 minutes on 2 idle cores, more on a busy machine
 

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from probation_returns.spec import TABLES
 from probation_returns.validation import reader, validate_files
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 
 def _rules(result) -> list[str]:

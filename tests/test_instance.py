@@ -52,6 +52,7 @@ def test_the_postgres_template_keeps_runs_in_postgresql(database_url, tmp_path, 
         instance.dispose()
 
 
+@pytest.mark.slow
 def test_the_sqlite_event_log_keeps_dagsters_files_and_another_process_reads_them(tmp_path, monkeypatch):
     """Events are where Dagster keeps them (history/runs/<run>.db and the index), readable by a plain instance."""
     import subprocess

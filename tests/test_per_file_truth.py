@@ -22,7 +22,7 @@ from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import session_scope, upgrade
 from probation_returns.warehouse.models import Submission
-from tests.returns import pipeline_env
+from tests.support.returns import pipeline_env
 
 Q = Quarter.parse("2017Q3")
 CODES = ["C01", "C02", "N04", "N05", "C05"]
@@ -165,7 +165,7 @@ def test_the_portal_page_says_the_same(quarter):
     from portal import create_app
     from portal.settings import Settings
     from probation_returns import accounts
-    from tests.portal_fixtures import PASSWORD, token
+    from tests.support.portal_fixtures import PASSWORD, token
 
     root, db = quarter
     settings = Settings(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.portal_fixtures import TOKEN
+from tests.support.portal_fixtures import TOKEN
 
 PASSWORD = "a-long-test-password"
 

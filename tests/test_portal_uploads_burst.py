@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from tests.portal_fixtures import TOKEN
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.portal_fixtures import TOKEN
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
 CLERKS = {"C14": "clerk@c14.example", "C05": "clerk@c05.example"}

@@ -29,7 +29,7 @@ from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Base, Submission
 from reports.feedback import FEEDBACK_FILES
-from tests.returns import clean_tables, write_csvs
+from tests.support.returns import clean_tables, write_csvs
 
 PNC = re.compile(r"\d{4}/\d{7}[A-Z]")
 

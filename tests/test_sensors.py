@@ -7,7 +7,7 @@ import dagster as dg
 from orchestration.definitions import defs
 from orchestration.resources import Folders
 from orchestration.sensors import landing_sensor
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 
 def _tick(folder, cursor=None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probation_returns.validation import validate_files
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 # rule -> (edits as (table, row index, column, value), table, rows expected to break it)
 CASES_MADE_TO_FAIL = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from probation_returns.spec import DATE_COLUMNS, TABLES
-from tests.returns import BREACHES, CASES, CONTACTS
+from tests.support.returns import BREACHES, CASES, CONTACTS
 
 PROVIDER, QUARTER = "C05", "2017Q3"
 WORKBOOK = f"{PROVIDER}_{QUARTER}.xlsx"
@@ -91,7 +91,7 @@ def build_corpus(folder: Path) -> list[Case]:
 
 # The clean material every case starts from -------------------------------------------------------
 
-SMALL = {"cases": CASES, "contacts": CONTACTS, "breaches": BREACHES}  # tests/returns.py: 3 cases, accepted
+SMALL = {"cases": CASES, "contacts": CONTACTS, "breaches": BREACHES}  # tests/support/returns.py: 3 cases, accepted
 
 
 class _Base:

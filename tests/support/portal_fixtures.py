@@ -17,7 +17,7 @@ from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
 from reports.feedback import FEEDBACK_FILES
-from tests.returns import clean_tables, set_value, write_csvs
+from tests.support.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
 ACCOUNTS = {

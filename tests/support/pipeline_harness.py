@@ -40,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RETURNS = str(BIN / "returns") if (BIN / "returns").exists() else "returns"
 QUARTER = "2017Q3"
