@@ -6,9 +6,9 @@ import csv
 
 import dagster as dg
 
+from assets.lib.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
 from orchestration.definitions import defs
-from orchestration.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
-from orchestration.run import run_quarter
+from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
