@@ -59,6 +59,15 @@ def test_definitions_load_and_match_the_snapshot():
         assert repo.asset_graph.get(check).partitions_def is not None, check
 
 
+def test_the_code_location_loads_as_workspace_yaml_names_it():
+    """``dagster dev -w workspace.yaml`` (and the daemon) load the module's one Definitions object; a second at
+    module scope (an area's, imported by name) would stop the code location from loading at all."""
+    from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module
+
+    targets = loadable_targets_from_python_module("orchestration.definitions", working_directory=".")
+    assert [(t.attribute, t.target_definition) for t in targets] == [("defs", defs)]
+
+
 def test_quarter_partitions_are_keyed_by_the_quarters_first_day():
     assert quarter_key("2017Q3") == "2017-07-01"
     assert str(quarter_of("2017-07-01")) == "2017Q3"
