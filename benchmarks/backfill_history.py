@@ -74,7 +74,7 @@ def child(quarters: str, scale: float) -> None:
                 "RETURNS_ARCHIVE": str(tmp / "archive"),
             }
         )
-        import orchestration.run as run_module
+        import orchestration.runner.quarter as run_module
 
         per_quarter = []
         original = run_module.run_quarter

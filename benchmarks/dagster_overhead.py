@@ -10,7 +10,7 @@ reported:
 - ``project template``: ``orchestration/instance_templates/sqlite.yaml`` as ``prepare`` writes it
   (the event log with kept connections and copied run databases);
 - ``project template, command line``: the same instance as ``returns run`` opens it (no stdout and
-  stderr capture: ``orchestration.run.instance``).
+  stderr capture: ``orchestration.runner.runs.instance``).
 
 A plain timing script: it measures and reports, it asserts nothing. Run from the project root:
 
@@ -73,7 +73,7 @@ def child(configuration: str, runs: int) -> None:
             instance = dg.DagsterInstance.get()
         else:
             from orchestration.instance import prepare
-            from orchestration.run import instance as command_line_instance
+            from orchestration.runner.runs import instance as command_line_instance
 
             prepare(Path(home))
             instance = dg.DagsterInstance.get() if configuration == "project template" else command_line_instance()

@@ -27,7 +27,7 @@ Inside ``provider_levels`` and ``cohort_results`` the time is split by wrapping 
 ``reoffending_for`` (cohort, proven reoffences, outcome); the rest is the service levels and credits.
 
 Set-up, cached under ``benchmarks/.data/measures/``: the generation (seed 7, scale 1.0, no faults;
-about 5 minutes) and the pipeline per quarter (``orchestration.run.run_quarter``: ingest, validate,
+about 5 minutes) and the pipeline per quarter (``orchestration.runner.quarter.run_quarter``: ingest, validate,
 and the measures once more through the ``quarter_performance`` asset), whose time is recorded too.
 
 A plain timing script: it measures and reports, it asserts nothing. Run from the project root:
@@ -131,7 +131,7 @@ def generated(codes: list[str], scale: float) -> dict:
 
 def pipeline(codes: list[str], extract: Path) -> dict:
     """Ingest and validate every quarter through the pipeline (which also computes the measures) once."""
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     if PIPELINE_LOG.exists() and DB.exists():
         return json.loads(PIPELINE_LOG.read_text()) | {"cached": True}

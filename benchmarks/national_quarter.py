@@ -94,7 +94,7 @@ def child(scale: float) -> None:
                 "RETURNS_ARCHIVE": str(tmp / "archive"),
             }
         )
-        import orchestration.run as run_module
+        import orchestration.runner.runs as run_module
 
         phases = {"provider runs": 0.0, "extract": 0.0, "quarter build": 0.0}
         original = run_module._execute

@@ -23,7 +23,7 @@ return once to the portal exactly as shipped and records the answers; the timed 
 In the 28-at-once run a POST answered 5xx is sent again once (``--resend``), as a clerk told "Try
 again later" would, and recorded.
 
-Throughout, a sampler reads /proc every 0.2 s: each validation worker (``orchestration.portal_intake``)
+Throughout, a sampler reads /proc every 0.2 s: each validation worker (``orchestration.runner.portal_intake``)
 -- when it appeared, when it took one of the worker slots (its flock in /proc/locks), its peak
 resident memory (VmHWM) and CPU -- and the web processes. With the Dagster run's start and end
 and the upload's ``finished_at`` this splits each upload's time into waiting for a slot, starting
@@ -221,7 +221,7 @@ class Sampler(threading.Thread):
             if not cmd:
                 continue
             args = cmd.split("\0")
-            if "orchestration.portal_intake" in args:
+            if "orchestration.runner.portal_intake" in args:
                 table = self.workers
             elif any(a.startswith("portal_feedback:") or "from portal_feedback import" in a for a in args):
                 table = self.web
@@ -245,7 +245,7 @@ class Sampler(threading.Thread):
                         "cpu_s": 0.0,
                         "hwm_kib": 0,
                         "cpu0": cpu if table is self.web else 0.0,
-                        "upload": int(args[args.index("orchestration.portal_intake") + 1])
+                        "upload": int(args[args.index("orchestration.runner.portal_intake") + 1])
                         if table is self.workers
                         else None,
                     },

@@ -27,7 +27,7 @@ def demo(
     Dagster UI (make ui) shows the same data afterwards. Running it again is safe: the same files
     are recognised as already received.
     """
-    from orchestration.resources import Folders
+    from assets.lib.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.generator import generate as run_generator
     from probation_returns.reference import provider_codes
@@ -60,7 +60,7 @@ def demo(
         )
     generated_in = time.perf_counter() - started
 
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     with _progress() as bar:
         task = bar.add_task("pipeline", total=len(codes))
@@ -132,7 +132,7 @@ def run(
     publication copy (publication/); each numbered build is kept under OUT/builds/. Exits 0 when the
     run itself succeeded (a rejected return is a normal outcome).
     """
-    from orchestration.resources import Folders
+    from assets.lib.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
 
@@ -141,7 +141,7 @@ def run(
     except ValueError as exc:
         _fail(str(exc))
     db_url, pool = _ready_to_run(landing, extract, workers)
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     codes = provider_codes("all")
     with _progress() as bar, _closing(pool):
@@ -187,7 +187,7 @@ def backfill(
     """Rebuild history quarter by quarter through Dagster: receive and validate what is in the landing
     folder, measure, and build each quarter's ministry return (`OUT/<quarter>/`). Safe to repeat: the
     same files are recognised, and an unchanged quarter keeps its build number."""
-    from orchestration.resources import Folders
+    from assets.lib.resources import Folders
     from probation_returns.calendar import quarter_range
     from probation_returns.reference import provider_codes
 
@@ -198,7 +198,7 @@ def backfill(
     folders = Folders()
     landing = (landing or folders.landing_path).resolve()
     db_url, pool = _ready_to_run(landing, extract, workers)
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     out = (out or folders.output_path).resolve()
     codes = provider_codes("all")
@@ -296,7 +296,7 @@ def _ready_to_run(landing: Path, extract: Path | None, workers: int = 1):
     except MissingKey as exc:
         _fail(str(exc))
     _dagster_home()
-    from orchestration import workers as worker_processes
+    from orchestration.runner import workers as worker_processes
 
     pool = worker_processes.start(workers)
     db_url = database_url()

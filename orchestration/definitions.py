@@ -1,31 +1,34 @@
-"""The code location: assembles each domain's assets with the shared resources and jobs."""
+"""The code location: each area's definitions (``assets/<area>/definitions.py``) put together, with the shared
+resources and the run failure alerts."""
 
 import dagster as dg
 
-from assets import intake, performance, returns, validation
-from orchestration.alerting import run_failure_alerts
-from orchestration.jobs import extract_job, intake_job, quarter_job
-from orchestration.resources import Folders, Warehouse
-from orchestration.schedules import quarter_schedule
-from orchestration.sensors import extract_rebuild_sensor, extract_sensor, landing_sensor
+from assets.intake import definitions as intake
+from assets.lib.alerting import run_failure_alerts
+from assets.lib.resources import Folders, Warehouse
+from assets.performance import definitions as performance
+from assets.returns import definitions as returns
+from assets.validation import definitions as validation
 
+# By module, not by their ``defs``: Dagster loads the one Definitions object at this module's scope.
+AREAS = [area.defs for area in (intake, validation, performance, returns)]
 OWNERS = ["team:data-engineering"]  # who the UI says to ask; every asset has them
 ASSETS = dg.map_asset_specs(
     lambda spec: spec.replace_attributes(owners=spec.owners or OWNERS),
-    dg.load_assets_from_modules([intake, validation, performance, returns]),
+    [asset for area in AREAS for asset in area.assets],
 )
-JOBS = [intake_job, quarter_job, extract_job]
+JOBS = [job for area in AREAS for job in area.jobs]
 
 
 def jobs_with(resources: dict) -> dg.Definitions:
-    """The assets and named jobs bound to given resources: how the command line runs them (``orchestration/run.py``)."""
+    """The assets and named jobs bound to given resources: how the runner executes them (``orchestration/runner/``)."""
     return dg.Definitions(assets=ASSETS, jobs=JOBS, resources=resources)
 
 
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=JOBS,
-    sensors=[landing_sensor, extract_sensor, extract_rebuild_sensor, run_failure_alerts],
-    schedules=[quarter_schedule],
+    sensors=[*(sensor for area in AREAS for sensor in area.sensors), run_failure_alerts],
+    schedules=[schedule for area in AREAS for schedule in area.schedules],
     resources={"warehouse": Warehouse(), "folders": Folders()},
 )

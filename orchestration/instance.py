@@ -2,7 +2,7 @@
 ``RETURNS_DAGSTER_POSTGRES_URL`` is set (runs, event logs and schedules in that database).
 
 ``python -m orchestration.instance DIR`` writes ``DIR/dagster.yaml`` from the matching template in
-``orchestration/instance/``; a ``dagster.yaml`` someone wrote by hand is left alone.
+``orchestration/instance_templates/``; a ``dagster.yaml`` someone wrote by hand is left alone.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Starting the validation of an upload: a worker process (``python -m orchestration.portal_intake``) per upload.
+"""Starting the validation of an upload: a worker process (``python -m orchestration.runner.portal_intake``) per upload.
 
 The web process only starts it and records its host:pid on the upload, so a page that finds the
 worker gone (killed, or the machine restarted) can start another; the intake is safe to repeat.
@@ -37,10 +37,10 @@ def _child(module: str, key: int, settings: Settings) -> subprocess.Popen:
 
 
 def start_build(request_id: int, settings: Settings) -> None:
-    """A worker process for a contract manager's rebuild (``orchestration.portal_build``)."""
+    """A worker process for a contract manager's rebuild (``orchestration.runner.portal_build``)."""
     if not settings.process_uploads:
         return
-    child = _child("orchestration.portal_build", request_id, settings)
+    child = _child("orchestration.runner.portal_build", request_id, settings)
     with db() as s:
         row = s.get(BuildRequest, request_id, with_for_update=True)
         if row is not None and (
@@ -52,7 +52,7 @@ def start_build(request_id: int, settings: Settings) -> None:
 def start(upload_id: int, settings: Settings) -> None:
     if not settings.process_uploads:
         return
-    child = _child("orchestration.portal_intake", upload_id, settings)
+    child = _child("orchestration.runner.portal_intake", upload_id, settings)
     with db() as s:
         upload = s.get(Upload, upload_id, with_for_update=True)
         # Waiting, or taken by a worker that has died: it waits for this child now (so it is not "stalled" while

@@ -1,7 +1,7 @@
 """Alerts for data engineers: recorded once, written as a JSON line, and sent by e-mail or webhook.
 
 A failed Dagster asset check does not fail its run, so nobody would hear of it; the alert sensor
-(``orchestration/sensors.py``) turns failed checks and failed runs into alerts here. Each alert is
+(``assets/lib/alerting.py``) turns failed checks and failed runs into alerts here. Each alert is
 stored once (its key is the Dagster event it came from, so a re-evaluated sensor tick adds
 nothing), appended to ``<alerts dir>/alerts.jsonl``, and sent to whichever notifiers the
 environment configures:

@@ -1,6 +1,6 @@
 """A contract manager's request, from the portal, to rebuild a quarter's return (after a decision on a credit).
 
-The request is a row the portal's build worker (``python -m orchestration.portal_build REQUEST_ID``) takes,
+The request is a row the portal's build worker (``python -m orchestration.runner.portal_build REQUEST_ID``) takes,
 runs through the same ``quarter_build`` job as the command line and the schedule, and finishes with the
 build it ended with. Like an upload, a request whose worker is gone can be taken again: the build is safe
 to repeat (the quarter's build lock, and an unchanged build is kept rather than made again).

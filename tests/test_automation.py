@@ -13,10 +13,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import select
 
+from assets.lib.resources import Folders, Warehouse
+from assets.performance.sensors import extract_sensor
+from assets.returns.schedules import quarter_schedule
+from assets.returns.sensors import quarters_changed_by, rebuild_requests
 from orchestration.definitions import defs
-from orchestration.resources import Folders, Warehouse
-from orchestration.schedules import quarter_schedule
-from orchestration.sensors import extract_sensor, quarters_changed_by, rebuild_requests
 from probation_returns.alerts import Alert, EmailNotifier, WebhookNotifier, raise_alert
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import Alert as AlertRow
@@ -198,7 +199,7 @@ def test_an_unreachable_notifier_is_recorded_and_the_alert_kept(tmp_path):
 def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is_tagged(tmp_path):
     """A rejected return fails its cases_errors check (the run itself succeeds): the step raises one alert naming
     the failed checks, keyed by run, asset and partition; the run says Rejected in its tags and job name."""
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns.calendar import Quarter
     from tests.support.returns import clean_tables, set_value, write_csvs
 
@@ -254,8 +255,8 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
 
 
 def test_a_failed_run_is_alerted_once_by_the_run_failure_sensor_naming_the_fix(tmp_path):
-    from assets.performance import reoffending_extract
-    from orchestration.alerting import run_failure_alerts
+    from assets.lib.alerting import run_failure_alerts
+    from assets.performance.assets import reoffending_extract
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
@@ -331,8 +332,8 @@ def test_an_alert_raised_by_two_processes_at_once_is_recorded_and_sent_once(engi
 
 def _checks_of_one_return(tmp_path, tables=None, drop: str | None = None) -> dict[str, object]:
     """provider_intake for C05 2017Q3 from the given tables: each check's evaluation, by name."""
-    from orchestration.partitions import return_key
-    from orchestration.run import _execute
+    from assets.lib.partitions import return_key
+    from orchestration.runner.runs import _execute
     from tests.support.returns import clean_tables, write_csvs
 
     db = f"sqlite:///{tmp_path / 'w.db'}"

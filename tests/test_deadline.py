@@ -132,7 +132,7 @@ def test_generated_returns_arrive_before_the_deadline():
 def test_a_new_extract_rebuilds_the_cohorts_results_from_interim_to_final(tmp_path):
     import polars as pl
 
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns.warehouse.db import engine_for, upgrade
 
     db = f"sqlite:///{tmp_path / 'w.db'}"

@@ -7,9 +7,9 @@ import csv
 import dagster as dg
 import pytest
 
+from assets.lib.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
 from orchestration.definitions import defs
-from orchestration.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
-from orchestration.run import run_quarter
+from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.warehouse.db import upgrade
@@ -58,6 +58,15 @@ def test_definitions_load_and_match_the_snapshot():
         assert node.description and node.owners == ["team:data-engineering"], key
     for check in checks:  # each return's or quarter's own result, not one line for all partitions
         assert repo.asset_graph.get(check).partitions_def is not None, check
+
+
+def test_the_code_location_loads_as_workspace_yaml_names_it():
+    """``dagster dev -w workspace.yaml`` (and the daemon) load the module's one Definitions object; a second at
+    module scope (an area's, imported by name) would stop the code location from loading at all."""
+    from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module
+
+    targets = loadable_targets_from_python_module("orchestration.definitions", working_directory=".")
+    assert [(t.attribute, t.target_definition) for t in targets] == [("defs", defs)]
 
 
 def test_quarter_partitions_are_keyed_by_the_quarters_first_day():

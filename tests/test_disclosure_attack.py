@@ -532,7 +532,7 @@ def test_no_release_of_random_small_counts_gives_anything_away(tmp_path, data):
 
 def national(root: Path, monkeypatch, scale: float, faults: float) -> Path:
     """All 28 providers through the real pipeline (as ``returns demo`` does, seed 7): the internal output folder."""
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns.calendar import Quarter
     from probation_returns.generator import generate
     from probation_returns.warehouse.db import upgrade

@@ -201,8 +201,8 @@ def test_dagster_dev_runs_the_sensor_builds_the_quarter_and_alerts_every_failure
 
         # a run that fails (an extract named for a date that does not exist), after the alert sensor's first tick
         _wait(lambda: _ticks(inst, "run_failure_alerts"), 120, "the run failure sensor's first tick", process)
-        from assets.performance import reoffending_extract
-        from orchestration.resources import Folders, Warehouse
+        from assets.lib.resources import Folders, Warehouse
+        from assets.performance.assets import reoffending_extract
 
         bad = tmp_path / "bad" / "reoffending_2019-02-30.csv"
         bad.parent.mkdir()

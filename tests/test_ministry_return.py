@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from orchestration.run import run_quarter
+from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
 from probation_returns.generator import generate
 from probation_returns.ingest import sha256_file

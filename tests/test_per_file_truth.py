@@ -30,7 +30,7 @@ CODES = ["C01", "C02", "N04", "N05", "C05"]
 
 @pytest.fixture(scope="module")
 def quarter(tmp_path_factory):
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     root = tmp_path_factory.mktemp("truth")
     with pipeline_env():
@@ -220,7 +220,7 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
     import datetime as dt
     from decimal import Decimal
 
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     with pipeline_env():
         db = f"sqlite:///{tmp_path / 'w.db'}"

@@ -488,7 +488,7 @@ def test_a_worker_is_claimed_once_and_a_dead_workers_upload_can_be_taken_again(p
 
 def test_one_worker_validates_its_upload_and_then_every_other_one_waiting(portal, monkeypatch):
     """Started for one upload, a worker drains the queue: Dagster is imported and the job built once."""
-    from orchestration import portal_intake
+    from orchestration.runner import portal_intake
 
     for key, value in portal.settings.worker_environment().items():
         monkeypatch.setenv(key, value)
@@ -683,7 +683,7 @@ def test_an_administrator_disables_resets_unlocks_and_enables_an_account_each_au
 
 
 def test_an_upload_whose_check_fails_says_what_failed_alerts_the_engineers_and_stays_in_history(portal, monkeypatch):
-    from orchestration import portal_intake
+    from orchestration.runner import portal_intake
     from probation_returns.warehouse.models import Alert
 
     for key, value in portal.settings.worker_environment().items():

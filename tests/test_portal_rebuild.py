@@ -23,7 +23,7 @@ PASSWORD = "a-long-test-password"
 def built(tmp_path, database_url, monkeypatch):
     """C05's 2017Q3 return run through the pipeline (credits and build 1), a manager, and the portal over them."""
     from orchestration.instance import prepare
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from portal import create_app
     from portal.settings import Settings
     from probation_returns import accounts

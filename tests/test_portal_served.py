@@ -31,7 +31,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A quarter for C05 and C14 built in a fresh folder with relative settings, and `returns serve` over it."""
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.generator import generate

@@ -342,7 +342,7 @@ def test_an_unrecorded_build_folder_is_adopted_and_a_damaged_one_rewritten(engin
 
 SLOW_RUN = """
 import os, time, dagster as dg
-from orchestration.run import _tags
+from orchestration.runner.runs import _tags
 
 @dg.asset
 def slow():
@@ -355,7 +355,7 @@ dg.materialize([slow], instance=dg.DagsterInstance.get(), tags=_tags())
 
 def test_a_killed_command_line_run_is_marked_failed_at_the_next_start(tmp_path):
     from orchestration.instance import prepare
-    from orchestration.run import fail_orphaned_runs
+    from orchestration.runner.runs import fail_orphaned_runs
 
     home = tmp_path / "dagster"
     prepare(home)
@@ -395,7 +395,7 @@ def _texts_of(path: Path) -> str:
 def test_swapped_case_ref_and_pnc_id_headers_leave_no_raw_pnc_id_anywhere(database_url, tmp_path, monkeypatch):
     """Masking keys on what a value looks like: a PNC id under the case_ref header is masked too."""
     from orchestration.instance import prepare
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns.calendar import Quarter
     from probation_returns.warehouse.db import engine_for, upgrade
 

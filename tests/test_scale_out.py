@@ -23,7 +23,7 @@ def quarter_build():
 
 
 def test_the_quarter_build_runs_on_the_multiprocess_executor(tmp_path, monkeypatch):
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     upgrade(db)
@@ -117,7 +117,7 @@ def test_provider_runs_in_worker_processes_share_the_instance_and_the_warehouse(
     from sqlalchemy import func, select
 
     from orchestration.instance import prepare
-    from orchestration.run import run_quarter
+    from orchestration.runner.quarter import run_quarter
     from probation_returns.warehouse.db import engine_for, session_scope
     from probation_returns.warehouse.models import AcceptedCase, Submission
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.intake.sensors import landing_sensor
+from assets.lib.resources import Folders
 from orchestration.definitions import defs
-from orchestration.resources import Folders
-from orchestration.sensors import landing_sensor
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 

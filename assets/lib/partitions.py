@@ -2,7 +2,8 @@
 
 Dagster has no quarterly partition, so a quarter is a time window starting on its first day:
 partition key ``2017-07-01`` is quarter ``2017Q3``. A provider return is keyed by quarter and
-provider code (a multi-partition; Dagster writes its key ``C14|2017-07-01``).
+provider code (a multi-partition; Dagster writes its key ``C14|2017-07-01``). A quarter's asset that reads
+every provider's return maps all of the quarter's return partitions to it (``ALL_PROVIDERS_OF_QUARTER``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ quarter_partitions = dg.TimeWindowPartitionsDefinition(
 )
 provider_partitions = dg.StaticPartitionsDefinition(list(providers()))
 return_partitions = dg.MultiPartitionsDefinition({"quarter": quarter_partitions, "provider": provider_partitions})
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # the mapping is beta but is the documented way
+    ALL_PROVIDERS_OF_QUARTER = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="quarter")
 
 
 def quarter_key(quarter: Quarter | str) -> str:

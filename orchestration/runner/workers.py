@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 def _warm() -> None:
-    import orchestration.run  # noqa: F401 - the import is the point
+    import orchestration.runner.runs  # noqa: F401 - the import is the point (the provider runs are there)
 
 
 def start(workers: int) -> ProcessPoolExecutor | None:

@@ -7,16 +7,16 @@ import dagster as dg
 import polars as pl
 from sqlalchemy import select
 
-from assets.intake import ALL_PROVIDERS_OF_QUARTER
-from orchestration.alerting import with_check_alerts
-from orchestration.partitions import (
+from assets.lib.alerting import with_check_alerts
+from assets.lib.partitions import (
+    ALL_PROVIDERS_OF_QUARTER,
     partitioned_check,
     quarter_of,
     quarter_partitions,
     return_partitions,
     split_return_key,
 )
-from orchestration.resources import Folders, Warehouse
+from assets.lib.resources import Folders, Warehouse
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
 from probation_returns.measures.reoffending_extract import ExtractError, latest_registered, load, register

@@ -1,4 +1,4 @@
-"""The quarterly schedule: once a quarter's submission deadline has passed, build its returns."""
+"""The returns area's schedule: once a quarter's submission deadline has passed, build its returns."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.jobs import quarter_job
-from orchestration.partitions import FIRST_QUARTER, LAST_QUARTER, quarter_key
-from orchestration.sensors import automation_status
+from assets.lib.automation import automation_status
+from assets.lib.partitions import FIRST_QUARTER, LAST_QUARTER, quarter_key
+from assets.returns.jobs import quarter_job
 from probation_returns.calendar import Quarter
 from probation_returns.measures.quarter import submission_deadline
 from probation_returns.parameters import for_quarter

@@ -1,12 +1,16 @@
 """Intake assets: a provider's return for a quarter is received and archived; the quarter's list follows."""
 
-import warnings
-
 import dagster as dg
 import polars as pl
 
-from orchestration.partitions import quarter_of, quarter_partitions, return_partitions, split_return_key
-from orchestration.resources import Folders, Warehouse
+from assets.lib.partitions import (
+    ALL_PROVIDERS_OF_QUARTER,
+    quarter_of,
+    quarter_partitions,
+    return_partitions,
+    split_return_key,
+)
+from assets.lib.resources import Folders, Warehouse
 from probation_returns.ingest import current_submissions, discover, receive
 from probation_returns.warehouse.db import read_scope, session_scope
 from reports.markdown import table as markdown_table
@@ -38,11 +42,6 @@ def provider_submission(
             "sha256": ret.sha256,
         }
     )
-
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)  # the mapping is beta but is the documented way
-    ALL_PROVIDERS_OF_QUARTER = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="quarter")
 
 
 @dg.asset(

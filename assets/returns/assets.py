@@ -4,10 +4,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.intake import ALL_PROVIDERS_OF_QUARTER
-from orchestration.alerting import with_check_alerts
-from orchestration.partitions import partitioned_check, quarter_of, quarter_partitions
-from orchestration.resources import Folders, Warehouse
+from assets.lib.alerting import with_check_alerts
+from assets.lib.partitions import ALL_PROVIDERS_OF_QUARTER, partitioned_check, quarter_of, quarter_partitions
+from assets.lib.resources import Folders, Warehouse
 from reports.markdown import table as markdown_table
 from reports.ministry.build import build_return, verify
 

@@ -1,4 +1,4 @@
-"""The portal's build worker: ``python -m orchestration.portal_build REQUEST_ID``.
+"""The portal's build worker: ``python -m orchestration.runner.portal_build REQUEST_ID``.
 
 Runs a contract manager's rebuild through the ``quarter_build`` job (the command line's and the schedule's),
 as a run in the Dagster instance under ``DAGSTER_HOME`` tagged ``source=portal``, then records the build it
@@ -14,11 +14,11 @@ from pathlib import Path
 
 def build(request_id: int, home: Path) -> bool:
     """Build the request's quarter unless it is finished or another live worker has it. Whether it was built."""
+    from assets.lib.partitions import quarter_key
+    from assets.lib.resources import Folders, Warehouse
     from orchestration.definitions import jobs_with
     from orchestration.instance import open_instance
-    from orchestration.partitions import quarter_key
-    from orchestration.resources import Folders, Warehouse
-    from orchestration.run import QUIET, _tags, failure
+    from orchestration.runner.runs import QUIET, _tags, failure
     from probation_returns.alerts import Alert, raise_alert
     from probation_returns.calendar import Quarter
     from probation_returns.rebuilds import claim, finish

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator
 
 import dagster as dg
 
-from orchestration.resources import SENSOR_INTERVAL, Folders, Warehouse
+from assets.lib.automation import SENSOR_INTERVAL
+from assets.lib.resources import Folders, Warehouse
 from probation_returns.alerts import Alert, raise_alert
 
 

@@ -12,9 +12,6 @@ from sqlalchemy import Engine
 from probation_returns.staging import tidy
 from probation_returns.warehouse.db import database_url, engine_for
 
-# how often sensors look (seconds); tests set it low to see many ticks
-SENSOR_INTERVAL = int(os.environ.get("RETURNS_SENSOR_INTERVAL", "60"))
-
 
 class Warehouse(dg.ConfigurableResource):
     """The warehouse database; an empty ``url`` means ``RETURNS_DATABASE_URL`` or ``var/returns.db``."""

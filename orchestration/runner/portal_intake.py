@@ -1,4 +1,4 @@
-"""The portal's worker: ``python -m orchestration.portal_intake UPLOAD_ID``.
+"""The portal's intake worker: ``python -m orchestration.runner.portal_intake UPLOAD_ID``.
 
 Receives and validates uploads through the ``provider_intake`` job (a run in the Dagster instance under
 ``DAGSTER_HOME``, tagged ``source=portal``), then ties each upload to the submission it became.
@@ -41,16 +41,16 @@ class _Runner:
     """Dagster imported, the instance opened and the job built once, for every upload this worker takes."""
 
     def __init__(self, home: Path, url: str):
+        from assets.lib.resources import Folders, Warehouse
         from orchestration.definitions import jobs_with
         from orchestration.instance import open_instance
-        from orchestration.resources import Folders, Warehouse
 
         self.instance = open_instance(home)
         self.job = jobs_with({"warehouse": Warehouse(url=url), "folders": Folders()}).resolve_job_def("provider_intake")
 
     def run(self, quarter: str, provider: str, upload_id: int) -> tuple[str | None, str | None]:
-        from orchestration.partitions import return_key
-        from orchestration.run import QUIET, _tags, failure
+        from assets.lib.partitions import return_key
+        from orchestration.runner.runs import QUIET, _tags, failure
         from probation_returns.calendar import Quarter
 
         try:

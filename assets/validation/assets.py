@@ -5,10 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.intake import provider_submission
-from orchestration.alerting import with_check_alerts
-from orchestration.partitions import partitioned_check, return_partitions, split_return_key
-from orchestration.resources import Folders, Warehouse
+from assets.lib.alerting import with_check_alerts
+from assets.lib.partitions import partitioned_check, return_partitions, split_return_key
+from assets.lib.resources import Folders, Warehouse
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.parameters import for_quarter
 from probation_returns.spec import TABLES
@@ -52,7 +51,7 @@ OUTCOME, PROVIDER, QUARTER, REASON = "returns/outcome", "returns/provider", "ret
 @dg.asset(
     partitions_def=return_partitions,
     group_name="validation",
-    deps=[provider_submission],
+    deps=["provider_submission"],
     check_specs=CHECKS,
     kinds={"polars", "great_expectations"},
 )

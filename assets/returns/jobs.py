@@ -1,0 +1,16 @@
+"""The returns area's job: the quarter's build, from the current returns to the ministry return.
+
+It selects the assets of the areas it builds on (intake, performance) by key, so the areas need not import one
+another (``orchestration/definitions.py`` puts them together).
+"""
+
+import dagster as dg
+
+quarter_job = dg.define_asset_job(
+    "quarter_build",
+    selection=dg.AssetSelection.assets(
+        "quarter_submissions", "reoffending_results", "quarter_performance", "ministry_return"
+    ),
+    description="The quarter's reoffending results, all providers' figures and money, and the ministry return.",
+    tags={"returns/build": "quarter"},  # the instance runs one build at a time (instance_templates/)
+)
