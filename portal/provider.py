@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from flask_login import current_user
 from portal import downloads, processing
 from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
-from probation_returns import audit, overview, uploads
-from probation_returns.calendar import LONDON, Quarter
+from probation_returns import audit, clock, overview, uploads
+from probation_returns.calendar import Quarter
 from probation_returns.findings import findings_page
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.spec import TABLES
@@ -215,7 +214,7 @@ def feedback(submission_id: int):
         counts, why = overview.why_counted(s, s.get(Submission, submission.id))
         counted = accepted_submission(s, submission.provider_code, submission.quarter)
         counts_now = counted.version if counted else None
-    days_now = business_days_left(Quarter.parse(submission.quarter), dt.datetime.now(LONDON).date())
+    days_now = business_days_left(Quarter.parse(submission.quarter), clock.today())
     sendable = current_user.role == "provider" and Quarter.parse(submission.quarter) <= _open_quarter()
     resent = None
     if request.args.get("resent", type=int):  # checked, not taken on trust: the upload must be one that was this

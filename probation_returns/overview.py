@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter, business_days_from
-from probation_returns.measures.quarter import LONDON, accepted_submission, delivered, submission_deadline
+from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.standing import position
@@ -54,7 +55,7 @@ def open_quarter(today: dt.date | None = None, setting: str | None = None) -> Qu
     the contracts' last quarter."""
     from probation_returns.parameters import last_quarter
 
-    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or clock.today()) - 1
     return min(quarter, last_quarter(), key=lambda q: q.ordinal)
 
 
@@ -81,7 +82,7 @@ class Deadline:
 def deadline(quarter: Quarter, today: dt.date | None = None) -> Deadline:
     end = submission_deadline(quarter, for_quarter(quarter))
     last_day = (end - dt.timedelta(days=1)).date()
-    today = today or dt.datetime.now(LONDON).date()
+    today = today or clock.today()
     return Deadline(str(quarter), last_day, business_days_from(today, last_day), today)
 
 

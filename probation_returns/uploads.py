@@ -25,6 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter
 from probation_returns.ingest import RETURN_NAME, identity, stored_identity
 from probation_returns.spec import TABLES
@@ -257,7 +258,7 @@ def finish(session: Session, upload_id: int, run_id: str | None, error: str | No
         .order_by(Submission.version.desc())
     )
     match = next((s for s in candidates if stored_identity(s) == upload.identity and s.outcome), None)
-    upload.finished_at = dt.datetime.now(dt.UTC)
+    upload.finished_at = clock.now()
     if match is not None:
         upload.submission_id, upload.status, upload.error = match.id, "done", None
     else:

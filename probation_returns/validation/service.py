@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -11,6 +10,7 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
 from probation_returns.standing import standing
@@ -167,7 +167,7 @@ def validate_submission(
     reader can take (even a crash inside Polars or calamine) is a rejected return with a FIL-001 finding.
     Feedback lost after the validation was stored (a kill, a full disk) is written again from the warehouse.
     """
-    started = dt.datetime.now(dt.UTC)
+    started = clock.now()
     with session_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         provider, quarter = submission.provider_code, submission.quarter
