@@ -7,6 +7,7 @@ CSV cells get a leading apostrophe, workbook cells are stored as plain strings, 
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 import re
@@ -17,8 +18,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from probation_returns import __version__
+from probation_returns import __version__, clock
 from probation_returns.files.csv import write_csv
+from probation_returns.files.xlsx import reproducible
 from probation_returns.staging import remove_abandoned, staging_folder
 from probation_returns.validation import (
     CASCADE,
@@ -279,7 +281,9 @@ def _workbook(result: ValidationResult, info: dict, findings: pl.DataFrame, path
     _findings_sheet(wb, "Findings", findings.filter(pl.col("rule_id") != CASCADE), header)
     if cascade.height:  # records rejected only because their case was: fixed by fixing the case
         _findings_sheet(wb, "Cascade", cascade, header)
-    wb.save(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path.write_bytes(reproducible(buffer.getvalue(), clock.now()))  # stamped by the service's clock, not openpyxl's
 
 
 def _findings_sheet(wb, name: str, findings: pl.DataFrame, header) -> None:
