@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -13,14 +12,13 @@ from portal.forms import UploadForm
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, clock, overview, uploads
 from probation_returns.calendar import Quarter
+from probation_returns.feedback import HEADINGS, OUTCOME_WORDS, SEVERITY_WORDS, feedback_folder, stored_feedback
 from probation_returns.findings import findings_page
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.spec import TABLES
 from probation_returns.standing import business_days_left
-from probation_returns.validation import _actions
-from probation_returns.validation.service import feedback_folder
 from probation_returns.warehouse.models import Submission, Upload
-from reports.feedback import FILES, HEADINGS, OUTCOME_WORDS, SEVERITY_WORDS
+from reports.feedback import FILES
 
 bp = Blueprint("provider", __name__)
 PAGE = 50
@@ -195,18 +193,25 @@ def _folder(submission: Submission) -> Path:
     return feedback_folder(settings().output / "feedback", submission.provider_code, submission.quarter, submission.id)
 
 
+def _stored(submission: Submission):
+    return stored_feedback(settings().output / "feedback", submission.provider_code, submission.quarter, submission.id)
+
+
 @bp.route("/submissions/<int:submission_id>")
 @roles("provider", "manager")
 def feedback(submission_id: int):
     submission = _submission(submission_id)
-    folder = _folder(submission)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
+    stored = _stored(submission)
+    if stored is None:
         return render_template("provider/no_feedback.html", submission=submission), 200
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = stored.summary
     rule, table = request.args.get("rule") or None, request.args.get("table") or None
     shown = findings_page(
-        folder / "findings.csv", rule=rule, table=table, page=request.args.get("page", 1, type=int) or 1, per_page=PAGE
+        stored.folder / "findings.csv",
+        rule=rule,
+        table=table,
+        page=request.args.get("page", 1, type=int) or 1,
+        per_page=PAGE,
     )
     rows, total, page, pages = shown.rows, shown.total, shown.page, shown.pages
     with db() as s:
@@ -247,7 +252,7 @@ def feedback(submission_id: int):
         severity=SEVERITY_WORDS,
         downloads=DOWNLOADS,
         history=history,
-        actions=_actions(),
+        rules=stored.rules,
         tags=overview.STATUS_TAGS,
         rule_ids=[r["rule_id"] for r in summary.get("rules", [])],
         tables=list(TABLES) + ["file"],

@@ -140,6 +140,7 @@ def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
+    from probation_returns.feedback import feedback_content
     from probation_returns.validation import validate_files
     from reports.feedback import write_feedback
     from tests.returns import clean_tables, set_value, write_csvs
@@ -147,7 +148,7 @@ def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
     tables = clean_tables()
     set_value(tables, "cases", 0, "rosh_level", "X")
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3", tolerance=0.5)
-    paths = write_feedback(result, tmp_path / "out")
+    paths = write_feedback(feedback_content(result), tmp_path / "out")
     document = json.loads(paths["validation_result.json"].read_text())
     loaded = ExpectationSuiteValidationResultSchema().load(document)
     assert loaded.statistics["unsuccessful_expectations"] == 1

@@ -139,7 +139,7 @@ class ValidationResult:
         ordered = sorted(
             counts.iter_rows(), key=lambda r: (rank.get(r[1], 3), r[0] == CASCADE, table_rank(r[0]), -r[2], r[0])
         )
-        actions = _actions()
+        actions = rule_actions()
         out = []
         for rule_id, severity, count in ordered:
             rule = RULES_BY_ID.get(rule_id)
@@ -173,7 +173,8 @@ RULE_ACTIONS = {
 }
 
 
-def _actions() -> dict[str, str]:
+def rule_actions() -> dict[str, str]:
+    """What to do about each rule, by id: the suites' advice per column, overridden where a rule spans columns."""
     from expectations.catalogue import RECORD_RULES
     from probation_returns.validation.engine import expectations
 

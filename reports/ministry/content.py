@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from probation_returns import __version__
 from probation_returns.calendar import Quarter
+from probation_returns.feedback import WHOLE_RETURN
 from probation_returns.measures.figures import QuarterFigures, quarter_figures
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
@@ -23,7 +24,6 @@ from probation_returns.reference import providers
 from probation_returns.validation import RULES_VERSION, part_words, table_state, why_rejected
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import WHOLE_RETURN
 from reports.ministry import tidy
 
 SUBMISSIONS = {
