@@ -12,7 +12,7 @@ from orchestration.resources import Folders, Warehouse
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.parameters import for_quarter
 from probation_returns.spec import TABLES
-from probation_returns.validation import part_words, table_state
+from probation_returns.validation.result import part_words, table_state
 from probation_returns.validation.service import current_submission, validate_submission
 from probation_returns.warehouse.db import read_scope
 from reports.feedback import with_feedback

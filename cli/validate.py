@@ -24,7 +24,7 @@ def validate(
     """
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
-    from probation_returns.validation import validate_files
+    from probation_returns.validation.checking import validate_files
     from reports.feedback import write_feedback
 
     try:

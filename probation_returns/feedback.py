@@ -14,12 +14,12 @@ from pathlib import Path
 import polars as pl
 
 from probation_returns import __version__
-from probation_returns.validation import (
-    CASCADE,
+from probation_returns.validation.advice import rule_actions
+from probation_returns.validation.cascade import CASCADE
+from probation_returns.validation.result import (
     RULES_VERSION,
     ValidationResult,
     part_words,
-    rule_actions,
     table_state,
     whole_return_counts,
 )

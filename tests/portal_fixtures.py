@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from portal import create_app
+from portal.app import create_app
 from portal.settings import Settings
 from probation_returns import accounts
 from probation_returns.ingest import discover, receive

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from probation_returns.feedback import feedback_content
 from probation_returns.ingest import discover, receive
-from probation_returns.validation import validate_files
+from probation_returns.validation.checking import validate_files
 from probation_returns.validation.service import validate_submission
 from probation_returns.validation.store import store
 from probation_returns.warehouse.db import session_scope

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from probation_returns.spec import TABLES
-from probation_returns.validation import params_for
+from probation_returns.validation.checking import params_for
 from probation_returns.validation.engine import compile_expectation, evaluation_frame, expectations, parameters
 
 QUARTER = "2017Q3"
@@ -141,7 +141,7 @@ def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
     from great_expectations.render.view import DefaultJinjaPageView
 
     from probation_returns.feedback import feedback_content
-    from probation_returns.validation import validate_files
+    from probation_returns.validation.checking import validate_files
     from reports.feedback import write_feedback
     from tests.returns import clean_tables, set_value, write_csvs
 

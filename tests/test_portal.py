@@ -562,7 +562,7 @@ def test_a_forged_x_forwarded_for_changes_nothing_without_a_configured_proxy(tmp
 
     import dataclasses
 
-    from portal import create_app
+    from portal.app import create_app
 
     behind = create_app(dataclasses.replace(p.settings, proxies=1))  # the same, behind one configured proxy
     behind.config["TESTING"] = True
@@ -738,7 +738,7 @@ def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_sto
     assert clerk.get("/returns/2014Q4/send").status_code == 404
     import dataclasses
 
-    from portal import create_app
+    from portal.app import create_app
 
     later = create_app(dataclasses.replace(p.settings, open_quarter="2030Q1"))  # a setting past the contracts' end
     client = later.test_client()

@@ -24,7 +24,8 @@ from probation_returns import spec
 from probation_returns.ingest import discover, receive
 from probation_returns.measures.decisions import DECISIONS
 from probation_returns.measures.service_levels import STATUSES
-from probation_returns.validation import CASCADE, OUTCOMES
+from probation_returns.validation.cascade import CASCADE
+from probation_returns.validation.result import OUTCOMES
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Base, Submission

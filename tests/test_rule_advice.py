@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from probation_returns.spec import RULES_BY_ID
-from probation_returns.validation import CASCADE, rule_actions
+from probation_returns.validation.advice import rule_actions
+from probation_returns.validation.cascade import CASCADE
 
 EXPECTED = {
     "BRE-001": "unique reference",

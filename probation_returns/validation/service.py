@@ -14,9 +14,10 @@ from probation_returns.feedback import FeedbackContent, feedback_content, feedba
 from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
 from probation_returns.standing import standing
-from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
+from probation_returns.validation.checking import validate_files
 from probation_returns.validation.engine import FINDING_SCHEMA
 from probation_returns.validation.header import about
+from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.validation.store import STORED, previous_accepted_cases, store
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from probation_returns import __version__, clock
 from probation_returns.calendar import Quarter
 from probation_returns.pseudonym import hash_values
-from probation_returns.validation import RULES_VERSION, ValidationResult
+from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.warehouse.models import (
     AcceptedBreach,
     AcceptedCase,
