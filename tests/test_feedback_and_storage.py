@@ -69,6 +69,7 @@ def test_feedback_files_say_what_is_wrong_and_never_run_formulas(tmp_path):
 
     page = paths["feedback.html"].read_text()
     assert "Accepted with record rejections" in page and "&quot;http://x&quot;" in page and "<script" not in page
+    assert "<h1>Validation of C05's return for 2017Q3</h1>" in page
 
 
 def test_the_workbook_points_to_the_csv_when_there_are_too_many_findings(tmp_path, monkeypatch):
