@@ -9,6 +9,8 @@ from flask_login import current_user
 
 from portal import downloads, processing
 from portal.forms import UploadForm
+from portal.presentation import FEEDBACK_DOWNLOADS as DOWNLOADS
+from portal.presentation import STATUS_TAGS
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, clock, overview, uploads
 from probation_returns.calendar import Quarter
@@ -18,18 +20,9 @@ from probation_returns.measures.quarter import accepted_submission
 from probation_returns.spec import TABLES
 from probation_returns.standing import business_days_left
 from probation_returns.warehouse.models import Submission, Upload
-from reports.feedback import FILES
 
 bp = Blueprint("provider", __name__)
 PAGE = 50
-DOWNLOADS = {  # feedback file -> what a clerk is told it is
-    "feedback.xlsx": "Feedback workbook (Excel)",
-    "findings.csv": "Every finding (CSV)",
-    "feedback.html": "Feedback page to keep (HTML)",
-    "summary.json": "Summary (JSON)",
-    "validation_result.json": "Validation result (Great Expectations JSON)",
-}
-assert set(DOWNLOADS) == set(FILES)
 
 
 def settings():
@@ -63,7 +56,7 @@ def home():
         open_quarter=str(open_q),
         deadline=overview.deadline(open_q),
         quarters=quarters,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
     )
 
 
@@ -78,7 +71,7 @@ def send(quarter: str):
         try:
             if not chosen:
                 raise uploads.UploadError("Choose the file or files of your return")
-            incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
+            incoming = [uploads.Incoming(uploads.part_sent_as(f.filename), f.filename, f.stream) for f in chosen]
             with db() as s:
                 upload = uploads.store(
                     s, settings().landing, code, quarter, current_user.account.id, form.declared_by.data, incoming
@@ -103,20 +96,6 @@ def send(quarter: str):
     return render_template(
         "provider/send.html", form=form, quarter=quarter, deadline=overview.deadline(Quarter.parse(quarter))
     ), 400 if any(f.errors for f in form) else 200
-
-
-def _part(name: str) -> str:
-    """Which part of a return a chosen file is, from the end of its name (the name is never used as a path)."""
-    lower = name.lower()
-    if lower.endswith(".xlsx"):
-        return "workbook"
-    for table in TABLES:
-        if lower.endswith(f"{table}.csv"):
-            return table
-    raise uploads.UploadError(
-        f"{uploads.shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
-        "or _breaches.csv, or send one .xlsx workbook"
-    )
 
 
 def _owned(model, key: int):
@@ -253,10 +232,34 @@ def feedback(submission_id: int):
         downloads=DOWNLOADS,
         history=history,
         rules=stored.rules,
-        tags=overview.STATUS_TAGS,
+        pagination=_pagination(
+            page,
+            pages,
+            lambda p: (
+                url_for("provider.feedback", submission_id=submission.id, rule=rule, table=table, page=p) + "#findings"
+            ),
+        ),
+        tags=STATUS_TAGS,
         rule_ids=[r["rule_id"] for r in summary.get("rules", [])],
         tables=list(TABLES) + ["file"],
     )
+
+
+def _pagination(page: int, pages: int, href) -> dict | None:
+    """GOV.UK pagination for the findings: the first and last pages, and two either side of this one."""
+    if pages <= 1:
+        return None
+    items = []
+    for p in range(1, pages + 1):
+        if p == 1 or p == pages or abs(p - page) <= 2:
+            items.append({"number": p, "href": href(p), "current": p == page})
+        elif abs(p - page) == 3:
+            items.append({"ellipsis": True})
+    return {
+        "previous": {"href": href(page - 1)} if page > 1 else None,
+        "next": {"href": href(page + 1)} if page < pages else None,
+        "items": items,
+    }
 
 
 @bp.route("/submissions/<int:submission_id>/files/<name>")
@@ -287,6 +290,6 @@ def history():
         "provider/history.html",
         rows=rows,
         provider=current_user.provider,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
         unfinished=unfinished,
     )

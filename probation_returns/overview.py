@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from probation_returns import clock
 from probation_returns.calendar import Quarter, business_days_from
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
-from probation_returns.parameters import for_quarter
+from probation_returns.parameters import FIRST_QUARTER, for_quarter
 from probation_returns.reference import providers
 from probation_returns.standing import position
 from probation_returns.warehouse.models import (
@@ -27,20 +27,6 @@ from probation_returns.warehouse.models import (
     Submission,
     Upload,
 )
-
-STATUS_TAGS = {  # status -> GOV.UK tag colour
-    "Not sent": "grey",
-    "Received": "blue",
-    "Validating": "blue",
-    "Accepted": "green",
-    "Accepted with warnings": "green",
-    "Accepted with record rejections": "yellow",
-    "Rejected": "red",
-    "Processing failed": "red",
-}
-
-
-FIRST_QUARTER = Quarter(2015, 1)  # the contracts began in February 2015
 
 
 def in_contract(quarter: Quarter) -> bool:
@@ -328,16 +314,16 @@ def rebuild_in_progress(session: Session, quarter: str) -> BuildRequest | None:
     )
 
 
-BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)
-    "workbook": "The ministry return (Excel workbook)",
-    "service_levels.csv": "Service levels (CSV)",
-    "reoffending.csv": "Reoffending (CSV)",
-    "payments.csv": "Payments (CSV)",
-    "data_quality.csv": "Data quality (CSV)",
-    "submissions.csv": "Submissions (CSV)",
-    "data_dictionary.csv": "Data dictionary (CSV)",
-    "manifest.json": "Manifest: inputs, versions and checksums (JSON)",
-}
+BUILD_FILES = (  # what a build holds that a contract manager may download
+    "workbook",
+    "service_levels.csv",
+    "reoffending.csv",
+    "payments.csv",
+    "data_quality.csv",
+    "submissions.csv",
+    "data_dictionary.csv",
+    "manifest.json",
+)
 
 
 def build_file(build: ReturnBuild, name: str, publication: bool = False, folder: Path | None = None) -> Path | None:

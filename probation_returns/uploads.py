@@ -85,6 +85,23 @@ def _stream_to(item: Incoming, out: BinaryIO) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def part_sent_as(name: str) -> str:
+    """Which part of a return a file chosen in the portal is, from the end of its name (never used as a path).
+
+    Looser than ``ingest.part_of``, the landing folder's naming rule: an upload is saved under the name the
+    rule wants (``landed_name``), so a clerk's "cases.csv" or "July return.xlsx" will do."""
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return "workbook"
+    for table in TABLES:
+        if lower.endswith(f"{table}.csv"):
+            return table
+    raise UploadError(
+        f"{shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
+        "or _breaches.csv, or send one .xlsx workbook"
+    )
+
+
 def landed_name(provider: str, quarter: str, part: str) -> str:
     return f"{provider}_{quarter}.xlsx" if part == "workbook" else f"{provider}_{quarter}_{part}.csv"
 

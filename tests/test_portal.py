@@ -988,3 +988,11 @@ def test_credits_over_the_quarterly_cap_are_explained_as_scaled_down(portal):
         "scaled down in proportion: £183,750.00 becomes £147,000.00."
     )
     assert page.count(scaled) == 5 and page.count("Yes, to £147,000.00") == 5
+
+
+def test_a_chosen_file_is_a_part_of_the_return_by_the_end_of_its_name():
+    # The upload is saved under the service's own names, so a clerk's names will do; ingest.part_of is stricter.
+    assert uploads.part_sent_as("July return.XLSX") == "workbook"
+    assert uploads.part_sent_as("C14 cases.csv") == "cases" and uploads.part_sent_as("x_breaches.csv") == "breaches"
+    with pytest.raises(uploads.UploadError, match="end in _cases.csv, _contacts.csv or _breaches.csv"):
+        uploads.part_sent_as("contacts.txt")
