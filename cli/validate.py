@@ -24,7 +24,7 @@ def validate(
     """
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
-    from probation_returns.validation import validate_files
+    from probation_returns.validation.checking import validate_files
     from reports.feedback import write_feedback
 
     try:
@@ -42,13 +42,15 @@ def validate(
         _fail(f"no such file: {', '.join(missing)}")
     _folder_for_output(out, "the feedback files")
     result = validate_files(files, code[0], q)
+    from probation_returns.validation.feedback import feedback_content
     from probation_returns.validation.header import about
 
-    write_feedback(result, out, about=about(code[0], str(q), [(f.name, _sha256(f)) for f in files]))
+    content = feedback_content(result, about=about(code[0], str(q), [(f.name, _sha256(f)) for f in files]))
+    write_feedback(content, out)
     console.print(f"{code[0]} {q}: [bold]{result.outcome}[/bold]; {result.findings.height:,} findings written to {out}")
     for reason in result.reasons:
         console.print(f"  {reason}")
-    rules = result.rules()  # what to fix first: fatal, errors (the cascade last), warnings; the most frequent first
+    rules = content.rules  # what to fix first: fatal, errors (the cascade last), warnings; the most frequent first
     for r in rules[:15]:
         console.print(f"  {r['rule_id']:<8} {r['severity']} {r['count']:>8,}  {r['message']}")
     if len(rules) > 15:

@@ -114,7 +114,7 @@ REFUSED = "The email address or password is not right, or the account is not act
 @bp.route("/help")
 def help_page():
     """How the service works and whom to ask: open to anyone, signed in or not (linked from every page)."""
-    from reports.feedback import OUTCOME_WORDS
+    from probation_returns.validation.feedback import OUTCOME_WORDS
 
     return render_template("help.html", contact=_settings().contact, outcomes=OUTCOME_WORDS)
 

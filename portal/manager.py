@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal import downloads, processing
 from portal.charts import service_level_chart
 from portal.forms import DecisionForm, RebuildForm, SignOffForm
+from portal.presentation import BUILD_DOWNLOADS, STATUS_TAGS
 from portal.security import db, roles
 from probation_returns import audit, overview, rebuilds, signoff
 from probation_returns.calendar import Quarter
@@ -71,7 +72,7 @@ def quarter(quarter: str):
         deadline=overview.deadline(q),
         previous=str(q - 1) if overview.in_contract(q - 1) else None,
         following=str(q + 1) if q < _open_quarter() and overview.in_contract(q + 1) else None,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
     )
 
 
@@ -94,7 +95,7 @@ def provider(code: str):
         charts=charts,
         versions=versions,
         money=money,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
         names=MEASURE_NAMES,
     )
 
@@ -190,11 +191,11 @@ def build(build_id: int):
     folder = _build_folder(build)
     files = [
         (name, what, overview.build_file(build, name, folder=folder) is not None)
-        for name, what in overview.BUILD_FILES.items()
+        for name, what in BUILD_DOWNLOADS.items()
     ]
     published = [
         (name, what, overview.build_file(build, name, publication=True, folder=folder) is not None)
-        for name, what in overview.BUILD_FILES.items()
+        for name, what in BUILD_DOWNLOADS.items()
     ]
     return render_template(
         "manager/build.html",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -11,28 +9,26 @@ from flask_login import current_user
 
 from portal import downloads, processing
 from portal.forms import UploadForm
+from portal.presentation import FEEDBACK_DOWNLOADS as DOWNLOADS
+from portal.presentation import STATUS_TAGS
 from portal.security import db, may_see_provider, roles
-from probation_returns import audit, overview, uploads
-from probation_returns.calendar import LONDON, Quarter
+from probation_returns import audit, clock, overview, uploads
+from probation_returns.calendar import Quarter
 from probation_returns.findings import findings_page
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.spec import TABLES
 from probation_returns.standing import business_days_left
-from probation_returns.validation import _actions
-from probation_returns.validation.service import feedback_folder
+from probation_returns.validation.feedback import (
+    HEADINGS,
+    OUTCOME_WORDS,
+    SEVERITY_WORDS,
+    feedback_folder,
+    stored_feedback,
+)
 from probation_returns.warehouse.models import Submission, Upload
-from reports.feedback import FILES, HEADINGS, OUTCOME_WORDS, SEVERITY_WORDS
 
 bp = Blueprint("provider", __name__)
 PAGE = 50
-DOWNLOADS = {  # feedback file -> what a clerk is told it is
-    "feedback.xlsx": "Feedback workbook (Excel)",
-    "findings.csv": "Every finding (CSV)",
-    "feedback.html": "Feedback page to keep (HTML)",
-    "summary.json": "Summary (JSON)",
-    "validation_result.json": "Validation result (Great Expectations JSON)",
-}
-assert set(DOWNLOADS) == set(FILES)
 
 
 def settings():
@@ -66,7 +62,7 @@ def home():
         open_quarter=str(open_q),
         deadline=overview.deadline(open_q),
         quarters=quarters,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
     )
 
 
@@ -81,7 +77,7 @@ def send(quarter: str):
         try:
             if not chosen:
                 raise uploads.UploadError("Choose the file or files of your return")
-            incoming = [uploads.Incoming(_part(f.filename), f.filename, f.stream) for f in chosen]
+            incoming = [uploads.Incoming(uploads.part_sent_as(f.filename), f.filename, f.stream) for f in chosen]
             with db() as s:
                 upload = uploads.store(
                     s, settings().landing, code, quarter, current_user.account.id, form.declared_by.data, incoming
@@ -106,20 +102,6 @@ def send(quarter: str):
     return render_template(
         "provider/send.html", form=form, quarter=quarter, deadline=overview.deadline(Quarter.parse(quarter))
     ), 400 if any(f.errors for f in form) else 200
-
-
-def _part(name: str) -> str:
-    """Which part of a return a chosen file is, from the end of its name (the name is never used as a path)."""
-    lower = name.lower()
-    if lower.endswith(".xlsx"):
-        return "workbook"
-    for table in TABLES:
-        if lower.endswith(f"{table}.csv"):
-            return table
-    raise uploads.UploadError(
-        f"{uploads.shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
-        "or _breaches.csv, or send one .xlsx workbook"
-    )
 
 
 def _owned(model, key: int):
@@ -196,18 +178,25 @@ def _folder(submission: Submission) -> Path:
     return feedback_folder(settings().output / "feedback", submission.provider_code, submission.quarter, submission.id)
 
 
+def _stored(submission: Submission):
+    return stored_feedback(settings().output / "feedback", submission.provider_code, submission.quarter, submission.id)
+
+
 @bp.route("/submissions/<int:submission_id>")
 @roles("provider", "manager")
 def feedback(submission_id: int):
     submission = _submission(submission_id)
-    folder = _folder(submission)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
+    stored = _stored(submission)
+    if stored is None:
         return render_template("provider/no_feedback.html", submission=submission), 200
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = stored.summary
     rule, table = request.args.get("rule") or None, request.args.get("table") or None
     shown = findings_page(
-        folder / "findings.csv", rule=rule, table=table, page=request.args.get("page", 1, type=int) or 1, per_page=PAGE
+        stored.folder / "findings.csv",
+        rule=rule,
+        table=table,
+        page=request.args.get("page", 1, type=int) or 1,
+        per_page=PAGE,
     )
     rows, total, page, pages = shown.rows, shown.total, shown.page, shown.pages
     with db() as s:
@@ -215,7 +204,7 @@ def feedback(submission_id: int):
         counts, why = overview.why_counted(s, s.get(Submission, submission.id))
         counted = accepted_submission(s, submission.provider_code, submission.quarter)
         counts_now = counted.version if counted else None
-    days_now = business_days_left(Quarter.parse(submission.quarter), dt.datetime.now(LONDON).date())
+    days_now = business_days_left(Quarter.parse(submission.quarter), clock.today())
     sendable = current_user.role == "provider" and Quarter.parse(submission.quarter) <= _open_quarter()
     resent = None
     if request.args.get("resent", type=int):  # checked, not taken on trust: the upload must be one that was this
@@ -248,11 +237,35 @@ def feedback(submission_id: int):
         severity=SEVERITY_WORDS,
         downloads=DOWNLOADS,
         history=history,
-        actions=_actions(),
-        tags=overview.STATUS_TAGS,
+        rules=stored.rules,
+        pagination=_pagination(
+            page,
+            pages,
+            lambda p: (
+                url_for("provider.feedback", submission_id=submission.id, rule=rule, table=table, page=p) + "#findings"
+            ),
+        ),
+        tags=STATUS_TAGS,
         rule_ids=[r["rule_id"] for r in summary.get("rules", [])],
         tables=list(TABLES) + ["file"],
     )
+
+
+def _pagination(page: int, pages: int, href) -> dict | None:
+    """GOV.UK pagination for the findings: the first and last pages, and two either side of this one."""
+    if pages <= 1:
+        return None
+    items = []
+    for p in range(1, pages + 1):
+        if p == 1 or p == pages or abs(p - page) <= 2:
+            items.append({"number": p, "href": href(p), "current": p == page})
+        elif abs(p - page) == 3:
+            items.append({"ellipsis": True})
+    return {
+        "previous": {"href": href(page - 1)} if page > 1 else None,
+        "next": {"href": href(page + 1)} if page < pages else None,
+        "items": items,
+    }
 
 
 @bp.route("/submissions/<int:submission_id>/files/<name>")
@@ -283,6 +296,6 @@ def history():
         "provider/history.html",
         rows=rows,
         provider=current_user.provider,
-        tags=overview.STATUS_TAGS,
+        tags=STATUS_TAGS,
         unfinished=unfinished,
     )

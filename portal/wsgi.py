@@ -4,6 +4,6 @@
 portal.security): without a proxy in front, a forged header would give every guess a new address.
 """
 
-from portal import create_app
+from portal.app import create_app
 
 app = create_app()

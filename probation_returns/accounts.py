@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.reference import providers
 from probation_returns.warehouse.models import User
 
@@ -103,7 +104,7 @@ def sign_in(
     """Check the address and password. ``lock_after`` wrong passwords in a row lock the account for
     ``lock_for``: until then even the right password is refused (and not checked). Who is told what is
     the caller's business; the outcome here is exact, for the audit log."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     user = session.scalar(select(User).where(User.email == email.strip().lower()).with_for_update())
     if user is not None and user.locked_until is not None and _utc(user.locked_until) > now:
         _hasher.hash(password)  # the same time taken as a checked password: the lock is not told by timing
@@ -195,7 +196,7 @@ def unlock(session: Session, email: str) -> Account:
 
 
 def locked(user: User, now: dt.datetime | None = None) -> bool:
-    return user.locked_until is not None and _utc(user.locked_until) > (now or dt.datetime.now(dt.UTC))
+    return user.locked_until is not None and _utc(user.locked_until) > (now or clock.now())
 
 
 def all_accounts(session: Session) -> list[User]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from probation_returns import clock
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Alert as AlertRow
 
@@ -44,7 +45,7 @@ class Alert:
     check_name: str | None = None
     run_id: str | None = None
     detail: dict = field(default_factory=dict)
-    raised_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    raised_at: str = field(default_factory=lambda: clock.now().isoformat(timespec="seconds"))
 
     def text(self) -> str:
         lines = [self.title, ""]

@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter
 from probation_returns.reference import providers
 from probation_returns.spec import RETURN_STEM, TABLES
@@ -98,7 +99,7 @@ class LandedReturn:
         SFTP and rsync keep the sender's time stamps, so a return replayed later (a backfill, the demo)
         is judged against the submission deadline on when it was really sent.
         """
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         return min(max(f.modified_at for f in self.files), now)
 
     @property

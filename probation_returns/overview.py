@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter, business_days_from
-from probation_returns.measures.quarter import LONDON, accepted_submission, delivered, submission_deadline
-from probation_returns.parameters import for_quarter
+from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
+from probation_returns.parameters import FIRST_QUARTER, for_quarter
 from probation_returns.reference import providers
 from probation_returns.standing import position
 from probation_returns.warehouse.models import (
@@ -27,20 +28,6 @@ from probation_returns.warehouse.models import (
     Upload,
 )
 
-STATUS_TAGS = {  # status -> GOV.UK tag colour
-    "Not sent": "grey",
-    "Received": "blue",
-    "Validating": "blue",
-    "Accepted": "green",
-    "Accepted with warnings": "green",
-    "Accepted with record rejections": "yellow",
-    "Rejected": "red",
-    "Processing failed": "red",
-}
-
-
-FIRST_QUARTER = Quarter(2015, 1)  # the contracts began in February 2015
-
 
 def in_contract(quarter: Quarter) -> bool:
     """Whether the contracts ran in the quarter (2015Q1 to the last quarter with contract terms, 2021Q1)."""
@@ -54,7 +41,7 @@ def open_quarter(today: dt.date | None = None, setting: str | None = None) -> Qu
     the contracts' last quarter."""
     from probation_returns.parameters import last_quarter
 
-    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or dt.datetime.now(LONDON).date()) - 1
+    quarter = Quarter.parse(setting) if setting else Quarter.containing(today or clock.today()) - 1
     return min(quarter, last_quarter(), key=lambda q: q.ordinal)
 
 
@@ -81,7 +68,7 @@ class Deadline:
 def deadline(quarter: Quarter, today: dt.date | None = None) -> Deadline:
     end = submission_deadline(quarter, for_quarter(quarter))
     last_day = (end - dt.timedelta(days=1)).date()
-    today = today or dt.datetime.now(LONDON).date()
+    today = today or clock.today()
     return Deadline(str(quarter), last_day, business_days_from(today, last_day), today)
 
 
@@ -327,16 +314,16 @@ def rebuild_in_progress(session: Session, quarter: str) -> BuildRequest | None:
     )
 
 
-BUILD_FILES = {  # what a build holds that a contract manager may download (name -> what it is)
-    "workbook": "The ministry return (Excel workbook)",
-    "service_levels.csv": "Service levels (CSV)",
-    "reoffending.csv": "Reoffending (CSV)",
-    "payments.csv": "Payments (CSV)",
-    "data_quality.csv": "Data quality (CSV)",
-    "submissions.csv": "Submissions (CSV)",
-    "data_dictionary.csv": "Data dictionary (CSV)",
-    "manifest.json": "Manifest: inputs, versions and checksums (JSON)",
-}
+BUILD_FILES = (  # what a build holds that a contract manager may download
+    "workbook",
+    "service_levels.csv",
+    "reoffending.csv",
+    "payments.csv",
+    "data_quality.csv",
+    "submissions.csv",
+    "data_dictionary.csv",
+    "manifest.json",
+)
 
 
 def build_file(build: ReturnBuild, name: str, publication: bool = False, folder: Path | None = None) -> Path | None:

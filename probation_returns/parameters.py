@@ -16,6 +16,8 @@ from pathlib import Path
 from probation_returns.calendar import Quarter
 from probation_returns.reference import providers
 
+FIRST_QUARTER = Quarter(2015, 1)  # the Transforming Rehabilitation contracts began in February 2015
+
 MEASURES = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
 
 

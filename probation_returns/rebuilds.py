@@ -8,11 +8,10 @@ to repeat (the quarter's build lock, and an unchanged build is kept rather than 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.uploads import worker_alive
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import BuildRequest, ReturnBuild
@@ -50,7 +49,7 @@ def claim(session: Session, request_id: int, worker: str) -> BuildRequest | None
 def finish(session: Session, request_id: int, run_id: str | None, error: str | None) -> BuildRequest:
     """Record how the build ended and the quarter's latest build (a new one, or the same one kept)."""
     row = session.get(BuildRequest, request_id)
-    row.run_id, row.finished_at = run_id, dt.datetime.now(dt.UTC)
+    row.run_id, row.finished_at = run_id, clock.now()
     latest = session.scalar(
         select(ReturnBuild).where(ReturnBuild.quarter == row.quarter).order_by(ReturnBuild.build_number.desc()).limit(1)
     )

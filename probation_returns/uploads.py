@@ -25,6 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter
 from probation_returns.ingest import RETURN_NAME, identity, stored_identity
 from probation_returns.spec import TABLES
@@ -82,6 +83,23 @@ def _stream_to(item: Incoming, out: BinaryIO) -> tuple[str, int]:
     if size == 0:
         raise UploadError(f"{shown_name(item.sent_as)} is empty")
     return digest.hexdigest(), size
+
+
+def part_sent_as(name: str) -> str:
+    """Which part of a return a file chosen in the portal is, from the end of its name (never used as a path).
+
+    Looser than ``ingest.part_of``, the landing folder's naming rule: an upload is saved under the name the
+    rule wants (``landed_name``), so a clerk's "cases.csv" or "July return.xlsx" will do."""
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return "workbook"
+    for table in TABLES:
+        if lower.endswith(f"{table}.csv"):
+            return table
+    raise UploadError(
+        f"{shown_name(name)}: name CSV files so they end in _cases.csv, _contacts.csv "
+        "or _breaches.csv, or send one .xlsx workbook"
+    )
 
 
 def landed_name(provider: str, quarter: str, part: str) -> str:
@@ -257,7 +275,7 @@ def finish(session: Session, upload_id: int, run_id: str | None, error: str | No
         .order_by(Submission.version.desc())
     )
     match = next((s for s in candidates if stored_identity(s) == upload.identity and s.outcome), None)
-    upload.finished_at = dt.datetime.now(dt.UTC)
+    upload.finished_at = clock.now()
     if match is not None:
         upload.submission_id, upload.status, upload.error = match.id, "done", None
     else:

@@ -18,6 +18,7 @@ BACKENDS = ["sqlite", "postgresql"]
 UNIT, INTEGRATION, BROWSER, SLOW = "unit", "integration", "browser", "slow"
 SUITES = {
     "test_calendar.py": (UNIT,),
+    "test_clock.py": (UNIT,),
     "test_pnc.py": (UNIT,),
     "test_rule_advice.py": (UNIT,),
     "test_suppression.py": (UNIT,),

@@ -151,7 +151,7 @@ def test_nps_divisions_have_no_credits_and_the_version_is_shown():
 def test_an_unexpected_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
     import pytest
 
-    import probation_returns.validation as validation
+    import probation_returns.validation.checking as validation
 
     def broken(*args, **kwargs):
         raise RuntimeError("something inside broke\nand more lines")

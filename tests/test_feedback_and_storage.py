@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from probation_returns.ingest import discover, receive
-from probation_returns.validation import validate_files
+from probation_returns.validation.checking import validate_files
+from probation_returns.validation.feedback import feedback_content
 from probation_returns.validation.service import validate_submission
 from probation_returns.validation.store import store
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AcceptedCase, AcceptedContact, Finding, Submission, ValidationRun
-from reports.feedback import FEEDBACK_FILES, write_feedback
+from reports.feedback import with_feedback, write_feedback
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 
@@ -34,7 +35,7 @@ def _broken(tmp_path):
 
 def test_feedback_files_say_what_is_wrong_and_never_run_formulas(tmp_path):
     result = validate_files(_broken(tmp_path), "C05", "2017Q3", tolerance=0.5)
-    paths = write_feedback(result, tmp_path / "out", submission_id=7)
+    paths = write_feedback(feedback_content(result, submission_id=7), tmp_path / "out")
 
     summary = json.loads(paths["summary.json"].read_text())
     assert summary["provider"] == "C05" and summary["quarter"] == "2017Q3" and summary["submission_id"] == 7
@@ -68,6 +69,7 @@ def test_feedback_files_say_what_is_wrong_and_never_run_formulas(tmp_path):
 
     page = paths["feedback.html"].read_text()
     assert "Accepted with record rejections" in page and "&quot;http://x&quot;" in page and "<script" not in page
+    assert "<h1>Validation of C05's return for 2017Q3</h1>" in page
 
 
 def test_the_workbook_points_to_the_csv_when_there_are_too_many_findings(tmp_path, monkeypatch):
@@ -75,7 +77,7 @@ def test_the_workbook_points_to_the_csv_when_there_are_too_many_findings(tmp_pat
 
     monkeypatch.setattr(feedback, "MAX_WORKBOOK_FINDINGS", 1)
     result = validate_files(_broken(tmp_path), "C05", "2017Q3", tolerance=0.5)
-    paths = write_feedback(result, tmp_path / "out")
+    paths = write_feedback(feedback_content(result), tmp_path / "out")
     last = list(load_workbook(paths["feedback.xlsx"])["Findings"].iter_rows(values_only=True))[-1]
     assert "findings.csv holds all of them" in last[0]
 
@@ -90,10 +92,10 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
     tables = clean_tables()
     set_value(tables, "cases", 2, "rosh_level", "X")  # A100003 rejected, its contact and breach cascade
     sid = _received(engine, tmp_path, tables)
-    done = validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    done = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
     assert done.outcome == "Rejected"  # 1 of 3 cases is over the 1% tolerance
     assert done.rule_counts == {"CAS-009": 1, "CASCADE": 2} and not done.reused
-    again = validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    again = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
     assert again.reused and again.rule_counts == done.rule_counts and again.outcome == "Rejected"
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 0
@@ -104,8 +106,8 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
 
 def test_accepted_records_are_stored_typed_and_a_rerun_gives_the_same_rows(engine, tmp_path):
     sid = _received(engine, tmp_path, clean_tables())
-    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
-    assert validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES, force=True).reused is False
+    with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
+    assert with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback", force=True)).reused is False
     with session_scope(engine) as session:
         cases = session.scalars(select(AcceptedCase).order_by(AcceptedCase.row_number)).all()
         assert [c.case_ref for c in cases] == ["A100001", "A100002", "A100003"]
@@ -136,7 +138,7 @@ def test_the_pseudonym_key_is_required(engine, tmp_path, monkeypatch):
     monkeypatch.delenv("RETURNS_PSEUDONYM_KEY")
     sid = _received(engine, tmp_path, clean_tables())
     with pytest.raises(Exception, match="RETURNS_PSEUDONYM_KEY"):
-        validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+        with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
 
 
 def test_validate_command_exit_codes(tmp_path):
@@ -205,7 +207,7 @@ def test_accepted_records_read_back_typed_on_each_backend(engine, tmp_path):
     from probation_returns.measures.quarter import accepted_tables
 
     sid = _received(engine, tmp_path, clean_tables())
-    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
     tables = accepted_tables(engine, sid)
     cases = tables["cases"]
     assert cases["case_ref"].to_list() == ["A100001", "A100002", "A100003"]
@@ -226,7 +228,7 @@ def test_the_measures_use_the_records_just_stored_exactly_as_the_warehouse_holds
     sid = _received(engine, tmp_path, clean_tables())
     with session_scope(engine) as session:  # delivered by the deadline, so it counts for the quarter
         session.get(Submission, sid).delivered_at = dt.datetime(2017, 10, 2, 9, tzinfo=dt.UTC)
-    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
     kept = recent.recall(engine, sid)
     assert kept is not None
     read_back = accepted_tables(engine, sid)
@@ -239,7 +241,7 @@ def test_the_measures_use_the_records_just_stored_exactly_as_the_warehouse_holds
     assert provider_levels(engine, "C05", Quarter.parse("2017Q3")) == from_memory  # the same from the warehouse
 
     # validated again by another process (its run replaces this one's, and SQLite may even reuse the id)
-    validate_submission(engine, sid, tmp_path / "feedback", feedback=FEEDBACK_FILES, force=True)
+    with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback", force=True))
     assert recent.recall(engine, sid) is not None
     with session_scope(engine) as session:
         run = session.scalar(select(ValidationRun).where(ValidationRun.submission_id == sid))

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cli.main import app
-from probation_returns.validation import _share
+from probation_returns.validation.outcome import share
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 
@@ -193,8 +193,8 @@ def test_records_rejected_by_the_cascade_come_last_grouped_by_case_and_in_a_shee
 
 
 def test_a_share_over_the_limit_is_never_shown_equal_to_it():
-    assert _share(4, 383, 0.01) == "1.04%" and _share(0.01) == "1%"
-    assert _share(10_001, 1_000_000, 0.01) == "1.0001%"  # not "1%, above the 1% allowed"
+    assert share(4, 383, 0.01) == "1.04%" and share(0.01) == "1%"
+    assert share(10_001, 1_000_000, 0.01) == "1.0001%"  # not "1%, above the 1% allowed"
 
 
 def test_every_feedback_file_says_which_return_it_judged_and_how_long_is_left(tmp_path):

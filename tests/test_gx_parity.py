@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from probation_returns.spec import TABLES
-from probation_returns.validation import params_for
+from probation_returns.validation.checking import params_for
 from probation_returns.validation.engine import compile_expectation, evaluation_frame, expectations, parameters
 
 QUARTER = "2017Q3"
@@ -159,14 +159,15 @@ def test_our_results_render_as_gx_data_docs(gx_validate, tmp_path):
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
-    from probation_returns.validation import validate_files
+    from probation_returns.validation.checking import validate_files
+    from probation_returns.validation.feedback import feedback_content
     from reports.feedback import write_feedback
     from tests.support.returns import clean_tables, set_value, write_csvs
 
     tables = clean_tables()
     set_value(tables, "cases", 0, "rosh_level", "X")
     result = validate_files(write_csvs(tmp_path, tables), "C05", "2017Q3", tolerance=0.5)
-    paths = write_feedback(result, tmp_path / "out")
+    paths = write_feedback(feedback_content(result), tmp_path / "out")
     document = json.loads(paths["validation_result.json"].read_text())
     with _gx():
         loaded = ExpectationSuiteValidationResultSchema().load(document)

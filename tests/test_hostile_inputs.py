@@ -11,7 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from probation_returns.spec import TABLES
-from probation_returns.validation import reader, validate_files
+from probation_returns.validation import reader
+from probation_returns.validation.checking import validate_files
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 

@@ -799,7 +799,7 @@ def test_the_managers_provider_page_shows_reoffending_and_payments_as_the_return
     """The manager's provider page had service levels only; reoffending and payments were in CSV files alone."""
     from html import unescape
 
-    from portal import create_app
+    from portal.app import create_app
     from portal.settings import Settings
     from probation_returns import accounts
     from tests.support.portal_fixtures import PASSWORD, token

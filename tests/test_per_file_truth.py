@@ -162,7 +162,7 @@ def test_the_feedback_says_the_same_in_summary_html_and_workbook(quarter, code):
 
 
 def test_the_portal_page_says_the_same(quarter):
-    from portal import create_app
+    from portal.app import create_app
     from portal.settings import Settings
     from probation_returns import accounts
     from tests.support.portal_fixtures import PASSWORD, token
@@ -338,7 +338,7 @@ def test_the_high_risk_measure_is_not_applicable_to_nps_divisions(quarter):
 
 
 def test_the_data_dictionary_lists_the_outcomes_the_data_uses():
-    from probation_returns.validation import OUTCOMES
+    from probation_returns.validation.result import OUTCOMES
     from reports.ministry.dictionary import _COLUMNS
 
     [outcome] = [meaning for column, meaning, _ in _COLUMNS["submissions"] if column == "outcome"]

@@ -589,7 +589,7 @@ def test_a_forged_x_forwarded_for_changes_nothing_without_a_configured_proxy(tmp
 
     import dataclasses
 
-    from portal import create_app
+    from portal.app import create_app
 
     behind = create_app(dataclasses.replace(p.settings, proxies=1))  # the same, behind one configured proxy
     behind.config["TESTING"] = True
@@ -765,7 +765,7 @@ def test_quarters_outside_the_contracts_are_a_404_page_and_previous_and_next_sto
     assert clerk.get("/returns/2014Q4/send").status_code == 404
     import dataclasses
 
-    from portal import create_app
+    from portal.app import create_app
 
     later = create_app(dataclasses.replace(p.settings, open_quarter="2030Q1"))  # a setting past the contracts' end
     client = later.test_client()
@@ -1015,3 +1015,11 @@ def test_credits_over_the_quarterly_cap_are_explained_as_scaled_down(portal):
         "scaled down in proportion: £183,750.00 becomes £147,000.00."
     )
     assert page.count(scaled) == 5 and page.count("Yes, to £147,000.00") == 5
+
+
+def test_a_chosen_file_is_a_part_of_the_return_by_the_end_of_its_name():
+    # The upload is saved under the service's own names, so a clerk's names will do; ingest.part_of is stricter.
+    assert uploads.part_sent_as("July return.XLSX") == "workbook"
+    assert uploads.part_sent_as("C14 cases.csv") == "cases" and uploads.part_sent_as("x_breaches.csv") == "breaches"
+    with pytest.raises(uploads.UploadError, match="end in _cases.csv, _contacts.csv or _breaches.csv"):
+        uploads.part_sent_as("contacts.txt")

@@ -28,7 +28,7 @@ PASSWORD = "a-long-test-password"
 def live(tmp_path_factory):
     """A quarter run through the pipeline for C05 (credits and a build), accounts, and the portal serving it."""
     from orchestration.runner.quarter import run_quarter
-    from portal import create_app
+    from portal.app import create_app
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter

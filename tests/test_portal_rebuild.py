@@ -24,7 +24,7 @@ def built(tmp_path, database_url, monkeypatch):
     """C05's 2017Q3 return run through the pipeline (credits and build 1), a manager, and the portal over them."""
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
-    from portal import create_app
+    from portal.app import create_app
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter

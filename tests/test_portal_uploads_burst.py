@@ -23,7 +23,7 @@ SENT = 6
 @pytest.fixture
 def portal(tmp_path, database_url, monkeypatch):
     from orchestration.instance import prepare
-    from portal import create_app
+    from portal.app import create_app
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade

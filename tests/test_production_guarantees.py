@@ -24,11 +24,12 @@ from probation_returns import spec
 from probation_returns.ingest import discover, receive
 from probation_returns.measures.decisions import DECISIONS
 from probation_returns.measures.service_levels import STATUSES
-from probation_returns.validation import CASCADE, OUTCOMES
+from probation_returns.validation.cascade import CASCADE
+from probation_returns.validation.result import OUTCOMES
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Base, Submission
-from reports.feedback import FEEDBACK_FILES
+from reports.feedback import with_feedback
 from tests.support.returns import clean_tables, write_csvs
 
 PNC = re.compile(r"\d{4}/\d{7}[A-Z]")
@@ -254,7 +255,7 @@ def test_a_stray_file_never_replaces_a_return_and_is_reported_as_a_warning(engin
     (landing / "C05_2017Q3_notes.csv").write_text("our notes on 2001/0012345H\n")
     (landing / "C05_2017Q3_cases.csv").write_bytes((landing / "C05_2017Q3_cases.csv").read_bytes() + b"\n")
     second = _receive(engine, landing.parent, archive)
-    done = validate_submission(engine, second.submission_id, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    done = with_feedback(engine, validate_submission(engine, second.submission_id, tmp_path / "feedback"))
     assert done.outcome == "Accepted with warnings" and done.rule_counts == {"FIL-007": 1}
     findings = (done.feedback / "findings.csv").read_text()
     assert "C05_2017Q3_notes.csv was sent with the return but is not one of its files" in findings
@@ -278,7 +279,7 @@ def test_a_panic_while_reading_ends_in_a_rejected_return_with_feedback(engine, t
         raise FakePanic("called `Option::unwrap()` on a `None` value")
 
     monkeypatch.setattr(service, "validate_files", panic)
-    done = validate_submission(engine, receipt.submission_id, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    done = with_feedback(engine, validate_submission(engine, receipt.submission_id, tmp_path / "feedback"))
     assert done.outcome == "Rejected" and done.fatal_rules == ["FIL-001"]
     summary = json.loads((done.feedback / "summary.json").read_text())
     assert (
@@ -294,12 +295,12 @@ def test_feedback_lost_after_the_validation_was_stored_is_written_again(engine, 
     tables["cases"][0][10] = "THEFT\x1b"  # a control character, which once broke the workbook writer
     write_csvs(tmp_path / "landing" / "C05", tables)
     receipt = _receive(engine, tmp_path / "landing", tmp_path / "archive")
-    done = validate_submission(engine, receipt.submission_id, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    done = with_feedback(engine, validate_submission(engine, receipt.submission_id, tmp_path / "feedback"))
     before = {p.name: p.read_bytes() for p in done.feedback.iterdir()}
     assert set(before) == {"findings.csv", "summary.json", "feedback.xlsx", "feedback.html", "validation_result.json"}
     for name in ("feedback.xlsx", "feedback.html", "validation_result.json"):  # killed after summary.json, say
         (done.feedback / name).unlink()
-    again = validate_submission(engine, receipt.submission_id, tmp_path / "feedback", feedback=FEEDBACK_FILES)
+    again = with_feedback(engine, validate_submission(engine, receipt.submission_id, tmp_path / "feedback"))
     assert again.reused and again.validation_run_id == done.validation_run_id
     after = {p.name: p.read_bytes() for p in again.feedback.iterdir()}
     assert set(after) == set(before)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from probation_returns.spec import RULES_BY_ID
-from probation_returns.validation import CASCADE, _actions
+from probation_returns.validation.advice import rule_actions
+from probation_returns.validation.cascade import CASCADE
 
 EXPECTED = {
     "BRE-001": "unique reference",
@@ -65,7 +66,7 @@ def test_every_rule_has_an_expected_phrase():
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
 def test_the_advice_fits_the_rule(rule_id):
-    advice = _actions().get(rule_id, "")
+    advice = rule_actions().get(rule_id, "")
     assert EXPECTED[rule_id] in advice, f"{rule_id}: {advice!r}"
     if rule_id not in DATE_FORMAT_RULES:
         assert DATE_FORMAT_ADVICE not in advice, f"{rule_id} gives date-format advice: {advice!r}"
@@ -75,4 +76,4 @@ def test_a_fatal_rules_advice_or_reason_says_one_finding_rejects_the_return():
     """C01 had 1 error in 7,854 cases and was rejected, with nothing saying why one was enough."""
     fatal = sorted(r for r, rule in RULES_BY_ID.items() if rule.severity == "F" and r.startswith("CAS"))
     assert fatal == ["CAS-004"]
-    assert "whole return is rejected" in _actions()["CAS-004"]
+    assert "whole return is rejected" in rule_actions()["CAS-004"]

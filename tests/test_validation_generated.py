@@ -12,7 +12,7 @@ import polars as pl
 from probation_returns.calendar import quarter_range
 from probation_returns.generator import generate
 from probation_returns.reference import provider_codes
-from probation_returns.validation import validate_files
+from probation_returns.validation.checking import validate_files
 
 
 def _case_refs(files: list[Path], code: str, quarter: str, table: str) -> list[tuple[int, str | None]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probation_returns.validation import validate_files
+from probation_returns.validation.checking import validate_files
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 # rule -> (edits as (table, row index, column, value), table, rows expected to break it)

@@ -14,10 +14,9 @@ import warnings
 import dagster as dg
 
 from probation_returns.calendar import Quarter
-from probation_returns.parameters import last_quarter
+from probation_returns.parameters import FIRST_QUARTER, last_quarter
 from probation_returns.reference import providers
 
-FIRST_QUARTER = Quarter(2015, 1)  # Transforming Rehabilitation contracts began in February 2015
 LAST_QUARTER = last_quarter()  # the last quarter with contract terms (2021Q1: the contracts ended)
 
 quarter_partitions = dg.TimeWindowPartitionsDefinition(

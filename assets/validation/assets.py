@@ -11,10 +11,10 @@ from assets.lib.resources import Folders, Warehouse
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.parameters import for_quarter
 from probation_returns.spec import TABLES
-from probation_returns.validation import part_words, table_state
+from probation_returns.validation.result import part_words, table_state
 from probation_returns.validation.service import current_submission, validate_submission
 from probation_returns.warehouse.db import read_scope
-from reports.feedback import FEEDBACK_FILES
+from reports.feedback import with_feedback
 
 CHECKS = [
     partitioned_check(
@@ -77,8 +77,8 @@ def _validate(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
         for spec in CHECKS:
             yield dg.AssetCheckResult(check_name=spec.name, passed=True, metadata={"status": "no return"})
         return
-    done = validate_submission(
-        warehouse.engine, submission_id, folders.output_path / "feedback", feedback=FEEDBACK_FILES
+    done = with_feedback(
+        warehouse.engine, validate_submission(warehouse.engine, submission_id, folders.output_path / "feedback")
     )
     tolerance = for_quarter(quarter).rejection_tolerance
     over = _over(done.tables, tolerance)

@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.calendar import LONDON, Quarter, add_months, submission_deadline  # noqa: F401 - LONDON kept here too
 from probation_returns.measures.credits import Credit, credits
 from probation_returns.measures.payments import CohortResult, outcome, p1_from_ogrs3
@@ -265,7 +266,7 @@ def store_levels(session: Session, quarter: Quarter, result: ProviderLevels, par
                 parameter_version=params.version,
             )
         )
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     for credit in result.credits:
         old = current.pop(credit.measure, None)
         if old is not None and (old.amount_gbp, old.unscaled_gbp, old.parameter_version) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from probation_returns import clock
 from probation_returns.calendar import LONDON, Quarter
 from probation_returns.standing import business_days_left, deadline_words
 
@@ -25,7 +26,7 @@ def about(
     moment = None
     if delivered_at is not None:
         moment = delivered_at if delivered_at.tzinfo else delivered_at.replace(tzinfo=dt.UTC)
-    on = moment.astimezone(LONDON).date() if moment else (today or dt.datetime.now(LONDON).date())
+    on = moment.astimezone(LONDON).date() if moment else (today or clock.today())
     return {
         "provider": provider,
         "quarter": quarter,

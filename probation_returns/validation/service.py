@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from probation_returns import clock
 from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
 from probation_returns.standing import standing
-from probation_returns.validation import RULES_VERSION, ValidationResult, validate_files
+from probation_returns.validation.checking import validate_files
 from probation_returns.validation.engine import FINDING_SCHEMA
+from probation_returns.validation.feedback import FeedbackContent, feedback_content, feedback_folder
 from probation_returns.validation.header import about
+from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.validation.store import STORED, previous_accepted_cases, store
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-
-
-class FeedbackWriter(Protocol):
-    """Writes a validation's feedback files (``reports.feedback.FEEDBACK_FILES``); the wiring passes it in."""
-
-    def write(self, result: ValidationResult, folder: Path, submission_id: int | None, about: dict | None) -> None: ...
-
-    def complete(self, folder: Path) -> bool: ...
 
 
 @dataclass
@@ -45,6 +38,7 @@ class SubmissionValidation:
     feedback: Path
     reused: bool = False
     reasons: list[str] | None = None  # why the outcome is what it is, in the clerk's words (the first says most)
+    content: FeedbackContent | None = None  # the feedback to write (None: reused, written when it was stored)
 
 
 def current_submission(session: Session, provider: str, quarter: str) -> Submission | None:
@@ -53,11 +47,6 @@ def current_submission(session: Session, provider: str, quarter: str) -> Submiss
         .where(Submission.provider_code == provider, Submission.quarter == quarter, Submission.status != "superseded")
         .order_by(Submission.version.desc())
     )
-
-
-def feedback_folder(root: Path, provider: str, quarter: str, submission_id: int) -> Path:
-    """One folder per provider (only it is given access), then quarter and submission."""
-    return root / provider / quarter / f"submission-{submission_id}"
 
 
 def _stored(session: Session, submission: Submission, folder: Path) -> SubmissionValidation | None:
@@ -158,36 +147,45 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
     )
 
 
+def _header(submission: Submission) -> dict:
+    return about(
+        submission.provider_code,
+        submission.quarter,
+        [(f.file_name, f.sha256) for f in submission.files],
+        delivered_at=submission.delivered_at or submission.received_at,
+        version=submission.version,
+    )
+
+
+def stored_content(engine: Engine, submission_id: int) -> FeedbackContent:
+    """The feedback of the submission's stored validation, as it was first written (to write it again when a
+    kill or a full disk lost the files): its findings in stored order, its header, and where it stands now."""
+    with session_scope(engine) as session:
+        submission = session.get(Submission, submission_id)
+        result, header = stored_result(session, submission), _header(submission)
+    return feedback_content(result, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+
+
 def validate_submission(
-    engine: Engine, submission_id: int, feedback_root: Path, *, feedback: FeedbackWriter, force: bool = False
+    engine: Engine, submission_id: int, feedback_root: Path, *, force: bool = False
 ) -> SubmissionValidation:
     """Validate the submission once; a later call reuses the stored result unless ``force``.
 
-    Whatever happens after the files were archived ends in a stored outcome with feedback: a file no
-    reader can take (even a crash inside Polars or calamine) is a rejected return with a FIL-001 finding.
-    Feedback lost after the validation was stored (a kill, a full disk) is written again from the warehouse.
+    Whatever happens after the files were archived ends in a stored outcome: a file no reader can take (even a
+    crash inside Polars or calamine) is a rejected return with a FIL-001 finding. A fresh validation carries its
+    feedback's content for the caller to write into ``feedback``; a reused one's was written when it was stored
+    (``stored_content`` gives it again, should the files have been lost).
     """
-    started = dt.datetime.now(dt.UTC)
+    started = clock.now()
     with session_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         provider, quarter = submission.provider_code, submission.quarter
         folder = feedback_folder(feedback_root, provider, quarter, submission_id)
         done = None if force else _stored(session, submission, folder)
-        lost = stored_result(session, submission) if done is not None and not feedback.complete(folder) else None
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
-        header = about(
-            provider,
-            quarter,
-            [(f.file_name, f.sha256) for f in submission.files],
-            delivered_at=submission.delivered_at or submission.received_at,
-            version=submission.version,
-        )
+        header = _header(submission)
     if done is not None:
-        if lost is not None:
-            feedback.write(
-                lost, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()}
-            )
         return done
     try:
         result = validate_files(
@@ -209,17 +207,18 @@ def validate_submission(
         accepted = session.info.pop(STORED, None)
     if accepted:  # committed: the measures in this run can use them as they are
         recent.remember(engine, submission_id, run_id, started, accepted)
-    feedback.write(result, folder, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+    content = feedback_content(result, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(
         submission_id,
         run_id,
         result.outcome,
         result.tables,
-        {r["rule_id"]: r["count"] for r in result.rules()},
+        {r["rule_id"]: r["count"] for r in content.rules},
         fatal,
         folder,
         reasons=list(result.reasons),
+        content=content,
     )
 
 

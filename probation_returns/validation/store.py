@@ -13,10 +13,10 @@ import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from probation_returns import __version__
+from probation_returns import __version__, clock
 from probation_returns.calendar import Quarter
 from probation_returns.pseudonym import hash_values
-from probation_returns.validation import RULES_VERSION, ValidationResult
+from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.warehouse.models import (
     AcceptedBreach,
     AcceptedCase,
@@ -84,7 +84,7 @@ def store(session: Session, submission_id: int, result: ValidationResult, starte
     run = ValidationRun(
         submission_id=submission_id,
         started_at=started,
-        finished_at=dt.datetime.now(dt.UTC),
+        finished_at=clock.now(),
         outcome=result.outcome,
         rules_version=RULES_VERSION,
         reference_version=REFERENCE_VERSION,

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, select
 
+from probation_returns import clock
 from probation_returns.calendar import Quarter
 from probation_returns.files.csv import write_csv
 from probation_returns.ingest import sha256_file
@@ -215,9 +216,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
             number, built_at = latest.build_number, _aware(latest.built_at)
         else:
             number = (latest.build_number if latest else 0) + 1
-            built_at = _unrecorded(builds / f"{number:03d}", content_sha) or dt.datetime.now(dt.UTC).replace(
-                microsecond=0
-            )
+            built_at = _unrecorded(builds / f"{number:03d}", content_sha) or clock.now().replace(microsecond=0)
         folder = builds / f"{number:03d}"
         if not folder.exists():  # a kept build is never rewritten; a lost one is rewritten identically
             with staging_folder(builds, ".building-") as staging:

@@ -20,10 +20,11 @@ from probation_returns.measures.figures import QuarterFigures, quarter_figures
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
-from probation_returns.validation import RULES_VERSION, part_words, table_state, why_rejected
+from probation_returns.validation.feedback import WHOLE_RETURN
+from probation_returns.validation.outcome import why_rejected
+from probation_returns.validation.result import RULES_VERSION, part_words, table_state
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Finding, Submission, ValidationRun
-from reports.feedback import WHOLE_RETURN
 from reports.ministry import tidy
 
 SUBMISSIONS = {

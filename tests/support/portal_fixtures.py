@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from portal import create_app
+from portal.app import create_app
 from portal.settings import Settings
 from probation_returns import accounts
 from probation_returns.ingest import discover, receive
@@ -16,7 +16,7 @@ from probation_returns.uploads import Incoming, place, store
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
-from reports.feedback import FEEDBACK_FILES
+from reports.feedback import with_feedback
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
@@ -105,7 +105,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
         landed = discover(settings.landing, provider=provider, quarter="2017Q3")[0]
         with session_scope(engine) as s:
             submissions[provider] = receive(s, landed, settings.archive).submission_id
-        validate_submission(engine, submissions[provider], settings.output / "feedback", feedback=FEEDBACK_FILES)
+        with_feedback(engine, validate_submission(engine, submissions[provider], settings.output / "feedback"))
     build_folder = tmp / "output" / "2017Q3" / "builds" / "1"
     (build_folder / "publication").mkdir(parents=True)
     workbook = build_folder / "ministry_return_2017Q3.xlsx"

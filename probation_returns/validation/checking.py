@@ -1,0 +1,199 @@
+"""Validating a provider return: read, run every rule on every record, cascade, decide the outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from expectations.catalogue import RETURN_RULES, Params
+from probation_returns.calendar import Quarter
+from probation_returns.pnc import mask_identifiers
+from probation_returns.reference import providers
+from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, TABLES
+from probation_returns.validation import engine as _engine
+from probation_returns.validation.cascade import CASCADE, cascade
+from probation_returns.validation.engine import FINDING_SCHEMA, run_table
+from probation_returns.validation.outcome import decide
+from probation_returns.validation.reader import ROW, RawReturn, read_return
+from probation_returns.validation.result import ValidationResult
+
+DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
+
+
+def params_for(provider: str, quarter: str, previous_cases: int | None = None) -> Params:
+    q = Quarter.parse(quarter)
+    return Params(
+        provider_code=provider,
+        provider_is_crc=providers()[provider].is_crc,
+        quarter=str(q),
+        quarter_first_day=q.first_day,
+        quarter_last_day=q.last_day,
+        previous_cases=previous_cases,
+    )
+
+
+def validate_files(
+    files: list[Path],
+    provider: str,
+    quarter: str,
+    *,
+    previous_cases: int | None = None,
+    tolerance: float | None = None,
+    names: list[str] | None = None,
+) -> ValidationResult:
+    """Validate the files of one return (``names``: the names they were sent under, if archived).
+
+    The rejection tolerance comes from the quarter's contract parameters unless given.
+    """
+    from probation_returns.parameters import for_quarter
+
+    contract = for_quarter(quarter)
+    raw = read_return(files, provider, str(Quarter.parse(quarter)), names)
+    result = validate(
+        raw,
+        params_for(provider, quarter, previous_cases),
+        tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
+    )
+    result.parameter_version = contract.version
+    return result
+
+
+def _file_findings(raw: RawReturn) -> pl.DataFrame:
+    rows = [
+        {
+            "table": f.table,
+            "row_number": None,
+            "case_ref": None,
+            "column": f.column,
+            "rule_id": f.rule_id,
+            "severity": RULES_BY_ID[f.rule_id].severity,
+            "value": f.value,
+            "message": f.message,
+        }
+        for f in raw.findings
+    ]
+    return pl.DataFrame(rows, schema=FINDING_SCHEMA)
+
+
+def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
+    parts = [_file_findings(raw)]
+    gx: dict[str, list[dict]] = {}
+    unusable = raw.fatal or not raw.tables
+    flooded: dict[str, int] = {}  # table -> rejected rows, for tables with too many findings to list
+    if not unusable:
+        shared: dict = {}
+        for table, frame in raw.tables.items():
+            result = run_table(table, frame, raw.tables, params, raw.missing_columns.get(table, set()), shared)
+            parts.append(result.findings)
+            gx[table] = result.gx_results
+            if result.flooded:
+                flooded[table] = result.rejected_rows
+                parts.append(
+                    pl.DataFrame(
+                        [
+                            {
+                                "table": table,
+                                "row_number": None,
+                                "case_ref": None,
+                                "column": None,
+                                "rule_id": "FIL-001",
+                                "severity": "F",
+                                "value": None,
+                                "message": f"The {table} table has {result.flooded:,} findings, "
+                                f"more than the {_engine.MAX_FINDINGS:,} a "
+                                f"return can have listed: it does not look like the return (blank or junk rows?). "
+                                f"The first {_engine.LISTED_WHEN_FLOODED:,} rows of each rule are listed.",
+                            }
+                        ],
+                        schema=FINDING_SCHEMA,
+                    )
+                )
+        for rule in RETURN_RULES:
+            hit = rule.check(params, raw.tables)
+            if hit:
+                value, message = hit
+                parts.append(
+                    pl.DataFrame(
+                        [
+                            {
+                                "table": rule.table,
+                                "row_number": None,
+                                "case_ref": None,
+                                "column": None,
+                                "rule_id": rule.rule_id,
+                                "severity": rule.severity,
+                                "value": value,
+                                "message": message,
+                            }
+                        ],
+                        schema=FINDING_SCHEMA,
+                    )
+                )
+        if not flooded:  # a flooded return is rejected whole: its cascade would only add volume
+            parts.append(cascade(raw.tables, pl.concat(parts)))
+    parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
+    findings = mask_identifiers(pl.concat(parts))
+    tables = _table_counts(raw, findings, flooded, checked=not unusable)
+    outcome, reasons = decide(findings, tables, tolerance, unusable)
+    accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
+    return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
+
+
+def _table_counts(
+    raw: RawReturn, findings: pl.DataFrame, flooded: dict[str, int] | None = None, checked: bool = True
+) -> dict[str, dict]:
+    """Per table: its file's state (read, not checked, not read, not sent), the file's name, its rows when
+    they are known, records rejected when it was checked, and the errors and warnings found in it."""
+    out = {}
+    for table in TABLES:
+        mine = findings.filter(pl.col("table") == table)
+        part = raw.parts.get(table)
+        rows = raw.tables[table].height if table in raw.tables else (part.rows if part else None)
+        if rows is None:
+            state = "not read" if part else "not sent"
+        else:
+            state = "read" if checked and table in raw.tables else "not checked"
+        rejected = cascaded = None
+        if state == "read":
+            rows_of = mine.filter(pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null())
+            rejected = (flooded or {}).get(table, rows_of["row_number"].n_unique())
+            own = rows_of.filter(pl.col("rule_id") != CASCADE)["row_number"].n_unique()
+            cascaded = rows_of["row_number"].n_unique() - own  # rejected only because their case was
+        out[table] = {
+            "read": rows is not None,  # False: no rows to count (not sent, or the file could not be read)
+            "state": state,
+            "file": part.file if part else None,
+            "why": part.why if state == "not read" else None,
+            "rows": rows,
+            "rejected": rejected,
+            "rejected_by_cascade": cascaded,
+            "errors": mine.filter(pl.col("severity").is_in(["E", "F"])).height,
+            "warnings": mine.filter(pl.col("severity") == "W").height,
+        }
+    return out
+
+
+def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The records that passed, typed: dates as dates, whole numbers as integers, Y/N as booleans."""
+    out = {}
+    for table, frame in tables.items():
+        bad = (
+            findings.filter(
+                (pl.col("table") == table) & pl.col("severity").is_in(["E", "F"]) & pl.col("row_number").is_not_null()
+            )
+            .select(pl.col("row_number").alias(ROW))
+            .unique()
+        )
+        kept = frame.join(bad, on=ROW, how="anti")
+        typed = kept.with_columns(
+            [pl.col(c).str.to_date("%Y-%m-%d") for c in DATE_COLUMNS[table]]
+            + [pl.col(c).cast(pl.Int64) for c in ("ogrs3_2yr", "age_at_start") if c in kept.columns]
+            + [
+                (pl.col(c) == "Y").alias(c)
+                for c in ("em_only", "first_appointment_attended", "upw_required", "pack_complete")
+                if c in kept.columns
+            ]
+        )
+        out[table] = mask_identifiers(typed.rename({ROW: "row_number"}))  # e.g. a PNC id typed into breach_ref
+    return out
