@@ -36,7 +36,7 @@ def generate(
 ) -> None:
     """Write realistic synthetic returns and a matching reoffending extract."""
     from probation_returns.calendar import quarter_range
-    from probation_returns.generator import generate as run_generator
+    from probation_returns.generator.dataset import generate as run_generator
     from probation_returns.reference import provider_codes
 
     try:

@@ -10,7 +10,7 @@ from orchestration.definitions import defs
 from orchestration.partitions import quarter_key, quarter_of, quarter_partitions, return_partitions
 from orchestration.run import run_quarter
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from orchestration.run import run_quarter
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.ingest import sha256_file
 from probation_returns.measures.decisions import decide
 from probation_returns.reference import providers
