@@ -31,6 +31,7 @@ from probation_returns.generator.faults import (
     Fault,
     fault_record,
 )
+from probation_returns.generator.gaming import Gaming, game
 from probation_returns.generator.population import offences_for, provider_index
 from probation_returns.generator.quarter import provider_return
 from probation_returns.generator.writers import as_text, write_csv, write_workbook
@@ -107,11 +108,16 @@ def generate(
     faults: float = 0.0,
     extract_date: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    gaming: dict[str, Gaming] | None = None,
 ) -> GenerationResult:
+    """``gaming``: providers that game their measures, each with its profile (see ``gaming.PROFILES``)."""
     if scale <= 0:
         raise ValueError("--scale must be greater than 0")
     if not 0 <= faults <= 0.2:
         raise ValueError("--faults is a share of rows from 0 to 0.2")
+    gaming = gaming or {}
+    if unknown := sorted(set(gaming) - set(codes)):
+        raise ValueError(f"--gaming names {', '.join(unknown)}, not among the providers generated")
     out.mkdir(parents=True, exist_ok=True)
     result = GenerationResult(out=out)
     quarters = sorted(quarters)
@@ -122,7 +128,15 @@ def generate(
         current = {}
         for code in codes:
             current[code] = _one_return(
-                result, seed, code, quarter, scale, faults, designated.get(code), guaranteed.get(code, set())
+                result,
+                seed,
+                code,
+                quarter,
+                scale,
+                faults,
+                designated.get(code),
+                guaranteed.get(code, set()),
+                gaming.get(code),
             )
             if progress:
                 progress(f"{code} {quarter}")
@@ -153,6 +167,10 @@ def generate(
         "files": result.files,
         "faults": result.faults,
     }
+    if gaming:  # only when asked for: an honest run's manifest is as it always was
+        manifest["gaming"] = {
+            code: {"profile": g.profile, "since": str(g.since or quarters[0])} for code, g in sorted(gaming.items())
+        }
     result.manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return result
 
@@ -176,10 +194,13 @@ def _one_return(
     rate: float,
     designated: str | None,
     guaranteed: set[str],
+    gaming: Gaming | None = None,
 ) -> str:
     """Write one return; say whether a correct validator will accept or reject it."""
     q = str(quarter)
     typed = provider_return(seed, code, quarter, scale)
+    if gaming is not None:
+        typed = game(gaming, typed, quarter)
     if designated == "RET-001":
         # A system migration lost about 30% of the caseload, and their contacts and breaches.
         keep = typed["cases"].sample(fraction=0.7, seed=seed + quarter.ordinal).select("case_ref")
