@@ -24,10 +24,10 @@ from probation_returns.reference import providers
 
 GAMED = {  # one CRC per profile, and the signal and measures meant to see it
     "C05": ("due_day_appointments", "deadline_heaping", ("SL001R", "SL002R")),
-    "C06": ("due_day_referrals", "deadline_heaping", ("AE",)),
-    "C07": ("transfers", "exclusion_drift", ("successful_completion",)),
+    "C06": ("transfers", "exclusion_drift", ("successful_completion",)),
+    "C07": ("due_day_referrals", "deadline_heaping", ("AE",)),
     "C08": ("phone_parking", "contact_intensity", ("rosh_low",)),
-    "C09": ("ogrs_inflation", "case_mix_drift", ("ogrs3_mean",)),
+    "C17": ("ogrs_inflation", "case_mix_drift", ("ogrs3_mean",)),
 }
 
 

@@ -5,6 +5,8 @@ publication copy. One quarter through the pipeline as the CLI runs it, on each b
 from __future__ import annotations
 
 import csv
+import html
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +14,14 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from orchestration.run import run_quarter
+from portal import create_app
+from portal.settings import Settings
+from probation_returns import accounts
 from probation_returns.calendar import Quarter
 from probation_returns.generator.dataset import generate
 from probation_returns.generator.gaming import Gaming
 from probation_returns.reference import providers
-from probation_returns.warehouse.db import upgrade
+from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
 Q = Quarter.parse("2016Q4")
 CODES = ["C01", "C02", "C03", "C04", "C05", "C06"]
@@ -41,6 +46,35 @@ MEASURES_PER_PROVIDER = 11  # deadline_heaping 5, exclusion_drift 1, contact_int
 def _csv(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def _manager_client(database_url: str, tmp_path: Path, out: Path):
+    """The portal as `make portal` serves it, signed in as a contract manager."""
+    settings = Settings(
+        database_url=database_url,
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=out,
+        dagster_home=tmp_path / "dagster",
+        secret_key="test-secret-key",
+        alerts=tmp_path / "alerts",
+        open_quarter=str(Q),
+        process_uploads=False,
+        sign_in_limit="1000 per minute",
+    )
+    engine = engine_for(database_url)
+    with session_scope(engine) as s:
+        accounts.add_user(s, "manager@moj.example", "manager", "a-long-test-password", name="Contract Manager")
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    signed = client.post(
+        "/sign-in", data={"email": "manager@moj.example", "password": "a-long-test-password", "csrf_token": token}
+    )
+    assert signed.status_code == 302
+    return client, engine
 
 
 def _sheet_rows(path: Path) -> list[dict]:
@@ -125,3 +159,23 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
             continue
         for word in ("integrity", "deadline_heaping", "exclusion_drift", "contact_intensity", "case_mix_drift"):
             assert word not in text.lower(), (path.name, word)
+
+    # the contract manager's page shows the same rows, and hands out the cases behind the flag: references only
+    client, engine = _manager_client(database_url, tmp_path, out)
+    try:
+        page = client.get("/manage/providers/C05/integrity", follow_redirects=True)
+        assert page.status_code == 200
+        text = html.unescape(page.get_data(as_text=True))
+        mine = [r for r in rows if r["provider_code"] == "C05"]
+        assert f"{sum(r['flagged'] == 'yes' for r in mine)} of {len(mine)} signals flagged for {Q}." in text
+        assert all(r["explanation"] in text for r in mine)
+        got = client.get(f"/manage/quarters/{Q}/providers/C05/integrity/deadline_heaping/SL001R.csv")
+        assert got.status_code == 200 and got.mimetype == "text/csv"
+        refs = got.get_data(as_text=True).split("\r\n")
+        assert refs[0] == "case_ref" and refs[-1] == "" and len(refs[1:-1]) == on_due
+        sent = (tmp_path / "landing" / "C05" / f"C05_{Q}_cases.csv").read_text(encoding="utf-8")
+        assert all(re.fullmatch(r"[A-Z]\d{6}", ref) and f"\n{ref}," in sent for ref in refs[1:-1])
+        unflagged = client.get(f"/manage/quarters/{Q}/providers/C01/integrity/deadline_heaping/SL001R.csv")
+        assert unflagged.status_code == 404  # only a flag has cases behind it
+    finally:
+        engine.dispose()

@@ -23,10 +23,10 @@ SCALE = 0.05
 HONEST = ["C01", "C02", "C03", "C04", "C10", "C11", "C12"]
 GAMED = {  # provider: (profile, the signal and measures meant to see it)
     "C05": ("due_day_appointments", "deadline_heaping", {"SL001R", "SL002R"}),
-    "C06": ("due_day_referrals", "deadline_heaping", {"AE"}),
-    "C07": ("transfers", "exclusion_drift", {"successful_completion"}),
+    "C06": ("transfers", "exclusion_drift", {"successful_completion"}),
+    "C07": ("due_day_referrals", "deadline_heaping", {"AE"}),
     "C08": ("phone_parking", "contact_intensity", {"rosh_low"}),
-    "C09": ("ogrs_inflation", "case_mix_drift", {"ogrs3_mean"}),
+    "C17": ("ogrs_inflation", "case_mix_drift", {"ogrs3_mean"}),
 }
 CODES = sorted(HONEST + list(GAMED))
 

@@ -5,7 +5,9 @@ score, so scores recorded higher than they are earn money. Method: the quarter's
 quarter) against the provider's new cases of its previous four quarters (each from its own accepted return).
 ``ogrs3_mean``: the mean OGRS3 two-year score; flagged when it is at least ``points`` away from expected and the
 two-sided z of the difference is at least ``z``. ``rosh_mix``: the population stability index of the RoSH levels
-(L, M, H, VH); flagged at ``psi`` or more. At least ``minimum_cases`` new cases now and before.
+(L, M, H, VH); flagged at ``psi`` or more, and at ``psi_chi_square`` x (1/n1 + 1/n2) or more (what chance alone
+reaches about once in ten thousand times with n1 cases now and n2 before). At least ``minimum_cases`` new cases
+now and before.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 import polars as pl
 
 from probation_returns.calendar import Quarter
-from probation_returns.integrity.model import QuarterData, Signal, dp, no_return
+from probation_returns.integrity.model import QuarterData, Signal, dp, no_return, pct
 from probation_returns.integrity.statistics import mean_difference_z, population_stability_index
 
 NAME = "case_mix_drift"
@@ -96,9 +98,11 @@ def _levels(frame: pl.DataFrame) -> dict[str, int]:
 
 
 def _rosh(data, code, now, before, compared, enough, limits) -> Signal:
-    n1 = now.height
+    n1, n2 = now.height, before.height
     psi = population_stability_index(_levels(now), _levels(before)) if enough else None
-    flagged = psi is not None and psi >= limits["psi"]
+    # By chance alone PSI is about chi-square (3 degrees of freedom) x (1/n1 + 1/n2): small samples need more.
+    bound = max(limits["psi"], limits["psi_chi_square"] * (1 / n1 + 1 / n2)) if enough else None
+    flagged = psi is not None and psi >= bound
     if not n1:
         words = "No new cases this quarter, so there is nothing to look at."
     elif not enough:
@@ -107,12 +111,12 @@ def _rosh(data, code, now, before, compared, enough, limits) -> Signal:
             "or before): not flagged."
         )
     else:
-        shares = ", ".join(f"{k} {v / n1:.0%}" for k, v in sorted(_levels(now).items()))
+        shares = ", ".join(f"{k} {pct(v / n1)}" for k, v in sorted(_levels(now).items()))
         words = (
             f"The {n1:,} new cases' risk of serious harm levels ({shares}) against the {compared}: stability index "
-            f"{psi:.3f}."
+            f"{psi:.4f}."
         )
-        words += " Flagged: the mix has shifted." if flagged else f" Not flagged (flagged from {limits['psi']:.3f})."
+        words += " Flagged: the mix has shifted." if flagged else f" Not flagged (flagged from {bound:.4f})."
     return Signal(
         str(data.quarter),
         code,
@@ -121,7 +125,7 @@ def _rosh(data, code, now, before, compared, enough, limits) -> Signal:
         n1,
         dp(psi),
         dp(0.0) if enough else None,
-        dp(limits["psi"]),
+        dp(bound),
         None,
         compared,
         flagged,

@@ -14,7 +14,7 @@ import polars as pl
 
 from probation_returns.calendar import Quarter
 from probation_returns.integrity.model import QuarterData, Signal, dp, no_return, pct
-from probation_returns.integrity.statistics import smoothed, two_proportion_bound, two_proportion_z
+from probation_returns.integrity.statistics import smallest_count, two_proportion_z
 
 NAME = "exclusion_drift"
 MEASURE = "successful_completion"
@@ -60,12 +60,14 @@ def _signal(data, code, frame, mine, x2, n2, compared, limits) -> Signal:
     expected = x2 / n2 if n2 else None
     enough = n1 >= limits["minimum_terminations"] and n2 >= limits["minimum_terminations"]
     z = two_proportion_z(x1, n1, x2, n2) if enough else None
-    bound = (
-        max(expected + limits["difference"], two_proportion_bound(smoothed(x2, n2), n1, n2, limits["z"]))
-        if enough
-        else None
-    )
-    flagged = enough and share >= bound
+    bound = None
+    if enough:  # the smallest share of this quarter's terminations that would flag
+        least = smallest_count(
+            n1,
+            lambda x: x / n1 >= expected + limits["difference"] and two_proportion_z(x, n1, x2, n2) >= limits["z"],
+        )
+        bound = least / n1 if least is not None else None
+    flagged = bound is not None and share >= bound
     if not n1:
         words = "No community order ended this quarter, so there is nothing to look at."
     else:
@@ -76,6 +78,8 @@ def _signal(data, code, frame, mine, x2, n2, compared, limits) -> Signal:
         words += f"; {compared}: {pct(expected)}." if expected is not None else "."
         if not enough:
             words += f" Too few terminations to judge (fewer than {int(limits['minimum_terminations'])}): not flagged."
+        elif bound is None:
+            words += " Not flagged (no share of so few terminations could be)."
         elif flagged:
             words += f" Flagged: at {pct(bound)} or more, more cases are leaving the measure than before."
         else:

@@ -31,13 +31,17 @@ COLUMNS = (
 )
 
 
-def quarter_data(engine: Engine, quarter: Quarter, codes: list[str]) -> QuarterData:
+def quarter_data(
+    engine: Engine, quarter: Quarter, codes: list[str], history_for: list[str] | None = None
+) -> QuarterData:
+    """Every provider's quarter (its peers' yardstick), and the history of ``history_for`` (default: all)."""
     wanted = [quarter - k for k in range(HISTORY_QUARTERS, -1, -1)]
+    historied = set(codes if history_for is None else history_for)
     with read_scope(engine) as session:
         counted = {
             (code, q): s.id
             for code in codes
-            for q in wanted
+            for q in (wanted if code in historied else [quarter])
             if (s := accepted_submission(session, code, str(q))) is not None
         }
     tables = {key: accepted_tables(engine, sid, columns=COLUMNS) for key, sid in counted.items()}

@@ -13,22 +13,19 @@ def proportion_z(successes: int, n: int, expected: float) -> float:
     return (successes / n - expected) / math.sqrt(expected * (1 - expected) / n)
 
 
-def smoothed(successes: int, n: int) -> float:
-    """A reference proportion that is never exactly 0 or 1 (add a half to each side)."""
-    return (successes + 0.5) / (n + 1)
-
-
 def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> float:
-    """z of x1/n1 against x2/n2, with the reference's (smoothed) proportion as the spread under no change."""
+    """The pooled two-proportion z of x1/n1 against x2/n2 (0 when either is empty or the pool is all or none)."""
     if n1 == 0 or n2 == 0:
         return 0.0
-    p2 = smoothed(x2, n2)
-    return (x1 / n1 - x2 / n2) / math.sqrt(p2 * (1 - p2) * (1 / n1 + 1 / n2))
+    pooled = (x1 + x2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return 0.0
+    return (x1 / n1 - x2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
 
 
-def two_proportion_bound(p2: float, n1: int, n2: int, z: float) -> float:
-    """The proportion x1/n1 at which ``two_proportion_z`` reaches ``z`` (p2 smoothed as there)."""
-    return p2 + z * math.sqrt(p2 * (1 - p2) * (1 / n1 + 1 / n2))
+def smallest_count(n: int, passes) -> int | None:
+    """The smallest count from 0 to ``n`` for which ``passes(count)`` holds (None: none does)."""
+    return next((x for x in range(n + 1) if passes(x)), None)
 
 
 def mean_difference_z(mean1: float, var1: float, n1: int, mean2: float, var2: float, n2: int) -> float:

@@ -53,3 +53,10 @@ def frame(rows: list[Signal]) -> pl.DataFrame:
 def quarter_signals(engine: Engine, quarter: Quarter, codes: list[str]) -> list[Signal]:
     """Every provider's signals for the quarter, from the warehouse's accepted returns."""
     return signals.compute(inputs.quarter_data(engine, quarter, codes), codes)
+
+
+def provider_signals(engine: Engine, quarter: Quarter, code: str, codes: list[str]) -> list[Signal]:
+    """One provider's signals for the quarter (with the case references behind each flag), against ``codes``
+    as its peers; only its own history is read."""
+    data = inputs.quarter_data(engine, quarter, codes, history_for=[code])
+    return [s for s in signals.compute(data, codes) if s.provider_code == code]
