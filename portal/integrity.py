@@ -54,7 +54,7 @@ def page(quarter: str, code: str):
 @bp.route("/quarters/<quarter>/providers/<code>/integrity/<signal>/<measure>.csv")
 @roles("manager")
 def cases(quarter: str, code: str, signal: str, measure: str):
-    """The case references behind a flagged signal (no PNC id, no other personal data)."""
+    """The case references behind a flagged signal (no PNC id, no other personal data); none for another."""
     q, _ = _args(quarter, code)
     row = next(
         (
@@ -64,8 +64,9 @@ def cases(quarter: str, code: str, signal: str, measure: str):
         ),
         None,
     )
-    if row is None or not row.flagged:
+    if row is None:
         abort(404)
+    # an unflagged signal has no cases behind it: the file says so with its header alone
     name = f"{code}_{q}_{signal}_{measure}_cases.csv"
     with db() as s:
         audit.record(s, current_user.email, "download", provider=code, quarter=str(q), target=name)

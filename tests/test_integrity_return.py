@@ -176,6 +176,7 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
         sent = (tmp_path / "landing" / "C05" / f"C05_{Q}_cases.csv").read_text(encoding="utf-8")
         assert all(re.fullmatch(r"[A-Z]\d{6}", ref) and f"\n{ref}," in sent for ref in refs[1:-1])
         unflagged = client.get(f"/manage/quarters/{Q}/providers/C01/integrity/deadline_heaping/SL001R.csv")
-        assert unflagged.status_code == 404  # only a flag has cases behind it
+        assert unflagged.get_data(as_text=True) == "case_ref\r\n"  # only a flag has cases behind it
+        assert client.get(f"/manage/quarters/{Q}/providers/C01/integrity/no_such/SL001R.csv").status_code == 404
     finally:
         engine.dispose()
