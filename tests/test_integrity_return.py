@@ -165,7 +165,9 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
     try:
         page = client.get("/manage/providers/C05/integrity", follow_redirects=True)
         assert page.status_code == 200
-        text = html.unescape(page.get_data(as_text=True))
+        raw = page.get_data(as_text=True)
+        assert f'href="/manage/quarters/{Q}/providers/C05/integrity/deadline_heaping/SL001R.csv"' in raw
+        text = html.unescape(raw)
         mine = [r for r in rows if r["provider_code"] == "C05"]
         assert f"{sum(r['flagged'] == 'yes' for r in mine)} of {len(mine)} signals flagged for {Q}." in text
         assert all(r["explanation"] in text for r in mine)

@@ -68,11 +68,13 @@ def _signal(data, code, band, frame, tally, limits) -> Signal:
         if not enough:
             words += f" Too few contacts to judge (fewer than {int(limits['minimum_contacts'])}): not flagged."
         elif flagged:
-            words += (
-                f" Flagged: at {pct(max(bound, 0.0))} or less these cases are seen in person far less than elsewhere."
-            )
+            words += f" Flagged: at {pct(bound)} or less these cases are seen in person far less than elsewhere."
         else:
-            words += f" Not flagged (flagged at {pct(max(bound, 0.0))} or less)."
+            words += (
+                f" Not flagged (flagged at {pct(bound)} or less)."
+                if bound >= 0
+                else " Not flagged (with so few, not even none in person would be)."
+            )
     cases = ()
     if flagged:  # the band's cases never seen in person this quarter
         seen = frame.group_by("case_ref").agg(pl.col("in_person").any()).filter(~pl.col("in_person"))
@@ -85,7 +87,7 @@ def _signal(data, code, band, frame, tally, limits) -> Signal:
         n,
         dp(share),
         dp(expected),
-        dp(max(bound, 0.0)) if bound is not None else None,
+        dp(bound) if bound is not None else None,
         dp(z, 2),
         "other providers",
         flagged,

@@ -6,7 +6,8 @@ shorter: SL002R's is one day). Honest work spreads over those days; a provider t
 or dates referrals, on the last allowed day piles them on the due day. The statistic is the share on the due
 day; expected is the same share over every other provider's events this quarter (pooled). Flagged when the
 provider's share is at least ``ratio`` times the expected one and its one-sided binomial z is at least ``z``,
-with at least ``minimum_events`` events.
+with at least ``minimum_events`` events; where ``ratio`` times expected is more than halfway from expected to all
+(SL002R, whose expected share is near a half), halfway is the size of effect asked for.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ def _signal(data, code, measure, window, events, tally, limits) -> Signal:
     compared = "other providers" if peers_n >= limits["minimum_events"] else "an even spread over the days"
     expected = min(max(expected, 1e-6), 1 - 1e-6)
     z = proportion_z(on_due, n, expected)
-    bound = max(expected * limits["ratio"], expected + limits["z"] * math.sqrt(expected * (1 - expected) / max(n, 1)))
+    # The size of effect: ``ratio`` times expected, or halfway from expected to all, whichever is less (SL002R's
+    # expected share is near a half, so twice it would be out of reach); and the binomial z.
+    effect = min(expected * limits["ratio"], expected + (1 - expected) / 2)
+    bound = max(effect, expected + limits["z"] * math.sqrt(expected * (1 - expected) / max(n, 1)))
     share = on_due / n if n else None
     enough = n >= limits["minimum_events"]
     flagged = enough and share is not None and share >= bound  # i.e. both the ratio and the z are reached
@@ -92,7 +96,11 @@ def _signal(data, code, measure, window, events, tally, limits) -> Signal:
         elif flagged:
             words += f" Flagged: at {pct(bound)} or more the pile-up on the last allowed day is not chance."
         else:
-            words += f" Not flagged (flagged from {pct(bound)})."
+            words += (
+                f" Not flagged (flagged from {pct(bound)})."
+                if bound <= 1
+                else " Not flagged (with so few, not even all of them on the due day would be)."
+            )
     cases = tuple(events.filter(pl.col("before") == 0)["case_ref"].to_list()) if flagged else ()
     return Signal(
         str(data.quarter),
@@ -102,7 +110,7 @@ def _signal(data, code, measure, window, events, tally, limits) -> Signal:
         n,
         dp(share),
         dp(expected),
-        dp(min(bound, 1.0)),
+        dp(bound),
         dp(z, 2),
         compared,
         flagged,
