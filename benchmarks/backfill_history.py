@@ -48,7 +48,7 @@ def landing(quarters: str, scale: float) -> Path:
     if done.exists():
         return folder
     from probation_returns.calendar import quarter_range
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.reference import provider_codes
 
     shutil.rmtree(folder, ignore_errors=True)

@@ -112,7 +112,7 @@ def vm_hwm_mib() -> float:
 
 def generated(codes: list[str], scale: float) -> dict:
     """Generate the national returns and the extract once; the manifest says what is there."""
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
 
     manifest = LANDING / "manifest.json"
     want = {"quarters": [str(q) for q in quarter_range(QUARTERS)], "providers": codes, "scale": scale, "seed": SEED}

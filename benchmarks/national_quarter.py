@@ -46,7 +46,7 @@ def landing(scale: float) -> Path:
     if done.exists():
         return folder / "landing"
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.reference import provider_codes
 
     shutil.rmtree(folder, ignore_errors=True)

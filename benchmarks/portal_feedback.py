@@ -84,7 +84,7 @@ def generated(name: str, codes: list[str], scale: float, seed: int, faults: floa
     folder = DATA / name
     if (folder / "done.json").exists():
         return folder
-    import probation_returns.generator as generator
+    import probation_returns.generator.dataset as generator
     from probation_returns.calendar import Quarter
 
     shutil.rmtree(folder, ignore_errors=True)

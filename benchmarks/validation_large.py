@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.validation.checking import params_for, validate_files
 from probation_returns.validation.engine import Expectation, compile_expectation, evaluation_frame, parameters
 from probation_returns.validation.reader import ROW, read_return

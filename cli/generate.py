@@ -33,16 +33,27 @@ def generate(
             "default: when the last quarter's results are final."
         ),
     ] = None,
+    gaming: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A provider that games its measures: PROVIDER:profile, or PROVIDER:profile:YYYYQn from that "
+            "quarter on (repeatable). Profiles: due_day_appointments, due_day_referrals, transfers, phone_parking, "
+            "ogrs_inflation (docs/synthetic-data.md)."
+        ),
+    ] = None,
 ) -> None:
     """Write realistic synthetic returns and a matching reoffending extract."""
     from probation_returns.calendar import quarter_range
-    from probation_returns.generator import generate as run_generator
+    from probation_returns.generator.dataset import generate as run_generator
+    from probation_returns.generator.gaming import PROFILES
+    from probation_returns.generator.gaming import parse as parse_gaming
     from probation_returns.reference import provider_codes
 
     try:
         qs = quarter_range(quarters)
         codes = provider_codes(providers)
         as_of = dt.date.fromisoformat(extract_date) if extract_date else None
+        gamers = parse_gaming(gaming or [])
     except ValueError as exc:
         _fail(str(exc))
     _folder_for_output(out, "the generated returns")
@@ -58,6 +69,7 @@ def generate(
                 seed=seed,
                 faults=faults,
                 extract_date=as_of,
+                gaming=gamers,
                 progress=lambda label: bar.update(task, advance=1, description=label),
             )
         except ValueError as exc:
@@ -66,6 +78,8 @@ def generate(
         f"Wrote {len(result.files)} files for {len(codes)} providers x {len(qs)} quarters to {out} "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    for code, g in sorted(gamers.items()):
+        console.print(f"{code} games its measures from {g.since or qs[0]}: {PROFILES[g.profile]}")
     if faults:
         console.print(f"Injected {len(result.faults)} faults; exactly which are listed in {result.manifest_path}")
     print(result.manifest_path)

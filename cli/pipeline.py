@@ -29,7 +29,7 @@ def demo(
     """
     from assets.lib.resources import Folders
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate as run_generator
+    from probation_returns.generator.dataset import generate as run_generator
     from probation_returns.reference import provider_codes
     from probation_returns.warehouse.db import database_url, upgrade
 

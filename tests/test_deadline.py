@@ -9,7 +9,7 @@ import os
 import pytest
 
 from probation_returns.calendar import Quarter
-from probation_returns.generator import delivery_time, generate
+from probation_returns.generator.dataset import delivery_time, generate
 from probation_returns.ingest import discover, receive
 from probation_returns.measures.quarter import accepted_submission, submission_deadline
 from probation_returns.parameters import for_quarter

@@ -11,7 +11,7 @@ from assets.lib.partitions import quarter_key, quarter_of, quarter_partitions, r
 from orchestration.definitions import defs
 from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.warehouse.db import upgrade
 
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.

@@ -534,7 +534,7 @@ def national(root: Path, monkeypatch, scale: float, faults: float) -> Path:
     """All 28 providers through the real pipeline (as ``returns demo`` does, seed 7): the internal output folder."""
     from orchestration.runner.quarter import run_quarter
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import upgrade
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")

@@ -17,7 +17,7 @@ import pytest
 
 from orchestration.instance import prepare
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.warehouse.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from probation_returns.calendar import Quarter, quarter_range
-from probation_returns.generator import WORKBOOK_PROVIDERS, generate
+from probation_returns.generator.dataset import WORKBOOK_PROVIDERS, generate
 from probation_returns.generator.population import offences_for
 from probation_returns.generator.quarter import provider_return
 from probation_returns.measures.service_levels import counts

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.ingest import current_submissions, discover, receive, sha256_file
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Submission

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.warehouse.db import session_scope, upgrade
 from probation_returns.warehouse.models import Submission
 from tests.support.returns import pipeline_env

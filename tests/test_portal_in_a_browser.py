@@ -32,7 +32,7 @@ def live(tmp_path_factory):
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
     tmp = tmp_path_factory.mktemp("portal")

@@ -28,7 +28,7 @@ def built(tmp_path, database_url, monkeypatch):
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))

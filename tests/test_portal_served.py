@@ -34,7 +34,7 @@ def served(tmp_path_factory):
     from orchestration.runner.quarter import run_quarter
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
-    from probation_returns.generator import generate
+    from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
     root = tmp_path_factory.mktemp("repository")

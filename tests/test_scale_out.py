@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from probation_returns.calendar import Quarter
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.warehouse.db import upgrade
 
 Q = Quarter.parse("2017Q3")

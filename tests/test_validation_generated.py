@@ -10,7 +10,7 @@ import openpyxl
 import polars as pl
 
 from probation_returns.calendar import quarter_range
-from probation_returns.generator import generate
+from probation_returns.generator.dataset import generate
 from probation_returns.reference import provider_codes
 from probation_returns.validation.checking import validate_files
 

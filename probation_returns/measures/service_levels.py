@@ -22,6 +22,12 @@ def deadline(column: str, days: int) -> pl.Expr:
     return pl.col(column).dt.add_business_days(days, holidays=list(bank_holidays()), roll="backward")
 
 
+def business_days_between(earlier: str, later: str) -> pl.Expr:
+    """England & Wales business days from the date in ``earlier`` up to (not including) the one in ``later``:
+    0 on the same day, 1 for the business day before, as ``deadline`` counts them."""
+    return pl.business_day_count(pl.col(earlier), pl.col(later), holidays=list(bank_holidays()))
+
+
 def _in(q: Quarter, expr: pl.Expr) -> pl.Expr:
     return expr.is_between(q.first_day, q.last_day)
 
@@ -34,32 +40,53 @@ def _count(frame: pl.DataFrame, population: pl.Expr, success: pl.Expr) -> tuple[
     return int(row[1]), int(row[0])
 
 
+COMMUNITY = pl.col("sentence_type").is_in(["CO", "SSO"])
+LICENCE = pl.col("sentence_type").is_in(["LIC", "PSS"])
+
+
+@dataclass(frozen=True)
+class DeadlineMeasure:
+    """A service level met by an event on or before a deadline of ``days`` business days after ``after``."""
+
+    table: str
+    event: str  # the date that must fall on or before the deadline
+    after: str  # the date the deadline counts from
+    days: int
+    eligible: pl.Expr  # who is in the population besides its deadline falling in the quarter
+
+
+DEADLINE_MEASURES = {
+    "SL001R": DeadlineMeasure("cases", "first_appointment_date", "start_date", 5, COMMUNITY),
+    "SL002R": DeadlineMeasure("cases", "first_appointment_date", "start_date", 1, LICENCE),
+    "SL003": DeadlineMeasure(
+        "cases", "sentence_plan_date", "first_appointment_date", 15, pl.col("first_appointment_attended")
+    ),
+    "SL006R": DeadlineMeasure("cases", "upw_arranged_date", "start_date", 7, pl.col("upw_required")),
+    "AE": DeadlineMeasure("breaches", "referral_date", "awareness_date", 8, pl.lit(True)),
+}
+
+
+def deadline_population(q: Quarter, measure: str, table: pl.DataFrame) -> pl.DataFrame:
+    """The measure's population (its denominator's rows), with its deadline as ``due``."""
+    m = DEADLINE_MEASURES[measure]
+    with_due = table.with_columns(deadline(m.after, m.days).alias("due"))
+    return with_due.filter((m.eligible & _in(q, pl.col("due"))).fill_null(False))
+
+
 def counts(
     q: Quarter, cases: pl.DataFrame, contacts: pl.DataFrame, breaches: pl.DataFrame
 ) -> dict[str, tuple[int, int]]:
     """``{measure: (numerator, denominator)}`` for the seven service levels."""
     out: dict[str, tuple[int, int]] = {}
-    community = pl.col("sentence_type").is_in(["CO", "SSO"])
-    licence = pl.col("sentence_type").is_in(["LIC", "PSS"])
-    c = cases.with_columns(
-        deadline("start_date", 5).alias("d5"),
-        deadline("start_date", 1).alias("d1"),
-        deadline("first_appointment_date", 15).alias("d15"),
-        deadline("start_date", 7).alias("d7"),
-    )
-    out["SL001R"] = _count(c, community & _in(q, pl.col("d5")), pl.col("first_appointment_date") <= pl.col("d5"))
-    out["SL002R"] = _count(c, licence & _in(q, pl.col("d1")), pl.col("first_appointment_date") <= pl.col("d1"))
-    out["SL003"] = _count(
-        c, pl.col("first_appointment_attended") & _in(q, pl.col("d15")), pl.col("sentence_plan_date") <= pl.col("d15")
-    )
-    out["SL006R"] = _count(
-        c, pl.col("upw_required") & _in(q, pl.col("d7")), pl.col("upw_arranged_date") <= pl.col("d7")
-    )
-    b = breaches.with_columns(deadline("awareness_date", 8).alias("d8"))
+    tables = {"cases": cases, "breaches": breaches}
+    for measure, m in DEADLINE_MEASURES.items():
+        population = deadline_population(q, measure, tables[m.table])
+        met = population.select((pl.col(m.event) <= pl.col("due")).fill_null(False).sum()).item()
+        out[measure] = (int(met), population.height)
+    b = breaches
     out["SL016"] = _count(b, _in(q, pl.col("referral_date")), pl.col("pack_complete"))
-    out["AE"] = _count(b, _in(q, pl.col("d8")), pl.col("referral_date") <= pl.col("d8"))
     out["AK"] = _monthly_contact(q, cases, contacts)
-    return out
+    return {k: out[k] for k in ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")}
 
 
 def _monthly_contact(q: Quarter, cases: pl.DataFrame, contacts: pl.DataFrame) -> tuple[int, int]:

@@ -35,6 +35,7 @@ from reports.ministry.layout import MEASURE_NAMES
 from reports.ministry.workbook import write_workbook
 
 CSV_FILES = ("service_levels", "reoffending", "payments", "data_quality", "submissions")
+INTERNAL_CSV_FILES = ("integrity",)  # the internal copy's only: never written to publication/
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,16 @@ def workbook_name(quarter: Quarter, publication: bool = False) -> str:
     return f"ministry_return_{quarter}{'_publication' if publication else ''}.xlsx"
 
 
-def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path) -> None:
-    for name in CSV_FILES:
-        write_csv(frames[name], folder / f"{name}.csv")
-    write_csv(dictionary.frame({name: frames[name].columns for name in CSV_FILES}), folder / "data_dictionary.csv")
+def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path, internal: dict[str, pl.DataFrame] | None = None) -> None:
+    """The CSV files and their dictionary; ``internal``: the internal copy's own files (integrity.csv)."""
+    files = {name: frames[name] for name in CSV_FILES} | (internal or {})
+    for name, frame in files.items():
+        write_csv(frame, folder / f"{name}.csv")
+    write_csv(dictionary.frame({name: frame.columns for name, frame in files.items()}), folder / "data_dictionary.csv")
+
+
+def _internal(content: ReturnContent) -> dict[str, pl.DataFrame]:
+    return {"integrity": content.integrity}
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -75,6 +82,8 @@ def _rows(frame: pl.DataFrame) -> list[dict]:
 
 def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication: bool) -> dict[str, list[dict]]:
     tables = {name: _rows(frame) for name, frame in frames.items()}
+    if not publication:
+        tables["integrity"] = _rows(content.integrity)
     tables["chart_data"] = _rows(sheets.chart_data(frames["service_levels"]))
     tables["notes"] = sheets.notes(content.figures.params, publication).to_dicts()
     tables["contents"] = sheets.contents(publication).to_dicts()
@@ -120,7 +129,7 @@ def _write(
     q = content.quarter
     crc = {c for c, p in providers().items() if p.is_crc}
     provenance = _provenance(content, number, built_at)
-    _csv_twin(content.frames, folder)
+    _csv_twin(content.frames, folder, _internal(content))
     write_workbook(
         folder / workbook_name(q),
         _tables(content.frames, content, False),
@@ -198,7 +207,7 @@ def build_return(engine: Engine, quarter: Quarter, out: Path, *, publication: bo
     """
     content = gather(engine, quarter)
     with tempfile.TemporaryDirectory() as tmp:  # the tables' content decides whether anything changed
-        _csv_twin(content.frames, Path(tmp))
+        _csv_twin(content.frames, Path(tmp), _internal(content))
         content_sha = content.content_sha256(_hashes(Path(tmp)))
     builds = out / "builds"  # numbered 001, 002, ...
     builds.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, func, select
 
 from probation_returns import __version__
 from probation_returns.calendar import Quarter
+from probation_returns.integrity.table import INTEGRITY, quarter_signals
+from probation_returns.integrity.table import frame as integrity_frame
 from probation_returns.measures.figures import QuarterFigures, quarter_figures
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
 from probation_returns.parameters import for_quarter
@@ -72,6 +74,8 @@ class ReturnContent:
     rules_version: str = RULES_VERSION
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # the figures, before markers
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # the internal copy's tables, marked
+    # the integrity signals: internal copy only (integrity.csv and its sheet), never in the publication copy
+    integrity: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=INTEGRITY))
 
     def __post_init__(self) -> None:
         self.tables = tidy.return_tables(
@@ -202,7 +206,8 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
         ]
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
-    return ReturnContent(quarter, figures, submissions, quality, deadline, received)
+    integrity = tidy.with_names(integrity_frame(quarter_signals(engine, quarter, list(providers()))))
+    return ReturnContent(quarter, figures, submissions, quality, deadline, received, integrity=integrity)
 
 
 def _quality(session, q: str, code: str, submission: Submission | None) -> list[tuple]:

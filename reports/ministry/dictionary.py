@@ -174,6 +174,56 @@ _COLUMNS = {
         ("counted", "Whether a submission counts for the quarter, and why not.", "text"),
         ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
     ],
+    "integrity": [
+        _COMMON[0],
+        ("provider_code", "Provider code (C01-C21 CRCs, N01-N07 NPS divisions).", "text"),
+        ("provider_name", "Provider name.", "text"),
+        (
+            "signal",
+            "Integrity signal: deadline_heaping, exclusion_drift, contact_intensity or case_mix_drift "
+            "(docs/integrity.md). Information for a contract manager: never a rejection, never a change to the money.",
+            "text",
+        ),
+        (
+            "measure",
+            "What the signal looks at: a service level code (deadline_heaping), successful_completion "
+            "(exclusion_drift), a risk of serious harm band rosh_low, rosh_medium or rosh_high (contact_intensity), "
+            "ogrs3_mean or rosh_mix (case_mix_drift).",
+            "text",
+        ),
+        (
+            "count",
+            "What the statistic is computed over: events made in time, community order terminations, contacts, "
+            "or new cases (empty: no accepted return).",
+            "count",
+        ),
+        (
+            "statistic",
+            "The provider's figure: a proportion from 0 to 1 (share on the due day, share excluded, share in "
+            "person), a mean OGRS3 score (ogrs3_mean) or a population stability index (rosh_mix).",
+            "proportion, score or index (see measure), 4 decimal places",
+        ),
+        (
+            "expected",
+            "The same figure for what it is compared with (compared_with); for rosh_mix 0, no shift.",
+            "as statistic",
+        ),
+        (
+            "threshold",
+            "Where the signal flags: at or above it (deadline_heaping, exclusion_drift, case_mix_drift, whose "
+            "ogrs3_mean also flags as far below expected), at or below it (contact_intensity).",
+            "as statistic",
+        ),
+        ("z", "The test statistic, in standard deviations (empty: too few to test, or not a test).", "number"),
+        (
+            "compared_with",
+            "What expected comes from: other providers this quarter, the provider's previous quarters, or why "
+            "nothing was compared.",
+            "text",
+        ),
+        ("flagged", "yes: the statistic is past its threshold; no: it is not, or there were too few to judge.", "text"),
+        ("explanation", "The signal in plain words, with its counts and threshold.", "text"),
+    ],
 }
 MARKERS = {
     "[c]": "confidential (publication copy only)",

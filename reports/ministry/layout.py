@@ -286,6 +286,37 @@ SUBMISSIONS = Table(
     ),
 )
 
+
+def _integrity_empty(row: dict) -> str:
+    return "[x]" if row.get("count") is None else "[z]"  # no accepted return; or too few to test, or not a test
+
+
+INTEGRITY = Table(
+    "Credibility and integrity",
+    "Integrity",
+    "Integrity signals by provider: is the data believable?",
+    "integrity",
+    PROVIDER_WRAPPED
+    + (
+        Column("signal", "Signal", "code", 18, notes=("Integrity signals",)),
+        Column("measure", "Measure", "code", 22),
+        Column("count", "Counted (count)", "count", 10, empty=_integrity_empty),
+        Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty),
+        Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty),
+        Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty),
+        Column("z", "z (standard deviations)", "dec2", 11, empty=_integrity_empty),
+        Column("compared_with", "Compared with", "text", 18, wrap=True),
+        Column("flagged", "Flagged", "text", 8),
+        Column("explanation", "Explanation", "text", 90, wrap=True),
+    ),
+    about=(
+        "Internal only, never published. One row per provider, signal and measure, flagged or not. A flag is "
+        "information for a contract manager to look into, never a rejection and never a change to the money.",
+        "Proportions are from 0 to 1; ogrs3_mean is a mean OGRS3 score; rosh_mix is a population stability index. "
+        "Each signal's method, threshold and weaknesses: docs/integrity.md.",
+    ),
+)
+
 CHART_DATA = Table(
     "Charts",
     "ChartData",
@@ -331,3 +362,12 @@ CONTENTS = Table(
 
 TABLES = (SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, SUBMISSIONS, CHART_DATA, NOTES)
 SHEETS = ("Cover", "Contents", *(t.sheet for t in TABLES))
+INTERNAL_TABLES = (INTEGRITY,)  # the internal copy's only, placed before the Charts sheet; never published
+
+
+def tables_for(publication: bool) -> tuple[Table, ...]:
+    """The copy's tables in sheet order: the internal copy adds its own before Charts."""
+    if publication:
+        return TABLES
+    at = TABLES.index(CHART_DATA)
+    return TABLES[:at] + INTERNAL_TABLES + TABLES[at:]

@@ -10,7 +10,7 @@ from decimal import Decimal
 import polars as pl
 
 from probation_returns.parameters import ContractParameters
-from reports.ministry.layout import MEASURE_NAMES, TABLES
+from reports.ministry.layout import MEASURE_NAMES, tables_for
 from reports.ministry.tidy import SUMMARY_MEASURES
 
 DEFINITIONS = {  # measure code -> how it is measured (its name is layout.MEASURE_NAMES)
@@ -63,7 +63,7 @@ def chart_data(levels: pl.DataFrame) -> pl.DataFrame:
 
 
 def contents(publication: bool) -> pl.DataFrame:
-    rows = [(t.sheet, t.title + ".") for t in TABLES]
+    rows = [(t.sheet, t.title + ".") for t in tables_for(publication)]
     rows[-1] = (
         "Notes",
         "What every measure, status and symbol means, and the contract parameters used"
@@ -86,6 +86,19 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
     rows = [(code, f"{MEASURE_NAMES[code]}. {text}") for code, text in DEFINITIONS.items()]
     rows += list(REOFFENDING_TERMS.items())
     rows += [(f"Status: {k}", v) for k, v in STATUS_WORDS.items()]
+    if not publication:
+        rows.append(
+            (
+                "Integrity signals",
+                "Internal only. deadline_heaping: events piled on a service level's due day against other "
+                "providers; exclusion_drift: more community orders ending as transfers or deaths (out of successful "
+                "completion) than in the provider's previous quarters; contact_intensity: a risk band's contacts "
+                "in person far less than at other providers; case_mix_drift: new cases' OGRS3 scores or risk levels "
+                "moved from the provider's previous quarters. A flag is for a contract manager to look into: never a "
+                "rejection, never a change to the money. Thresholds: parameters/integrity.toml; method and "
+                "weaknesses: docs/integrity.md.",
+            )
+        )
     rows += [
         (
             "Credit decision",

@@ -45,9 +45,9 @@ from reports.ministry.layout import (
     REOFFENDING,
     STATUS_FILL,
     SYMBOL_WORDS,
-    TABLES,
     Column,
     Table,
+    tables_for,
 )
 from reports.ministry.tidy import TOTALS, marker, provider_type
 
@@ -533,7 +533,7 @@ def write_workbook(
     )
     contents = wb.create_sheet("Contents")
     placed = {}
-    for table in TABLES:
+    for table in tables_for(publication):
         ws = wb.create_sheet(table.sheet)
         placed[table.sheet] = (
             ws,
