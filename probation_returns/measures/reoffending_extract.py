@@ -22,8 +22,8 @@ import polars as pl
 
 from expectations.catalogue import pnc_check_letter
 from probation_returns.pseudonym import hash_values
+from probation_returns.shown import shown_value
 from probation_returns.spec import DISPOSAL_TYPES, REOFFENDING_COLUMNS, REOFFENDING_OFFENCE_GROUPS
-from probation_returns.validation.engine import shown_value
 
 NAME = re.compile(r"^reoffending_(\d{4}-\d{2}-\d{2})\.csv$")
 MAX_BYTES = 2 * 1024 * 1024 * 1024

@@ -19,6 +19,7 @@ from importlib import resources
 import polars as pl
 
 from expectations.catalogue import RECORD_RULES, Params
+from probation_returns.shown import shown_value
 from probation_returns.spec import DATE_COLUMNS
 from probation_returns.validation.reader import ROW
 
@@ -42,7 +43,6 @@ SUPPORTED = {
     "expect_column_pair_values_a_to_be_greater_than_b",
     "expect_compound_columns_to_be_unique",
 }
-MAX_VALUE_CHARS = 80
 # A table with more findings than this is not a return with mistakes but something else (a flood of
 # blank or junk rows): listing them all would take gigabytes. The return is rejected (FIL-001) and the
 # first rows of each rule are listed, enough to show what is wrong.
@@ -153,14 +153,6 @@ def _message(template: str, column: str) -> pl.Expr:
         else:
             fmt += part.replace("{", "(").replace("}", ")")
     return pl.format(fmt, *args) if args else pl.lit(fmt)
-
-
-def shown_value(column: str) -> pl.Expr:
-    """The value as submitted, shortened; ``pnc_id`` masked to its last 4 characters."""
-    v = pl.col(column).cast(pl.String)
-    if column == "pnc_id":
-        return pl.when(v.is_null()).then(None).otherwise(pl.lit("****") + v.str.slice(-4))
-    return pl.when(v.str.len_chars() > MAX_VALUE_CHARS).then(v.str.slice(0, MAX_VALUE_CHARS) + pl.lit("…")).otherwise(v)
 
 
 def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
