@@ -16,12 +16,6 @@ ASSETS = dg.map_asset_specs(
 )
 JOBS = [intake_job, quarter_job, extract_job]
 
-
-def jobs_with(resources: dict) -> dg.Definitions:
-    """The assets and named jobs bound to given resources: how the command line runs them (``orchestration/run.py``)."""
-    return dg.Definitions(assets=ASSETS, jobs=JOBS, resources=resources)
-
-
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=JOBS,
