@@ -209,7 +209,9 @@ def test_the_timeline_and_the_jobs_runs_tab_list_the_command_lines_runs(ui):
         expect(page.get_by_text(SENTENCE).first).to_be_visible(timeout=60_000)  # the partition's own metadata
         _shot(page, "ui-partitions", ui["tmp"])
         page.goto(f"{ui['base']}/assets/provider_validation?view=checks&checkDetail=file_readable")
-        expect(page.get_by_text("file_readable").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Execution history", exact=True)).to_be_visible(timeout=60_000)  # the check's tabs
+        page.get_by_text("Partitions", exact=True).last.click()  # the check's own partitions
+        expect(page.get_by_text("Failed (1)")).to_be_visible(timeout=60_000)  # C05's return, and only it
         _shot(page, "ui-failed-check", ui["tmp"])
         page.goto(f"{ui['base']}/assets")
         expect(page.get_by_text("provider_validation").first).to_be_visible(timeout=60_000)
