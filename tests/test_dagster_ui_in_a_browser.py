@@ -50,6 +50,7 @@ def ui(tmp_path_factory):
     from probation_returns.generator import generate
     from tests.returns import clean_tables, set_value, write_csvs
 
+    chromium()  # skipped before any work when there is no browser
     tmp = tmp_path_factory.mktemp("dagster-ui")
     env = {
         **os.environ,
