@@ -19,12 +19,6 @@ ASSETS = dg.map_asset_specs(
 )
 JOBS = [job for area in AREAS for job in area.jobs]
 
-
-def jobs_with(resources: dict) -> dg.Definitions:
-    """The assets and named jobs bound to given resources: how the runner executes them (``orchestration/runner/``)."""
-    return dg.Definitions(assets=ASSETS, jobs=JOBS, resources=resources)
-
-
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=JOBS,

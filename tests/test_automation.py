@@ -196,14 +196,18 @@ def test_an_unreachable_notifier_is_recorded_and_the_alert_kept(tmp_path):
         assert row.notified_via is None and "webhook" in row.notify_error
 
 
-def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is_tagged(tmp_path):
+def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is_tagged(
+    tmp_path, database_url, monkeypatch
+):
     """A rejected return fails its cases_errors check (the run itself succeeds): the step raises one alert naming
-    the failed checks, keyed by run, asset and partition; the run says Rejected in its tags and job name."""
+    the failed checks, keyed by the submission; the run says Rejected in its tags and job name. Checked again by
+    the command line or re-executed as from the UI, it runs provider_intake again and raises no second alert."""
     from orchestration.runner.quarter import run_quarter
     from probation_returns.calendar import Quarter
     from tests.support.returns import clean_tables, set_value, write_csvs
 
-    db = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("RETURNS_ALERTS", str(tmp_path / "alerts"))
+    db = database_url
     upgrade(db)
     tables = clean_tables()
     for row in range(len(tables["cases"])):  # every case broken: far over the 1% tolerance
@@ -250,8 +254,56 @@ def test_a_rejected_return_is_alerted_once_by_its_validation_step_and_its_run_is
     )
     assert again.failed == []
     assert len([r for r in inst.get_runs() if r.job_name == "provider_intake"]) == 2
+    # re-executed as the UI's Re-execute does: the code location's provider_intake with the run's own configuration
+    from orchestration.origin import code_location
+
+    parent = inst.get_run_by_id(alert.run_id)
+    rerun = dg.execute_job(
+        code_location()[0].get_reconstructable_job("provider_intake"),
+        inst,
+        reexecution_options=dg.ReexecutionOptions(parent_run_id=parent.run_id),
+        tags={k: v for k, v in parent.tags.items() if k.startswith("dagster/partition")},  # as the UI carries them
+    )
+    from orchestration.runner.runs import failure
+
+    assert rerun.success, failure(rerun)
+    assert rerun.dagster_run.job_name == "provider_intake"
+    assert rerun.dagster_run.tags["returns/outcome"] == "Rejected"
     with session_scope(engine_for(db)) as session:
         assert len([a for a in session.scalars(select(AlertRow)).all() if a.kind == "check_failed"]) == 1
+    assert len((tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()) == 1
+
+
+def test_the_command_lines_runs_are_runs_of_their_jobs_in_the_code_location(tmp_path):
+    """The UI lists a job's runs (its Runs tab, the Timeline) by job name and the code location's label, and offers
+    Re-execute without a version warning when a run's job snapshot is the loaded job's: the command line's runs
+    have both, and carry their folders as run configuration so a re-execution reads and writes the same ones."""
+    from orchestration.runner.quarter import run_quarter
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator import generate
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    upgrade(db)
+    generate(tmp_path / "landing", [Quarter.parse("2017Q3")], ["C01"], scale=0.02)
+    inst = dg.DagsterInstance.ephemeral()
+    run_quarter(
+        Quarter.parse("2017Q3"),
+        ["C01"],
+        landing=tmp_path / "landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "out",
+        database_url=db,
+        dagster_instance=inst,
+    )
+    label = "__repository__@orchestration.definitions"  # workspace.yaml's module, Definitions' one repository
+    for job in ("extract_intake", "provider_intake", "quarter_build"):  # the job page's own query
+        [run] = inst.get_runs(filters=dg.RunsFilter(job_name=job, tags={".dagster/repository": label}))
+        assert run.tags["dagster/code_location"] == "orchestration.definitions"
+        assert run.job_snapshot_id == defs.resolve_job_def(job).get_job_snapshot_id()
+        assert run.run_config["resources"]["folders"]["config"]["landing"] == str(tmp_path / "landing")
+        assert run.run_config["resources"]["warehouse"]["config"]["url"] == db
+    [intake] = inst.get_runs(filters=dg.RunsFilter(job_name="provider_intake"))
+    assert intake.tags["dagster/partition"] == "C01|2017-07-01" and intake.tags["returns/provider"] == "C01"
 
 
 def test_a_failed_run_is_alerted_once_by_the_run_failure_sensor_naming_the_fix(tmp_path):

@@ -16,7 +16,7 @@ def build(request_id: int, home: Path) -> bool:
     """Build the request's quarter unless it is finished or another live worker has it. Whether it was built."""
     from assets.lib.partitions import quarter_key
     from assets.lib.resources import Folders, Warehouse
-    from orchestration.definitions import jobs_with
+    from orchestration import origin
     from orchestration.instance import open_instance
     from orchestration.runner.runs import QUIET, _tags, failure
     from probation_returns.alerts import Alert, raise_alert
@@ -35,12 +35,11 @@ def build(request_id: int, home: Path) -> bool:
             return False
         folders = Folders()
         try:
-            job = jobs_with({"warehouse": Warehouse(url=url), "folders": folders}).resolve_job_def("quarter_build")
-            result = job.execute_in_process(
+            result = origin.execute(
+                "quarter_build",
+                open_instance(home),
                 partition_key=quarter_key(Quarter.parse(quarter)),
-                instance=open_instance(home),
-                raise_on_error=False,
-                run_config=QUIET,
+                run_config={**QUIET, **origin.resource_config({"warehouse": Warehouse(url=url), "folders": folders})},
                 tags={**_tags(), "source": "portal", "returns/build-request": str(request_id)},
             )
             run_id, why = result.run_id, failure(result)

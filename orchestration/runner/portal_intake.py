@@ -42,24 +42,27 @@ class _Runner:
 
     def __init__(self, home: Path, url: str):
         from assets.lib.resources import Folders, Warehouse
-        from orchestration.definitions import jobs_with
+        from orchestration import origin
         from orchestration.instance import open_instance
+        from orchestration.runner.runs import QUIET
 
         self.instance = open_instance(home)
-        self.job = jobs_with({"warehouse": Warehouse(url=url), "folders": Folders()}).resolve_job_def("provider_intake")
+        self.config = {**QUIET, **origin.resource_config({"warehouse": Warehouse(url=url), "folders": Folders()})}
+        origin.code_location()  # the job built once, for every upload
 
     def run(self, quarter: str, provider: str, upload_id: int) -> tuple[str | None, str | None]:
         from assets.lib.partitions import return_key
-        from orchestration.runner.runs import QUIET, _tags, failure
+        from orchestration import origin
+        from orchestration.runner.runs import _tags, failure
         from probation_returns.calendar import Quarter
 
         try:
-            result = self.job.execute_in_process(
+            result = origin.execute(
+                "provider_intake",
+                self.instance,
                 partition_key=return_key(Quarter.parse(quarter), provider),
-                instance=self.instance,
-                raise_on_error=False,
                 tags={**_tags(), "source": "portal", "returns/upload": str(upload_id)},
-                run_config=QUIET,
+                run_config=self.config,
             )
             return result.run_id, failure(result)
         except Exception as exc:  # noqa: BLE001 - recorded on the upload, shown to the provider as a failure

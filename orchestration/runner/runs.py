@@ -16,7 +16,7 @@ import dagster as dg
 
 from assets.lib.partitions import return_key
 from assets.lib.resources import Folders, Warehouse
-from orchestration.definitions import jobs_with
+from orchestration import origin
 from orchestration.instance import open_instance
 from probation_returns.calendar import Quarter
 
@@ -36,7 +36,7 @@ def instance() -> dg.DagsterInstance:
     return open_instance(Path(home), overrides=NO_CAPTURE)  # two commands at once on a new home: one makes it
 
 
-def failure(result: dg.ExecuteInProcessResult) -> str | None:
+def failure(result) -> str | None:
     """Why a step really failed, in one line (None: it did not)."""
     if result.success:
         return None
@@ -88,25 +88,14 @@ def fail_orphaned_runs(inst: dg.DagsterInstance) -> list[str]:
     return failed
 
 
-_JOBS: dict[str, dg.Definitions] = {}
+def _execute(job: str, resources: dict, inst: dg.DagsterInstance, partition_key: str | None = None):
+    """The code location's job, run in this process and recorded as its run (``orchestration.origin``); the
+    given resources are the run's configuration. Failures are in the result, not raised."""
+    config = {**QUIET, **origin.resource_config(resources)}
+    return origin.execute(job, inst, run_config=config, partition_key=partition_key, tags=_tags())
 
 
-def _execute(
-    job: str, resources: dict, inst: dg.DagsterInstance, partition_key: str | None = None
-) -> dg.ExecuteInProcessResult:
-    key = repr(sorted(resources.items()))  # resources are plain settings: equal settings, the same definitions
-    if key not in _JOBS:
-        _JOBS[key] = jobs_with(resources)
-    return (
-        _JOBS[key]
-        .resolve_job_def(job)
-        .execute_in_process(
-            partition_key=partition_key, instance=inst, raise_on_error=False, tags=_tags(), run_config=QUIET
-        )
-    )
-
-
-def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str) -> dg.ExecuteInProcessResult:
+def _materialize_return(inst: dg.DagsterInstance, resources: dict, quarter, code: str):
     return _execute("provider_intake", resources, inst, return_key(quarter, code))
 
 
