@@ -320,6 +320,7 @@ BUILD_FILES = (  # what a build holds that a contract manager may download
     "reoffending.csv",
     "payments.csv",
     "data_quality.csv",
+    "integrity.csv",
     "submissions.csv",
     "data_dictionary.csv",
     "manifest.json",

@@ -180,5 +180,13 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
         unflagged = client.get(f"/manage/quarters/{Q}/providers/C01/integrity/deadline_heaping/SL001R.csv")
         assert unflagged.get_data(as_text=True) == "case_ref\r\n"  # only a flag has cases behind it
         assert client.get(f"/manage/quarters/{Q}/providers/C01/integrity/no_such/SL001R.csv").status_code == 404
+        # the build page offers integrity.csv from the internal copy only, byte for byte
+        build_page = html.unescape(client.get("/manage/builds/1").get_data(as_text=True))
+        assert "Integrity signals (CSV; internal copy only)" in build_page
+        assert "/manage/builds/1/files/integrity.csv" in build_page
+        assert "/manage/builds/1/publication/integrity.csv" not in build_page
+        got = client.get("/manage/builds/1/files/integrity.csv")
+        assert got.status_code == 200 and got.data == (out / "integrity.csv").read_bytes()
+        assert client.get("/manage/builds/1/publication/integrity.csv").status_code == 404
     finally:
         engine.dispose()
