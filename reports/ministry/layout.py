@@ -294,7 +294,7 @@ def _integrity_empty(row: dict) -> str:
 INTEGRITY = Table(
     "Credibility and integrity",
     "Integrity",
-    "Integrity signals by provider: is the data believable?",
+    "Integrity signals by provider, to judge whether the data is believable",
     "integrity",
     PROVIDER_WRAPPED
     + (
@@ -304,7 +304,7 @@ INTEGRITY = Table(
         Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty),
         Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty),
         Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty),
-        Column("z", "z (standard deviations)", "dec2", 11, empty=_integrity_empty),
+        Column("z", "z (standard deviations)", "dec2", 13, empty=_integrity_empty),
         Column("compared_with", "Compared with", "text", 18, wrap=True),
         Column("flagged", "Flagged", "text", 8),
         Column("explanation", "Explanation", "text", 90, wrap=True),
