@@ -26,7 +26,7 @@ class Params:
     quarter_first_day: object
     quarter_last_day: object
     previous_cases: int | None = None
-    # Case references active at the end of the previous quarter in the provider's accepted return (None: no such return).
+    # Case references active at the end of the previous quarter in its accepted return (None: no such return).
     previous_active: tuple[str, ...] | None = None
 
 
