@@ -26,6 +26,8 @@ class Params:
     quarter_first_day: object
     quarter_last_day: object
     previous_cases: int | None = None
+    # Case references active at the end of the previous quarter in its accepted return (None: no such return).
+    previous_active: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,20 @@ class ReturnRule:
     check: Callable[[Params, dict[str, pl.DataFrame]], tuple[str, str] | None]  # (value, message)
 
 
+@dataclass(frozen=True)
+class CaseListRule:
+    """A return rule that names cases, one finding each: cases the return should hold and does not have a row for."""
+
+    rule_id: str
+    table: str
+    severity: str
+    action: str
+    check: Callable[[Params, dict[str, pl.DataFrame]], list[tuple[str, str]]]  # (case_ref, message) per case
+
+
 RECORD_RULES: list[RecordRule] = []
 RETURN_RULES: list[ReturnRule] = []
+CASE_LIST_RULES: list[CaseListRule] = []
 
 
 def record(rule_id, table, severity, column, columns, message, action):
@@ -64,6 +78,14 @@ def record(rule_id, table, severity, column, columns, message, action):
 def whole_return(rule_id, table, severity, action):
     def register(fn):
         RETURN_RULES.append(ReturnRule(rule_id, table, severity, action, fn))
+        return fn
+
+    return register
+
+
+def case_list(rule_id, table, severity, action):
+    def register(fn):
+        CASE_LIST_RULES.append(CaseListRule(rule_id, table, severity, action, fn))
         return fn
 
     return register
@@ -252,3 +274,24 @@ def phone_heavy(p: Params, t: dict[str, pl.DataFrame]):
     if share <= 0.20:
         return None
     return (f"{share:.1%}", f"{share:.1%} of contacts this quarter were by phone (more than 20%).")
+
+
+@case_list(
+    "RET-003",
+    "cases",
+    "W",
+    "List every case supervised in the quarter; if the case ended, report it with its termination date and reason.",
+)
+def vanished_cases(p: Params, t: dict[str, pl.DataFrame]) -> list[tuple[str, str]]:
+    if p.previous_active is None or "cases" not in t or "case_ref" not in t["cases"].columns:
+        return []
+    present = set(t["cases"]["case_ref"].drop_nulls().str.strip_chars().to_list())
+    return [
+        (
+            ref,
+            f"Case {ref} was active at the end of last quarter in your previous accepted return, and this return "
+            "neither lists it nor says it ended. List every case supervised in the quarter; if the case ended, "
+            "report it with its termination date and reason.",
+        )
+        for ref in sorted(set(p.previous_active) - present)
+    ]

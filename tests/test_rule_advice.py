@@ -54,6 +54,7 @@ EXPECTED = {
     "FIL-008": "control characters",
     "RET-001": "every active case is in the return",
     "RET-002": "face to face",
+    "RET-003": "if the case ended, report it with its termination date and reason",
     CASCADE: "Fix the case in the cases table",
 }
 DATE_FORMAT_ADVICE = "YYYY-MM-DD"

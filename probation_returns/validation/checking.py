@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
-from expectations.catalogue import RETURN_RULES, Params
+from expectations.catalogue import CASE_LIST_RULES, RETURN_RULES, Params
 from probation_returns.calendar import Quarter
 from probation_returns.pnc import mask_identifiers
 from probation_returns.reference import providers
@@ -21,7 +22,9 @@ from probation_returns.validation.result import ValidationResult
 DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
 
 
-def params_for(provider: str, quarter: str, previous_cases: int | None = None) -> Params:
+def params_for(
+    provider: str, quarter: str, previous_cases: int | None = None, previous_active: Sequence[str] | None = None
+) -> Params:
     q = Quarter.parse(quarter)
     return Params(
         provider_code=provider,
@@ -30,6 +33,7 @@ def params_for(provider: str, quarter: str, previous_cases: int | None = None) -
         quarter_first_day=q.first_day,
         quarter_last_day=q.last_day,
         previous_cases=previous_cases,
+        previous_active=None if previous_active is None else tuple(previous_active),
     )
 
 
@@ -39,10 +43,14 @@ def validate_files(
     quarter: str,
     *,
     previous_cases: int | None = None,
+    previous_active: Sequence[str] | None = None,
     tolerance: float | None = None,
     names: list[str] | None = None,
 ) -> ValidationResult:
     """Validate the files of one return (``names``: the names they were sent under, if archived).
+
+    ``previous_cases`` and ``previous_active`` describe the provider's accepted return for the quarter before
+    (its row count; the case references still active at that quarter's end); None when there is none.
 
     The rejection tolerance comes from the quarter's contract parameters unless given.
     """
@@ -52,7 +60,7 @@ def validate_files(
     raw = read_return(files, provider, str(Quarter.parse(quarter)), names)
     result = validate(
         raw,
-        params_for(provider, quarter, previous_cases),
+        params_for(provider, quarter, previous_cases, previous_active),
         tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
     )
     result.parameter_version = contract.version
@@ -126,6 +134,27 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
                                 "value": value,
                                 "message": message,
                             }
+                        ],
+                        schema=FINDING_SCHEMA,
+                    )
+                )
+        for rule in CASE_LIST_RULES:
+            hits = rule.check(params, raw.tables)
+            if hits:
+                parts.append(
+                    pl.DataFrame(
+                        [
+                            {
+                                "table": rule.table,
+                                "row_number": None,  # the case has no row in this return: its reference says which
+                                "case_ref": case_ref,
+                                "column": "case_ref",
+                                "rule_id": rule.rule_id,
+                                "severity": rule.severity,
+                                "value": case_ref,
+                                "message": message,
+                            }
+                            for case_ref, message in hits
                         ],
                         schema=FINDING_SCHEMA,
                     )

@@ -18,7 +18,7 @@ from probation_returns.validation.engine import FINDING_SCHEMA
 from probation_returns.validation.feedback import FeedbackContent, feedback_content, feedback_folder
 from probation_returns.validation.header import about
 from probation_returns.validation.result import RULES_VERSION, ValidationResult
-from probation_returns.validation.store import STORED, previous_accepted_cases, store
+from probation_returns.validation.store import STORED, previous_accepted_cases, previous_active_cases, store
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
@@ -184,12 +184,18 @@ def validate_submission(
         done = None if force else _stored(session, submission, folder)
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
+        active_before = previous_active_cases(session, provider, quarter)
         header = _header(submission)
     if done is not None:
         return done
     try:
         result = validate_files(
-            [p for p, _ in files], provider, quarter, previous_cases=previous, names=[n for _, n in files]
+            [p for p, _ in files],
+            provider,
+            quarter,
+            previous_cases=previous,
+            previous_active=active_before,
+            names=[n for _, n in files],
         )
     except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):

@@ -30,11 +30,12 @@ REFERENCE_VERSION = "reference-2026-11"
 STORED = "returns/accepted_frames"  # the session.info key of the accepted records just inserted
 
 
-def previous_accepted_cases(session: Session, provider: str, quarter: str) -> int | None:
-    """Rows in the cases table of the provider's accepted return for the quarter before."""
+def _previous_accepted_run(session: Session, provider: str, quarter: str):
+    """The latest validation of the provider's counted return (not superseded, not rejected) for the quarter
+    before: its submission id and its table counts, or None."""
     before = str(Quarter.parse(quarter) - 1)
-    run = session.execute(
-        select(ValidationRun.table_counts)
+    return session.execute(
+        select(ValidationRun.submission_id, ValidationRun.table_counts)
         .join(Submission, Submission.id == ValidationRun.submission_id)
         .where(
             Submission.provider_code == provider,
@@ -44,7 +45,31 @@ def previous_accepted_cases(session: Session, provider: str, quarter: str) -> in
         )
         .order_by(ValidationRun.id.desc())
     ).first()
-    return run[0]["cases"]["rows"] if run else None
+
+
+def previous_accepted_cases(session: Session, provider: str, quarter: str) -> int | None:
+    """Rows in the cases table of the provider's accepted return for the quarter before."""
+    run = _previous_accepted_run(session, provider, quarter)
+    return run[1]["cases"]["rows"] if run else None
+
+
+def previous_active_cases(session: Session, provider: str, quarter: str) -> list[str] | None:
+    """The case references that were active at the end of the quarter before in the provider's accepted return
+    for it (no termination date, or one after that quarter's end); None when there is no such return."""
+    run = _previous_accepted_run(session, provider, quarter)
+    if run is None:
+        return None
+    end = (Quarter.parse(quarter) - 1).last_day
+    return list(
+        session.scalars(
+            select(AcceptedCase.case_ref)
+            .where(
+                AcceptedCase.submission_id == run[0],
+                AcceptedCase.termination_date.is_(None) | (AcceptedCase.termination_date > end),
+            )
+            .order_by(AcceptedCase.case_ref)
+        )
+    )
 
 
 def _bulk(session: Session, model, frame: pl.DataFrame) -> None:
