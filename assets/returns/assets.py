@@ -7,6 +7,7 @@ import dagster as dg
 from assets.lib.alerting import with_check_alerts
 from assets.lib.partitions import ALL_PROVIDERS_OF_QUARTER, partitioned_check, quarter_of, quarter_partitions
 from assets.lib.resources import Folders, Warehouse
+from assets.lib.trends import days_after_deadline
 from reports.markdown import table as markdown_table
 from reports.ministry.build import build_return, verify
 
@@ -55,6 +56,8 @@ def _ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, fo
             "build_number": build.number,
             "new_build": build.new,
             "built_at": build.built_at.isoformat(timespec="seconds"),
+            # when the current build was made, counted from the quarter's submission deadline: plotted by quarter
+            "build_days_after_deadline": days_after_deadline(quarter, build.built_at),
             "parameter_version": build.content.figures.params.version,
             "extract_as_of": build.content.figures.extract.as_of.isoformat()
             if build.content.figures.extract
