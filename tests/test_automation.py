@@ -439,7 +439,7 @@ def _latest_metadata(inst: dg.DagsterInstance, asset: str, partition: str) -> di
     return {k: v.value for k, v in record.asset_materialization.metadata.items()}
 
 
-def test_the_trends_a_data_engineer_watches_are_numbers_by_partition(tmp_path, database_url, monkeypatch):
+def test_the_trends_a_data_engineer_watches_and_the_build_expected_once_due(tmp_path, database_url, monkeypatch):
     """Rows, rejections, their shares and the run's time on each return's materialization, and the quarter's
     received, rejected, late and missing returns on quarter_submissions: numbers Dagster plots by partition.
     C05 has one of its 5 contacts unlisted (CON-003: 20% of contacts, over the 1% tolerance: rejected), C14 is
@@ -505,3 +505,34 @@ def test_the_trends_a_data_engineer_watches_are_numbers_by_partition(tmp_path, d
     # the build of 1 November 09:00 UTC, from the deadline at the end of 27 October (23:00 UTC): 4 days 10 hours
     build = _latest_metadata(inst, "ministry_return", "2017-07-01")
     assert build["build_days_after_deadline"] == 4.42
+
+    # The build is expected 5 days after the deadline (2 November 2017, 00:00): its check, run alone as
+    # quarter_freshness_schedule asks, passes for the built 2017Q3, passes for 2017Q4 (not due) and fails for
+    # 2017Q2 (due long ago, never built), raising no alert: the run succeeds and only the ministry return's check
+    # reads red.
+    from assets.returns.schedules import quarter_freshness_schedule
+
+    def scheduled(moment: dt.datetime):
+        return quarter_freshness_schedule(dg.build_schedule_context(scheduled_execution_time=moment))
+
+    waiting = scheduled(dt.datetime(2017, 11, 1, 9, 0, tzinfo=LONDON))
+    assert waiting.skip_message == "2017Q3: its build is not due until 2017-11-02 00:00 GMT"
+    request = scheduled(dt.datetime(2017, 11, 2, 9, 0, tzinfo=LONDON))
+    assert (request.partition_key, request.run_key) == ("2017-07-01", "quarter-freshness-2017Q3")
+    alerts_before = (tmp_path / "alerts" / "alerts.jsonl").read_text()
+    monkeypatch.setenv("RETURNS_CLOCK", "2017-11-02T09:00:00+00:00")
+    job = defs.resolve_job_def("quarter_build").get_subset(
+        asset_selection=set(request.asset_selection), asset_check_selection=set(request.asset_check_keys)
+    )
+    seen = {}
+    for partition in ("2017-07-01", "2017-10-01", "2017-04-01"):
+        result = job.execute_in_process(partition_key=partition, instance=inst)
+        assert result.success and not result.get_asset_materialization_events()  # the check alone: nothing built
+        [seen[partition]] = result.get_asset_check_evaluations()
+    built, not_due, overdue = seen["2017-07-01"], seen["2017-10-01"], seen["2017-04-01"]
+    assert built.passed and built.description == "2017Q3 is built (due by 2017-11-02 00:00 GMT)."
+    assert not_due.passed and not_due.description == "Not due: 2017Q4's build is expected by 2018-02-04 00:00 GMT."
+    # 2017Q4's deadline: end of Monday 29 January 2018; 2017Q2's: end of Friday 28 July 2017
+    assert not overdue.passed
+    assert overdue.description == "Overdue: 2017Q2 has no build; it was expected by 2017-08-03 00:00 BST."
+    assert (tmp_path / "alerts" / "alerts.jsonl").read_text() == alerts_before
