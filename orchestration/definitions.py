@@ -21,6 +21,7 @@ JOBS = [job for area in AREAS for job in area.jobs]
 
 defs = dg.Definitions(
     assets=ASSETS,
+    asset_checks=[check for area in AREAS for check in area.asset_checks or []],
     jobs=JOBS,
     sensors=[*(sensor for area in AREAS for sensor in area.sensors), run_failure_alerts],
     schedules=[schedule for area in AREAS for schedule in area.schedules],

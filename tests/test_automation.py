@@ -430,3 +430,109 @@ def test_a_return_rejected_for_row_errors_in_contacts_fails_only_contacts_errors
     assert failed == ["contacts_errors"]
     assert checks["contacts_errors"].description.startswith("contacts: ")
     assert "above the 1% allowed" in checks["contacts_errors"].description
+
+
+def _latest_metadata(inst: dg.DagsterInstance, asset: str, partition: str) -> dict:
+    [record] = inst.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
+
+
+def test_the_trends_a_data_engineer_watches_and_the_build_expected_once_due(tmp_path, database_url, monkeypatch):
+    """Rows, rejections, their shares and the run's time on each return's materialization, and the quarter's
+    received, rejected, late and missing returns on quarter_submissions: numbers Dagster plots by partition.
+    C05 has one of its 5 contacts unlisted (CON-003: 20% of contacts, over the 1% tolerance: rejected), C14 is
+    clean, C07 sent no breaches file (FIL-002: rejected as a whole before its records were checked); all three
+    on time. C20's clean return arrives after the deadline (end of Friday 27 October 2017)."""
+    from orchestration.runner.quarter import run_quarter
+    from probation_returns.calendar import Quarter
+    from tests.support.returns import clean_tables, set_value, write_csvs
+
+    monkeypatch.setenv("RETURNS_ALERTS", str(tmp_path / "alerts"))
+    upgrade(database_url)
+    landing = tmp_path / "landing"
+    tables = clean_tables()
+    set_value(tables, "contacts", 0, "contact_type", "LETTER")
+    write_csvs(landing / "C05", tables)
+    for provider in ("C14", "C07", "C20"):
+        tables = clean_tables()
+        for row in range(len(tables["cases"])):
+            set_value(tables, "cases", row, "provider_code", provider)
+        files = write_csvs(landing / provider, tables, provider=provider)
+        if provider == "C07":
+            files[2].unlink()  # the breaches table
+    c20 = landing.parent / "held-back"
+    (landing / "C20").rename(c20)
+    inst = dg.DagsterInstance.ephemeral()
+    folders = {"landing": landing, "archive": tmp_path / "archive", "output": tmp_path / "out"}
+
+    def run(providers, clock):
+        monkeypatch.setenv("RETURNS_CLOCK", clock)
+        done = run_quarter(
+            Quarter.parse("2017Q3"), providers, **folders, database_url=database_url, dagster_instance=inst
+        )
+        assert done.failed == []
+
+    run(["C05", "C14", "C07"], "2017-10-20T09:00:00+00:00")
+    c20.rename(landing / "C20")
+    run(["C20"], "2017-11-01T09:00:00+00:00")
+
+    c05 = _latest_metadata(inst, "provider_validation", "C05|2017-07-01")
+    assert c05["outcome"] == "Rejected" and c05["return_rejected"] == 1
+    assert (c05["cases_rows"], c05["contacts_rows"], c05["breaches_rows"]) == (3, 5, 2)
+    assert (c05["cases_rejected"], c05["contacts_rejected"], c05["breaches_rejected"]) == (0, 1, 0)
+    assert (c05["records"], c05["records_rejected"]) == (10, 1)
+    assert c05["rejected_share"] == 0.1 and c05["contacts_rejected_share"] == 0.2 and c05["cases_rejected_share"] == 0
+    assert c05["seconds_since_run_start"] > 0
+    c14 = _latest_metadata(inst, "provider_validation", "C14|2017-07-01")
+    assert c14["return_rejected"] == 0 and (c14["records"], c14["rejected_share"]) == (10, 0.0)
+    c07 = _latest_metadata(inst, "provider_validation", "C07|2017-07-01")
+    assert c07["return_rejected"] == 1 and c07["breaches_file"] == "not sent"
+    assert "breaches_rows" not in c07 and "rejected_share" not in c07  # no records were checked: no share
+    plotted = ("rows", "rejected", "rejected_share", "records", "records_rejected", "return_rejected", "findings")
+    for metadata in (c05, c14, c07):  # what the Plots tab draws: numbers, never words
+        assert all(
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in metadata.items()
+            if k.endswith(plotted) or k == "seconds_since_run_start"
+        ), metadata
+
+    quarter = _latest_metadata(inst, "quarter_submissions", "2017-07-01")
+    assert (quarter["returns_received"], quarter["returns_rejected"]) == (4, 2)
+    assert (quarter["returns_late"], quarter["returns_missing"]) == (1, 24)
+    assert quarter["returns_rejected_share"] == 0.5
+    # the build of 1 November 09:00 UTC, from the deadline at the end of 27 October (23:00 UTC): 4 days 10 hours
+    build = _latest_metadata(inst, "ministry_return", "2017-07-01")
+    assert build["build_days_after_deadline"] == 4.42
+
+    # The build is expected 5 days after the deadline (2 November 2017, 00:00): its check, run alone as
+    # quarter_freshness_schedule asks, passes for the built 2017Q3, passes for 2017Q4 (not due) and fails for
+    # 2017Q2 (due long ago, never built), raising no alert: the run succeeds and only the ministry return's check
+    # reads red.
+    from assets.returns.schedules import quarter_freshness_schedule
+
+    def scheduled(moment: dt.datetime):
+        return quarter_freshness_schedule(dg.build_schedule_context(scheduled_execution_time=moment))
+
+    waiting = scheduled(dt.datetime(2017, 11, 1, 9, 0, tzinfo=LONDON))
+    assert waiting.skip_message == "2017Q3: its build is not due until 2017-11-02 00:00 GMT"
+    request = scheduled(dt.datetime(2017, 11, 2, 9, 0, tzinfo=LONDON))
+    assert (request.partition_key, request.run_key) == ("2017-07-01", "quarter-freshness-2017Q3")
+    alerts_before = (tmp_path / "alerts" / "alerts.jsonl").read_text()
+    monkeypatch.setenv("RETURNS_CLOCK", "2017-11-02T09:00:00+00:00")
+    job = defs.resolve_job_def("quarter_build").get_subset(
+        asset_selection=set(request.asset_selection), asset_check_selection=set(request.asset_check_keys)
+    )
+    seen = {}
+    for partition in ("2017-07-01", "2017-10-01", "2017-04-01"):
+        result = job.execute_in_process(partition_key=partition, instance=inst)
+        assert result.success and not result.get_asset_materialization_events()  # the check alone: nothing built
+        [seen[partition]] = result.get_asset_check_evaluations()
+    built, not_due, overdue = seen["2017-07-01"], seen["2017-10-01"], seen["2017-04-01"]
+    assert built.passed and built.description == "2017Q3 is built (due by 2017-11-02 00:00 GMT)."
+    assert not_due.passed and not_due.description == "Not due: 2017Q4's build is expected by 2018-02-04 00:00 GMT."
+    # 2017Q4's deadline: end of Monday 29 January 2018; 2017Q2's: end of Friday 28 July 2017
+    assert not overdue.passed
+    assert overdue.description == "Overdue: 2017Q2 has no build; it was expected by 2017-08-03 00:00 BST."
+    assert (tmp_path / "alerts" / "alerts.jsonl").read_text() == alerts_before

@@ -27,6 +27,7 @@ ASSETS = [
     "reoffending_results",
 ]
 CHECKS = [
+    "ministry_return:built_when_due",
     "ministry_return:files_match_manifest",
     "provider_validation:breaches_errors",
     "provider_validation:breaches_warnings",
@@ -41,7 +42,7 @@ CHECKS = [
 ]
 JOBS = ["extract_intake", "provider_intake", "quarter_build"]
 SENSORS = ["extract_rebuild_sensor", "extract_sensor", "landing_sensor", "run_failure_alerts"]
-SCHEDULES = ["quarter_schedule"]
+SCHEDULES = ["quarter_freshness_schedule", "quarter_schedule"]
 
 
 def test_definitions_load_and_match_the_snapshot():

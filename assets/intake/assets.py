@@ -11,6 +11,7 @@ from assets.lib.partitions import (
     split_return_key,
 )
 from assets.lib.resources import Folders, Warehouse
+from assets.lib.trends import quarter_return_counts
 from probation_returns.ingest import current_submissions, discover, receive
 from probation_returns.warehouse.db import read_scope, session_scope
 from reports.markdown import table as markdown_table
@@ -57,6 +58,7 @@ def quarter_submissions(
     quarter = quarter_of(context.partition_key)
     with read_scope(warehouse.engine) as session:
         rows = current_submissions(session, str(quarter))
+        counts = quarter_return_counts(session, quarter)
     frame = pl.DataFrame(
         rows,
         schema={
@@ -76,6 +78,7 @@ def quarter_submissions(
         metadata={
             "providers_with_return": received,
             "providers_without_return": frame.height - received,
+            **counts,  # received, rejected, late and missing returns and the rejected share: plotted by quarter
             "preview": dg.MetadataValue.md(
                 markdown_table(frame.select("provider_code", "submission_id", "version", "status"))
             ),

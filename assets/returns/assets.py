@@ -1,5 +1,7 @@
 """The quarter's ministry return: workbook, CSV twin, manifest and publication copy, as a numbered build."""
 
+import datetime as dt
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -7,6 +9,11 @@ import dagster as dg
 from assets.lib.alerting import with_check_alerts
 from assets.lib.partitions import ALL_PROVIDERS_OF_QUARTER, partitioned_check, quarter_of, quarter_partitions
 from assets.lib.resources import Folders, Warehouse
+from assets.lib.trends import days_after_deadline
+from probation_returns import clock
+from probation_returns.calendar import Quarter
+from probation_returns.measures.quarter import submission_deadline
+from probation_returns.parameters import for_quarter
 from reports.markdown import table as markdown_table
 from reports.ministry.build import build_return, verify
 
@@ -55,6 +62,8 @@ def _ministry_return(context: dg.AssetExecutionContext, warehouse: Warehouse, fo
             "build_number": build.number,
             "new_build": build.new,
             "built_at": build.built_at.isoformat(timespec="seconds"),
+            # when the current build was made, counted from the quarter's submission deadline: plotted by quarter
+            "build_days_after_deadline": days_after_deadline(quarter, build.built_at),
             "parameter_version": build.content.figures.params.version,
             "extract_as_of": build.content.figures.extract.as_of.isoformat()
             if build.content.figures.extract
@@ -84,3 +93,47 @@ def _relative(path: Path, output: Path) -> str:
         return Path(path).resolve().relative_to(Path(output).resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+BUILD_GRACE = dt.timedelta(days=5)  # the schedule builds the day after the deadline; five days leave room for a rerun
+
+
+def build_expected_by(quarter: Quarter) -> dt.datetime:
+    """When the quarter's build should exist: ``BUILD_GRACE`` after its submission deadline."""
+    return submission_deadline(quarter, for_quarter(quarter)) + BUILD_GRACE
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.PreviewWarning)  # partitioned checks: see assets/lib/partitions.py
+
+    @dg.asset_check(
+        asset=ministry_return,
+        name="built_when_due",
+        partitions_def=quarter_partitions,
+        description=f"The quarter's build exists once {BUILD_GRACE.days} days have passed since its submission "
+        "deadline. A quarter whose time has not come is not judged (it passes, saying when the build is due); "
+        "evaluated with each build and by quarter_freshness_schedule once the time has passed.",
+    )
+    def built_when_due(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        quarter = quarter_of(context.partition_key)
+        due = build_expected_by(quarter)
+        [built] = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=ministry_return.key, asset_partitions=[context.partition_key]), limit=1
+        ).records or [None]
+        now = clock.now()
+        if built is not None:
+            said, passed = f"{quarter} is built (due by {due:%Y-%m-%d %H:%M %Z}).", True
+        elif now < due:
+            said, passed = f"Not due: {quarter}'s build is expected by {due:%Y-%m-%d %H:%M %Z}.", True
+        else:
+            said, passed = f"Overdue: {quarter} has no build; it was expected by {due:%Y-%m-%d %H:%M %Z}.", False
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=said,
+            metadata={
+                "state": "built" if built else ("not due" if passed else "overdue"),
+                "expected_by": dg.MetadataValue.timestamp(due),
+                "days_past_expected": round((now - due).total_seconds() / 86400, 2),
+            },
+        )

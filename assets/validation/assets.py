@@ -8,6 +8,7 @@ import dagster as dg
 from assets.lib.alerting import with_check_alerts
 from assets.lib.partitions import partitioned_check, return_partitions, split_return_key
 from assets.lib.resources import Folders, Warehouse
+from assets.lib.trends import return_trends, seconds_since_run_start
 from probation_returns.measures.quarter import accepted_submission
 from probation_returns.parameters import for_quarter
 from probation_returns.spec import TABLES
@@ -97,7 +98,11 @@ def _validate(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
             "findings": sum(done.rule_counts.values()),
             "rules_fired": dg.MetadataValue.json(done.rule_counts),
             "feedback": feedback_link(done.feedback, folders.output_path, submission_id),
-            **{f"{t}_rows": c["rows"] if c["rows"] is not None else table_state(c) for t, c in done.tables.items()},
+            # numbers only, plotted by partition (rows, rejected, shares, the run's time so far); a file not read
+            # is said in words under its own key
+            **return_trends(done.tables, done.outcome),
+            **{f"{t}_file": table_state(c) for t, c in done.tables.items() if table_state(c) != "read"},
+            **seconds_since_run_start(context),
         }
     )
     fatal = bool(done.fatal_rules)
