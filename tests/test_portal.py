@@ -89,6 +89,8 @@ def _allowed_outcome(p, role, method, path):
         return 302, HOME[role]
     if path == "/manage/":
         return 302, "/manage/quarters/2017Q3"  # the latest quarter
+    if path == "/manage/providers/C05/integrity":
+        return 302, "/manage/quarters/2017Q3/providers/C05/integrity"  # the open quarter's signals
     if method == "GET":
         return 200, None
     return {
