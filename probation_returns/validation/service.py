@@ -14,7 +14,7 @@ from probation_returns.pnc import mask_identifiers
 from probation_returns.spec import TABLES
 from probation_returns.standing import standing
 from probation_returns.validation.checking import validate_files
-from probation_returns.validation.engine import FINDING_SCHEMA
+from probation_returns.validation.engine import FINDING_SCHEMA, whole_return_finding
 from probation_returns.validation.feedback import FeedbackContent, feedback_content, feedback_folder
 from probation_returns.validation.header import about
 from probation_returns.validation.result import RULES_VERSION, ValidationResult
@@ -116,21 +116,7 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
         f"The return ({', '.join(files)}) could not be read: {type(exc).__name__}: {cause}. "
         "Save the files again (as .xlsx, or UTF-8 CSV) and resubmit; if this persists, tell the ministry."
     )
-    findings = pl.DataFrame(
-        [
-            {
-                "table": "file",
-                "row_number": None,
-                "case_ref": None,
-                "column": None,
-                "rule_id": "FIL-001",
-                "severity": "F",
-                "value": None,
-                "message": message,
-            }
-        ],
-        schema=FINDING_SCHEMA,
-    )
+    findings = whole_return_finding("file", "FIL-001", "F", message)
     empty = {
         "read": False,
         "state": "not read",
