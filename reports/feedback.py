@@ -59,6 +59,7 @@ def summary(content: FeedbackContent) -> dict:
         "rules_version": content.rules_version,
         "parameter_version": content.parameter_version,
         "software_version": content.software_version,
+        "provisional_performance": content.provisional,
     }
 
 

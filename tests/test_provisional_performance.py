@@ -1,0 +1,139 @@
+"""Provisional performance in the provider's feedback: what a version gives before the quarter's ministry return,
+from the same code, and equal to what the ministry return later shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from probation_returns.ingest import discover, receive
+from probation_returns.pnc import format_pnc
+from probation_returns.validation.service import validate_submission
+from probation_returns.warehouse.db import session_scope
+from reports.feedback import with_feedback
+from tests.support.returns import write_csvs
+
+CLOCK = "2017-10-20T09:00:00+00:00"  # a Friday, five business days before 2017Q3's deadline (27 October)
+SENT = dt.datetime(2017, 10, 16, 10, 0, tzinfo=dt.UTC).timestamp()
+
+
+def _case(i: int, sentence: str, first_appointment: str, person: int | None = None) -> list[str]:
+    return [
+        f"P{i:06d}",
+        format_pnc(2001, 500 + (i if person is None else person)),
+        "C05",
+        sentence,
+        "2017-09-18",
+        "2017-09-20",  # a Wednesday: SL001R's deadline is 27 September, SL002R's 21 September
+        "M",
+        "40",
+        "30",
+        "M",
+        "THEFT",
+        "N",
+        first_appointment,
+        "Y",
+        "",
+        "N",
+        "",
+        "",
+        "",
+        "",
+    ]
+
+
+def small_return() -> dict[str, list[list[str]]]:
+    """Ten community orders all seen in time (SL001R 10 of 10, met) and ten licences, two seen a day late
+    (SL002R 8 of 10 = 80%, missed against 95%); cases 1 and 2 are the same person."""
+    community = [_case(i, "CO", "2017-09-22", person=1 if i == 2 else None) for i in range(1, 11)]
+    licences = [_case(i, "LIC", "2017-09-21" if i <= 18 else "2017-09-22") for i in range(11, 21)]
+    return {"cases": community + licences, "contacts": [], "breaches": []}
+
+
+@pytest.fixture
+def stopped_clock(monkeypatch):
+    monkeypatch.setenv("RETURNS_CLOCK", CLOCK)
+
+
+def _send(engine, tmp_path, tables, name="landing"):
+    paths = write_csvs(tmp_path / name / "C05", tables)
+    for path in paths:  # delivered on time: the files' own time stamp is when they were sent
+        os.utime(path, (SENT, SENT))
+    with session_scope(engine) as session:
+        sid = receive(session, discover(tmp_path / name)[0], tmp_path / "archive").submission_id
+    done = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
+    return done, json.loads((done.feedback / "summary.json").read_text())
+
+
+def test_hand_computed_service_levels_and_credits_of_a_small_accepted_return(engine, tmp_path, stopped_clock):
+    done, summary = _send(engine, tmp_path, small_return())
+    assert done.outcome.startswith("Accepted"), done.reasons
+    p = summary["provisional_performance"]
+    assert p["label"] == "provisional" and p["basis"] == "accepted"
+    assert p["worked_out_on"] == "2017-10-20" and p["worked_out_at"] == "2017-10-20T09:00:00Z"
+    assert p["headline"].startswith("Provisional, worked out on 20 October 2017 from version 1's accepted records")
+    levels = {row["measure"]: row for row in p["service_levels"]}
+    assert list(levels) == ["SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK"]
+    assert levels["SL001R"] == {
+        "measure": "SL001R",
+        "numerator": 10,
+        "denominator": 10,
+        "performance_pct": "100.0",
+        "target_pct": "95.0",
+        "status": "met",
+        "credit_gbp": "0.00",
+        "credit_before_cap_gbp": "0.00",
+    }
+    # 80% against 95%: 15 points short; 0.25% of the fee (7,350,000.00) a point is 275,625.00, over the
+    # per-measure cap of 2.5% of the fee, 183,750.00; the quarter's cap (10%, 735,000.00) does not bite.
+    assert levels["SL002R"] == {
+        "measure": "SL002R",
+        "numerator": 8,
+        "denominator": 10,
+        "performance_pct": "80.0",
+        "target_pct": "95.0",
+        "status": "missed",
+        "credit_gbp": "183750.00",
+        "credit_before_cap_gbp": "183750.00",
+    }
+    for measure in ("SL003", "SL006R", "SL016", "AE", "AK"):  # none of these has ten cases to measure
+        assert levels[measure]["status"] == "insufficient volume" and levels[measure]["credit_gbp"] == "0.00"
+    assert (p["credits_gbp"], p["credits_before_cap_gbp"], p["quarterly_cap_gbp"]) == (
+        "183750.00",
+        "183750.00",
+        "735000.00",
+    )
+    assert p["credits_words"] == (
+        "Service credits: £183,750.00, within the quarter's cap of £735,000.00 (10% of the quarterly fee of "
+        "£7,350,000.00)."
+    )
+    assert p["reoffending_cohort_size"] == 19  # 20 cases starting in the quarter, two of them one person
+    assert p["cohort_words"].startswith("Reoffending cohort for 2017Q3: 19 people")
+    assert p["parameter_version"] == "2017-18.1" and p["counted_version"] == 1
+    assert any("end of Friday 27 October 2017" in line for line in p["what_can_change"])
+
+
+def test_a_rejected_return_shows_what_the_quarter_costs_with_no_valid_return(engine, tmp_path, stopped_clock):
+    tables = small_return()
+    for row in tables["cases"][:5]:
+        row[6] = "X"  # rosh_level: five of twenty cases rejected, over the 1% tolerance
+    done, summary = _send(engine, tmp_path, tables)
+    assert done.outcome == "Rejected"
+    p = summary["provisional_performance"]
+    assert p["basis"] == "no valid return" and p["reoffending_cohort_size"] is None and p["counted_version"] is None
+    assert "If no version is accepted by the deadline, the end of Friday 27 October 2017 (UK time), the quarter" in p["headline"]
+    # every measure at 0%: 7 x 183,750.00 = 1,286,250.00 asked, over the quarter's cap of 735,000.00: each is
+    # scaled by 4/7 to 105,000.00 exactly
+    assert [(r["status"], r["performance_pct"], r["credit_gbp"]) for r in p["service_levels"]] == [
+        ("no valid return", None, "105000.00")
+    ] * 7
+    assert (p["credits_gbp"], p["credits_before_cap_gbp"]) == ("735000.00", "1286250.00")
+    assert "the cap, 10% of the quarterly fee of £7,350,000.00, is £735,000.00" in p["credits_words"]
+
+    accepted, again = _send(engine, tmp_path, small_return(), name="landing2")  # a corrected version counts
+    assert again["provisional_performance"]["credits_gbp"] == "183750.00"
