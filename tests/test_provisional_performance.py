@@ -137,3 +137,112 @@ def test_a_rejected_return_shows_what_the_quarter_costs_with_no_valid_return(eng
 
     accepted, again = _send(engine, tmp_path, small_return(), name="landing2")  # a corrected version counts
     assert again["provisional_performance"]["credits_gbp"] == "183750.00"
+
+
+CODES = ["C05", "C10", "C14", "N02"]  # C14 sends a workbook; C10's return is made to be rejected
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def quarter_run(request, tmp_path_factory):
+    """2017Q3 through the pipeline `returns run` drives (run_quarter), with a final extract, on each backend."""
+    from orchestration.runner.quarter import run_quarter
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator.dataset import generate
+    from probation_returns.warehouse.db import upgrade
+    from tests.conftest import POSTGRES_URL, _postgres_database
+    from tests.support.returns import pipeline_env
+
+    root = tmp_path_factory.mktemp(f"provisional-{request.param}")
+    drop = None
+    if request.param == "sqlite":
+        db = f"sqlite:///{root / 'w.db'}"
+    elif not POSTGRES_URL:
+        pytest.skip("RETURNS_TEST_POSTGRES_URL is not set (CI sets it; see .ci/run)")
+    else:
+        db, drop = _postgres_database()
+    try:
+        with pipeline_env():
+            upgrade(db)
+            made = generate(root / "landing", [Quarter.parse("2017Q3")], CODES, scale=0.05)
+            _reject(root / "landing" / "C10" / "C10_2017Q3_cases.csv")
+            run = run_quarter(
+                Quarter.parse("2017Q3"),
+                CODES,
+                landing=root / "landing",
+                archive=root / "archive",
+                output=root / "out",
+                database_url=db,
+                extract=made.extract,
+                quarter_subfolders=False,
+            )
+            assert run.failed == []
+            yield root
+    finally:
+        if drop:
+            drop()
+
+
+def _reject(path):
+    """One case in twenty given an unknown risk level (over the 1% tolerance), the file's time stamp kept."""
+    import polars as pl
+
+    sent = path.stat()
+    frame = pl.read_csv(path, infer_schema=False)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 20 == 0).then(pl.lit("X")).otherwise(pl.col("rosh_level")).alias("rosh_level")
+    )
+    frame.write_csv(path)
+    os.utime(path, ns=(sent.st_atime_ns, sent.st_mtime_ns))
+
+
+def _summaries(root) -> dict[str, dict]:
+    found = {}
+    for path in sorted((root / "out" / "feedback").glob("*/2017Q3/submission-*/summary.json")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        found[summary["provider"]] = summary
+    return found
+
+
+def _csv(path) -> list[dict]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_provisional_figures_are_what_the_ministry_return_shows_to_the_penny(quarter_run):
+    root = quarter_run
+    summaries = _summaries(root)
+    assert sorted(summaries) == sorted(CODES)
+    assert summaries["C10"]["outcome"] == "Rejected"
+    assert all(summaries[c]["outcome"].startswith("Accepted") for c in ("C05", "C14", "N02"))
+    ministry = {(r["provider_code"], r["measure"]): r for r in _csv(root / "out" / "service_levels.csv")}
+    payments = {r["provider_code"]: r for r in _csv(root / "out" / "payments.csv")}
+    cohorts = {r["provider_code"]: r for r in _csv(root / "out" / "reoffending.csv")}
+    for code, summary in summaries.items():
+        p = summary["provisional_performance"]
+        assert p["label"] == "provisional"
+        for level in p["service_levels"]:
+            line = ministry[(code, level["measure"])]
+            assert level["status"] == line["status"]
+            assert str(level["numerator"] if level["numerator"] is not None else "") == line["numerator"]
+            assert str(level["denominator"] if level["denominator"] is not None else "") == line["denominator"]
+            # the return shows proportions (0.949); the feedback percentages (94.9)
+            shown = Decimal(level["performance_pct"]) / 100 if level["performance_pct"] else None
+            assert shown == (Decimal(line["performance"]) if line["performance"] else None)
+            assert Decimal(level["target_pct"]) / 100 == Decimal(line["target"])
+            if code.startswith("C"):
+                assert Decimal(level["credit_gbp"]) == Decimal(line["credit_gbp"])  # to the penny
+            else:
+                assert level["credit_gbp"] is None and not line["credit_gbp"]
+        if code.startswith("C"):
+            assert Decimal(p["credits_gbp"]) == Decimal(payments[code]["service_credits_gbp"])
+        else:
+            assert p["credits_gbp"] is None and not payments[code]["service_credits_gbp"]
+        cohort = cohorts[code]["cohort_size"]
+        assert p["reoffending_cohort_size"] == (int(cohort) if cohort else None)
+    # the rejected return: every measure at 0%, the quarter's cap, as the return charges a provider with no valid return
+    c10 = summaries["C10"]["provisional_performance"]
+    assert c10["basis"] == "no valid return" and c10["credits_gbp"] == c10["quarterly_cap_gbp"]
+    assert {ministry[("C10", m)]["status"] for m in ("SL001R", "AK")} == {"no valid return"}
+    assert all(summaries[c]["provisional_performance"]["reoffending_cohort_size"] > 0 for c in ("C05", "C14", "N02"))
