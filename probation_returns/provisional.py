@@ -139,7 +139,8 @@ def provisional_performance(engine: Engine, submission_id: int, rules_version: s
             f"the quarter's ministry return (contract parameters {params.version}). {why}"
         )
     else:
-        headline = f"Provisional, worked out on {on}. Version {version} was rejected, so it gives no service levels. " + (
+        headline = f"Provisional, worked out on {on}. Version {version} was rejected, so it gives no service levels. "
+        headline += (
             f"Version {counted_version} was accepted and still counts, so its feedback shows the quarter's "
             "provisional performance; below is what the quarter would cost with no valid return at all."
             if counted_version

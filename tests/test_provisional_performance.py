@@ -60,13 +60,16 @@ def stopped_clock(monkeypatch):
     monkeypatch.setenv("RETURNS_CLOCK", CLOCK)
 
 
-def _send(engine, tmp_path, tables, name="landing"):
-    paths = write_csvs(tmp_path / name / "C05", tables)
+def _send(engine, tmp_path, tables, name="landing", provider="C05", archive=None, feedback=None):
+    for row in tables["cases"]:
+        row[2] = provider
+    paths = write_csvs(tmp_path / name / provider, tables, provider=provider)
     for path in paths:  # delivered on time: the files' own time stamp is when they were sent
         os.utime(path, (SENT, SENT))
     with session_scope(engine) as session:
-        sid = receive(session, discover(tmp_path / name)[0], tmp_path / "archive").submission_id
-    done = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
+        landed = discover(tmp_path / name)[0]
+        sid = receive(session, landed, archive or tmp_path / "archive").submission_id
+    done = with_feedback(engine, validate_submission(engine, sid, feedback or tmp_path / "feedback"))
     return done, json.loads((done.feedback / "summary.json").read_text())
 
 
@@ -126,7 +129,8 @@ def test_a_rejected_return_shows_what_the_quarter_costs_with_no_valid_return(eng
     assert done.outcome == "Rejected"
     p = summary["provisional_performance"]
     assert p["basis"] == "no valid return" and p["reoffending_cohort_size"] is None and p["counted_version"] is None
-    assert "If no version is accepted by the deadline, the end of Friday 27 October 2017 (UK time), the quarter" in p["headline"]
+    deadline = "If no version is accepted by the deadline, the end of Friday 27 October 2017 (UK time), the quarter"
+    assert deadline in p["headline"]
     # every measure at 0%: 7 x 183,750.00 = 1,286,250.00 asked, over the quarter's cap of 735,000.00: each is
     # scaled by 4/7 to 105,000.00 exactly
     assert [(r["status"], r["performance_pct"], r["credit_gbp"]) for r in p["service_levels"]] == [
@@ -246,3 +250,55 @@ def test_the_provisional_figures_are_what_the_ministry_return_shows_to_the_penny
     assert c10["basis"] == "no valid return" and c10["credits_gbp"] == c10["quarterly_cap_gbp"]
     assert {ministry[("C10", m)]["status"] for m in ("SL001R", "AK")} == {"no valid return"}
     assert all(summaries[c]["provisional_performance"]["reoffending_cohort_size"] > 0 for c in ("C05", "C14", "N02"))
+
+
+@pytest.fixture
+def portal(tmp_path, database_url, monkeypatch):
+    from tests.support.portal_fixtures import seed
+
+    monkeypatch.setenv("RETURNS_CLOCK", CLOCK)
+    seeded = seed(tmp_path, database_url)
+    yield seeded
+    seeded.engine.dispose()
+
+
+def test_the_portal_shows_the_provisional_performance_on_a_page_of_its_own(portal, tmp_path):
+    from tests.support.portal_fixtures import sign_in
+
+    rejected = portal.own_submission  # the seeded C14 version 1 was rejected (its rows name C05)
+    done, _ = _send(
+        portal.engine,
+        tmp_path,
+        small_return(),
+        name="c14",
+        provider="C14",
+        archive=portal.settings.archive,
+        feedback=portal.settings.output / "feedback",
+    )
+    own = done.submission_id
+    client = portal.app.test_client()
+    sign_in(client, "provider")
+    feedback = client.get(f"/submissions/{own}").get_data(as_text=True)
+    assert f'href="/submissions/{own}/provisional"' in feedback
+    assert "From this version: 1 of 7 service levels met, 1 missed; service credits £60,000.00." in feedback
+    page = client.get(f"/submissions/{own}/provisional")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert '<h1 class="govuk-heading-l">Provisional performance</h1>' in text
+    assert "These figures are provisional." in text and "2017-10-20" in text
+    # C14's fee is 2,400,000.00: SL002R 15 points short asks 90,000.00, capped per measure at 2.5%, 60,000.00
+    assert "Initial contact, licence (SL002R)" in text and "£60,000.00" in text and "80.0%" in text
+    assert text.count("Too few to measure") == 5 and "Missed" in text and "Met" in text
+    assert "Service credits: £60,000.00, within the quarter&#39;s cap of £240,000.00" in text
+    assert "Reoffending cohort for 2017Q3: 19 people" in text
+    assert "Other providers&#39; returns never change your service levels or credits." in text
+    assert client.get(f"/submissions/{portal.other_submission}/provisional").status_code == 404
+
+    text = client.get(f"/submissions/{rejected}/provisional").get_data(as_text=True)  # what no valid return costs
+    assert text.count("No valid return: counted as 0%") == 7
+    assert "If no version is accepted by the deadline" in text  # worked out before version 2 came
+    assert "£34,285.72" in text and "Service credits: £240,000.00. Before the quarter&#39;s cap" in text
+
+    manager = portal.app.test_client()
+    sign_in(manager, "manager")
+    assert manager.get(f"/submissions/{own}/provisional").status_code == 200
