@@ -302,3 +302,37 @@ def test_the_portal_shows_the_provisional_performance_on_a_page_of_its_own(porta
     manager = portal.app.test_client()
     sign_in(manager, "manager")
     assert manager.get(f"/submissions/{own}/provisional").status_code == 200
+
+
+def test_the_workbook_has_a_provisional_performance_sheet_with_the_summarys_figures(engine, tmp_path, stopped_clock):
+    done, summary = _send(engine, tmp_path, small_return())
+    book = load_workbook(done.feedback / "feedback.xlsx")
+    assert book.sheetnames == ["Summary", "Provisional performance", "Rules", "Findings"]
+    ws = book["Provisional performance"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    assert rows[0][0] == "Provisional performance: C05 2017Q3 version 1"
+    labels = {r[0]: r[1] for r in rows if r and r[0]}
+    assert labels["Provisional"] == summary["provisional_performance"]["headline"]
+    assert labels["Worked out on"] == "2017-10-20" and labels["Contract parameters"] == "2017-18.1"
+    head = rows.index(
+        [
+            "Measure",
+            "Service level",
+            "Met in time",
+            "Counted",
+            "Performance (%)",
+            "Target (%)",
+            "Status",
+            "Service credit (£)",
+            "Before the quarter's cap (£)",
+        ]
+    )
+    table = {r[0]: r for r in rows[head + 1 : head + 9]}
+    assert table["SL001R"][1:7] == ["Initial contact, community sentences", 10, 10, 100, 95, "met"]
+    assert table["SL002R"][2:7] == [8, 10, 80, 95, "missed"]
+    assert Decimal(str(table["SL002R"][7])) == Decimal("183750.00") and table["SL003"][6] == "insufficient volume"
+    assert Decimal(str(table["Total"][7])) == Decimal("183750.00")
+    assert ws.cell(head + 3, 8).number_format == "#,##0.00" and ws.cell(head + 3, 5).number_format == "0.0"
+    assert labels["Reoffending cohort"] == 19
+    assert labels["What can change them"].startswith("A version of this return delivered by the deadline")
+    assert labels["Service credits"].startswith("Service credits: £183,750.00")
