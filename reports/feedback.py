@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import textwrap
 from decimal import Decimal
 from pathlib import Path
 
@@ -199,13 +200,19 @@ def _provisional_sheet(wb, p: dict, header) -> None:
     """The provisional performance: the same figures as summary.json's ``provisional_performance``."""
     ws = wb.create_sheet(PROVISIONAL_SHEET)
     _fit_to_page_width(ws)
-    widths = [18, 40, 12, 12, 16, 12, 20, 20, 26]
+    widths = [22, 40, 12, 12, 16, 12, 20, 20, 26]
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
+
+    def sentences(label, text):
+        """Long words in lines that fit the table's width (a write-only sheet cannot size rows to wrapped text)."""
+        for i, line in enumerate(textwrap.wrap(text, 150)):
+            ws.append([label if i == 0 else "", _text_cell(ws, line)])
+
     title = WriteOnlyCell(ws, value=f"Provisional performance: {p['provider']} {p['quarter']} version {p['version']}")
     title.font = Font(bold=True, size=14)
     ws.append([title])
-    ws.append(["Provisional", _text_cell(ws, p["headline"])])
+    sentences("Provisional", p["headline"])
     ws.append(["Worked out on", p["worked_out_on"]])
     ws.append(["Worked out at (UTC)", p["worked_out_at"]])
     ws.append(["Contract parameters", p["parameter_version"]])
@@ -239,11 +246,11 @@ def _provisional_sheet(wb, p: dict, header) -> None:
         totals = [money(p["credits_gbp"]), money(p["credits_before_cap_gbp"])]
         ws.append(["Total", "", None, None, None, None, "", *totals])
     ws.append([])
-    ws.append(["Service credits", _text_cell(ws, p["credits_words"])])
+    sentences("Service credits", p["credits_words"])
     ws.append(["Reoffending cohort", p["reoffending_cohort_size"]])
-    ws.append(["", _text_cell(ws, p["cohort_words"])])
+    sentences("", p["cohort_words"])
     for i, line in enumerate(p["what_can_change"]):
-        ws.append(["What can change them" if i == 0 else "", _text_cell(ws, line)])
+        sentences("What can change them" if i == 0 else "", line)
 
 
 def _findings_sheet(wb, name: str, findings: pl.DataFrame, header) -> None:
