@@ -201,8 +201,8 @@ def _what_can_change(
             "and its figures replace these.",
             "A version that is rejected, or delivered after the deadline, changes nothing. Other providers' returns "
             "never change your service levels or credits.",
-            f"If the validation rules change (these are version {rules_version}) before the quarter's return is built, "
-            "your return is checked again, and records rejected then would change these figures.",
+            f"If the validation rules change (these are version {rules_version}) and your return is checked again "
+            "under them before the quarter's return is built, records rejected then would change these figures.",
         ]
     else:
         lines = [
