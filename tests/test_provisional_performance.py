@@ -338,3 +338,95 @@ def test_the_workbook_has_a_provisional_performance_sheet_with_the_summarys_figu
     assert labels["Reoffending cohort"] == 19
     assert labels["What can change them"].startswith("A version of this return delivered by the deadline")
     assert labels["Service credits"].startswith("Service credits: £183,750.00")
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_later_shows(tmp_path, monkeypatch):
+    """C14 uploads an accepted return before the deadline through the portal (the real worker through Dagster),
+    opens its provisional performance (axe: no serious or critical violation; no sideways scroll at 320 px), and
+    the quarter's ministry return, built afterwards, shows the same service levels and credits to the penny."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from orchestration.instance import prepare
+    from orchestration.runner.quarter import run_quarter
+    from portal.app import create_app
+    from portal.settings import Settings
+    from probation_returns import accounts
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator.dataset import generate
+    from probation_returns.warehouse.db import engine_for, upgrade
+    from tests.test_portal_in_a_browser import PASSWORD, Visitor, _browser, _wait_for_feedback
+
+    monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("RETURNS_CLOCK", CLOCK)  # sent before the deadline: the upload is dated by the clock
+    prepare(tmp_path / "dagster")
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    upgrade(url)
+    generate(out=tmp_path / "generated", quarters=[Quarter.parse("2017Q3")], codes=["C14"], scale=0.02, seed=7)
+    engine = engine_for(url)
+    with session_scope(engine) as s:
+        accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
+    settings = Settings(
+        database_url=url,
+        landing=tmp_path / "portal-landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "output",
+        dagster_home=tmp_path / "dagster",
+        secret_key="browser-test-key",
+        alerts=tmp_path / "alerts",
+        open_quarter="2017Q3",
+        secure_cookies=False,
+    )
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
+            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v.sign_in("clerk@c14.example")
+            v.go("/returns/2017Q3/send", "provider-send")
+            v.page.set_input_files("#files", [str(tmp_path / "generated" / "C14" / "C14_2017Q3.xlsx")])
+            v.page.fill("#declared_by", "Sam Clerk")
+            v.page.check("#declaration")
+            v.page.click("button:has-text('Send return')")
+            _wait_for_feedback(v)
+            v.check("provider-accepted")
+            assert v.page.inner_text("h1").startswith("Accepted")
+            v.page.click("text=Provisional service levels, credits and cohort")
+            v.check("provider-provisional")
+            assert v.page.inner_text("h1") == "Provisional performance"
+            assert "These figures are provisional." in v.page.inner_text("main")
+            shown = {
+                row[0].rsplit("(", 1)[1].rstrip(")"): row
+                for row in v.page.eval_on_selector_all(
+                    "main table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+                )
+            }
+            browser.close()
+    finally:
+        server.shutdown()
+    run = run_quarter(  # the quarter's return, built afterwards from the same landing folder
+        Quarter.parse("2017Q3"),
+        ["C14"],
+        landing=settings.landing,
+        archive=settings.archive,
+        output=settings.output,
+        database_url=url,
+    )
+    assert run.failed == []
+    engine.dispose()
+    ministry = {
+        r["measure"]: r for r in _csv(settings.output / "2017Q3" / "service_levels.csv") if r["provider_code"] == "C14"
+    }
+    assert len(shown) == 7 and any(row[5] == "Missed" for row in shown.values())
+    for measure, (_, met, counted, performance, target, status, credit) in shown.items():
+        line = ministry[measure]
+        assert (met.replace(",", ""), counted.replace(",", "")) == (line["numerator"], line["denominator"])
+        expected = f"{Decimal(line['performance']) * 100:.1f}%" if line["performance"] else ""
+        assert performance == expected and target == f"{Decimal(line['target']) * 100:.1f}%"
+        assert credit == f"£{Decimal(line['credit_gbp']):,.2f}", measure  # to the penny
