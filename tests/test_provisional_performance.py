@@ -353,6 +353,7 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
+    from portal.presentation import PROVISIONAL_STATUS
     from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
@@ -426,6 +427,7 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
     assert len(shown) == 7 and any(row[5] == "Missed" for row in shown.values())
     for measure, (_, met, counted, performance, target, status, credit) in shown.items():
         line = ministry[measure]
+        assert status == PROVISIONAL_STATUS[line["status"]][0]
         assert (met.replace(",", ""), counted.replace(",", "")) == (line["numerator"], line["denominator"])
         expected = f"{Decimal(line['performance']) * 100:.1f}%" if line["performance"] else ""
         assert performance == expected and target == f"{Decimal(line['target']) * 100:.1f}%"
