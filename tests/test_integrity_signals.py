@@ -20,13 +20,15 @@ from probation_returns.integrity.thresholds import thresholds
 Q = Quarter.parse("2016Q4")
 SEEDS = range(1, 21)
 SCALE = 0.05
-HONEST = ["C01", "C02", "C03", "C04", "C10", "C11", "C12"]
+HONEST = ["C01", "C02", "C03", "C04", "C12", "C13", "C14"]
 GAMED = {  # provider: (profile, the signal and measures meant to see it)
     "C05": ("due_day_appointments", "deadline_heaping", {"SL001R", "SL002R"}),
     "C06": ("transfers", "exclusion_drift", {"successful_completion"}),
     "C07": ("due_day_referrals", "deadline_heaping", {"AE"}),
     "C08": ("phone_parking", "contact_intensity", {"rosh_low"}),
     "C17": ("ogrs_inflation", "case_mix_drift", {"ogrs3_mean"}),
+    "C10": ("resubmission", "late_flip", {"deadline_dates", "missed_to_met"}),
+    "C11": ("reoffending_focus", "binary_vs_frequency", {"binary_rate", "frequency"}),
 }
 CODES = sorted(HONEST + list(GAMED))
 LIMITS = thresholds()["late_flip"]
@@ -38,8 +40,9 @@ def test_each_gaming_profile_is_flagged_by_its_signal_and_no_honest_provider_is_
     gaming = {code: Gaming(profile, Q) for code, (profile, _, _) in GAMED.items()}  # honest history, gamed quarter
     missed, false_flags = [], []
     for seed in SEEDS:
-        rows = compute(quarter_data(seed, Q, CODES, SCALE, gaming), CODES)
-        assert len(rows) == len(CODES) * 11  # 5 + 1 + 3 + 2 measures per provider, flagged or not
+        # every honest provider sent a second version correcting a few records: late_flip's yardstick
+        rows = compute(quarter_data(seed, Q, CODES, SCALE, gaming, resubmitted=set(HONEST)), CODES)
+        assert len(rows) == len(CODES) * 15  # 5 + 1 + 3 + 2 + 2 + 2 measures per provider, flagged or not
         flagged = {(r.provider_code, r.signal, r.measure) for r in rows if r.flagged}
         for code, (profile, signal, measures) in GAMED.items():
             missed += [(seed, code, profile, m) for m in measures if (code, signal, m) not in flagged]
