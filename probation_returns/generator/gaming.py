@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import polars as pl
-
 import numpy as np
+import polars as pl
 
 from probation_returns.calendar import Quarter
 from probation_returns.generator.population import cohort, offences_for, provider_index

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-
 from probation_returns.integrity.model import QuarterData, Reoffending, Signal, dp, no_return, pct
 from probation_returns.integrity.statistics import smallest_count, two_proportion_z
 from probation_returns.reoffending import cohort
@@ -137,7 +136,8 @@ def _signals(data, code, now: Reoffending, before: Reoffending, compared: str, l
             (
                 x
                 for x in range(n1, -1, -1)
-                if x / n1 <= binary_expected - limits["difference"] and two_proportion_z(x, n1, r2, n2) <= -limits["z_binary"]
+                if x / n1 <= binary_expected - limits["difference"]
+                and two_proportion_z(x, n1, r2, n2) <= -limits["z_binary"]
             ),
             None,
         )

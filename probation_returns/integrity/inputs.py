@@ -55,7 +55,9 @@ def quarter_data(
             for code in codes
             if (code, quarter) in counted and (pair := earlier_version(session, counted[(code, quarter)])) is not None
         }
-        results = reoffending_results(session, [str(q) for q in wanted], sorted(historied))
+        # every provider's cohort this quarter (the yardstick when history is short), and the historied ones' past
+        results = reoffending_results(session, [str(quarter)], codes)
+        results += reoffending_results(session, [str(q) for q in wanted[:-1]], sorted(historied))
     tables = {key: accepted_tables(engine, sid, columns=COLUMNS) for key, sid in counted.items()}
     current = {code: tables[(code, quarter)] for code in codes if (code, quarter) in tables}
     history = {code: {q: tables[(code, q)] for q in wanted[:-1] if (code, q) in tables} for code in codes}

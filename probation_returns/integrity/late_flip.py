@@ -65,12 +65,13 @@ def in_time_now(data: QuarterData, versions: Versions) -> dict[str, list[str]]:
     out = {}
     for measure, m in DEADLINE_MEASURES.items():
         keys = list(KEYS[m.table])
-
-        def met(tables, name):
-            population = deadline_population(data.quarter, measure, tables[m.table])
-            return population.select(*keys, (pl.col(m.event) <= pl.col("due")).fill_null(False).alias(name))
-
-        both = met(versions.after, "now").join(met(versions.before, "then"), on=keys, how="inner")
+        now, then = (
+            deadline_population(data.quarter, measure, tables[m.table]).select(
+                *keys, (pl.col(m.event) <= pl.col("due")).fill_null(False).alias(name)
+            )
+            for tables, name in ((versions.after, "now"), (versions.before, "then"))
+        )
+        both = now.join(then, on=keys, how="inner")
         out[measure] = sorted(both.filter(pl.col("now") & ~pl.col("then"))["case_ref"].unique().to_list())
     return out
 
