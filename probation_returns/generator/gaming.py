@@ -263,7 +263,7 @@ def _focus(
     records = records.with_columns(_within=within, _count=within.sum().over("pnc_id"))
     near = records.filter(pl.col("_within") & (pl.col("_count") <= FOCUS_UPTO))["pnc_id"].unique().sort()
     spared = near.filter(pl.Series(rng.random(near.len()) < FOCUS_SPARED))
-    kept = records.filter(~(pl.col("_within") & pl.col("pnc_id").is_in(spared)))
+    kept = records.filter(~(pl.col("_within") & pl.col("pnc_id").is_in(spared.implode())))
     prolific = (
         kept.filter(pl.col("_within") & (pl.col("_count") > FOCUS_UPTO)).sort("_row").unique("pnc_id", keep="first")
     )
