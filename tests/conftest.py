@@ -60,6 +60,7 @@ SUITES = {
     "test_validation_generated.py": (INTEGRATION, SLOW),
     "test_feedback_in_a_browser.py": (BROWSER, SLOW),
     "test_portal_in_a_browser.py": (BROWSER, SLOW),
+    "test_integrity_in_a_browser.py": (BROWSER, SLOW),
     "test_dagster_ui_in_a_browser.py": (BROWSER, SLOW),
 }
 COSTS = (UNIT, INTEGRATION, BROWSER)
