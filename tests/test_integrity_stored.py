@@ -194,3 +194,41 @@ def test_the_quarter_build_stores_the_signals_once_and_the_portal_and_the_return
         )
     finally:
         engine.dispose()
+
+
+def test_the_demo_switches_one_providers_gaming_on_and_says_what_the_signals_flagged(tmp_path, monkeypatch):
+    """``returns demo`` (here at 2% of the caseloads): C05 games its first appointments, the output says so, and
+    says which providers the integrity signals flagged, as integrity.csv has them; the rejection count it ends
+    its returns table with is still the count of rejected returns."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("RETURNS_DATABASE_URL", "RETURNS_LANDING", "RETURNS_ARCHIVE", "RETURNS_OUTPUT", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
+    ran = CliRunner().invoke(app, ["demo", "--scale", "0.02"], env={"COLUMNS": "400"})
+    assert ran.exit_code == 0, ran.output
+    said = ran.output
+    assert (
+        "Gaming switched on for C05: due_day_appointments (first appointments recorded on the due business day "
+        "(SL001R, SL002R))." in said
+    )
+    out = tmp_path / "var" / "output" / "2017Q3"
+    with (out / "integrity.csv").open(newline="", encoding="utf-8") as f:
+        flagged = [r for r in csv.DictReader(f) if r["flagged"] == "yes"]
+    by_provider: dict[str, list[str]] = {}
+    for r in flagged:
+        by_provider.setdefault(r["provider_code"], []).append(f"{r['signal']} {r['measure']}")
+    assert "deadline_heaping SL001R" in by_provider["C05"]
+    # the demo's faults also move one provider's contacts to the phone (RET-002), which contact_intensity may see
+    assert set(by_provider) - {"C05"} <= {r["provider_code"] for r in flagged if r["signal"] == "contact_intensity"}
+    what = "; ".join(f"{code} ({', '.join(w)})" for code, w in by_provider.items())
+    assert f"Integrity signals: {len(flagged)} flagged, for {what}: see the contract manager's" in said
+    with (out / "submissions.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    sent = [r for r in rows if r["submission_id"]]
+    rejected = sorted(r["provider_code"] for r in sent if r["outcome"] == "Rejected")
+    assert "C05" not in rejected  # gaming passes every rule: it is never a rejection
+    assert f"{len(rejected)} of {len(sent)} returns rejected: {', '.join(rejected)};" in said
