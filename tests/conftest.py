@@ -46,6 +46,7 @@ SUITES = {
     "test_gx_parity.py": (INTEGRATION, SLOW),
     "test_integrity_return.py": (INTEGRATION, SLOW),
     "test_integrity_signals.py": (INTEGRATION, SLOW),
+    "test_integrity_stored.py": (INTEGRATION, SLOW),
     "test_hostile_corpus.py": (INTEGRATION, SLOW),
     "test_ministry_return.py": (INTEGRATION, SLOW),
     "test_per_file_truth.py": (INTEGRATION, SLOW),
@@ -60,6 +61,7 @@ SUITES = {
     "test_validation_generated.py": (INTEGRATION, SLOW),
     "test_feedback_in_a_browser.py": (BROWSER, SLOW),
     "test_portal_in_a_browser.py": (BROWSER, SLOW),
+    "test_integrity_in_a_browser.py": (BROWSER, SLOW),
     "test_dagster_ui_in_a_browser.py": (BROWSER, SLOW),
 }
 COSTS = (UNIT, INTEGRATION, BROWSER)
