@@ -28,10 +28,12 @@ ASSETS = [
     "reoffending_results",
 ]
 CHECKS = [
-    "integrity_signals:case_mix_drift",  # one per signal (probation_returns/integrity/signals.py), WARN only
+    "integrity_signals:binary_vs_frequency",  # one per signal (probation_returns/integrity/signals.py), WARN only
+    "integrity_signals:case_mix_drift",
     "integrity_signals:contact_intensity",
     "integrity_signals:deadline_heaping",
     "integrity_signals:exclusion_drift",
+    "integrity_signals:late_flip",
     "ministry_return:built_when_due",
     "ministry_return:files_match_manifest",
     "provider_validation:breaches_errors",

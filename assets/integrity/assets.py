@@ -39,7 +39,11 @@ CHECKS = [
     group_name="integrity",
     check_specs=CHECKS,
     kinds={"polars", "sql"},
-    deps=["quarter_submissions", dg.AssetDep("accepted_return", partition_mapping=ALL_PROVIDERS_OF_QUARTER)],
+    deps=[
+        "quarter_submissions",
+        "reoffending_results",  # binary_vs_frequency reads the cohorts' stored results
+        dg.AssetDep("accepted_return", partition_mapping=ALL_PROVIDERS_OF_QUARTER),
+    ],
 )
 def integrity_signals(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Every provider's integrity signals for the quarter (one row per provider, signal and measure, flagged or

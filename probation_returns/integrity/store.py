@@ -2,7 +2,8 @@
 out, read by the ministry return (``integrity.csv`` and its sheet) and the contract manager's pages.
 
 A computation is keyed by its inputs (``inputs_key``): every submission of the quarter and its previous four
-quarters, the contract parameters' versions, the thresholds and the signals' names. Stored rows are current
+quarters, the stored reoffending results of their cohorts, the contract parameters' versions, the thresholds
+and the signals' names. Stored rows are current
 only while that key is the key of the warehouse as it is now: a resubmission, a validation finishing or a new
 threshold makes them out of date, and the readers then say so instead of showing them as current. Every query
 about stored signals is here (the portal's views call these functions and import no SQLAlchemy).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from probation_returns.calendar import Quarter
 from probation_returns.integrity import signals
+from probation_returns.integrity.inputs import reoffending_results
 from probation_returns.integrity.model import HISTORY_QUARTERS, Signal
 from probation_returns.integrity.table import quarter_signals
 from probation_returns.integrity.thresholds import thresholds
@@ -68,6 +70,8 @@ def inputs_key(session: Session, quarter: Quarter, codes: list[str]) -> str:
             [s.id, s.provider_code, s.quarter, s.version, s.outcome, _moment(s.delivered_at or s.received_at)]
             for s in submissions
         ],
+        # binary_vs_frequency reads the stored cohorts: a new extract that changes them changes the key
+        "reoffending": sorted([code, q, *astuple(r)] for code, q, r in reoffending_results(session, wanted, codes)),
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
