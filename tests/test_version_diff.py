@@ -251,3 +251,120 @@ def test_versions_of_the_quarter_the_previous_one_and_the_counted_pair(versions)
         assert counted_pair(s, "C14", Q) == (1, 2)  # version 3 was rejected: version 2 still counts
         assert counted_pair(s, "C05", Q) is None
         assert s.scalars(select(AuditEvent)).first() is None
+
+
+# The portal: C14 (the signed-in provider) has the seed's version 1 (delivered now, so late) and versions 2 to 4
+# here (2 and 3 as versions 1 and 2 above, 4 rejected); C05 has one rejected version.
+
+
+@pytest.fixture
+def portal(tmp_path, database_url):
+    from tests.support.portal_fixtures import seed
+
+    seeded = seed(tmp_path, database_url)
+    seeded.versions = [
+        store_version(seeded.engine, "C14", 2, _version_1()),
+        store_version(seeded.engine, "C14", 3, _version_2()),
+        store_version(seeded.engine, "C14", 4, None, outcome="Rejected"),
+    ]
+    yield seeded
+    seeded.engine.dispose()
+
+
+def _client(portal, role: str):
+    from tests.support.portal_fixtures import sign_in
+
+    client = portal.app.test_client()
+    sign_in(client, role)
+    return client
+
+
+def _audited(portal, action: str) -> list[tuple]:
+    with session_scope(portal.engine) as s:
+        return [
+            (e.actor, e.provider_code, e.quarter, e.target)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        ]
+
+
+def test_the_provider_sees_what_changed_since_the_version_before_and_downloads_it_audited(portal):
+    client = _client(portal, "provider")
+    v2, v3, _ = portal.versions
+    history = client.get("/returns/history").get_data(as_text=True)
+    assert f'href="/submissions/{v3}/changes"' in history and "What changed since version 2" in history
+    page = client.get(f"/submissions/{v3}/changes")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "What changed from version 2 to version 3" in text
+    for shown in ("10 of 11 (90.9%): missed", "11 of 11 (100.0%): met", "£24,545.45", "−£24,545.45", "£84,545.45"):
+        assert shown in text, shown
+    assert "****567X" in text and "withheld" in text and "1234567" not in text and "h" * 64 not in text
+    download = client.get(f"/submissions/{v3}/changes.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert 'filename="C14_2017Q3_v2_to_v3_changes.csv"' in download.headers["Content-Disposition"]
+    assert download.get_data(as_text=True) == compare(portal.engine, "C14", Q, 2, 3).csv_text()
+    clerk = "clerk@c14.example"
+    assert _audited(portal, "view_changes") == [(clerk, "C14", Q, "C14 2017Q3 version 2 to version 3: page")]
+    assert _audited(portal, "download")[-1] == (
+        clerk,
+        "C14",
+        Q,
+        "C14 2017Q3 version 2 to version 3: C14_2017Q3_v2_to_v3_changes.csv",
+    )
+
+
+def test_any_two_of_its_versions_are_compared_and_anything_else_asked_for_is_404(portal):
+    client = _client(portal, "provider")
+    _, v3, v4 = portal.versions
+    text = client.get(f"/submissions/{v3}/changes?against=4").get_data(as_text=True)
+    assert "What changed from version 3 to version 4" in text and "Version 4 was rejected" in text
+    assert "What changed from version 1 to version 3" in client.get(f"/submissions/{v3}/changes?against=1").get_data(
+        as_text=True
+    )
+    first = client.get(f"/submissions/{portal.own_submission}/changes")
+    assert first.status_code == 200 and "no version before it" in first.get_data(as_text=True)
+    assert client.get(f"/submissions/{portal.own_submission}/changes.csv").status_code == 404
+    for bad in ("0", "3", "5", "-1", "+2", " 2", "2.0", "02", "abc", "", "9999999", "2&against=1", "2&x=1"):
+        for route in ("changes", "changes.csv"):
+            assert client.get(f"/submissions/{v3}/{route}?against={bad}").status_code == 404, (route, bad)
+    assert client.get(f"/submissions/{v4}/changes?against=2").status_code == 200
+
+
+def test_another_providers_versions_are_404_alike_whatever_the_url(portal):
+    import re
+
+    _, v3, _ = portal.versions
+    client = _client(portal, "other_provider")
+
+    def page(url):  # without what differs on every response: the CSP nonce
+        return re.sub(r'nonce="[^"]+"', "", client.get(url).get_data(as_text=True))
+
+    for url in (f"/submissions/{v3}/changes", f"/submissions/{v3}/changes?against=2", f"/submissions/{v3}/changes.csv"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert page(url) == page("/submissions/999999/changes")  # nothing tells the two apart
+    own = client.get(f"/submissions/{portal.other_submission}/changes")
+    assert own.status_code == 200
+    for url in ("/manage/quarters/2017Q3/providers/C14/changes", "/manage/quarters/2017Q3/providers/C14/changes.csv"):
+        assert client.get(url).status_code == 404
+    assert _audited(portal, "view_changes") == [] or all(a[1] == "C05" for a in _audited(portal, "view_changes"))
+
+
+def test_the_contract_manager_sees_the_counted_version_against_the_one_that_counted_before(portal):
+    client = _client(portal, "manager")
+    provider_page = client.get("/manage/providers/C14").get_data(as_text=True)
+    assert "2017Q3: what changed from version 2 to version 3, which counts" in provider_page
+    text = client.get("/manage/quarters/2017Q3/providers/C14/changes").get_data(as_text=True)
+    assert "What changed from version 2 to version 3" in text and "−£24,545.45" in text
+    assert "Version 3 counts for the quarter; version 2 counted before it was accepted." in text
+    download = client.get("/manage/quarters/2017Q3/providers/C14/changes.csv")
+    assert download.get_data(as_text=True) == compare(portal.engine, "C14", Q, 2, 3).csv_text()
+    unchanged = client.get("/manage/quarters/2017Q3/providers/C05/changes")
+    assert unchanged.status_code == 200 and "has not changed" in unchanged.get_data(as_text=True)
+    assert client.get("/manage/quarters/2017Q3/providers/C05/changes.csv").status_code == 404
+    for url in ("/manage/quarters/2017Q3/providers/C14/changes?x=1", "/manage/quarters/2017Q9/providers/C14/changes"):
+        assert client.get(url).status_code == 404
+    assert client.get("/manage/quarters/2017Q3/providers/Z99/changes").status_code == 404
+    manager = "manager@moj.example"
+    assert _audited(portal, "view_changes") == [(manager, "C14", Q, "C14 2017Q3 version 2 to version 3: page")]
+    assert _audited(portal, "download")[-1][3] == "C14 2017Q3 version 2 to version 3: C14_2017Q3_v2_to_v3_changes.csv"
