@@ -368,3 +368,36 @@ def test_the_contract_manager_sees_the_counted_version_against_the_one_that_coun
     manager = "manager@moj.example"
     assert _audited(portal, "view_changes") == [(manager, "C14", Q, "C14 2017Q3 version 2 to version 3: page")]
     assert _audited(portal, "download")[-1][3] == "C14 2017Q3 version 2 to version 3: C14_2017Q3_v2_to_v3_changes.csv"
+
+
+@pytest.mark.browser
+def test_the_what_changed_pages_in_chromium_pass_axe_and_reflow(portal):
+    """Both pages in Chromium, checked with axe-core and at 320 px (screenshots with RETURNS_SCREENSHOTS)."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from tests.support.portal_fixtures import ACCOUNTS
+    from tests.test_portal_in_a_browser import Visitor, _browser
+
+    _, v3, _ = portal.versions
+    server = make_server("127.0.0.1", 0, portal.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            for role, path, name in (
+                ("provider", f"/submissions/{v3}/changes", "provider-changes"),
+                ("manager", "/manage/quarters/2017Q3/providers/C14/changes", "manager-counted-changes"),
+            ):
+                visitor = Visitor(
+                    browser.new_page(viewport={"width": 1200, "height": 900}), f"http://127.0.0.1:{server.server_port}"
+                )
+                visitor.sign_in(ACCOUNTS[role])
+                visitor.go(path, name)
+                assert "What changed from version 2 to version 3" in visitor.page.content()
+            browser.close()
+    finally:
+        server.shutdown()
