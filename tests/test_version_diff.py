@@ -392,9 +392,8 @@ def test_the_what_changed_pages_in_chromium_pass_axe_and_reflow(portal):
                 ("provider", f"/submissions/{v3}/changes", "provider-changes"),
                 ("manager", "/manage/quarters/2017Q3/providers/C14/changes", "manager-counted-changes"),
             ):
-                visitor = Visitor(
-                    browser.new_page(viewport={"width": 1200, "height": 900}), f"http://127.0.0.1:{server.server_port}"
-                )
+                context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
+                visitor = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
                 visitor.sign_in(ACCOUNTS[role])
                 visitor.go(path, name)
                 assert "What changed from version 2 to version 3" in visitor.page.content()
