@@ -87,6 +87,7 @@ def provider(code: str):
         series = overview.service_level_history(s, code)
         versions = overview.versions(s, code)
         money = overview.money_history(s, code)
+        counted_changes = overview.counted_changes(s, code)
     charts = [
         (measure, service_level_chart(measure, rows, MEASURE_NAMES.get(measure, "")), rows)
         for measure, rows in series.items()
@@ -98,6 +99,7 @@ def provider(code: str):
         charts=charts,
         versions=versions,
         money=money,
+        counted_changes=counted_changes,
         tags=STATUS_TAGS,
         names=MEASURE_NAMES,
     )

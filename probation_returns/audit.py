@@ -19,6 +19,7 @@ ACTIONS = {
     "sign_out": "Signed out",
     "upload": "Sent a return",
     "download": "Downloaded a file",
+    "view_changes": "Looked at what changed between versions",
     "credit_decision": "Decided on a credit",
     "sign_off": "Signed off a build",
     "rebuild_requested": "Asked for a rebuild",

@@ -383,3 +383,43 @@ def money_history(session: Session, code: str) -> list[dict]:
             }
         rows.append(row)
     return rows
+
+
+def version_changes(engine, provider: str, quarter: str, before: int, after: int):
+    """What changed from one version of the provider's return for the quarter to another (``versions.diff``);
+    None unless both are its versions."""
+    from probation_returns.versions.diff import compare
+
+    return compare(engine, provider, quarter, before, after)
+
+
+def previous_version(session: Session, provider: str, quarter: str, version: int) -> int | None:
+    from probation_returns.versions.diff import previous_version as previous
+
+    return previous(session, provider, quarter, version)
+
+
+def quarter_versions(session: Session, provider: str, quarter: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(Submission.version)
+            .where(Submission.provider_code == provider, Submission.quarter == quarter)
+            .order_by(Submission.version)
+        )
+    )
+
+
+def counted_changes(session: Session, provider: str, quarter: str | None = None) -> list[dict]:
+    """Each quarter (newest first) in which a resubmission changed the counted version: the version that counted
+    before and the one that counts now."""
+    from probation_returns.versions.diff import counted_pair
+
+    query = select(Submission.quarter).where(Submission.provider_code == provider).distinct()
+    if quarter:
+        query = query.where(Submission.quarter == quarter)
+    out = []
+    for q in sorted(session.scalars(query), key=lambda q: Quarter.parse(q).ordinal, reverse=True):
+        pair = counted_pair(session, provider, q)
+        if pair:
+            out.append({"quarter": q, "before": pair[0], "after": pair[1]})
+    return out

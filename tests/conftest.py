@@ -37,6 +37,7 @@ SUITES = {
     "test_reoffending.py": (INTEGRATION,),
     "test_sensors.py": (INTEGRATION,),
     "test_validation_rules.py": (INTEGRATION,),
+    "test_version_diff.py": (INTEGRATION, SLOW),
     "test_vanished_cases.py": (INTEGRATION,),
     "test_warehouse.py": (INTEGRATION,),
     "test_automation.py": (INTEGRATION, SLOW),

@@ -42,10 +42,14 @@ def _routes(p):
         ("GET", f"/submissions/{own_sub}", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/files/findings.csv", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/provisional", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/changes", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/changes.csv", ("provider", "manager")),
         ("GET", "/manage/", ("manager",)),
         ("GET", "/manage/quarters/2017Q3", ("manager",)),
         ("GET", "/manage/providers/C05", ("manager",)),
         ("GET", "/manage/quarters/2017Q3/providers/C05/credits", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/changes", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/changes.csv", ("manager",)),
         ("GET", "/manage/providers/C05/integrity", ("manager",)),
         ("GET", "/manage/quarters/2017Q3/providers/C05/integrity", ("manager",)),
         ("GET", "/manage/quarters/2017Q3/providers/C05/integrity/deadline_heaping/SL001R.csv", ("manager",)),
@@ -92,6 +96,8 @@ def _allowed_outcome(p, role, method, path):
         return 302, "/manage/quarters/2017Q3"  # the latest quarter
     if path == "/manage/providers/C05/integrity":
         return 302, "/manage/quarters/2017Q3/providers/C05/integrity"  # the open quarter's signals
+    if path.endswith("/changes.csv"):
+        return 404, None  # one version each here: nothing to compare (tests/test_version_diff.py has several)
     if method == "GET":
         return 200, None
     return {
@@ -170,6 +176,9 @@ def test_a_provider_asking_for_another_providers_things_gets_404_whatever_the_ur
         f"/submissions/{other}/provisional",
         f"/uploads/{portal.other_upload}",
         f"/uploads/{portal.other_upload}/status",
+        f"/submissions/{other}/changes",
+        f"/submissions/{other}/changes?against=1",
+        f"/submissions/{other}/changes.csv",
     ]
     urls += [
         f"/submissions/{other}/files/{name}"

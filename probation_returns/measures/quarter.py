@@ -79,6 +79,12 @@ def accepted_submission(session: Session, provider: str, quarter: str) -> Submis
     takes away an accepted return (NHS England's collections keep the "last good file" the same way).
     Versions delivered after the deadline do not count at all.
     """
+    return next(counting_versions(session, provider, quarter), None)
+
+
+def counting_versions(session: Session, provider: str, quarter: str):
+    """Every version that could count, newest first: delivered by the deadline and accepted. The first counts;
+    each later one replaced the one after it when it was accepted (the previous counted version is the second)."""
     deadline = submission_deadline(Quarter.parse(quarter), for_quarter(Quarter.parse(quarter)))
     versions = session.scalars(
         select(Submission)
@@ -87,8 +93,7 @@ def accepted_submission(session: Session, provider: str, quarter: str) -> Submis
     )
     for submission in versions:
         if delivered(submission) < deadline and submission.outcome is not None and submission.outcome != "Rejected":
-            return submission
-    return None
+            yield submission
 
 
 def accepted_tables(
@@ -206,8 +211,16 @@ def submission_levels(
 ) -> ProviderLevels:
     """Service levels and credits from one submission's accepted records (None: ``no valid return``): what
     ``provider_levels`` gives for the return that counts, and the provider's feedback for any version."""
-    params = for_quarter(quarter)
     tables = _tables(engine, submission_id, keep_recent) if submission_id else None
+    return levels_from(provider, quarter, submission_id, tables)
+
+
+def levels_from(
+    provider: str, quarter: Quarter, submission_id: int | None, tables: dict[str, pl.DataFrame] | None
+) -> ProviderLevels:
+    """Service levels and credits from these accepted tables (None: no valid return): the ministry return's code,
+    for any version's records."""
+    params = for_quarter(quarter)
     levels = service_levels(quarter, params, tables)
     is_crc = providers()[provider].is_crc
     fee = params.providers[provider].quarterly_fee_gbp

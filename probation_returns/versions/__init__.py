@@ -1,0 +1,1 @@
+"""Versions of a provider's return for a quarter: what changed between two of them (``diff``)."""
