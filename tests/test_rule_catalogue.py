@@ -1,0 +1,188 @@
+"""The public rule catalogue: it lists exactly the rules that run, each with its notes; each rule's failing example
+breaks it and its passing example passes (run through the real validation); the pages, downloads and the command
+line show it to anyone; and every finding on a feedback page links to its rule's page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from probation_returns.spec import RULES_BY_ID, TABLES
+from probation_returns.validation import rule_catalogue
+from probation_returns.validation.cascade import CASCADE
+from probation_returns.validation.checking import validate_files
+from tests.support.returns import write_csvs
+
+CATALOGUE = rule_catalogue.catalogue()
+IDS = sorted(r.rule_id for r in CATALOGUE)
+
+
+# ---------------------------------------------------------------------------------------------- the list is what runs
+
+
+def test_the_catalogue_lists_every_rule_that_runs_and_no_other():
+    from expectations.catalogue import CASE_LIST_RULES, RECORD_RULES, RETURN_RULES
+    from probation_returns.validation.engine import expectations
+
+    suites = {e.rule_id for table in TABLES for e in expectations(table)}
+    python = {r.rule_id for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES)}
+    files = {r for r in RULES_BY_ID if r.startswith("FIL-")}
+    assert set(IDS) == suites | python | files | {CASCADE}
+    assert set(IDS) == set(RULES_BY_ID) | {CASCADE}  # and the specification's table as this service keeps it
+    assert len(IDS) == len(CATALOGUE)
+
+
+def test_every_file_rule_in_the_catalogue_is_raised_by_the_reader_or_the_service():
+    source = "".join(
+        (Path(__file__).parents[1] / "probation_returns" / "validation" / name).read_text(encoding="utf-8")
+        for name in ("reader.py", "checking.py", "service.py")
+    )
+    for rule_id in (r for r in IDS if r.startswith("FIL-")):
+        assert f'"{rule_id}"' in source, rule_id
+
+
+def test_every_rule_that_runs_has_notes_and_no_note_is_for_a_rule_that_does_not_run():
+    notes = rule_catalogue.notes()["rules"]
+    assert set(notes) == rule_catalogue.running_rule_ids()
+    for rule_id, note in notes.items():
+        assert note["why"].strip() and note["entered"] in ("spec-1", "service"), rule_id
+        assert "fail" in note and "pass" in note, rule_id
+        for change in note["changes"]:
+            assert set(change) == {"on", "what"}, rule_id
+
+
+def test_severities_agree_with_the_specification_and_are_in_words():
+    for r in CATALOGUE:
+        assert r.severity == (RULES_BY_ID[r.rule_id].severity if r.rule_id in RULES_BY_ID else "E"), r.rule_id
+        assert r.severity_words == {"F": "fatal", "E": "error", "W": "warning"}[r.severity]
+
+
+def test_rules_added_by_the_service_say_so_and_when():
+    service = {r.rule_id: r for r in CATALOGUE if r.entered == "service"}
+    assert set(service) == {"FIL-007", "FIL-008", "RET-003"}  # the three the specification's table lacks
+    assert service["RET-003"].entered_words.startswith("Added by this service on 2026-12-06.")
+    assert "after specification version 1" in service["RET-003"].entered_words
+    assert all(
+        r.entered_words.startswith("Specification version 1 (rules version spec-1).")
+        for r in CATALOGUE
+        if r.entered == "spec-1"
+    )
+
+
+def test_the_checks_that_run_are_read_from_the_suites_and_the_catalogue():
+    rules = rule_catalogue.by_id()
+    assert "sentence_type is not one of: CO, SSO, LIC, PSS" in rules["CAS-005"].checks_that_run
+    assert "pnc_id has the wrong check letter" in rules["CAS-003"].checks_that_run
+    assert "termination_date is before the first day of the quarter" in rules["CAS-007"].checks_that_run
+    assert "a file is over 200 MB" in rules["FIL-001"].checks_that_run
+    assert rules["CAS-004"].action.endswith("so the whole return is rejected.")
+
+
+# ---------------------------------------------------------------------------------------------- the examples are true
+
+
+def _return_for(example: rule_catalogue.Example, folder: Path) -> tuple[list[Path], dict]:
+    """The example return (one row per table, from the notes) with the example's changes, as CSV files."""
+    spec, base = example.spec, rule_catalogue.example_return()
+    provider, quarter = base["provider"], base["quarter"]
+    rows = {t: [dict(base["rows"][t])] for t in TABLES}
+    if example.table:
+        rows[example.table][0].update(spec.get("row", {}))
+        rows[example.table] += [{**base["rows"][example.table], **extra} for extra in spec.get("also", [])]
+    for other, values in spec.get("context", {}).items():
+        rows[other][0].update(values)
+    for t in spec.get("empty", []):
+        rows[t] = []
+    tables = {t: [[r[c] for c in TABLES[t]] for r in rows[t]] for t in TABLES}
+    files = {p.name.split("_")[-1].removesuffix(".csv"): p for p in write_csvs(folder, tables, provider, quarter)}
+    for t, cols in spec.get("drop_columns", {}).items():
+        pl.read_csv(files[t], infer_schema=False).drop(cols).write_csv(files[t])
+    for t, cols in spec.get("add_columns", {}).items():
+        pl.read_csv(files[t], infer_schema=False).with_columns(pl.lit(v).alias(c) for c, v in cols.items()).write_csv(
+            files[t]
+        )
+    for t, encoding in spec.get("encoding", {}).items():
+        files[t].write_bytes(files[t].read_text(encoding="utf-8").encode(encoding))
+    for t in spec.get("omit", []):
+        files.pop(t).unlink()
+    for t, name in spec.get("names", {}).items():
+        files[t] = files[t].rename(folder / name)
+    paths = list(files.values())
+    for name in spec.get("extra_files", []):
+        (folder / name).write_text("note\r\nchecked by the team leader\r\n", encoding="utf-8")
+        paths.append(folder / name)
+    kwargs = {k: spec[k] for k in ("previous_cases", "previous_active") if k in spec}
+    return paths, {"provider": provider, "quarter": quarter, **kwargs}
+
+
+def _run(example, folder):
+    paths, how = _return_for(example, folder)
+    provider, quarter = how.pop("provider"), how.pop("quarter")
+    return validate_files(paths, provider, quarter, **how)
+
+
+def test_the_example_return_breaks_no_rule(tmp_path):
+    empty = rule_catalogue.Example("cases", {}, [], {})
+    result = _run(empty, tmp_path)
+    assert result.findings.height == 0, result.findings.to_dicts()
+    assert result.outcome == "Accepted"
+
+
+@pytest.mark.parametrize("rule_id", IDS)
+def test_each_rules_failing_example_breaks_it_and_its_passing_example_breaks_nothing(tmp_path, rule_id):
+    rule = rule_catalogue.by_id()[rule_id]
+    failed = _run(rule.failing, tmp_path / "fail")
+    fired = failed.findings.filter(pl.col("rule_id") == rule_id)
+    assert fired.height >= 1, (rule_id, failed.findings.to_dicts())
+    assert set(fired["severity"]) == {rule.severity}
+    if rule.failing.table and rule.group not in ("file", "return"):
+        mine = fired.filter(pl.col("table") == rule.failing.table)
+        assert 2 in mine["row_number"].to_list(), fired.to_dicts()  # the example row: its table's first record row
+    passed = _run(rule.passing, tmp_path / "pass")
+    assert passed.findings.height == 0, (rule_id, passed.findings.to_dicts())
+    assert passed.outcome == "Accepted"
+
+
+# ---------------------------------------------------------------------------------------------- the downloads' contents
+
+
+def test_the_csv_has_one_row_per_rule_with_its_words_and_no_formula():
+    rows = list(csv.DictReader(io.StringIO(rule_catalogue.as_csv())))
+    assert [r["rule_id"] for r in rows] == [r.rule_id for r in CATALOGUE]
+    assert list(rows[0]) == rule_catalogue.CSV_COLUMNS
+    cas005 = next(r for r in rows if r["rule_id"] == "CAS-005")
+    assert cas005["severity"] == "E" and cas005["severity_words"] == "error"
+    assert cas005["failing_example"] == "the cases row with sentence_type XX"
+    assert cas005["passing_example"] == "the cases row with sentence_type CO"
+    assert cas005["entered"] == "spec-1"
+    assert next(r for r in rows if r["rule_id"] == "RET-003")["entered"] == "service"
+    assert not any(v[:1] in "=+-@" for r in rows for v in r.values() if v)
+
+
+def test_a_cell_that_would_be_a_formula_is_neutralised(monkeypatch):
+    real = rule_catalogue.rows
+    monkeypatch.setattr(rule_catalogue, "rows", lambda: [{**real()[0], "why_it_matters": "=HYPERLINK(1)"}])
+    row = next(csv.DictReader(io.StringIO(rule_catalogue.as_csv())))
+    assert row["why_it_matters"] == "'=HYPERLINK(1)"
+
+
+def test_the_json_holds_every_rule_with_its_examples_and_history():
+    document = json.loads(rule_catalogue.as_json())
+    assert document["rules_version"] == "spec-1"
+    assert document["example_return"]["provider"] == "C05"
+    rules = {r["rule_id"]: r for r in document["rules"]}
+    assert sorted(rules) == IDS
+    con004 = rules["CON-004"]
+    assert con004["severity_words"] == "error"
+    assert con004["failing_example"]["row"] == {
+        "contact_date": "2017-07-05",
+        "outcome": "FAILED_TO_ATTEND",
+        "followup_date": "2017-07-04",
+    }
+    assert con004["changes"][0]["on"] == "2026-12-06"
+    assert rules["RET-003"]["entered"]["version"] == "service"
