@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import polars as pl
 import pytest
+from markupsafe import escape
 
 from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation import rule_catalogue
@@ -186,3 +188,56 @@ def test_the_json_holds_every_rule_with_its_examples_and_history():
     }
     assert con004["changes"][0]["on"] == "2026-12-06"
     assert rules["RET-003"]["entered"]["version"] == "service"
+
+
+# ---------------------------------------------------------------------------------------------- the portal's pages
+
+
+@pytest.fixture
+def portal(tmp_path, database_url):
+    from tests.support.portal_fixtures import seed
+
+    seeded = seed(tmp_path, database_url)
+    yield seeded
+    seeded.engine.dispose()
+
+
+def test_every_rule_page_the_list_and_the_downloads_open_without_signing_in(portal):
+    client = portal.app.test_client()
+    listing = client.get("/rules")
+    assert listing.status_code == 200
+    page = listing.get_data(as_text=True)
+    assert "Validation rules" in page and "Content-Security-Policy" in listing.headers
+    for r in CATALOGUE:
+        assert f'href="/rules/{r.rule_id}"' in page, r.rule_id
+        response = client.get(f"/rules/{r.rule_id}")
+        assert response.status_code == 200, r.rule_id
+        text = response.get_data(as_text=True)
+        assert f"Rule {r.rule_id}</h1>" in text
+        for words in (r.severity_meaning, r.action, r.why, r.entered_words, *r.failing.words, *r.passing.words):
+            assert str(escape(words)) in text, (r.rule_id, words)
+    assert client.get("/rules/CAS-999").status_code == 404
+    assert client.get("/rules/cas-005").status_code == 404  # ids are exact, as in the feedback
+    csv_response = client.get("/rules.csv")
+    assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
+    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="rules_spec-1.csv"'
+    assert csv_response.get_data(as_text=True) == rule_catalogue.as_csv()
+    json_response = client.get("/rules.json")
+    assert json_response.status_code == 200 and json_response.mimetype == "application/json"
+    assert [r["rule_id"] for r in json_response.get_json()["rules"]] == [r.rule_id for r in CATALOGUE]
+    assert client.get("/returns").status_code == 302  # the rest of the portal still needs signing in
+    portal.app.config["RETURNS_PUBLIC_LIMIT"] = "1 per minute"  # an address that asks too often is slowed
+    assert [client.get("/rules/CAS-001").status_code for _ in range(2)] == [200, 429]
+
+
+def test_every_rule_link_on_a_rejected_returns_feedback_page_opens_its_rule(portal):
+    from tests.support.portal_fixtures import sign_in
+
+    client = portal.app.test_client()
+    sign_in(client, "other_provider")  # C05, whose return was rejected (a sentence type of XX)
+    page = client.get(f"/submissions/{portal.other_submission}").get_data(as_text=True)
+    links = re.findall(r'href="(/rules/[^"#?]+)"', page)
+    assert {"/rules/CAS-005", "/rules/CASCADE"} <= set(links)
+    assert len(links) >= 4  # each rule broken, and the rule of each finding shown
+    for link in sorted(set(links)):
+        assert client.get(link).status_code == 200, link
