@@ -14,7 +14,6 @@ from probation_returns.validation.result import RULES_VERSION
 bp = Blueprint("rules", __name__)
 
 
-
 def _limit() -> str:
     """Per address: the pages are public, so an address that asks too often is slowed (429), never the service."""
     return current_app.config.get("RETURNS_PUBLIC_LIMIT", "120 per minute")
@@ -24,9 +23,7 @@ def _limit() -> str:
 @limiter.limit(_limit)
 def index():
     entries = rule_catalogue.catalogue()
-    groups = [
-        (key, words, [r for r in entries if r.group == key]) for key, words in rule_catalogue.GROUPS.items()
-    ]
+    groups = [(key, words, [r for r in entries if r.group == key]) for key, words in rule_catalogue.GROUPS.items()]
     return render_template(
         "rules/index.html",
         groups=groups,
@@ -51,9 +48,7 @@ def rule(rule_id: str):
 
 
 def _download(body: str, name: str, mimetype: str) -> Response:
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/rules.csv")

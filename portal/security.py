@@ -1,7 +1,8 @@
 """Who is signed in and what they may see: sessions, roles, CSRF, rate limits and security headers.
 
-Every page needs a signed-in user, except sign-in itself, help, the rule catalogue and the assets. A provider submitter sees its
-own provider only: anything of another provider is answered 404 (not 403), so its existence is not told.
+Every page needs a signed-in user, except sign-in itself, help, the rule catalogue and the assets. A provider
+submitter sees its own provider only: anything of another provider is answered 404 (not 403), so its existence
+is not told.
 """
 
 from __future__ import annotations
