@@ -67,8 +67,9 @@ def test_severities_agree_with_the_specification_and_are_in_words():
 def test_rules_added_by_the_service_say_so_and_when():
     service = {r.rule_id: r for r in CATALOGUE if r.entered == "service"}
     assert set(service) == {"FIL-007", "FIL-008", "RET-003"}  # the three the specification's table lacks
-    assert service["RET-003"].entered_words.startswith("Added by this service on 2026-12-06.")
-    assert "after specification version 1" in service["RET-003"].entered_words
+    assert service["RET-003"].entered_words.startswith(
+        "Added by this service on 2026-12-06, after specification version 1. Specification version 1 does not have it"
+    )
     assert all(
         r.entered_words.startswith("Specification version 1 (rules version spec-1).")
         for r in CATALOGUE
@@ -241,3 +242,26 @@ def test_every_rule_link_on_a_rejected_returns_feedback_page_opens_its_rule(port
     assert len(links) >= 4  # each rule broken, and the rule of each finding shown
     for link in sorted(set(links)):
         assert client.get(link).status_code == 200, link
+
+
+# ---------------------------------------------------------------------------------------------- the command line
+
+
+def test_returns_rules_lists_them_and_writes_the_same_csv_and_json_as_the_portal():
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["rules"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0
+    lines = [line for line in listed.output.splitlines() if line.startswith("│")]
+    assert [line.split("│")[1].strip() for line in lines] == [r.rule_id for r in CATALOGUE]
+    assert "│ CAS-004 │ fatal    │ provider_code is not the submitting provider" in listed.output
+    one = runner.invoke(app, ["rules", "ret-003"], env={"COLUMNS": "200"})
+    assert one.exit_code == 0 and "RET-003 (warning)" in one.output
+    assert "Added by this service on 2026-12-06" in one.output and "A100009" in one.output
+    assert runner.invoke(app, ["rules", "--format", "csv"]).output == rule_catalogue.as_csv()
+    assert runner.invoke(app, ["rules", "--format", "json"]).output == rule_catalogue.as_json()
+    unknown = runner.invoke(app, ["rules", "CAS-999"])
+    assert unknown.exit_code == 2 and "CAS-999 is not a rule id" in unknown.output

@@ -301,7 +301,8 @@ def _entered_words(note: dict) -> str:
     if note["entered"] == "spec-1":
         base = f"Specification version {SPEC_VERSION} (rules version {RULES_VERSION})."
         return base + (f" {note['entered_why']}" if note.get("entered_why") else "")
-    return f"Added by this service on {note['entered_on']}. {note['entered_why']}"
+    added = f"Added by this service on {note['entered_on']}, after specification version {SPEC_VERSION}."
+    return f"{added} {note['entered_why']}"
 
 
 @lru_cache(maxsize=1)
