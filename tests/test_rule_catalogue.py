@@ -261,7 +261,7 @@ def test_returns_rules_lists_them_and_writes_the_same_csv_and_json_as_the_portal
     one = runner.invoke(app, ["rules", "ret-003"], env={"COLUMNS": "200"})
     assert one.exit_code == 0 and "RET-003 (warning)" in one.output
     assert "Added by this service on 2026-12-06" in one.output and "A100009" in one.output
-    assert runner.invoke(app, ["rules", "--format", "csv"]).output == rule_catalogue.as_csv()
+    assert runner.invoke(app, ["rules", "--format", "csv"]).stdout_bytes == rule_catalogue.as_csv().encode()
     assert runner.invoke(app, ["rules", "--format", "json"]).output == rule_catalogue.as_json()
     unknown = runner.invoke(app, ["rules", "CAS-999"])
     assert unknown.exit_code == 2 and "CAS-999 is not a rule id" in unknown.output
