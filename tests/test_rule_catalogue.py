@@ -265,3 +265,47 @@ def test_returns_rules_lists_them_and_writes_the_same_csv_and_json_as_the_portal
     assert runner.invoke(app, ["rules", "--format", "json"]).output == rule_catalogue.as_json()
     unknown = runner.invoke(app, ["rules", "CAS-999"])
     assert unknown.exit_code == 2 and "CAS-999 is not a rule id" in unknown.output
+
+
+# ---------------------------------------------------------------------------------------------- feedback.html's links
+
+
+@pytest.mark.parametrize(
+    "base, linked",
+    [
+        ("https://returns.example/portal/", "https://returns.example/portal/rules/"),
+        (None, None),
+        ("javascript:alert(1)//", None),  # not an http(s) address: plain text, never a link
+    ],
+)
+def test_the_feedback_page_kept_as_a_file_links_each_rule_when_the_portals_address_is_known(
+    tmp_path, monkeypatch, base, linked
+):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from tests.support.returns import clean_tables, set_value
+
+    if base is None:
+        monkeypatch.delenv("RETURNS_PORTAL_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("RETURNS_PORTAL_BASE_URL", base)
+    tables = clean_tables()
+    set_value(tables, "cases", 0, "sentence_type", "XX")  # CAS-005, and the cascade of its contacts and breach
+    files = write_csvs(tmp_path / "sent", tables)
+    out = tmp_path / "feedback"
+    result = CliRunner().invoke(
+        app, ["validate", *map(str, files), "--provider", "C05", "--quarter", "2017Q3", "--out", str(out)]
+    )
+    assert result.exit_code in (0, 1), result.output
+    page = (out / "feedback.html").read_text(encoding="utf-8")
+    if linked:
+        rules_table = page.split("<h2>Rules that found problems</h2>")[1].split("</table>")[0]
+        assert f'<td><a href="{linked}CAS-005">CAS-005</a></td>' in rules_table
+        assert f'<td><a href="{linked}CASCADE">CASCADE</a></td>' in rules_table
+        findings = page.split("<h2>Findings, in the order to fix them")[1]
+        assert f'<td><a href="{linked}CAS-005">CAS-005</a></td>' in findings
+        assert page.count("<a href=") == 2 + len(re.findall(r"<tr><td>", findings))  # each rule, each finding
+    else:
+        assert "<a " not in page and "/rules/" not in page
+        assert "<td>CAS-005</td>" in page
