@@ -44,7 +44,7 @@ MAX_WORKBOOK_FINDINGS = 100_000
 MAX_HTML_FINDINGS = 2_000
 FILES = ("findings.csv", "feedback.xlsx", "feedback.html", "validation_result.json", "summary.json")
 # Where the portal is, for feedback.html's links to each rule's page (/rules/<id>); unset, the ids are plain text.
-PORTAL_BASE_URL = "RETURNS_PORTAL_BASE_URL"
+PORTAL_URL = "RETURNS_PORTAL_URL"
 
 
 def summary(content: FeedbackContent) -> dict:
@@ -235,9 +235,9 @@ _PAGES.filters["shown_count"] = lambda value: f"{value:,}" if isinstance(value, 
 
 
 def rule_href(rule_id: str) -> str | None:
-    """The rule's page in the portal (``RETURNS_PORTAL_BASE_URL`` + /rules/<id>), or None when no http(s) base
+    """The rule's page in the portal (``RETURNS_PORTAL_URL`` + /rules/<id>), or None when no http(s) base
     URL is configured: a page kept offline then names the rule without a link that might lead nowhere."""
-    base = os.environ.get(PORTAL_BASE_URL, "").strip().rstrip("/")
+    base = os.environ.get(PORTAL_URL, "").strip().rstrip("/")
     if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base):
         return None
     return f"{base}/rules/{quote(rule_id, safe='')}"

@@ -287,9 +287,9 @@ def test_the_feedback_page_kept_as_a_file_links_each_rule_when_the_portals_addre
     from tests.support.returns import clean_tables, set_value
 
     if base is None:
-        monkeypatch.delenv("RETURNS_PORTAL_BASE_URL", raising=False)
+        monkeypatch.delenv("RETURNS_PORTAL_URL", raising=False)
     else:
-        monkeypatch.setenv("RETURNS_PORTAL_BASE_URL", base)
+        monkeypatch.setenv("RETURNS_PORTAL_URL", base)
     tables = clean_tables()
     set_value(tables, "cases", 0, "sentence_type", "XX")  # CAS-005, and the cascade of its contacts and breach
     files = write_csvs(tmp_path / "sent", tables)
@@ -309,3 +309,45 @@ def test_the_feedback_page_kept_as_a_file_links_each_rule_when_the_portals_addre
     else:
         assert "<a " not in page and "/rules/" not in page
         assert "<td>CAS-005</td>" in page
+
+
+# ---------------------------------------------------------------------------------------------- in a browser
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_rule_list_and_a_rule_page_pass_axe_and_reflow_without_signing_in(tmp_path):
+    """Chromium, not signed in: the list, a rule's page and the 404 of an unknown id; axe finds no serious or
+    critical violation and nothing scrolls sideways at 320 px. ``RETURNS_SCREENSHOTS=<folder>`` keeps them."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from tests.support.portal_fixtures import seed
+    from tests.test_portal_in_a_browser import Visitor, _browser
+
+    seeded = seed(tmp_path, f"sqlite:///{tmp_path / 'warehouse.db'}")
+    server = make_server("127.0.0.1", 0, seeded.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
+            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v.go("/rules", "rules")
+            assert v.page.inner_text("h1") == "Validation rules"
+            assert v.page.locator("table tbody tr").count() == len(CATALOGUE)
+            v.page.click("a:has-text('CAS-017')")
+            v.check("rule-CAS-017")
+            assert v.page.inner_text("h1") == "Rule CAS-017"
+            main = v.page.inner_text("main")
+            assert "the cases row with rosh_level VH, escalation_referral_date blank" in main
+            v.go("/rules/RET-003", "rule-RET-003")
+            assert "Added by this service on 2026-12-06" in v.page.inner_text("main")
+            v.go("/rules/NO-SUCH-RULE", "rule-not-found")
+            assert v.page.inner_text("h1") == "Page not found"
+            browser.close()
+    finally:
+        server.shutdown()
+        seeded.engine.dispose()
