@@ -1,8 +1,10 @@
 """How often the integrity signals flag an honest provider, and how often they see a gaming one.
 
 For each seed, every provider's accepted returns for the quarter and its previous four quarters come straight
-from the generator (``integrity.synthetic``: no files, no warehouse); a second pass switches one gaming profile
-on for one CRC each (from the quarter, so its history is honest). Prints, per signal and measure, the honest
+from the generator (``integrity.synthetic``: no files, no warehouse), every provider with an honest second
+version of its return that corrects a few records (``generator.corrections``: what ``late_flip`` is judged
+against); a second pass switches one gaming profile on for one CRC each (from the quarter, so its history is
+honest), the other providers again with their honest second versions. Prints, per signal and measure, the honest
 rows flagged (false positives) and the largest honest |z| seen, and which gamed providers were flagged.
 
     .venv/bin/python benchmarks/integrity_false_positives.py --seeds 20 --scale 0.05
@@ -28,6 +30,8 @@ GAMED = {  # one CRC per profile, and the signal and measures meant to see it
     "C07": ("due_day_referrals", "deadline_heaping", ("AE",)),
     "C08": ("phone_parking", "contact_intensity", ("rosh_low",)),
     "C17": ("ogrs_inflation", "case_mix_drift", ("ogrs3_mean",)),
+    "C10": ("resubmission", "late_flip", ("deadline_dates", "missed_to_met")),
+    "C11": ("reoffending_focus", "binary_vs_frequency", ("binary_rate", "frequency")),
 }
 
 
@@ -47,7 +51,8 @@ def main() -> None:
     stray = collections.Counter()  # flags on a gamed provider by a signal not meant for its profile
     started = time.perf_counter()
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for row in compute(quarter_data(seed, quarter, codes, args.scale), codes):
+        honest = set(codes)
+        for row in compute(quarter_data(seed, quarter, codes, args.scale, resubmitted=honest), codes):
             key = (row.signal, row.measure)
             if row.count is not None:
                 rows_seen[key] += 1
@@ -57,17 +62,21 @@ def main() -> None:
             if row.flagged:
                 print(f"seed {seed}: honest {row.provider_code} flagged: {row.explanation}")
         gaming = {code: Gaming(profile, quarter) for code, (profile, _, _) in GAMED.items()}
-        for row in compute(quarter_data(seed, quarter, codes, args.scale, gaming), codes):
+        others = honest - set(GAMED)
+        for row in compute(quarter_data(seed, quarter, codes, args.scale, gaming, resubmitted=others), codes):
             if row.provider_code in GAMED:
                 _, signal, measures = GAMED[row.provider_code]
                 if row.signal == signal and row.measure in measures:
                     caught[(row.provider_code, row.measure)] += row.flagged
+                    if row.provider_code in ("C10", "C11"):
+                        print(f"seed {seed}: gamed {row.provider_code} {row.measure}: z {row.z}; {row.explanation}")
                 elif row.flagged:
                     stray[(row.provider_code, row.signal, row.measure)] += 1
             elif row.flagged:
                 print(f"seed {seed}: honest {row.provider_code} flagged beside gaming providers: {row.explanation}")
         print(f"seed {seed} done at {time.perf_counter() - started:.0f} s", flush=True)
     print(f"\n{args.seeds} seeds from {args.first_seed}, scale {args.scale}, quarter {quarter}, 28 providers")
+    print("late_flip: every honest provider sent a second version correcting a few records (generator.corrections)")
     print("| signal | measure | honest rows judged | flagged | false-positive rate | largest honest abs(z) |")
     print("|---|---|---|---|---|---|")
     for key in sorted(rows_seen):

@@ -38,14 +38,15 @@ def generate(
         typer.Option(
             help="A provider that games its measures: PROVIDER:profile, or PROVIDER:profile:YYYYQn from that "
             "quarter on (repeatable). Profiles: due_day_appointments, due_day_referrals, transfers, phone_parking, "
-            "ogrs_inflation (docs/synthetic-data.md)."
+            "ogrs_inflation, resubmission (a second version under OUT/resubmissions), reoffending_focus "
+            "(docs/synthetic-data.md)."
         ),
     ] = None,
 ) -> None:
     """Write realistic synthetic returns and a matching reoffending extract."""
     from probation_returns.calendar import quarter_range
     from probation_returns.generator.dataset import generate as run_generator
-    from probation_returns.generator.gaming import PROFILES
+    from probation_returns.generator.gaming import PROFILES, SECOND_VERSION
     from probation_returns.generator.gaming import parse as parse_gaming
     from probation_returns.reference import provider_codes
 
@@ -80,6 +81,10 @@ def generate(
     )
     for code, g in sorted(gamers.items()):
         console.print(f"{code} games its measures from {g.since or qs[0]}: {PROFILES[g.profile]}")
+        if g.profile in SECOND_VERSION:
+            console.print(
+                f"  its second version is in {out / SECOND_VERSION[g.profile]}: receive {out} first, then that folder"
+            )
     if faults:
         console.print(f"Injected {len(result.faults)} faults; exactly which are listed in {result.manifest_path}")
     print(result.manifest_path)

@@ -12,6 +12,8 @@ import typer
 
 from cli.app import DEFAULT_WORKERS, _dagster_home, _fail, _progress, _safe_url, app, console
 
+DEMO_GAMING = {"C05": "due_day_appointments"}  # the demo's gaming provider: the integrity signals flag it
+
 
 @app.command()
 def demo(
@@ -23,6 +25,9 @@ def demo(
 ) -> None:
     """Generate a quarter for all 28 providers and run the whole pipeline on it through Dagster.
 
+    One provider games its measures (C05 records first appointments on the due day), so the contract
+    manager's integrity signals have something to show; the output says so.
+
     Uses the service's own folders (var/landing, var/archive, var/output) and warehouse, so the
     Dagster UI (make ui) shows the same data afterwards. Running it again is safe: the same files
     are recognised as already received.
@@ -30,6 +35,7 @@ def demo(
     from assets.lib.resources import Folders
     from probation_returns.calendar import Quarter
     from probation_returns.generator.dataset import generate as run_generator
+    from probation_returns.generator.gaming import PROFILES, Gaming
     from probation_returns.reference import provider_codes
     from probation_returns.warehouse.db import database_url, upgrade
 
@@ -56,8 +62,11 @@ def demo(
             scale=scale,
             seed=7,
             faults=faults,
+            gaming={code: Gaming(profile) for code, profile in DEMO_GAMING.items()},
             progress=lambda label: bar.update(task, advance=1, description=f"generating {label}"),
         )
+    for code, profile in DEMO_GAMING.items():
+        console.print(f"Gaming switched on for {code}: {profile} ({PROFILES[profile]}).", soft_wrap=True)
     generated_in = time.perf_counter() - started
 
     from orchestration.runner.quarter import run_quarter
@@ -76,6 +85,7 @@ def demo(
         )
     total = time.perf_counter() - started
     _outcomes(run.submissions_csv, output / "feedback")
+    _integrity_flags(run.submissions_csv.parent / "integrity.csv")
     console.print(f"\n[bold]Demo for {q}[/bold]: generated in {generated_in:.1f} s, whole run {total:.1f} s")
     rows = [
         ("Provider returns (landing)", landing),
@@ -271,6 +281,28 @@ def _outcomes(submissions_csv: Path, feedback_root: Path, table: bool = True) ->
         f"{len(rejected)} of {len(sent)} returns rejected"
         + (f": {', '.join(rejected)}" if rejected else "")
         + f"; {len(rows) - len(sent)} providers sent nothing."
+    )
+
+
+def _integrity_flags(integrity_csv: Path) -> None:
+    """Which providers the integrity signals flagged, from the build's integrity.csv (what the build stored)."""
+    import csv as _csv
+
+    if not integrity_csv.is_file():
+        return
+    with integrity_csv.open(newline="", encoding="utf-8") as f:
+        flagged = [r for r in _csv.DictReader(f) if r["flagged"] == "yes"]
+    by_provider: dict[str, list[str]] = {}
+    for r in flagged:
+        by_provider.setdefault(r["provider_code"], []).append(f"{r['signal']} {r['measure']}")
+    if not by_provider:
+        console.print("Integrity signals: no provider flagged.")
+        return
+    said = "; ".join(f"{code} ({', '.join(what)})" for code, what in by_provider.items())
+    console.print(
+        f"Integrity signals: {len(flagged)} flagged, for {said}: see the contract manager's integrity page in the "
+        "portal, and integrity.csv.",
+        soft_wrap=True,
     )
 
 

@@ -4,6 +4,7 @@ resources and the run failure alerts."""
 import dagster as dg
 
 from assets.intake import definitions as intake
+from assets.integrity import definitions as integrity
 from assets.lib.alerting import run_failure_alerts
 from assets.lib.resources import Folders, Warehouse
 from assets.performance import definitions as performance
@@ -11,7 +12,7 @@ from assets.returns import definitions as returns
 from assets.validation import definitions as validation
 
 # By module, not by their ``defs``: Dagster loads the one Definitions object at this module's scope.
-AREAS = [area.defs for area in (intake, validation, performance, returns)]
+AREAS = [area.defs for area in (intake, validation, performance, integrity, returns)]
 OWNERS = ["team:data-engineering"]  # who the UI says to ask; every asset has them
 ASSETS = dg.map_asset_specs(
     lambda spec: spec.replace_attributes(owners=spec.owners or OWNERS),

@@ -67,3 +67,67 @@ def service_level_chart(measure: str, rows, name: str = "") -> Markup:
             )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+SIGNAL_WIDTH, SIGNAL_LEFT, SIGNAL_BAR = 640, 200, 28
+ORANGE, BLACK = "#f47738", "#0b0c0c"
+
+
+def signal_chart(row, chart_id: str) -> Markup:
+    """A flagged signal as three bars: the provider's figure, what it is compared with, and where it flags.
+
+    ``row``: an ``integrity.model.Signal``. Shares (every figure from 0 to 1) are drawn from 0% to 100%; other
+    figures (an OGRS3 mean, a PSI) from 0 to a little over the largest. The same figures are in the table under
+    the chart; the chart's title and description say them in words.
+    """
+    bars = [
+        (f"{row.provider_code}'s figure", row.statistic, ORANGE),
+        ("Expected", row.expected, BLUE),
+        ("Threshold", row.threshold, BLACK),
+    ]
+    bars = [(label, float(value), colour) for label, value, colour in bars if value is not None]
+    if not bars:
+        return Markup("")
+    share = all(0 <= v <= 1 for _, v, _ in bars)
+    top = 1.0 if share else max(max(v for _, v, _ in bars) * 1.1, 1e-9)
+    shown = {label: _shown(v, share) for label, v, _ in bars}
+    height = TOP + len(bars) * (SIGNAL_BAR + 12) + BOTTOM
+    inner = SIGNAL_WIDTH - SIGNAL_LEFT - RIGHT - 60
+    said = "; ".join(f"{label}: {shown[label]}" for label, _, _ in bars)
+    cid = escape(chart_id)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIGNAL_WIDTH} {height}" width="100%" role="img" '
+        f'aria-labelledby="{cid}-title {cid}-desc" focusable="false">',
+        f'<title id="{cid}-title">{escape(row.signal)} {escape(row.measure)}: the provider\'s figure against '
+        "what it is compared with and the threshold</title>",
+        f'<desc id="{cid}-desc">{escape(said)}. The figures are in the table below.</desc>',
+    ]
+    for i, (label, value, colour) in enumerate(bars):
+        y = TOP + i * (SIGNAL_BAR + 12)
+        w = inner * max(0.0, min(1.0, value / top))
+        parts.append(
+            f'<text x="{SIGNAL_LEFT - 8}" y="{y + SIGNAL_BAR / 2 + 4:.1f}" font-size="13" text-anchor="end" '
+            f'fill="{BLACK}">{escape(label)}</text>'
+        )
+        parts.append(f'<rect x="{SIGNAL_LEFT}" y="{y}" width="{w:.1f}" height="{SIGNAL_BAR}" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{SIGNAL_LEFT + w + 6:.1f}" y="{y + SIGNAL_BAR / 2 + 4:.1f}" font-size="13" '
+            f'fill="{BLACK}">{escape(shown[label])}</text>'
+        )
+    axis_y = height - BOTTOM + 8
+    parts.append(
+        f'<line x1="{SIGNAL_LEFT}" x2="{SIGNAL_LEFT + inner}" y1="{axis_y}" y2="{axis_y}" stroke="{GREY}" '
+        'stroke-width="1"/>'
+    )
+    for tick in (0, 0.5, 1):
+        x = SIGNAL_LEFT + inner * tick
+        parts.append(
+            f'<text x="{x:.1f}" y="{axis_y + 16}" font-size="12" text-anchor="middle" fill="{BLACK}">'
+            f"{escape(_shown(top * tick, share))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _shown(value: float, share: bool) -> str:
+    return f"{value:.1%}" if share else f"{value:,.2f}"

@@ -1,6 +1,8 @@
 """A contract manager's integrity page for one provider and quarter: the signals, and the cases behind a flag.
 
-Thin over ``probation_returns.integrity.table``: the same figures as the ministry return's ``integrity.csv``.
+Thin over ``probation_returns.integrity.store``: the rows the quarter build's ``integrity_signals`` asset stored,
+the same as the ministry return's ``integrity.csv``. When they are not stored for the returns that count now,
+the page works them out as it opens (``integrity.table``) and says so.
 """
 
 from __future__ import annotations
@@ -8,9 +10,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
+from portal.charts import signal_chart
 from portal.security import db, engine, roles
 from probation_returns import audit, overview
 from probation_returns.calendar import Quarter
+from probation_returns.integrity import store
 from probation_returns.integrity.table import provider_signals
 from probation_returns.reference import providers
 
@@ -27,6 +31,16 @@ def _args(quarter: str, code: str) -> tuple[Quarter, object]:
     return q, providers()[code]
 
 
+def _signals(q: Quarter, code: str):
+    """The provider's rows and when the build stored them; None for when: worked out now (not stored)."""
+    codes = list(providers())
+    with db() as s:
+        stored = store.current(s, q, codes)
+    if stored is not None:
+        return [r for r in stored.rows if r.provider_code == code], stored.computed_at
+    return provider_signals(engine(), q, code, codes), None
+
+
 @bp.route("/providers/<code>/integrity")
 @roles("manager")
 def latest(code: str):
@@ -38,14 +52,17 @@ def latest(code: str):
 @roles("manager")
 def page(quarter: str, code: str):
     q, info = _args(quarter, code)
-    rows = provider_signals(engine(), q, code, list(providers()))
+    rows, stored_at = _signals(q, code)
+    flagged = [r for r in rows if r.flagged]
     return render_template(
         "manager/integrity.html",
         quarter=str(q),
         code=code,
         info=info,
         rows=rows,
-        flagged=[r for r in rows if r.flagged],
+        flagged=flagged,
+        charts=[(r, signal_chart(r, f"chart-{r.signal}-{r.measure}")) for r in flagged],
+        stored_at=stored_at,
         previous=str(q - 1) if overview.in_contract(q - 1) else None,
         following=str(q + 1) if overview.in_contract(q + 1) else None,
     )
@@ -56,14 +73,8 @@ def page(quarter: str, code: str):
 def cases(quarter: str, code: str, signal: str, measure: str):
     """The case references behind a flagged signal (no PNC id, no other personal data); none for another."""
     q, _ = _args(quarter, code)
-    row = next(
-        (
-            r
-            for r in provider_signals(engine(), q, code, list(providers()))
-            if (r.signal, r.measure) == (signal, measure)
-        ),
-        None,
-    )
+    rows, _ = _signals(q, code)
+    row = next((r for r in rows if (r.signal, r.measure) == (signal, measure)), None)
     if row is None:
         abort(404)
     # an unflagged signal has no cases behind it: the file says so with its header alone

@@ -12,6 +12,7 @@ from portal.presentation import BUILD_DOWNLOADS, STATUS_TAGS
 from portal.security import db, roles
 from probation_returns import audit, overview, rebuilds, signoff
 from probation_returns.calendar import Quarter
+from probation_returns.integrity import store as integrity_store
 from probation_returns.measures.decisions import DecisionError, current_credits, decide
 from probation_returns.measures.decisions import trail as decision_trail
 from probation_returns.measures.explain import explain
@@ -60,8 +61,10 @@ def quarter(quarter: str):
         built = overview.builds(s, quarter)
         since = overview.decisions_since(s, built[0]["build"]) if built else []
         rebuilding = overview.rebuild_in_progress(s, quarter)
+        flags = integrity_store.flag_counts(s, q, list(providers()))
     return render_template(
         "manager/quarter.html",
+        flags=flags,
         quarter=quarter,
         rows=rows,
         builds=built,

@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import downloads, processing
 from portal.forms import UploadForm
 from portal.presentation import FEEDBACK_DOWNLOADS as DOWNLOADS
-from portal.presentation import STATUS_TAGS
+from portal.presentation import STATUS_TAGS, provisional_line, provisional_rows
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, clock, overview, uploads
 from probation_returns.calendar import Quarter
@@ -247,7 +247,29 @@ def feedback(submission_id: int):
         ),
         tags=STATUS_TAGS,
         rule_ids=[r["rule_id"] for r in summary.get("rules", [])],
+        provisional_line=provisional_line(summary["provisional_performance"])
+        if summary.get("provisional_performance")
+        else None,
         tables=list(TABLES) + ["file"],
+    )
+
+
+@bp.route("/submissions/<int:submission_id>/provisional")
+@roles("provider", "manager")
+def provisional(submission_id: int):
+    """The version's provisional performance: its service levels, credits and cohort as its feedback worked
+    them out (summary.json's ``provisional_performance``), before the quarter's ministry return."""
+    submission = _submission(submission_id)
+    stored = _stored(submission)
+    if stored is None:
+        return render_template("provider/no_feedback.html", submission=submission), 200
+    found = stored.summary.get("provisional_performance")
+    return render_template(
+        "provider/provisional.html",
+        submission=submission,
+        p=found,
+        rows=provisional_rows(found) if found else [],
+        is_crc=bool(found) and found.get("credits_gbp") is not None,
     )
 
 

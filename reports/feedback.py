@@ -12,6 +12,8 @@ import io
 import json
 import os
 import re
+import textwrap
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +23,7 @@ from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
 from probation_returns import clock
@@ -38,6 +41,7 @@ from probation_returns.validation.feedback import (
     shown,
 )
 from probation_returns.validation.service import SubmissionValidation, stored_content
+from reports.ministry.layout import MEASURE_NAMES
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
@@ -45,6 +49,18 @@ MAX_HTML_FINDINGS = 2_000
 FILES = ("findings.csv", "feedback.xlsx", "feedback.html", "validation_result.json", "summary.json")
 # Where the portal is, for feedback.html's links to each rule's page (/rules/<id>); unset, the ids are plain text.
 PORTAL_URL = "RETURNS_PORTAL_URL"
+PROVISIONAL_SHEET = "Provisional performance"
+PROVISIONAL_HEADINGS = [
+    "Measure",
+    "Service level",
+    "Met in time",
+    "Counted",
+    "Performance (%)",
+    "Target (%)",
+    "Status",
+    "Service credit (£)",
+    "Before the quarter's cap (£)",
+]
 
 
 def summary(content: FeedbackContent) -> dict:
@@ -62,6 +78,7 @@ def summary(content: FeedbackContent) -> dict:
         "rules_version": content.rules_version,
         "parameter_version": content.parameter_version,
         "software_version": content.software_version,
+        "provisional_performance": content.provisional,
     }
 
 
@@ -155,6 +172,9 @@ def _workbook(content: FeedbackContent, path: Path) -> None:
     for p in content.parts:
         ws.append([p["table"], _text_cell(ws, p["file"]), *(shown(p[k]) for k in PART_COUNTS)])
 
+    if content.provisional:
+        _provisional_sheet(wb, content.provisional, header)
+
     ws = wb.create_sheet("Rules")
     _fit_to_page_width(ws)
     headings = RULE_HEADINGS
@@ -172,6 +192,68 @@ def _workbook(content: FeedbackContent, path: Path) -> None:
     buffer = io.BytesIO()
     wb.save(buffer)
     path.write_bytes(reproducible(buffer.getvalue(), clock.now()))  # stamped by the service's clock, not openpyxl's
+
+
+def _number(text: str | None, places: str = "0.01"):
+    """A decimal from summary.json as a number cell (None stays empty), at its places."""
+    return None if text is None else Decimal(text).quantize(Decimal(places))
+
+
+def _provisional_sheet(wb, p: dict, header) -> None:
+    """The provisional performance: the same figures as summary.json's ``provisional_performance``."""
+    ws = wb.create_sheet(PROVISIONAL_SHEET)
+    _fit_to_page_width(ws)
+    widths = [22, 40, 12, 12, 16, 12, 20, 20, 26]
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+    def sentences(label, text):
+        """Long words in lines that fit the table's width (a write-only sheet cannot size rows to wrapped text)."""
+        for i, line in enumerate(textwrap.wrap(text, 150)):
+            ws.append([label if i == 0 else "", _text_cell(ws, line)])
+
+    title = WriteOnlyCell(ws, value=f"Provisional performance: {p['provider']} {p['quarter']} version {p['version']}")
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    sentences("Provisional", p["headline"])
+    ws.append(["Worked out on", p["worked_out_on"]])
+    ws.append(["Worked out at (UTC)", p["worked_out_at"]])
+    ws.append(["Contract parameters", p["parameter_version"]])
+    ws.append(["Validation rules", p["rules_version"]])
+    ws.append([])
+    crc = p["credits_gbp"] is not None
+    header(ws, PROVISIONAL_HEADINGS if crc else PROVISIONAL_HEADINGS[:7])
+
+    def money(text):
+        cell = WriteOnlyCell(ws, value=_number(text))
+        cell.number_format = "#,##0.00"
+        return cell
+
+    def percent(text):
+        cell = WriteOnlyCell(ws, value=_number(text, "0.1"))
+        cell.number_format = "0.0"
+        return cell
+
+    for level in p["service_levels"]:
+        row = [
+            level["measure"],
+            MEASURE_NAMES.get(level["measure"], level["measure"]),
+            level["numerator"],
+            level["denominator"],
+            percent(level["performance_pct"]),
+            percent(level["target_pct"]),
+            level["status"],
+        ]
+        ws.append(row + ([money(level["credit_gbp"]), money(level["credit_before_cap_gbp"])] if crc else []))
+    if crc:
+        totals = [money(p["credits_gbp"]), money(p["credits_before_cap_gbp"])]
+        ws.append(["Total", "", None, None, None, None, "", *totals])
+    ws.append([])
+    sentences("Service credits", p["credits_words"])
+    ws.append(["Reoffending cohort", p["reoffending_cohort_size"]])
+    sentences("", p["cohort_words"])
+    for i, line in enumerate(p["what_can_change"]):
+        sentences("What can change them" if i == 0 else "", line)
 
 
 def _findings_sheet(wb, name: str, findings: pl.DataFrame, header) -> None:

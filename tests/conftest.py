@@ -47,6 +47,7 @@ SUITES = {
     "test_gx_parity.py": (INTEGRATION, SLOW),
     "test_integrity_return.py": (INTEGRATION, SLOW),
     "test_integrity_signals.py": (INTEGRATION, SLOW),
+    "test_integrity_stored.py": (INTEGRATION, SLOW),
     "test_hostile_corpus.py": (INTEGRATION, SLOW),
     "test_ministry_return.py": (INTEGRATION, SLOW),
     "test_per_file_truth.py": (INTEGRATION, SLOW),
@@ -56,10 +57,12 @@ SUITES = {
     "test_portal_served.py": (INTEGRATION, SLOW),
     "test_portal_uploads_burst.py": (INTEGRATION, SLOW),
     "test_production_guarantees.py": (INTEGRATION, SLOW),
+    "test_provisional_performance.py": (INTEGRATION, SLOW),
     "test_scale_out.py": (INTEGRATION, SLOW),
     "test_validation_generated.py": (INTEGRATION, SLOW),
     "test_feedback_in_a_browser.py": (BROWSER, SLOW),
     "test_portal_in_a_browser.py": (BROWSER, SLOW),
+    "test_integrity_in_a_browser.py": (BROWSER, SLOW),
     "test_dagster_ui_in_a_browser.py": (BROWSER, SLOW),
 }
 COSTS = (UNIT, INTEGRATION, BROWSER)

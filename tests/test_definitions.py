@@ -17,6 +17,7 @@ from probation_returns.warehouse.db import upgrade
 # A snapshot of what the code location defines: changing it is a decision, so it shows up in review.
 ASSETS = [
     "accepted_return",
+    "integrity_signals",
     "ministry_return",
     "provider_measures",
     "provider_submission",
@@ -27,6 +28,10 @@ ASSETS = [
     "reoffending_results",
 ]
 CHECKS = [
+    "integrity_signals:case_mix_drift",  # one per signal (probation_returns/integrity/signals.py), WARN only
+    "integrity_signals:contact_intensity",
+    "integrity_signals:deadline_heaping",
+    "integrity_signals:exclusion_drift",
     "ministry_return:built_when_due",
     "ministry_return:files_match_manifest",
     "provider_validation:breaches_errors",

@@ -141,3 +141,70 @@ def test_returns_generate_gaming_says_which_provider_games_and_how(tmp_path: Pat
         app, ["generate", "--out", str(tmp_path / "h"), "--providers", "C05", "--gaming", "C06:transfers"]
     )
     assert refused.exit_code != 0 and "C06, not among the providers generated" in refused.output
+
+
+def test_resubmission_dates_every_late_deadline_event_on_its_due_day_and_changes_nothing_else():
+    honest, gamed = _honest_and_gamed("resubmission")
+    events = {"first_appointment_date", "sentence_plan_date", "upw_arranged_date"}
+    changed = {c for c in honest["cases"].columns if not honest["cases"][c].equals(gamed["cases"][c], check_names=True)}
+    assert changed and changed <= events  # only deadline dates move
+    assert honest["breaches"].drop("referral_date").equals(gamed["breaches"].drop("referral_date"))
+    cases = honest["cases"].with_columns(
+        due=pl.when(pl.col("sentence_type").is_in(["CO", "SSO"]))
+        .then(deadline("start_date", 5))
+        .otherwise(deadline("start_date", 1)),
+        now=gamed["cases"]["first_appointment_date"],
+    )
+    in_q = pl.col("due").is_between(Q.first_day, Q.last_day) & pl.col("first_appointment_date").is_between(
+        Q.first_day, Q.last_day
+    )
+    late = cases.filter(in_q & (pl.col("first_appointment_date") > pl.col("due")))
+    assert late.height > 0 and (late["now"] == late["due"]).all()  # late work now reads as on the due day
+    kept = cases.filter(pl.col("first_appointment_date") <= pl.col("due"))
+    assert (kept["now"] == kept["first_appointment_date"]).all()  # work in time is left as it was
+    refs = gamed["breaches"].with_columns(due=deadline("awareness_date", 8), was=honest["breaches"]["referral_date"])
+    moved = refs.filter(pl.col("referral_date") != pl.col("was"))
+    assert moved.height > 0 and (moved["referral_date"] == moved["due"]).all() and (moved["was"] > moved["due"]).all()
+
+
+def test_returns_generate_resubmission_writes_a_second_version_that_validates_after_the_first(tmp_path: Path):
+    out = tmp_path / "g"
+    result = CliRunner().invoke(
+        app,
+        ["generate", "--out", str(out), "--quarters", str(Q), "--providers", "C05,C06", "--scale", "0.05"]
+        + ["--seed", "3", "--gaming", "C05:resubmission"],
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"its second version is in {out / 'resubmissions'}: receive {out} first, then that folder" in said
+    first = sorted((out / "C05").glob("*.csv"))
+    second = sorted((out / "resubmissions" / "C05").glob("*.csv"))
+    assert [p.name for p in first] == [p.name for p in second] and not (out / "resubmissions" / "C06").exists()
+    assert all(b.stat().st_mtime > a.stat().st_mtime for a, b in zip(first, second, strict=True))  # sent later
+    assert first[1].read_bytes() != second[1].read_bytes()  # the cases moved
+    assert validate_files(second, "C05", str(Q)).outcome == "Accepted"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["gaming"] == {
+        "C05": {"profile": "resubmission", "since": str(Q), "second_version": "resubmissions"}
+    }
+
+
+def test_reoffending_focus_leaves_the_return_alone_and_changes_who_reoffends_and_how_often():
+    from probation_returns.calendar import add_months
+    from probation_returns.generator.gaming import offences
+    from probation_returns.generator.population import offences_for
+    from probation_returns.reoffending import cohort, proven_reoffences
+
+    honest, gamed = _honest_and_gamed("reoffending_focus", code="C11")
+    assert all(gamed[t].equals(honest[t]) for t in honest)
+    people = cohort(honest["cases"], Q)
+    as_of = add_months(Q.last_day, 18)
+    before = proven_reoffences(people, offences_for(3, "C11", [Q], 0.05), as_of)
+    after = proven_reoffences(people, offences(Gaming("reoffending_focus"), 3, "C11", [Q], 0.05), as_of)
+
+    def rates(frame):
+        reoffenders = int((frame["reoffences"] > 0).sum())
+        return reoffenders / frame.height, frame["reoffences"].sum() / reoffenders
+
+    (b0, f0), (b1, f1) = rates(before), rates(after)
+    assert b1 < b0 - 0.05 and f1 > f0 * 1.2

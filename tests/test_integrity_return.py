@@ -21,7 +21,8 @@ from probation_returns.calendar import Quarter
 from probation_returns.generator.dataset import generate
 from probation_returns.generator.gaming import Gaming
 from probation_returns.reference import providers
-from probation_returns.warehouse.db import engine_for, session_scope, upgrade
+from probation_returns.warehouse.db import engine_for, read_scope, session_scope, upgrade
+from probation_returns.warehouse.models import Submission
 
 Q = Quarter.parse("2016Q4")
 CODES = ["C01", "C02", "C03", "C04", "C05", "C06"]
@@ -40,7 +41,16 @@ COLUMNS = [
     "flagged",
     "explanation",
 ]
-MEASURES_PER_PROVIDER = 11  # deadline_heaping 5, exclusion_drift 1, contact_intensity 3, case_mix_drift 2
+# deadline_heaping 5, exclusion_drift 1, contact_intensity 3, case_mix_drift 2, late_flip 2, binary_vs_frequency 2
+MEASURES_PER_PROVIDER = 15
+SIGNALS = (
+    "deadline_heaping",
+    "exclusion_drift",
+    "contact_intensity",
+    "case_mix_drift",
+    "late_flip",
+    "binary_vs_frequency",
+)
 
 
 def _csv(path: Path) -> list[dict]:
@@ -111,6 +121,7 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
     assert list(rows[0]) == COLUMNS
     assert len(rows) == len(providers()) * MEASURES_PER_PROVIDER  # every provider, signal and measure
     assert {r["flagged"] for r in rows} == {"yes", "no"}
+    assert {r["signal"] for r in rows} == set(SIGNALS)  # every signal of the registry
     flagged = {(r["provider_code"], r["signal"], r["measure"]) for r in rows if r["flagged"] == "yes"}
     assert ("C05", "deadline_heaping", "SL001R") in flagged
     assert {f[0] for f in flagged} == {"C05"}  # the honest providers are not flagged by anything
@@ -157,7 +168,7 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
             text = path.read_text(encoding="utf-8")
         else:
             continue
-        for word in ("integrity", "deadline_heaping", "exclusion_drift", "contact_intensity", "case_mix_drift"):
+        for word in ("integrity", *SIGNALS):
             assert word not in text.lower(), (path.name, word)
 
     # the contract manager's page shows the same rows, and hands out the cases behind the flag: references only
@@ -188,5 +199,79 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
         got = client.get("/manage/builds/1/files/integrity.csv")
         assert got.status_code == 200 and got.data == (out / "integrity.csv").read_bytes()
         assert client.get("/manage/builds/1/publication/integrity.csv").status_code == 404
+    finally:
+        engine.dispose()
+
+
+def test_a_resubmission_moving_only_deadline_dates_is_received_as_version_2_and_flagged_by_late_flip(
+    database_url, tmp_path
+):
+    upgrade(database_url)
+    landing = tmp_path / "landing"
+    made = generate(landing, [Q], CODES, scale=0.05, seed=5, gaming={"C05": Gaming("resubmission")})
+    second = landing / "resubmissions" / "C05"
+    assert sorted(p.name for p in second.iterdir()) == [f"C05_{Q}_{t}.csv" for t in ("breaches", "cases", "contacts")]
+    out = tmp_path / "out"
+    kwargs = dict(
+        archive=tmp_path / "archive",
+        output=out,
+        database_url=database_url,
+        extract=made.extract,
+        quarter_subfolders=False,
+    )
+    assert run_quarter(Q, CODES, landing=landing, **kwargs).failed == []
+    first = {(r["provider_code"], r["signal"], r["measure"]): r for r in _csv(out / "integrity.csv")}
+    assert first[("C05", "late_flip", "deadline_dates")]["compared_with"] == "nothing: one version only"
+    # the provider sends its second version: received as version 2, which counts
+    assert run_quarter(Q, CODES, landing=landing / "resubmissions", **kwargs).failed == []
+    engine = engine_for(database_url)
+    try:
+        with read_scope(engine) as s:
+            versions = [
+                (v.version, v.outcome)
+                for v in s.query(Submission).filter_by(provider_code="C05", quarter=str(Q)).order_by(Submission.version)
+            ]
+        assert [v for v, _ in versions] == [1, 2] and all(o != "Rejected" for _, o in versions)
+    finally:
+        engine.dispose()
+    rows = _csv(out / "integrity.csv")
+    assert len(rows) == len(providers()) * MEASURES_PER_PROVIDER
+    by = {(r["provider_code"], r["signal"], r["measure"]): r for r in rows}
+    dates = by[("C05", "late_flip", "deadline_dates")]
+    assert dates["flagged"] == "yes" and dates["compared_with"] == "version 1, changes spread over every field"
+    assert dates["statistic"] == "1.0000"  # nothing but deadline dates changed
+    assert dates["explanation"].startswith(f"{dates['count']} of the {dates['count']} fields changed in version 2")
+    flagged = {(r["provider_code"], r["signal"]) for r in rows if r["flagged"] == "yes" and r["signal"] == "late_flip"}
+    assert flagged == {("C05", "late_flip")}  # no honest provider (one version each) is flagged by it
+    assert all(
+        by[(c, "late_flip", m)]["compared_with"] == "nothing: one version only"
+        for c in CODES
+        if c != "C05"
+        for m in ("deadline_dates", "missed_to_met")
+    )
+    assert by[("C05", "binary_vs_frequency", "binary_rate")]["count"] != ""  # the cohort's result was there
+
+    client, engine = _manager_client(database_url, tmp_path, out)
+    try:
+        page = html.unescape(client.get(f"/manage/quarters/{Q}/providers/C05/integrity").get_data(as_text=True))
+        assert dates["explanation"] in page
+        got = client.get(f"/manage/quarters/{Q}/providers/C05/integrity/late_flip/deadline_dates.csv")
+        assert got.status_code == 200 and got.mimetype == "text/csv"
+        refs = got.get_data(as_text=True).split("\r\n")[1:-1]
+        assert refs and refs == sorted(set(refs))
+        first_cases = (landing / "C05" / f"C05_{Q}_cases.csv").read_text(encoding="utf-8")
+        second_cases = (second / f"C05_{Q}_cases.csv").read_text(encoding="utf-8")
+        old = {line.split(",")[0]: line for line in first_cases.splitlines()[1:]}
+        new = {line.split(",")[0]: line for line in second_cases.splitlines()[1:]}
+        changed = {ref for ref in new if old.get(ref) != new[ref]}
+        breaches_changed = set()
+        for a, b in zip(
+            (landing / "C05" / f"C05_{Q}_breaches.csv").read_text(encoding="utf-8").splitlines()[1:],
+            (second / f"C05_{Q}_breaches.csv").read_text(encoding="utf-8").splitlines()[1:],
+            strict=True,
+        ):
+            if a != b:
+                breaches_changed.add(b.split(",")[1])
+        assert set(refs) == changed | breaches_changed  # exactly the cases whose deadline dates moved
     finally:
         engine.dispose()

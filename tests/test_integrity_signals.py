@@ -11,8 +11,8 @@ import pytest
 
 from probation_returns.calendar import Quarter
 from probation_returns.generator.gaming import Gaming
-from probation_returns.integrity import deadline_heaping, exclusion_drift
-from probation_returns.integrity.model import QuarterData
+from probation_returns.integrity import binary_vs_frequency, deadline_heaping, exclusion_drift, late_flip
+from probation_returns.integrity.model import QuarterData, Reoffending, Versions
 from probation_returns.integrity.signals import compute
 from probation_returns.integrity.synthetic import quarter_data
 from probation_returns.integrity.thresholds import thresholds
@@ -20,15 +20,19 @@ from probation_returns.integrity.thresholds import thresholds
 Q = Quarter.parse("2016Q4")
 SEEDS = range(1, 21)
 SCALE = 0.05
-HONEST = ["C01", "C02", "C03", "C04", "C10", "C11", "C12"]
+HONEST = ["C01", "C02", "C03", "C04", "C12", "C13", "C14"]
 GAMED = {  # provider: (profile, the signal and measures meant to see it)
     "C05": ("due_day_appointments", "deadline_heaping", {"SL001R", "SL002R"}),
     "C06": ("transfers", "exclusion_drift", {"successful_completion"}),
     "C07": ("due_day_referrals", "deadline_heaping", {"AE"}),
     "C08": ("phone_parking", "contact_intensity", {"rosh_low"}),
     "C17": ("ogrs_inflation", "case_mix_drift", {"ogrs3_mean"}),
+    "C10": ("resubmission", "late_flip", {"deadline_dates", "missed_to_met"}),
+    "C11": ("reoffending_focus", "binary_vs_frequency", {"binary_rate", "frequency"}),
 }
 CODES = sorted(HONEST + list(GAMED))
+LIMITS = thresholds()["late_flip"]
+BVF = thresholds()["binary_vs_frequency"]
 
 
 @pytest.mark.slow
@@ -36,13 +40,18 @@ def test_each_gaming_profile_is_flagged_by_its_signal_and_no_honest_provider_is_
     gaming = {code: Gaming(profile, Q) for code, (profile, _, _) in GAMED.items()}  # honest history, gamed quarter
     missed, false_flags = [], []
     for seed in SEEDS:
-        rows = compute(quarter_data(seed, Q, CODES, SCALE, gaming), CODES)
-        assert len(rows) == len(CODES) * 11  # 5 + 1 + 3 + 2 measures per provider, flagged or not
+        # every honest provider sent a second version correcting a few records: late_flip's yardstick
+        rows = compute(quarter_data(seed, Q, CODES, SCALE, gaming, resubmitted=set(HONEST)), CODES)
+        assert len(rows) == len(CODES) * 15  # 5 + 1 + 3 + 2 + 2 + 2 measures per provider, flagged or not
         flagged = {(r.provider_code, r.signal, r.measure) for r in rows if r.flagged}
         for code, (profile, signal, measures) in GAMED.items():
             missed += [(seed, code, profile, m) for m in measures if (code, signal, m) not in flagged]
         false_flags += [(seed, *f) for f in flagged if f[0] in HONEST]
-    assert missed == []
+    # reoffending_focus at C11's size (about 175 people a cohort at this scale) is seen in 14 of the 20 seeds
+    # (docs/integrity.md): its cohorts are too small here for every seed's shift to pass both tests
+    focus = [m for m in missed if m[1] == "C11"]
+    assert len({m[0] for m in focus}) <= 6
+    assert [m for m in missed if m[1] != "C11"] == []
     assert false_flags == []
 
 
@@ -126,3 +135,115 @@ def test_exclusion_drift_compares_the_share_ending_by_transfer_or_death_with_the
         "15 of 50 community orders ending this quarter (30.0%) ended as transferred to the NPS or by death, which "
         "takes them out of successful completion; previous 4 quarters: 2.0%. Flagged"
     )
+
+
+def _contacts_none() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "case_ref": pl.String,
+            "contact_date": pl.Date,
+            "contact_type": pl.String,
+            "outcome": pl.String,
+            "followup_date": pl.Date,
+        }
+    )
+
+
+def _version(firsts: list[dt.date], rosh: list[str]) -> dict[str, pl.DataFrame]:
+    # Community orders starting on Monday 3 October 2016: SL001R's due day is Monday 10 October.
+    rows = [(f"A{i:06d}", "CO", dt.date(2016, 10, 3), first, None, None) for i, first in enumerate(firsts)]
+    cases = _cases(rows).with_columns(rosh_level=pl.Series(rosh))
+    breaches = _no_breaches().with_columns(breach_ref=pl.lit(None, pl.String))
+    return {"cases": cases, "contacts": _contacts_none(), "breaches": breaches}
+
+
+def test_late_flip_sees_a_resubmission_that_moves_only_deadline_dates_and_the_service_level_it_flips_by_hand():
+    late, due, early = dt.date(2016, 10, 12), dt.date(2016, 10, 10), dt.date(2016, 10, 5)
+    # C01's second version: 20 late first appointments moved onto the due day, and one risk level corrected.
+    before = _version([late] * 20 + [early], ["M"] * 21)
+    after = _version([due] * 20 + [early], ["M"] * 20 + ["H"])
+    # C02's second version: 20 risk levels corrected and two late first appointments moved onto the due day.
+    honest_before = _version([late] * 2 + [early] * 19, ["M"] * 21)
+    honest_after = _version([due] * 2 + [early] * 19, ["M"] * 2 + ["H"] * 19)
+    data = QuarterData(
+        Q,
+        {"C01": after, "C02": honest_after, "C03": before},
+        versions={"C01": Versions(1, 2, before, after), "C02": Versions(3, 4, honest_before, honest_after)},
+    )
+    rows = {(r.provider_code, r.measure): r for r in late_flip.compute(data, ["C01", "C02", "C03", "C04"], LIMITS)}
+    dates = rows[("C01", "deadline_dates")]
+    # 21 changed fields, 20 of them deadline dates; of the 10 fields compared per case, 4 are deadline dates
+    # (start, first appointment, sentence plan, unpaid work): 0.4 if the changes fell on any field alike.
+    # z = (20/21 - 0.4) / sqrt(0.4 x 0.6 / 21) = 5.17; flagged from 0.4 + 4 x sqrt(0.4 x 0.6 / 21) = 0.8276.
+    assert (dates.count, dates.statistic, dates.expected, dates.threshold, dates.z) == (
+        21,
+        Decimal("0.9524"),
+        Decimal("0.4000"),
+        Decimal("0.8276"),
+        Decimal("5.17"),
+    )
+    assert dates.flagged and dates.cases == tuple(f"A{i:06d}" for i in range(20))
+    assert dates.explanation.startswith(
+        "20 of the 21 fields changed in version 2 (the one that counts) against version 1 (95.2%) are dates that "
+        "decide a deadline service level; 40.0% if the changes had fallen on any field alike. 20 deadline events "
+        "late or missing in version 1 are in time now (SL001R 20). Flagged"
+    )
+    # SL001R: 1 of 21 in time before (missed), 21 of 21 now (met); SL003 (no sentence plans) and AK (no contacts)
+    # are missed in both; the rest have no population.
+    flips = rows[("C01", "missed_to_met")]
+    assert (flips.count, flips.statistic, flips.threshold, flips.flagged) == (3, Decimal("1.0000"), Decimal("1"), True)
+    assert flips.explanation.startswith("1 of the 3 service levels missed in version 1 is met in version 2 (SL001R).")
+    assert flips.cases == tuple(f"A{i:06d}" for i in range(20))
+    honest = rows[("C02", "deadline_dates")]
+    assert (honest.count, honest.statistic, honest.flagged, honest.cases) == (21, Decimal("0.0952"), False, ())
+    assert not rows[("C02", "missed_to_met")].flagged  # SL001R flipped too, but the changes were corrections
+    assert rows[("C03", "deadline_dates")].compared_with == "nothing: one version only"
+    assert rows[("C04", "missed_to_met")].compared_with == "nothing: no accepted return"
+
+
+def test_binary_vs_frequency_flags_fewer_reoffenders_each_reoffending_more_by_hand():
+    cases = pl.DataFrame(
+        {
+            "case_ref": ["A000001", "A000002"],
+            "pnc_id": ["P1", "P2"],
+            "sentence_type": ["CO", "LIC"],
+            "start_date": [dt.date(2016, 10, 3), dt.date(2016, 11, 1)],
+            "em_only": [False, False],
+            "ogrs3_2yr": [40, 50],
+        }
+    )
+    earlier = {Q - k: Reoffending(200, 90, 270, True) for k in (1, 2, 3, 4)}  # 360 of 800 (45%), 3.00 each
+    data = QuarterData(
+        Q,
+        {"C01": {"cases": cases}, "C02": {"cases": cases}},
+        reoffending={
+            "C01": {Q: Reoffending(200, 60, 300, True), **earlier},  # 30%, 5.00 each
+            "C02": {Q: Reoffending(200, 90, 270, True), **earlier},
+        },
+    )
+    rows = {(r.provider_code, r.measure): r for r in binary_vs_frequency.compute(data, ["C01", "C02"], BVF)}
+    binary, freq = rows[("C01", "binary_rate")], rows[("C01", "frequency")]
+    # binary: pooled 420 of 1,000; z = (0.30 - 0.45) / sqrt(0.42 x 0.58 x (1/200 + 1/800)) = -3.84
+    assert (binary.count, binary.statistic, binary.expected, binary.z) == (
+        200,
+        Decimal("0.3000"),
+        Decimal("0.4500"),
+        Decimal("-3.84"),
+    )
+    # further reoffences: 240 by 60 against 720 by 360; p = 60/420, mean 960 p = 137.14,
+    # z = (240 - 137.14) / sqrt(3 x 137.14 x (1 - p)) = 5.48
+    assert (freq.count, freq.statistic, freq.expected, freq.z) == (
+        60,
+        Decimal("5.0000"),
+        Decimal("3.0000"),
+        Decimal("5.48"),
+    )
+    assert binary.flagged and freq.flagged and binary.compared_with == "previous 4 cohorts"
+    assert binary.cases == ("A000001", "A000002")  # the quarter's cohort
+    assert binary.explanation.startswith(
+        "60 of the 200 people in the quarter's cohort reoffended (30.0%); previous 4 cohorts: 45.0%. Flagged"
+    )
+    assert freq.explanation.startswith(
+        "300 proven reoffences by 60 reoffenders (5.00 each); previous 4 cohorts: 3.00 each."
+    )
+    assert not rows[("C02", "binary_rate")].flagged and rows[("C02", "binary_rate")].z == Decimal("0.00")

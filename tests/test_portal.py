@@ -45,6 +45,7 @@ def _routes(p):
         ("GET", f"/uploads/{own_upload}/status", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/files/findings.csv", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/provisional", ("provider", "manager")),
         ("GET", "/manage/", ("manager",)),
         ("GET", "/manage/quarters/2017Q3", ("manager",)),
         ("GET", "/manage/providers/C05", ("manager",)),
@@ -170,6 +171,7 @@ def test_a_provider_asking_for_another_providers_things_gets_404_whatever_the_ur
         f"/submissions/{other}",
         f"/submissions/{other}?rule=CAS-012",
         f"/submissions/{other}?page=2",
+        f"/submissions/{other}/provisional",
         f"/uploads/{portal.other_upload}",
         f"/uploads/{portal.other_upload}/status",
     ]

@@ -44,6 +44,7 @@ PREVIEW = (
     deps=[
         "quarter_performance",
         "quarter_submissions",
+        "integrity_signals",  # integrity.csv and its sheet are what it stored
         dg.AssetDep("accepted_return", partition_mapping=ALL_PROVIDERS_OF_QUARTER),
     ],
 )

@@ -31,8 +31,8 @@ from probation_returns.generator.faults import (
     Fault,
     fault_record,
 )
-from probation_returns.generator.gaming import Gaming, game
-from probation_returns.generator.population import offences_for, provider_index
+from probation_returns.generator.gaming import SECOND_VERSION, Gaming, game, offences
+from probation_returns.generator.population import provider_index
 from probation_returns.generator.quarter import provider_return
 from probation_returns.generator.writers import as_text, write_csv, write_workbook
 from probation_returns.ingest import sha256_file
@@ -144,7 +144,7 @@ def generate(
 
     as_of = extract_date or default_extract_date(quarters)
     extract = (
-        pl.concat([offences_for(seed, code, quarters, scale) for code in codes])
+        pl.concat([offences(gaming.get(code), seed, code, quarters, scale) for code in codes])
         .filter(pl.col("disposal_date") <= as_of)
         .sort("pnc_id", "offence_date", "disposal_date", "offence_group")
         .select(REOFFENDING_COLUMNS)
@@ -169,7 +169,9 @@ def generate(
     }
     if gaming:  # only when asked for: an honest run's manifest is as it always was
         manifest["gaming"] = {
-            code: {"profile": g.profile, "since": str(g.since or quarters[0])} for code, g in sorted(gaming.items())
+            code: {"profile": g.profile, "since": str(g.since or quarters[0])}
+            | ({"second_version": SECOND_VERSION[g.profile]} if g.profile in SECOND_VERSION else {})
+            for code, g in sorted(gaming.items())
         }
     result.manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return result
@@ -198,9 +200,12 @@ def _one_return(
 ) -> str:
     """Write one return; say whether a correct validator will accept or reject it."""
     q = str(quarter)
-    typed = provider_return(seed, code, quarter, scale)
+    honest = typed = provider_return(seed, code, quarter, scale)
     if gaming is not None:
         typed = game(gaming, typed, quarter)
+    second = None
+    if gaming is not None and gaming.profile in SECOND_VERSION and typed is not honest:
+        second, typed = typed, honest  # the honest return first; the gamed one is its second version
     if designated == "RET-001":
         # A system migration lost about 30% of the caseload, and their contacts and breaches.
         keep = typed["cases"].sample(fraction=0.7, seed=seed + quarter.ordinal).select("case_ref")
@@ -261,13 +266,46 @@ def _one_return(
     for fault in found:
         file = written.get(fault.table, next(iter(written.values())) if written else folder)
         result.faults.append(fault.record(code, q, file.relative_to(result.out).as_posix()))
+    if second is not None:
+        _second_version(result, seed, code, quarter, second, SECOND_VERSION[gaming.profile])
     return verdict
 
 
-def delivery_time(seed: int, code: str, quarter: Quarter) -> float:
+RESUBMITTED_AFTER = 3  # business days after the first version that the second is sent (still before the deadline)
+
+
+def _second_version(
+    result: GenerationResult, seed: int, code: str, quarter: Quarter, typed: dict[str, pl.DataFrame], under: str
+) -> None:
+    """A second version of the provider's return (no faults: the provider's own correction), in a landing folder
+    of its own (``out/<under>/<PROVIDER>/``), so that receiving ``out`` and then ``out/<under>`` records the two
+    versions in order; its files' time stamp is ``RESUBMITTED_AFTER`` business days after the first's."""
+    folder = result.out / under / code
+    folder.mkdir(parents=True, exist_ok=True)
+    names = return_file_names(code, str(quarter))
+    text = {k: as_text(v) for k, v in typed.items()}
+    paths = []
+    if code in WORKBOOK_PROVIDERS:
+        path = folder / names["workbook"]
+        write_workbook(text, path, dates_as_text=WORKBOOK_PROVIDERS[code] == "text")
+        result.files.append(_file_entry(result.out, path, None, code, str(quarter)))
+        paths.append(path)
+    else:
+        for table, frame in text.items():
+            path = folder / names[table]
+            write_csv(frame, path)
+            result.files.append(_file_entry(result.out, path, frame.height, code, str(quarter)))
+            paths.append(path)
+    delivered = delivery_time(seed, code, quarter, later=RESUBMITTED_AFTER)
+    for path in paths:
+        os.utime(path, (delivered, delivered))
+
+
+def delivery_time(seed: int, code: str, quarter: Quarter, later: int = 0) -> float:
     """When the provider sent its return (the files' time stamp): 16:00 UTC on the 5th to 15th
-    business day after quarter end, always before the 20-business-day deadline."""
-    days = 5 + zlib.crc32(f"{seed}|{code}|{quarter}".encode()) % 11
+    business day after quarter end, always before the 20-business-day deadline; a second version ``later``
+    business days after that."""
+    days = 5 + zlib.crc32(f"{seed}|{code}|{quarter}".encode()) % 11 + later
     day = add_business_days(quarter.last_day, days)
     return dt.datetime(day.year, day.month, day.day, 16, tzinfo=dt.UTC).timestamp()
 

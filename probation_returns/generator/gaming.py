@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from probation_returns.calendar import Quarter
+from probation_returns.generator.population import cohort, offences_for, provider_index
 from probation_returns.measures.service_levels import deadline
 from probation_returns.reference import providers
 
@@ -25,7 +27,18 @@ PROFILES = {
     "transfers": "community orders ending in failure recoded as transferred to the NPS (successful completion)",
     "phone_parking": "low-risk cases seen only by phone after their first three months (contact intensity)",
     "ogrs_inflation": "new cases' OGRS3 scores recorded 12 points higher (case mix, the outcome payment)",
+    "resubmission": "a second version of the return that moves late deadline dates onto the due day (late flip)",
+    "reoffending_focus": "work aimed at people likely to reoffend once; prolific reoffenders left to reoffend more "
+    "(binary rate falls, reoffences per reoffender rise)",
 }
+# A profile that changes what people do, so the PNC extract, not the provider's return (``offences``).
+PNC_PROFILES = ("reoffending_focus",)
+FOCUS_UPTO = 4  # people who would have reoffended at most this many times in their year are the "near misses"
+FOCUS_SPARED = 0.6  # the share of them who, with the provider's help, do not reoffend
+FOCUS_EXTRA = 2  # further reoffences of each of the others who reoffend, left to it
+# A profile whose gamed return is a second version, sent after the honest first one (``dataset.generate``
+# writes it under this folder of its output, a landing folder of its own).
+SECOND_VERSION = {"resubmission": "resubmissions"}
 OGRS_INFLATION = 12  # points added to a new case's OGRS3 two-year score
 PARKED_AFTER_DAYS = 91  # a low-risk case is "parked" on the phone after its first three months
 
@@ -63,7 +76,7 @@ def parse(specs: list[str]) -> dict[str, Gaming]:
 def game(gaming: Gaming, tables: dict[str, pl.DataFrame], quarter: Quarter) -> dict[str, pl.DataFrame]:
     """The provider's typed return (as ``quarter.provider_return`` gives it) as the profile records it."""
     since = gaming.first_day
-    if since > quarter.last_day:
+    if since > quarter.last_day or gaming.profile in PNC_PROFILES:
         return tables
     change = {
         "due_day_appointments": _due_day_appointments,
@@ -71,6 +84,7 @@ def game(gaming: Gaming, tables: dict[str, pl.DataFrame], quarter: Quarter) -> d
         "transfers": _transfers,
         "phone_parking": _phone_parking,
         "ogrs_inflation": _ogrs_inflation,
+        "resubmission": _resubmission,
     }[gaming.profile]
     return change(dict(tables), since)
 
@@ -99,7 +113,11 @@ def _due_day_appointments(t: dict[str, pl.DataFrame], since: dt.date) -> dict[st
     t["cases"] = cases.with_columns(
         pl.when(move).then(pl.col("_due")).otherwise(first).alias("first_appointment_date")
     ).drop("_due")
-    # The first appointment's own contact moves with it.
+    return _move_first_contacts(t, moved)
+
+
+def _move_first_contacts(t: dict[str, pl.DataFrame], moved: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The first appointment's own contact moves with it (``moved``: case_ref, _old and _new dates)."""
     contacts = t["contacts"].join(moved, on="case_ref", how="left")
     is_first = ((pl.col("contact_date") == pl.col("_old")) & (pl.col("contact_type") == "F2F")).fill_null(False)
     # A missed first appointment's follow-up keeps its distance from it (and is not yet known past quarter end).
@@ -179,3 +197,83 @@ def _ogrs_inflation(t: dict[str, pl.DataFrame], since: dt.date) -> dict[str, pl.
         pl.when(pl.col("start_date") >= since).then(inflated).otherwise(pl.col("ogrs3_2yr")).alias("ogrs3_2yr")
     )
     return t
+
+
+def _first_appointment_due() -> pl.Expr:
+    return (
+        pl.when(pl.col("sentence_type").is_in(["CO", "SSO"]))
+        .then(deadline("start_date", 5))
+        .otherwise(deadline("start_date", 1))
+    )
+
+
+def _onto_due(event: str, due: pl.Expr, since: dt.date) -> pl.Expr:
+    """A recorded event after its due day (both in one quarter, the due day from ``since``) goes onto it."""
+    late = pl.col(event).is_not_null() & (due >= since) & (pl.col(event) > due) & _same_quarter(pl.col(event), due)
+    return pl.when(late.fill_null(False)).then(due).otherwise(pl.col(event)).alias(event)
+
+
+def _resubmission(t: dict[str, pl.DataFrame], since: dt.date) -> dict[str, pl.DataFrame]:
+    """The second version of the return: each late first appointment, sentence plan, unpaid work arrangement and
+    breach referral dated on its due day, so that late work reads as in time; nothing else changes (but the first
+    appointment's own contact, which moves with it). The sentence plan's due day is counted from the first
+    appointment as now recorded."""
+    cases = t["cases"]
+    moved = cases.with_columns(_onto_due("first_appointment_date", _first_appointment_due(), since))
+    changed = pl.col("first_appointment_date") != pl.col("_was")
+    firsts = moved.with_columns(_was=cases["first_appointment_date"]).filter(changed.fill_null(False))
+    moved = moved.with_columns(
+        _onto_due("sentence_plan_date", deadline("first_appointment_date", 15), since),
+        _onto_due("upw_arranged_date", deadline("start_date", 7), since),
+    )
+    t["cases"] = moved
+    t["breaches"] = t["breaches"].with_columns(_onto_due("referral_date", deadline("awareness_date", 8), since))
+    return _move_first_contacts(t, firsts.select("case_ref", _old="_was", _new="first_appointment_date"))
+
+
+def offences(gaming: Gaming | None, seed: int, code: str, quarters: list[Quarter], scale: float) -> pl.DataFrame:
+    """The PNC records of ``code``'s cohorts (``population.offences_for``), as the profile changes what people do:
+    ``reoffending_focus``, for cohorts starting from ``since``, spares ``FOCUS_SPARED`` of those who would have
+    reoffended at most ``FOCUS_UPTO`` times in their year and gives each who would have reoffended more
+    ``FOCUS_EXTRA`` more."""
+    if gaming is None or gaming.profile not in PNC_PROFILES:
+        return offences_for(seed, code, quarters, scale)
+    out = []
+    for q in sorted(quarters):
+        records = offences_for(seed, code, [q], scale)
+        if q.first_day >= gaming.first_day:
+            records = _focus(
+                np.random.default_rng([seed, provider_index(code), q.ordinal, 28]), q, records, seed, code, scale
+            )
+        out.append(records)
+    return pl.concat(out)
+
+
+def _focus(
+    rng: np.random.Generator, q: Quarter, records: pl.DataFrame, seed: int, code: str, scale: float
+) -> pl.DataFrame:
+    columns = records.columns
+    starts = cohort(seed, code, q, scale).cases.group_by("pnc_id").agg(pl.col("start_date").min().alias("_start"))
+    records = records.with_row_index("_row").join(starts, on="pnc_id", how="left")
+    within = (
+        (pl.col("offence_group") != "BREACH")
+        & (pl.col("offence_date") >= pl.col("_start"))
+        & (pl.col("offence_date") < pl.col("_start") + dt.timedelta(days=365))
+    ).fill_null(False)
+    records = records.with_columns(_within=within, _count=within.sum().over("pnc_id"))
+    near = records.filter(pl.col("_within") & (pl.col("_count") <= FOCUS_UPTO))["pnc_id"].unique().sort()
+    spared = near.filter(pl.Series(rng.random(near.len()) < FOCUS_SPARED))
+    kept = records.filter(~(pl.col("_within") & pl.col("pnc_id").is_in(spared.implode())))
+    prolific = (
+        kept.filter(pl.col("_within") & (pl.col("_count") > FOCUS_UPTO)).sort("_row").unique("pnc_id", keep="first")
+    )
+    more = [
+        prolific.with_columns(
+            pl.min_horizontal(
+                pl.col("offence_date") + dt.timedelta(days=7 * k), pl.col("_start") + dt.timedelta(days=364)
+            ).alias("offence_date"),
+            (pl.col("disposal_date") + dt.timedelta(days=7 * k)).alias("disposal_date"),
+        )
+        for k in range(1, FOCUS_EXTRA + 1)
+    ]
+    return pl.concat([kept, *more]).sort("_row").select(columns)

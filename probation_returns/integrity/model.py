@@ -12,17 +12,42 @@ from probation_returns.calendar import Quarter
 HISTORY_QUARTERS = 4  # a provider's own history: its previous four quarters
 
 
+@dataclass(frozen=True)
+class Versions:
+    """A provider's counted return for the quarter and the accepted version before it (``late_flip``): every
+    column of both, as the warehouse keeps them."""
+
+    earlier: int  # the earlier version's number
+    counted: int  # the counted version's number
+    before: dict[str, pl.DataFrame]
+    after: dict[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Reoffending:
+    """A provider's proven reoffending for one cohort quarter, as the measures counted it (``binary_vs_frequency``)."""
+
+    cohort_size: int
+    reoffenders: int
+    reoffences: int
+    final: bool  # counted with the full 18 months of data (False: an interim figure)
+
+
 @dataclass
 class QuarterData:
     """Accepted records as the measures read them (typed: dates, booleans), by provider.
 
     ``current``: each provider with an accepted return for ``quarter``; ``history``: each provider's accepted
-    returns for the previous ``HISTORY_QUARTERS`` quarters (those it has).
+    returns for the previous ``HISTORY_QUARTERS`` quarters (those it has); ``versions``: each provider whose
+    counted return replaced an earlier accepted version; ``reoffending``: each provider's reoffending by cohort
+    quarter, for the quarter and its previous ``HISTORY_QUARTERS`` (those with a result).
     """
 
     quarter: Quarter
     current: dict[str, dict[str, pl.DataFrame]]
     history: dict[str, dict[Quarter, dict[str, pl.DataFrame]]] = field(default_factory=dict)
+    versions: dict[str, Versions] = field(default_factory=dict)
+    reoffending: dict[str, dict[Quarter, Reoffending]] = field(default_factory=dict)
 
     def peers(self, code: str) -> list[dict[str, pl.DataFrame]]:
         return [tables for other, tables in self.current.items() if other != code]

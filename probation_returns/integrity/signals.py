@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from probation_returns.integrity import case_mix_drift, contact_intensity, deadline_heaping, exclusion_drift
+from probation_returns.integrity import (
+    binary_vs_frequency,
+    case_mix_drift,
+    contact_intensity,
+    deadline_heaping,
+    exclusion_drift,
+    late_flip,
+)
 from probation_returns.integrity.model import QuarterData, Signal
 from probation_returns.integrity.thresholds import thresholds
 
@@ -11,6 +18,8 @@ SIGNALS = {
     exclusion_drift.NAME: exclusion_drift,
     contact_intensity.NAME: contact_intensity,
     case_mix_drift.NAME: case_mix_drift,
+    late_flip.NAME: late_flip,
+    binary_vs_frequency.NAME: binary_vs_frequency,
 }
 
 

@@ -198,8 +198,15 @@ def _accepted(engine: Engine, provider: str, quarter: Quarter) -> int | None:
 
 def provider_levels(engine: Engine, provider: str, quarter: Quarter, keep_recent: bool = False) -> ProviderLevels:
     """Service levels and credits from the provider's accepted return (none: ``no valid return``)."""
+    return submission_levels(engine, provider, quarter, _accepted(engine, provider, quarter), keep_recent)
+
+
+def submission_levels(
+    engine: Engine, provider: str, quarter: Quarter, submission_id: int | None, keep_recent: bool = False
+) -> ProviderLevels:
+    """Service levels and credits from one submission's accepted records (None: ``no valid return``): what
+    ``provider_levels`` gives for the return that counts, and the provider's feedback for any version."""
     params = for_quarter(quarter)
-    submission_id = _accepted(engine, provider, quarter)
     tables = _tables(engine, submission_id, keep_recent) if submission_id else None
     levels = service_levels(quarter, params, tables)
     is_crc = providers()[provider].is_crc
@@ -207,6 +214,13 @@ def provider_levels(engine: Engine, provider: str, quarter: Quarter, keep_recent
     money = credits(levels, fee, params) if is_crc else []
     reported = reported_only(quarter, tables, is_crc) if tables else {}
     return ProviderLevels(provider, submission_id, levels, reported, money)
+
+
+def submission_cohort_size(engine: Engine, quarter: Quarter, submission_id: int) -> int:
+    """The size of the quarter's reoffending cohort in one submission's accepted cases, as ``cohort_results``
+    counts it (the cohort needs no extract; its reoffending does)."""
+    cases = accepted_tables(engine, submission_id, only=("cases",), columns=COHORT_COLUMNS)["cases"]
+    return cohort(cases, quarter, person="pnc_hash").height
 
 
 def cohort_results(engine: Engine, quarter: Quarter, extract: Extract | None) -> list[ProviderCohort]:

@@ -14,7 +14,7 @@ from probation_returns.reference import providers
 from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, TABLES
 from probation_returns.validation import engine as _engine
 from probation_returns.validation.cascade import CASCADE, cascade
-from probation_returns.validation.engine import FINDING_SCHEMA, run_table
+from probation_returns.validation.engine import FINDING_SCHEMA, run_table, whole_return_finding
 from probation_returns.validation.outcome import decide
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 from probation_returns.validation.result import ValidationResult
@@ -98,46 +98,20 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
             if result.flooded:
                 flooded[table] = result.rejected_rows
                 parts.append(
-                    pl.DataFrame(
-                        [
-                            {
-                                "table": table,
-                                "row_number": None,
-                                "case_ref": None,
-                                "column": None,
-                                "rule_id": "FIL-001",
-                                "severity": "F",
-                                "value": None,
-                                "message": f"The {table} table has {result.flooded:,} findings, "
-                                f"more than the {_engine.MAX_FINDINGS:,} a "
-                                f"return can have listed: it does not look like the return (blank or junk rows?). "
-                                f"The first {_engine.LISTED_WHEN_FLOODED:,} rows of each rule are listed.",
-                            }
-                        ],
-                        schema=FINDING_SCHEMA,
+                    whole_return_finding(
+                        table,
+                        "FIL-001",
+                        "F",
+                        f"The {table} table has {result.flooded:,} findings, more than the {_engine.MAX_FINDINGS:,} a "
+                        f"return can have listed: it does not look like the return (blank or junk rows?). "
+                        f"The first {_engine.LISTED_WHEN_FLOODED:,} rows of each rule are listed.",
                     )
                 )
         for rule in RETURN_RULES:
             hit = rule.check(params, raw.tables)
             if hit:
                 value, message = hit
-                parts.append(
-                    pl.DataFrame(
-                        [
-                            {
-                                "table": rule.table,
-                                "row_number": None,
-                                "case_ref": None,
-                                "column": None,
-                                "rule_id": rule.rule_id,
-                                "severity": rule.severity,
-                                "value": value,
-                                "message": message,
-                            }
-                        ],
-                        schema=FINDING_SCHEMA,
-                    )
-                )
+                parts.append(whole_return_finding(rule.table, rule.rule_id, rule.severity, message, value))
         for rule in CASE_LIST_RULES:
             hits = rule.check(params, raw.tables)
             if hits:

@@ -33,6 +33,18 @@ FINDING_SCHEMA = {
     "value": pl.String,
     "message": pl.String,
 }
+
+
+def whole_return_finding(
+    table: str, rule_id: str, severity: str, message: str, value: str | None = None
+) -> pl.DataFrame:
+    """One finding about a table or the whole return rather than a row."""
+    row = {"table": table, "row_number": None, "case_ref": None, "column": None}
+    return pl.DataFrame(
+        [{**row, "rule_id": rule_id, "severity": severity, "value": value, "message": message}], schema=FINDING_SCHEMA
+    )
+
+
 SUPPORTED = {
     "expect_column_values_to_not_be_null",
     "expect_column_values_to_be_in_set",

@@ -162,6 +162,9 @@ class FeedbackContent:
     rules_version: str = RULES_VERSION
     software_version: str = __version__
     header: list[tuple[str, str]] = field(default_factory=list)
+    # what the version gives before the quarter's ministry return (probation_returns.provisional; None: checked
+    # before sending, so nothing in the warehouse to work it out from)
+    provisional: dict | None = None
 
     @property
     def title(self) -> str:
@@ -188,9 +191,13 @@ class FeedbackContent:
 
 
 def feedback_content(
-    result: ValidationResult, submission_id: int | None = None, about: dict | None = None
+    result: ValidationResult,
+    submission_id: int | None = None,
+    about: dict | None = None,
+    provisional: dict | None = None,
 ) -> FeedbackContent:
-    """The feedback on ``result`` (``about``: the header block from ``validation.header.about()``)."""
+    """The feedback on ``result`` (``about``: the header block from ``validation.header.about()``;
+    ``provisional``: ``probation_returns.provisional.Provisional.as_dict()``)."""
     rules = result.rules()
     return FeedbackContent(
         provider=result.provider,
@@ -206,6 +213,7 @@ def feedback_content(
         validation_result=result.gx_document(),
         parameter_version=result.parameter_version,
         header=header_lines(about),
+        provisional=provisional,
     )
 
 

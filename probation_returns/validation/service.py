@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from probation_returns import clock
 from probation_returns.pnc import mask_identifiers
+from probation_returns.provisional import provisional_performance
 from probation_returns.spec import TABLES
 from probation_returns.standing import standing
 from probation_returns.validation.checking import validate_files
-from probation_returns.validation.engine import FINDING_SCHEMA
+from probation_returns.validation.engine import FINDING_SCHEMA, whole_return_finding
 from probation_returns.validation.feedback import FeedbackContent, feedback_content, feedback_folder
 from probation_returns.validation.header import about
 from probation_returns.validation.result import RULES_VERSION, ValidationResult
@@ -116,21 +117,7 @@ def unreadable(provider: str, quarter: str, files: list[str], exc: BaseException
         f"The return ({', '.join(files)}) could not be read: {type(exc).__name__}: {cause}. "
         "Save the files again (as .xlsx, or UTF-8 CSV) and resubmit; if this persists, tell the ministry."
     )
-    findings = pl.DataFrame(
-        [
-            {
-                "table": "file",
-                "row_number": None,
-                "case_ref": None,
-                "column": None,
-                "rule_id": "FIL-001",
-                "severity": "F",
-                "value": None,
-                "message": message,
-            }
-        ],
-        schema=FINDING_SCHEMA,
-    )
+    findings = whole_return_finding("file", "FIL-001", "F", message)
     empty = {
         "read": False,
         "state": "not read",
@@ -163,7 +150,17 @@ def stored_content(engine: Engine, submission_id: int) -> FeedbackContent:
     with session_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         result, header = stored_result(session, submission), _header(submission)
-    return feedback_content(result, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+    return feedback_content(
+        result,
+        submission_id,
+        {**header, "standing": standing(engine, submission_id).as_dict()},
+        _provisional(engine, submission_id),
+    )
+
+
+def _provisional(engine: Engine, submission_id: int) -> dict | None:
+    found = provisional_performance(engine, submission_id, RULES_VERSION)
+    return found.as_dict() if found else None
 
 
 def validate_submission(
@@ -213,7 +210,12 @@ def validate_submission(
         accepted = session.info.pop(STORED, None)
     if accepted:  # committed: the measures in this run can use them as they are
         recent.remember(engine, submission_id, run_id, started, accepted)
-    content = feedback_content(result, submission_id, {**header, "standing": standing(engine, submission_id).as_dict()})
+    content = feedback_content(
+        result,
+        submission_id,
+        {**header, "standing": standing(engine, submission_id).as_dict()},
+        _provisional(engine, submission_id),
+    )
     fatal = sorted(set(result.findings.filter(result.findings["severity"] == "F")["rule_id"]))
     return SubmissionValidation(
         submission_id,

@@ -408,3 +408,49 @@ class SignOff(Base):
     build_id: Mapped[int] = mapped_column(ForeignKey("return_builds.id"), unique=True)
     signed_by: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class IntegrityComputation(Base):
+    """One working-out of a quarter's integrity signals, keyed by what they were worked out from.
+
+    ``inputs_sha256`` covers every submission of the quarter and its previous four (ids, versions, outcomes,
+    delivery times), the contract parameters' versions, the thresholds and the signals' names: the same inputs
+    give the same key, so a rerun (or two runs at once) stores nothing twice (the unique constraint decides).
+    """
+
+    __tablename__ = "integrity_computations"
+    __table_args__ = (UniqueConstraint("quarter", "inputs_sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6), index=True)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class IntegritySignalRow(Base):
+    """One provider, signal and measure of a computation, flagged or not (integrity.csv's row)."""
+
+    __tablename__ = "integrity_signals"
+    __table_args__ = (UniqueConstraint("computation_id", "provider_code", "signal", "measure"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computation_id: Mapped[int] = mapped_column(ForeignKey("integrity_computations.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the rows' order in integrity.csv
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    signal: Mapped[str] = mapped_column(String(40))
+    measure: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int | None] = mapped_column(Integer)
+    statistic: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    expected: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    threshold: Mapped[Decimal | None] = mapped_column(Numeric(16, 4))
+    z: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    compared_with: Mapped[str] = mapped_column(Text)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class IntegrityCase(Base):
+    """A case reference behind a flagged signal (``case_ref`` only: no PNC id or other personal data)."""
+
+    __tablename__ = "integrity_cases"
+    signal_id: Mapped[int] = mapped_column(ForeignKey("integrity_signals.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # a case may be behind two events
+    case_ref: Mapped[str] = mapped_column(String(20))

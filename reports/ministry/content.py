@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 
 from probation_returns import __version__
 from probation_returns.calendar import Quarter
-from probation_returns.integrity.table import INTEGRITY, quarter_signals
+from probation_returns.integrity.store import ensure as stored_signals
+from probation_returns.integrity.table import INTEGRITY
 from probation_returns.integrity.table import frame as integrity_frame
 from probation_returns.measures.figures import QuarterFigures, quarter_figures
 from probation_returns.measures.quarter import accepted_submission, delivered, submission_deadline
@@ -206,7 +207,8 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
         ]
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSIONS, orient="row")
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
-    integrity = tidy.with_names(integrity_frame(quarter_signals(engine, quarter, list(providers()))))
+    # as the quarter build's integrity_signals asset stored them (stored here first when it has not run)
+    integrity = tidy.with_names(integrity_frame(stored_signals(engine, quarter, list(providers())).rows))
     return ReturnContent(quarter, figures, submissions, quality, deadline, received, integrity=integrity)
 
 

@@ -180,7 +180,8 @@ _COLUMNS = {
         ("provider_name", "Provider name.", "text"),
         (
             "signal",
-            "Integrity signal: deadline_heaping, exclusion_drift, contact_intensity or case_mix_drift "
+            "Integrity signal: deadline_heaping, exclusion_drift, contact_intensity, case_mix_drift, late_flip or "
+            "binary_vs_frequency "
             "(docs/integrity.md). Information for a contract manager: never a rejection, never a change to the money.",
             "text",
         ),
@@ -188,19 +189,24 @@ _COLUMNS = {
             "measure",
             "What the signal looks at: a service level code (deadline_heaping), successful_completion "
             "(exclusion_drift), a risk of serious harm band rosh_low, rosh_medium or rosh_high (contact_intensity), "
-            "ogrs3_mean or rosh_mix (case_mix_drift).",
+            "ogrs3_mean or rosh_mix (case_mix_drift), deadline_dates or missed_to_met (late_flip), binary_rate or "
+            "frequency (binary_vs_frequency).",
             "text",
         ),
         (
             "count",
             "What the statistic is computed over: events made in time, community order terminations, contacts, "
-            "or new cases (empty: no accepted return).",
+            "new cases, changed fields (deadline_dates), service levels missed before (missed_to_met), people in the "
+            "cohort (binary_rate) or reoffenders (frequency) (empty: no accepted return, one version only, or no "
+            "reoffending result).",
             "count",
         ),
         (
             "statistic",
             "The provider's figure: a proportion from 0 to 1 (share on the due day, share excluded, share in "
-            "person), a mean OGRS3 score (ogrs3_mean) or a population stability index (rosh_mix).",
+            "person, share of changed fields that are deadline dates, binary reoffending rate), a mean OGRS3 score "
+            "(ogrs3_mean), a population stability index (rosh_mix), a number of service levels (missed_to_met) or "
+            "reoffences per reoffender (frequency).",
             "proportion, score or index (see measure), 4 decimal places",
         ),
         (
@@ -211,7 +217,8 @@ _COLUMNS = {
         (
             "threshold",
             "Where the signal flags: at or above it (deadline_heaping, exclusion_drift, case_mix_drift, whose "
-            "ogrs3_mean also flags as far below expected), at or below it (contact_intensity).",
+            "ogrs3_mean also flags as far below expected, late_flip, binary_vs_frequency's frequency), at or below "
+            "it (contact_intensity, binary_vs_frequency's binary_rate).",
             "as statistic",
         ),
         ("z", "The test statistic, in standard deviations (empty: too few to test, or not a test).", "number"),

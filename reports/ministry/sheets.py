@@ -94,7 +94,10 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
                 "providers; exclusion_drift: more community orders ending as transfers or deaths (out of successful "
                 "completion) than in the provider's previous quarters; contact_intensity: a risk band's contacts "
                 "in person far less than at other providers; case_mix_drift: new cases' OGRS3 scores or risk levels "
-                "moved from the provider's previous quarters. A flag is for a contract manager to look into: never a "
+                "moved from the provider's previous quarters; late_flip: a resubmission whose changes are "
+                "concentrated in deadline dates, and the service levels it flipped from missed to met; "
+                "binary_vs_frequency: the binary reoffending rate falling while reoffences per reoffender rise. "
+                "A flag is for a contract manager to look into: never a "
                 "rejection, never a change to the money. Thresholds: parameters/integrity.toml; method and "
                 "weaknesses: docs/integrity.md.",
             )
