@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 # Importing a command group registers its commands; ``returns --help`` lists them in this order.
-from cli import credits, db, generate, pipeline, serve, users, validate  # noqa: F401,I001
+from cli import credits, db, generate, pipeline, rules, serve, users, validate  # noqa: F401,I001
 from cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,7 +1,8 @@
 """Who is signed in and what they may see: sessions, roles, CSRF, rate limits and security headers.
 
-Every page needs a signed-in user, except sign-in itself and the assets. A provider submitter sees its
-own provider only: anything of another provider is answered 404 (not 403), so its existence is not told.
+Every page needs a signed-in user, except sign-in itself, help, the rule catalogue and the assets. A provider
+submitter sees its own provider only: anything of another provider is answered 404 (not 403), so its existence
+is not told.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def may_see_provider(code: str) -> None:
         abort(404)
 
 
+# Pages anyone may read without signing in, besides sign-in and help: the rule catalogue (portal/rules.py).
+PUBLIC_ENDPOINTS = ("rules.index", "rules.rule", "rules.csv_file", "rules.json_file")
+
 CSP = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -121,7 +125,7 @@ def init_app(app) -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
         session.permanent = True  # with PERMANENT_SESSION_LIFETIME: expires when idle
         if (
-            request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page")
+            request.endpoint not in (None, "static", "auth.sign_in", "auth.help_page", *PUBLIC_ENDPOINTS)
             and not current_user.is_authenticated
         ):
             return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))

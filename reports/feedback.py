@@ -15,6 +15,7 @@ import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -46,6 +47,8 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
 MAX_HTML_FINDINGS = 2_000
 FILES = ("findings.csv", "feedback.xlsx", "feedback.html", "validation_result.json", "summary.json")
+# Where the portal is, for feedback.html's links to each rule's page (/rules/<id>); unset, the ids are plain text.
+PORTAL_URL = "RETURNS_PORTAL_URL"
 PROVISIONAL_SHEET = "Provisional performance"
 PROVISIONAL_HEADINGS = [
     "Measure",
@@ -313,11 +316,29 @@ _PAGES.filters["severity"] = severity_word
 _PAGES.filters["shown_count"] = lambda value: f"{value:,}" if isinstance(value, int) else str(shown(value))
 
 
+def rule_href(rule_id: str) -> str | None:
+    """The rule's page in the portal (``RETURNS_PORTAL_URL`` + /rules/<id>), or None when no http(s) base
+    URL is configured: a page kept offline then names the rule without a link that might lead nowhere."""
+    base = os.environ.get(PORTAL_URL, "").strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base):
+        return None
+    return f"{base}/rules/{quote(rule_id, safe='')}"
+
+
+def _rule_cell(rule_id: str) -> Markup | str:
+    href = rule_href(rule_id)
+    return Markup('<a href="{}">{}</a>').format(href, rule_id) if href else rule_id
+
+
 def _cells(frame: pl.DataFrame) -> list[list[str]]:
-    """The findings as the page's table shows them: the first ``MAX_HTML_FINDINGS``, severity in words."""
-    severity = FINDING_COLUMNS.index("severity")
+    """The findings as the page's table shows them: the first ``MAX_HTML_FINDINGS``, severity in words, each rule
+    id a link to its page when the portal's address is known."""
+    severity, rule = FINDING_COLUMNS.index("severity"), FINDING_COLUMNS.index("rule_id")
     return [
-        ["" if v is None else str(severity_word(v) if i == severity else v) for i, v in enumerate(row)]
+        [
+            "" if v is None else _rule_cell(v) if i == rule else str(severity_word(v) if i == severity else v)
+            for i, v in enumerate(row)
+        ]
         for row in frame.head(MAX_HTML_FINDINGS).iter_rows()
     ]
 
@@ -327,6 +348,7 @@ def _html_page(content: FeedbackContent) -> str:
     return _PAGES.get_template("feedback.html").render(
         c=content,
         cells=_cells,
+        rule_cell=_rule_cell,
         max_findings=MAX_HTML_FINDINGS,
         finding_headings=[HEADINGS[c] for c in FINDING_COLUMNS],
         part_headings=PART_HEADINGS,

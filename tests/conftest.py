@@ -36,6 +36,7 @@ SUITES = {
     "test_parameters.py": (INTEGRATION,),
     "test_reoffending.py": (INTEGRATION,),
     "test_sensors.py": (INTEGRATION,),
+    "test_rule_catalogue.py": (INTEGRATION,),
     "test_validation_rules.py": (INTEGRATION,),
     "test_version_diff.py": (INTEGRATION, SLOW),
     "test_vanished_cases.py": (INTEGRATION,),

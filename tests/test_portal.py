@@ -32,6 +32,10 @@ def _routes(p):
     return [
         ("GET", "/", ROLES),
         ("GET", "/help", ROLES),  # and anyone not signed in
+        ("GET", "/rules", ROLES),  # the rule catalogue: anyone not signed in too
+        ("GET", "/rules/CAS-005", ROLES),
+        ("GET", "/rules.csv", ROLES),
+        ("GET", "/rules.json", ROLES),
         ("POST", "/sign-out", ROLES),
         ("GET", "/returns", ("provider",)),
         ("GET", "/returns/2017Q3/send", ("provider",)),
@@ -131,8 +135,8 @@ def test_anyone_not_signed_in_is_sent_to_sign_in_from_every_route(portal):
     client = portal.app.test_client()
     for method, path, _ in _routes(portal):
         response = client.open(path, method=method)
-        if path == "/help":
-            assert response.status_code == 200  # help is for anyone who cannot sign in, too
+        if path == "/help" or path.startswith("/rules"):
+            assert response.status_code == 200  # help and the rules are for anyone who cannot sign in, too
         elif method == "POST":
             assert response.status_code in (302, 400), path  # the CSRF check may refuse it first
         else:
