@@ -6,19 +6,27 @@ file, the contract manager's page shows the same figures, and nothing of it reac
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
+import json
+import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
+from openpyxl import load_workbook
 
+from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
 from probation_returns.credibility.figures import CASE_COLUMNS
 from probation_returns.credibility.limits import limits
 from probation_returns.credibility.report import compute
+from probation_returns.generator.dataset import generate
 from probation_returns.generator.gaming import Gaming
 from probation_returns.integrity.model import QuarterData
 from probation_returns.integrity.synthetic import quarter_data as synthetic_data
 from probation_returns.measures.service_levels import counts
+from probation_returns.warehouse.db import upgrade
 
 Q = Quarter.parse("2017Q3")
 D = dt.date.fromisoformat
@@ -214,3 +222,114 @@ def test_a_gaming_provider_is_flagged_on_the_figure_its_profile_moves():
     flagged = {(r.provider_code, r.family, r.figure) for r in rows if r.flagged}
     assert ("C08", "contact_type", "PHONE") in flagged and ("C08", "contact_type", "mix") in flagged
     assert {code for code, _, _ in flagged} == {"C08"}  # honest providers unflagged
+
+
+COLUMNS = [
+    "quarter",
+    "provider_code",
+    "provider_name",
+    "family",
+    "figure",
+    "count",
+    "base",
+    "value",
+    "q_minus_1",
+    "q_minus_2",
+    "q_minus_3",
+    "q_minus_4",
+    "national",
+    "change",
+    "change_vs_mean",
+    "threshold",
+    "test",
+    "statistic",
+    "flagged",
+    "explanation",
+]
+FIGURES_PER_PROVIDER = 4 + (4 + 4 + 4 + 6 + 12 + 3 + 3 + 7) + 8 + 7 + 1  # totals, categories, mixes, levels, vanished
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _sheet(path: Path) -> list[dict]:
+    ws = load_workbook(path)["Credibility"]
+    header = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Provider code")
+    keys = [str(ws.cell(header, c).value).split(" [note")[0] for c in range(1, ws.max_column + 1)]
+    out = []
+    for r in range(header + 1, ws.max_row + 1):
+        if ws.cell(r, 1).value is None:
+            break
+        out.append(dict(zip(keys, (ws.cell(r, c).value for c in range(1, len(keys) + 1)), strict=True)))
+    return out
+
+
+def test_the_report_through_the_pipeline_csv_sheet_manifest_and_page_agree(database_url, tmp_path):
+    """Two quarters of three CRCs through the pipeline as the CLI runs it, C08 parking low-risk cases on the phone
+    from the second: the report read back from the warehouse is the one computed from the generator's returns."""
+    upgrade(database_url)
+    q, codes, seed = Quarter.parse("2016Q4"), ["C05", "C06", "C08"], 11
+    gaming = {"C08": Gaming("phone_parking", q)}
+    made = generate(tmp_path / "landing", [q - 1, q], codes, scale=0.05, seed=seed, gaming=gaming)
+    out = tmp_path / "out"
+    for quarter in (q - 1, q):
+        run = run_quarter(
+            quarter,
+            codes,
+            landing=tmp_path / "landing",
+            archive=tmp_path / "archive",
+            output=out,
+            database_url=database_url,
+            extract=made.extract,
+        )
+        assert run.failed == []
+    built = out / str(q)
+
+    rows = _csv(built / "credibility.csv")
+    assert list(rows[0]) == COLUMNS and len(rows) == len(codes) * FIGURES_PER_PROVIDER
+    flagged = {(r["provider_code"], r["family"], r["figure"]) for r in rows if r["flagged"] == "yes"}
+    assert ("C08", "contact_type", "PHONE") in flagged and {f[0] for f in flagged} == {"C08"}
+    # the same report as computed from the generator's returns, without files or warehouse
+    returns = {(c, k): synthetic_data(seed, k, [c], 0.05, gaming).current[c] for c in codes for k in (q - 1, q)}
+    data = QuarterData(q, {c: returns[(c, q)] for c in codes}, {c: {q - 1: returns[(c, q - 1)]} for c in codes})
+    assert [r["explanation"] for r in rows] == [f.explanation for f in compute(data, codes)]
+    phone = next(r for r in rows if (r["provider_code"], r["figure"]) == ("C08", "PHONE"))
+    assert Decimal(phone["value"]) == round(Decimal(phone["count"]) / Decimal(phone["base"]), 4)
+    assert phone["q_minus_2"] == "" and phone["test"] == "two-proportion z"
+
+    # the workbook's internal sheet shows the same figures, row for row
+    sheet = _sheet(built / f"ministry_return_{q}.xlsx")
+    assert len(sheet) == len(rows)
+    for shown, row in zip(sheet, rows, strict=True):
+        assert (shown["Provider code"], shown["Family"], shown["Figure"], shown["Flagged"]) == (
+            row["provider_code"],
+            row["family"],
+            row["figure"],
+            row["flagged"],
+        )
+        assert shown["Explanation"] == row["explanation"]
+        for heading, key in (("This quarter (number)", "value"), ("Last quarter (number)", "q_minus_1")):
+            if row[key]:
+                assert Decimal(str(shown[heading])) == Decimal(row[key])
+            else:
+                assert shown[heading] == "[z]"
+
+    # the manifest lists it like the other files; the dictionary describes it; the publication has none of it
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    assert "credibility.csv" in {f["path"] for f in manifest["files"]}
+    dictionary = _csv(built / "data_dictionary.csv")
+    assert [d["column"] for d in dictionary if d["file"] == "credibility.csv"] == COLUMNS
+    publication = built / "publication"
+    assert not (publication / "credibility.csv").exists()
+    assert "Credibility" not in load_workbook(publication / f"ministry_return_{q}_publication.xlsx").sheetnames
+    for path in publication.rglob("*"):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                text = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        elif path.is_file():
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        assert "credibility" not in text.lower() and "vanished_cases" not in text, path.name
