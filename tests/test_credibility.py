@@ -8,7 +8,9 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import html
 import json
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,7 @@ from probation_returns.integrity.model import QuarterData
 from probation_returns.integrity.synthetic import quarter_data as synthetic_data
 from probation_returns.measures.service_levels import counts
 from probation_returns.warehouse.db import upgrade
+from tests.test_integrity_return import _manager_client
 
 Q = Quarter.parse("2017Q3")
 D = dt.date.fromisoformat
@@ -333,3 +336,21 @@ def test_the_report_through_the_pipeline_csv_sheet_manifest_and_page_agree(datab
         else:
             continue
         assert "credibility" not in text.lower() and "vanished_cases" not in text, path.name
+
+    # the contract manager's page: the open quarter's report, the same figures and words, C08's flags tagged
+    client, engine = _manager_client(database_url, tmp_path, out)
+    try:
+        page = client.get("/manage/providers/C08/credibility")
+        assert page.status_code == 302 and page.headers["Location"] == f"/manage/quarters/{q}/providers/C08/credibility"
+        text = html.unescape(client.get(page.headers["Location"]).get_data(as_text=True))
+        mine = [r for r in rows if r["provider_code"] == "C08"]
+        assert all(r["explanation"] in text for r in mine)
+        flags = [r["figure"] for r in mine if r["flagged"] == "yes"]
+        assert f"{len(flags)} figures flagged for {q}: {', '.join(flags)}." in text
+        assert len(re.findall(r">\s*Flagged\s*<", text)) == len(flags)
+        assert len(re.findall(r">\s*Not flagged\s*<", text)) == len(mine) - len(flags)
+        shown_phone = f"{Decimal(phone['value']) * 100:.1f}%"  # a share as a percentage
+        assert re.search(rf">\s*{re.escape(shown_phone)}\s*<", text)
+        assert "Contacts by type" in text and "Cases active at the end of last quarter and gone now" in text
+    finally:
+        engine.dispose()
