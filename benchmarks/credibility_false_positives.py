@@ -70,7 +70,8 @@ def main() -> None:
         print(f"seed {seed} done at {time.perf_counter() - started:.0f} s", flush=True)
     print(f"\n{args.seeds} seeds from {args.first_seed}, scale {args.scale}, quarter {quarter}, 28 providers")
     print(
-        "| family | honest rows judged | flagged | false-positive rate | largest honest abs(z) | largest PSI / threshold |"
+        "| family | honest rows judged | flagged | false-positive rate | largest honest abs(z) "
+        "| largest PSI / threshold |"
     )
     print("|---|---|---|---|---|---|")
     for key in sorted(set(judged) | set(flagged)):

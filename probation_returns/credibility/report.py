@@ -24,7 +24,7 @@ from probation_returns.credibility.figures import (
     tallies,
     vanished,
 )
-from probation_returns.credibility.limits import CHI_SQUARE_1_IN_10000, limits
+from probation_returns.credibility.limits import CHI_SQUARE_1_IN_A_MILLION, limits
 from probation_returns.integrity.model import HISTORY_QUARTERS, QuarterData, dp, pct
 from probation_returns.integrity.statistics import population_stability_index, two_proportion_z
 
@@ -248,7 +248,7 @@ def _mix(q, code, family, quarters: list[dict | None], national: dict, lim) -> F
     else:
         n2 = sum(mixes[1].values())
         enough = n1 >= lim["minimum"] and n2 >= lim["minimum"]
-        threshold = max(lim["psi"], CHI_SQUARE_1_IN_10000[df] * (1 / n1 + 1 / n2)) if enough else None
+        threshold = max(lim["psi"], CHI_SQUARE_1_IN_A_MILLION[df] * (1 / n1 + 1 / n2)) if enough else None
         flagged = enough and psis[0] >= threshold
         words += f" ({n1:,} {BASES[family]} now, {n2:,} then)"
         if not enough:
