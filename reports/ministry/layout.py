@@ -329,9 +329,9 @@ CREDIBILITY = Table(
     "credibility",
     PROVIDER_WRAPPED
     + (
-        Column("family", "Family", "code", 16, notes=("Credibility report",)),
-        Column("figure", "Figure", "code", 20),
-        Column("count", "Count", "count", 9, empty=_credibility_empty),
+        Column("family", "Family", "code", 14, notes=("Credibility report",)),
+        Column("figure", "Figure", "code", 16),
+        Column("count", "Count (count)", "count", 9, empty=_credibility_empty),
         Column("base", "Of (count)", "count", 9, empty=_credibility_empty),
         Column("value", "This quarter (number)", "dec4", 11, empty=_credibility_empty),
         Column("q_minus_1", "Last quarter (number)", "dec4", 11, empty=_credibility_empty),
@@ -344,10 +344,10 @@ CREDIBILITY = Table(
             "change_vs_mean", "Change on the previous quarters' mean (number)", "dec4", 13, empty=_credibility_empty
         ),
         Column("threshold", "Threshold (number)", "dec4", 11, empty=_credibility_empty),
-        Column("test", "Test", "text", 14, wrap=True),
+        Column("test", "Test", "text", 12, wrap=True),
         Column("statistic", "Test statistic (number)", "dec4", 11, empty=_credibility_empty),
         Column("flagged", "Flagged", "text", 8),
-        Column("explanation", "Explanation", "text", 90, wrap=True),
+        Column("explanation", "Explanation", "text", 54, wrap=True),
     ),
     about=(
         "Internal only, never published. One row per provider with an accepted return and figure, flagged or not. "
