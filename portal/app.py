@@ -28,11 +28,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from govuk_frontend_wtf.main import WTFormsHelpers
 
-    from portal import admin, auth, changes, integrity, manager, provider, rules, security
+    from portal import admin, auth, changes, credibility, integrity, manager, provider, rules, security
 
     WTFormsHelpers(app)
     security.init_app(app)
-    for blueprint in (auth.bp, provider.bp, manager.bp, admin.bp, integrity.bp, changes.bp, rules.bp):
+    blueprints = (auth.bp, provider.bp, manager.bp, admin.bp, integrity.bp, credibility.bp, changes.bp, rules.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     _errors(app)
     return app

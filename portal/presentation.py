@@ -35,6 +35,7 @@ BUILD_DOWNLOADS = {  # what a build holds that a contract manager may download (
     "payments.csv": "Payments (CSV)",
     "data_quality.csv": "Data quality (CSV)",
     "integrity.csv": "Integrity signals (CSV; internal copy only)",
+    "credibility.csv": "Credibility report (CSV; internal copy only)",
     "submissions.csv": "Submissions (CSV)",
     "data_dictionary.csv": "Data dictionary (CSV)",
     "manifest.json": "Manifest: inputs, versions and checksums (JSON)",

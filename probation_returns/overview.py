@@ -321,6 +321,7 @@ BUILD_FILES = (  # what a build holds that a contract manager may download
     "payments.csv",
     "data_quality.csv",
     "integrity.csv",
+    "credibility.csv",
     "submissions.csv",
     "data_dictionary.csv",
     "manifest.json",

@@ -49,6 +49,7 @@ SUITES = {
     "test_integrity_return.py": (INTEGRATION, SLOW),
     "test_integrity_signals.py": (INTEGRATION, SLOW),
     "test_integrity_stored.py": (INTEGRATION, SLOW),
+    "test_credibility.py": (INTEGRATION, SLOW),
     "test_hostile_corpus.py": (INTEGRATION, SLOW),
     "test_ministry_return.py": (INTEGRATION, SLOW),
     "test_per_file_truth.py": (INTEGRATION, SLOW),

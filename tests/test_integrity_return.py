@@ -156,10 +156,9 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
     assert [d["column"] for d in dictionary if d["file"] == "integrity.csv"] == COLUMNS
     publication = out / "publication"
     assert not (publication / "integrity.csv").exists()
-    assert (
-        "Credibility and integrity"
-        not in load_workbook(publication / f"ministry_return_{Q}_publication.xlsx").sheetnames
-    )
+    assert not (publication / "credibility.csv").exists()  # nor the credibility report (tests/test_credibility.py)
+    public_sheets = load_workbook(publication / f"ministry_return_{Q}_publication.xlsx").sheetnames
+    assert "Credibility and integrity" not in public_sheets and "Credibility" not in public_sheets
     for path in publication.rglob("*"):
         if path.suffix == ".xlsx":
             with zipfile.ZipFile(path) as z:
@@ -168,7 +167,7 @@ def test_integrity_csv_and_sheet_flag_the_gaming_provider_only_and_never_reach_t
             text = path.read_text(encoding="utf-8")
         else:
             continue
-        for word in ("integrity", *SIGNALS):
+        for word in ("integrity", *SIGNALS, "credibility", "vanished_cases"):
             assert word not in text.lower(), (path.name, word)
 
     # the contract manager's page shows the same rows, and hands out the cases behind the flag: references only

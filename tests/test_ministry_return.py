@@ -41,6 +41,7 @@ SHEETS = [
     "Data quality",
     "Submissions",
     "Credibility and integrity",
+    "Credibility",
     "Charts",
     "Notes",
 ]

@@ -57,6 +57,8 @@ def _routes(p):
         ("GET", "/manage/providers/C05/integrity", ("manager",)),
         ("GET", "/manage/quarters/2017Q3/providers/C05/integrity", ("manager",)),
         ("GET", "/manage/quarters/2017Q3/providers/C05/integrity/deadline_heaping/SL001R.csv", ("manager",)),
+        ("GET", "/manage/providers/C05/credibility", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/credibility", ("manager",)),
         ("POST", "/manage/quarters/2017Q3/providers/C05/credits", ("manager",)),
         ("GET", f"/manage/builds/{build}", ("manager",)),
         ("POST", f"/manage/builds/{build}", ("manager",)),
@@ -102,6 +104,8 @@ def _allowed_outcome(p, role, method, path):
         return 302, "/manage/quarters/2017Q3/providers/C05/integrity"  # the open quarter's signals
     if path.endswith("/changes.csv"):
         return 404, None  # one version each here: nothing to compare (tests/test_version_diff.py has several)
+    if path == "/manage/providers/C05/credibility":
+        return 302, "/manage/quarters/2017Q3/providers/C05/credibility"  # the open quarter's report
     if method == "GET":
         return 200, None
     return {

@@ -35,7 +35,7 @@ from reports.ministry.layout import MEASURE_NAMES
 from reports.ministry.workbook import write_workbook
 
 CSV_FILES = ("service_levels", "reoffending", "payments", "data_quality", "submissions")
-INTERNAL_CSV_FILES = ("integrity",)  # the internal copy's only: never written to publication/
+INTERNAL_CSV_FILES = ("integrity", "credibility")  # the internal copy's only: never written to publication/
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def workbook_name(quarter: Quarter, publication: bool = False) -> str:
 
 
 def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path, internal: dict[str, pl.DataFrame] | None = None) -> None:
-    """The CSV files and their dictionary; ``internal``: the internal copy's own files (integrity.csv)."""
+    """The CSV files and their dictionary; ``internal``: the internal copy's own files (integrity, credibility)."""
     files = {name: frames[name] for name in CSV_FILES} | (internal or {})
     for name, frame in files.items():
         write_csv(frame, folder / f"{name}.csv")
@@ -67,7 +67,7 @@ def _csv_twin(frames: dict[str, pl.DataFrame], folder: Path, internal: dict[str,
 
 
 def _internal(content: ReturnContent) -> dict[str, pl.DataFrame]:
-    return {"integrity": content.integrity}
+    return {"integrity": content.integrity, "credibility": content.credibility}
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -84,6 +84,7 @@ def _tables(frames: dict[str, pl.DataFrame], content: ReturnContent, publication
     tables = {name: _rows(frame) for name, frame in frames.items()}
     if not publication:
         tables["integrity"] = _rows(content.integrity)
+        tables["credibility"] = _rows(content.credibility)
     tables["chart_data"] = _rows(sheets.chart_data(frames["service_levels"]))
     tables["notes"] = sheets.notes(content.figures.params, publication).to_dicts()
     tables["contents"] = sheets.contents(publication).to_dicts()

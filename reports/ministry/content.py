@@ -16,6 +16,8 @@ from sqlalchemy import Engine, func, select
 
 from probation_returns import __version__
 from probation_returns.calendar import Quarter
+from probation_returns.credibility.table import CREDIBILITY, quarter_report
+from probation_returns.credibility.table import frame as credibility_frame
 from probation_returns.integrity.store import ensure as stored_signals
 from probation_returns.integrity.table import INTEGRITY
 from probation_returns.integrity.table import frame as integrity_frame
@@ -77,6 +79,8 @@ class ReturnContent:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # the internal copy's tables, marked
     # the integrity signals: internal copy only (integrity.csv and its sheet), never in the publication copy
     integrity: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=INTEGRITY))
+    # the credibility report: internal copy only too (credibility.csv and its sheet)
+    credibility: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CREDIBILITY))
 
     def __post_init__(self) -> None:
         self.tables = tidy.return_tables(
@@ -209,7 +213,10 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
     quality = pl.DataFrame(quality_rows, schema=DATA_QUALITY, orient="row")
     # as the quarter build's integrity_signals asset stored them (stored here first when it has not run)
     integrity = tidy.with_names(integrity_frame(stored_signals(engine, quarter, list(providers())).rows))
-    return ReturnContent(quarter, figures, submissions, quality, deadline, received, integrity=integrity)
+    credibility = tidy.with_names(credibility_frame(quarter_report(engine, quarter, list(providers()))))
+    return ReturnContent(
+        quarter, figures, submissions, quality, deadline, received, integrity=integrity, credibility=credibility
+    )
 
 
 def _quality(session, q: str, code: str, submission: Submission | None) -> list[tuple]:

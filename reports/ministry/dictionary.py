@@ -231,6 +231,58 @@ _COLUMNS = {
         ("flagged", "yes: the statistic is past its threshold; no: it is not, or there were too few to judge.", "text"),
         ("explanation", "The signal in plain words, with its counts and threshold.", "text"),
     ],
+    "credibility": [
+        _COMMON[0],
+        ("provider_code", "Provider code (C01-C21 CRCs, N01-N07 NPS divisions).", "text"),
+        ("provider_name", "Provider name.", "text"),
+        (
+            "family",
+            "The kind of figure: totals, sentence_type, rosh_level, ogrs3_band, age_band, offence_group, contact_type, "
+            "contact_outcome, termination_reason, service_level or vanished_cases (docs/credibility.md). Information "
+            "for a contract manager: never a rejection, never a change to the money.",
+            "text",
+        ),
+        ("figure", "The figure: a category of the family, mix (the whole distribution), or a measure code.", "text"),
+        ("count", "The count this quarter (a share's or a service level's numerator).", "count"),
+        ("base", "What count is a share of (a service level's denominator); empty for a plain count.", "count"),
+        (
+            "value",
+            "This quarter's figure: a count; a share or rate from 0 to 1 (count / base); for mix, the population "
+            "stability index of the distribution against last quarter's.",
+            "count, proportion or index (see family), 4 decimal places",
+        ),
+        ("q_minus_1", "The same figure last quarter (empty: no accepted return that quarter).", "as value"),
+        ("q_minus_2", "The same figure two quarters before.", "as value"),
+        ("q_minus_3", "The same figure three quarters before.", "as value"),
+        ("q_minus_4", "The same figure four quarters before (mix and vanished_cases: not computed).", "as value"),
+        (
+            "national",
+            "The same figure over every provider's accepted return this quarter, pooled; for mix, the index of the "
+            "provider's distribution against the national one.",
+            "as value",
+        ),
+        (
+            "change",
+            "value against q_minus_1: a relative change for totals (0.25 = 25% up), a difference in proportion "
+            "points for shares and rates, a difference in cases for vanished_cases; empty for mix.",
+            "number",
+        ),
+        ("change_vs_mean", "The same against the mean of the previous quarters there are (up to four).", "number"),
+        (
+            "threshold",
+            "Where the figure flags: the size of change (totals, shares, rates), the index (mix) or the number of "
+            "cases (vanished_cases); parameters/credibility.toml.",
+            "as change",
+        ),
+        ("test", "The statistical test: Poisson z, two-proportion z, PSI, or count and share.", "text"),
+        ("statistic", "The test's statistic (empty: not compared, or too few to test).", "number"),
+        (
+            "flagged",
+            "yes: the change passes both its threshold and its test; no: it does not, or too little to judge.",
+            "text",
+        ),
+        ("explanation", "The figure in plain words, with its counts and threshold.", "text"),
+    ],
 }
 MARKERS = {
     "[c]": "confidential (publication copy only)",

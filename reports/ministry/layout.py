@@ -317,6 +317,48 @@ INTEGRITY = Table(
     ),
 )
 
+
+def _credibility_empty(row: dict) -> str:
+    return "[z]"  # not compared (no return that quarter, too few to judge) or not a figure of this kind
+
+
+CREDIBILITY = Table(
+    "Credibility",
+    "Credibility",
+    "Credibility report: each provider's main figures beside its previous four quarters and the national figure",
+    "credibility",
+    PROVIDER_WRAPPED
+    + (
+        Column("family", "Family", "code", 14, notes=("Credibility report",)),
+        Column("figure", "Figure", "code", 16),
+        Column("count", "Count (count)", "count", 9, empty=_credibility_empty),
+        Column("base", "Of (count)", "count", 9, empty=_credibility_empty),
+        Column("value", "This quarter (number)", "dec4", 11, empty=_credibility_empty),
+        Column("q_minus_1", "Last quarter (number)", "dec4", 11, empty=_credibility_empty),
+        Column("q_minus_2", "2 quarters before (number)", "dec4", 11, empty=_credibility_empty),
+        Column("q_minus_3", "3 quarters before (number)", "dec4", 11, empty=_credibility_empty),
+        Column("q_minus_4", "4 quarters before (number)", "dec4", 11, empty=_credibility_empty),
+        Column("national", "National (number)", "dec4", 11, empty=_credibility_empty),
+        Column("change", "Change on last quarter (number)", "dec4", 11, empty=_credibility_empty),
+        Column(
+            "change_vs_mean", "Change on the previous quarters' mean (number)", "dec4", 13, empty=_credibility_empty
+        ),
+        Column("threshold", "Threshold (number)", "dec4", 11, empty=_credibility_empty),
+        Column("test", "Test", "text", 12, wrap=True),
+        Column("statistic", "Test statistic (number)", "dec4", 11, empty=_credibility_empty),
+        Column("flagged", "Flagged", "text", 8),
+        Column("explanation", "Explanation", "text", 54, wrap=True),
+    ),
+    about=(
+        "Internal only, never published. One row per provider with an accepted return and figure, flagged or not. "
+        "A flag is information for a contract manager to look into, never a rejection and never a change to the "
+        "money.",
+        "Counts are whole numbers; shares and rates are from 0 to 1 and change in proportion points; a count's "
+        "change is relative (0.25 = 25%); a mix row is a population stability index against last quarter. Each "
+        "figure's method, threshold and weaknesses: docs/credibility.md.",
+    ),
+)
+
 CHART_DATA = Table(
     "Charts",
     "ChartData",
@@ -362,7 +404,7 @@ CONTENTS = Table(
 
 TABLES = (SUMMARY, SERVICE_LEVELS, REOFFENDING, PAYMENTS, DATA_QUALITY, SUBMISSIONS, CHART_DATA, NOTES)
 SHEETS = ("Cover", "Contents", *(t.sheet for t in TABLES))
-INTERNAL_TABLES = (INTEGRITY,)  # the internal copy's only, placed before the Charts sheet; never published
+INTERNAL_TABLES = (INTEGRITY, CREDIBILITY)  # the internal copy's only, placed before the Charts sheet; never published
 
 
 def tables_for(publication: bool) -> tuple[Table, ...]:

@@ -102,6 +102,18 @@ def notes(params: ContractParameters, publication: bool) -> pl.DataFrame:
                 "weaknesses: docs/integrity.md.",
             )
         )
+        rows.append(
+            (
+                "Credibility report",
+                "Internal only. Each provider's main figures (cases by sentence type, risk level, OGRS3 band, age "
+                "band and offence group; contacts by type and outcome; breaches; terminations by reason; each service "
+                "level; cases that vanished since last quarter) beside its previous four quarters and the national "
+                "figure, with the change. Flagged where the change on last quarter passes both the family's "
+                "threshold and a statistical test: information for a contract manager, never a rejection, never a "
+                "change to the money. Thresholds: parameters/credibility.toml; method and weaknesses: "
+                "docs/credibility.md.",
+            )
+        )
     rows += [
         (
             "Credit decision",
