@@ -12,23 +12,28 @@ import html
 import json
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 from openpyxl import load_workbook
+from sqlalchemy import delete, func, select
 
 from orchestration.runner.quarter import run_quarter
 from probation_returns.calendar import Quarter
+from probation_returns.credibility import store as credibility_store
 from probation_returns.credibility.figures import CASE_COLUMNS
 from probation_returns.credibility.limits import limits
 from probation_returns.credibility.report import compute
+from probation_returns.credibility.store import ensure
 from probation_returns.generator.dataset import generate
 from probation_returns.generator.gaming import Gaming
 from probation_returns.integrity.model import QuarterData
 from probation_returns.integrity.synthetic import quarter_data as synthetic_data
 from probation_returns.measures.service_levels import counts
 from probation_returns.warehouse.db import upgrade
+from probation_returns.warehouse.models import CredibilityTallies, CredibilityVanished
 from tests.test_integrity_return import _manager_client
 
 Q = Quarter.parse("2017Q3")
@@ -269,7 +274,7 @@ def _sheet(path: Path) -> list[dict]:
     return out
 
 
-def test_the_report_through_the_pipeline_csv_sheet_manifest_and_page_agree(database_url, tmp_path):
+def test_the_report_through_the_pipeline_csv_sheet_manifest_and_page_agree(database_url, tmp_path, monkeypatch):
     """Two quarters of three CRCs through the pipeline as the CLI runs it, C08 parking low-risk cases on the phone
     from the second: the report read back from the warehouse is the one computed from the generator's returns."""
     upgrade(database_url)
@@ -352,5 +357,28 @@ def test_the_report_through_the_pipeline_csv_sheet_manifest_and_page_agree(datab
         shown_phone = f"{Decimal(phone['value']) * 100:.1f}%"  # a share as a percentage
         assert re.search(rf">\s*{re.escape(shown_phone)}\s*<", text)
         assert "Contacts by type" in text and "Cases active at the end of last quarter and gone now" in text
+
+        # each counted return's figures are stored once (six returns; three pairs for the vanished cases), and a
+        # rerun works nothing out again and reads the same report
+        def stored_rows() -> tuple[int, int]:
+            with engine.connect() as c:
+                return tuple(
+                    c.scalar(select(func.count()).select_from(m)) for m in (CredibilityTallies, CredibilityVanished)
+                )
+
+        assert stored_rows() == (6, 3)
+        assert ensure(engine, q, codes)[3] == 0
+        assert [r.explanation for r in credibility_store.report(engine, q, codes)] == [r["explanation"] for r in rows]
+        # two runs at once that both found nothing stored: both work the figures out and store them in the same
+        # moment, and the unique keys keep one row each
+        with engine.begin() as c:
+            c.execute(delete(CredibilityVanished))
+            c.execute(delete(CredibilityTallies))
+        monkeypatch.setattr(credibility_store, "stored", lambda session, ids: ({}, {}))
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda _: ensure(engine, q, codes), range(2)))
+        assert [r[3] for r in runs] == [9, 9] and stored_rows() == (6, 3)
+        monkeypatch.undo()
+        assert [r.explanation for r in credibility_store.report(engine, q, codes)] == [r["explanation"] for r in rows]
     finally:
         engine.dispose()

@@ -42,6 +42,9 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 }
 TOTALS = ("cases", "contacts", "breaches", "terminations")
 SERVICE_LEVELS = ("SL001R", "SL002R", "SL003", "SL006R", "SL016", "AE", "AK")
+# The version of what ``tallies`` and ``vanished`` count (and of the measures' ``counts`` they use): figures are
+# stored under it (credibility.store), so a change to their definition must change it or old figures are reused.
+DEFINITION = "1"
 MIX = "mix"  # the figure name of a distribution's population stability index row
 VANISHED = "vanished_cases"
 

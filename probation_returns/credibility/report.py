@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from probation_returns.calendar import Quarter
 from probation_returns.credibility.figures import (
     DISTRIBUTIONS,
     MIX,
@@ -331,26 +332,46 @@ def _vanished(q, code, series: list[Tally | None], national: Tally, lim) -> Figu
 
 def compute(data: QuarterData, codes: list[str], lim: dict[str, dict[str, float]] | None = None) -> list[Figure]:
     """The report for ``codes`` that have an accepted return for the quarter, in the order of ``codes``."""
-    lim = lim or limits()
     q = data.quarter
-    now = {code: tallies(q, tables) for code, tables in data.current.items()}
-    keys = next(iter(now.values())).keys() if now else []
-    national = {key: _pooled([t[key] for t in now.values()]) for key in keys}
-    gone = {
-        code: vanished(q, data.history[code][q - 1], tables)
+    figures: dict[tuple[str, int], dict[tuple[str, str], Tally]] = {
+        (code, 0): tallies(q, tables) for code, tables in data.current.items()
+    }
+    lost: dict[tuple[str, int], Tally] = {
+        (code, 0): vanished(q, data.history[code][q - 1], tables)
         for code, tables in data.current.items()
         if q - 1 in data.history.get(code, {})
     }
-    national_gone = _pooled(list(gone.values())) if gone else Tally(0, 0)
-    rows: list[Figure] = []
     for code in codes:
         if code not in data.current:
             continue
         hist = data.history.get(code, {})
         by_k = {0: data.current[code]} | {k: hist[q - k] for k in range(1, HISTORY_QUARTERS + 1) if q - k in hist}
-        quarters = [now[code]] + [
-            tallies(q - k, by_k[k]) if k in by_k else None for k in range(1, HISTORY_QUARTERS + 1)
-        ]
+        figures |= {(code, k): tallies(q - k, by_k[k]) for k in by_k if k}
+        lost |= {(code, k): vanished(q - k, by_k[k + 1], by_k[k]) for k in by_k if k and k + 1 in by_k}
+    return assemble(q, codes, figures, lost, lim)
+
+
+def assemble(
+    q: Quarter,
+    codes: list[str],
+    figures: dict[tuple[str, int], dict[tuple[str, str], Tally]],
+    lost: dict[tuple[str, int], Tally],
+    lim: dict[str, dict[str, float]] | None = None,
+) -> list[Figure]:
+    """The report from each provider-quarter's tallies (``(code, k)``: quarter ``q - k``) and vanished cases
+    (``(code, k)``: the return of ``q - k`` against the one of ``q - k - 1``). Every provider with tallies for
+    ``q`` is in the national figures; rows only for ``codes`` (those with tallies for ``q``)."""
+    lim = lim or limits()
+    now = {code: t for (code, k), t in figures.items() if k == 0}
+    keys = next(iter(now.values())).keys() if now else []
+    national = {key: _pooled([t[key] for t in now.values()]) for key in keys}
+    gone = [t for (_, k), t in lost.items() if k == 0]
+    national_gone = _pooled(gone) if gone else Tally(0, 0)
+    rows: list[Figure] = []
+    for code in codes:
+        if code not in now:
+            continue
+        quarters = [figures.get((code, k)) for k in range(HISTORY_QUARTERS + 1)]
         for figure in TOTALS:
             series = [t[("totals", figure)] if t else None for t in quarters]
             rows.append(_total(q, code, figure, series, national[("totals", figure)], lim["totals"]))
@@ -364,11 +385,7 @@ def compute(data: QuarterData, codes: list[str], lim: dict[str, dict[str, float]
             rows.append(
                 _share(q, code, "service_level", m, series, national[("service_level", m)], lim["service_level"])
             )
-        lost = [
-            gone.get(code)
-            if k == 0
-            else (vanished(q - k, by_k[k + 1], by_k[k]) if k + 1 in by_k and k in by_k else None)
-            for k in range(HISTORY_QUARTERS + 1)
-        ]
-        rows.append(_vanished(q, code, lost, national_gone, lim[VANISHED]))
+        rows.append(
+            _vanished(q, code, [lost.get((code, k)) for k in range(HISTORY_QUARTERS + 1)], national_gone, lim[VANISHED])
+        )
     return rows

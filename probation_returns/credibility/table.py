@@ -7,7 +7,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from probation_returns.calendar import Quarter
-from probation_returns.credibility import inputs, report
+from probation_returns.credibility import store
 from probation_returns.credibility.report import Figure
 
 NUMBER = pl.Decimal(14, 4)
@@ -63,11 +63,11 @@ def frame(rows: list[Figure]) -> pl.DataFrame:
 
 
 def quarter_report(engine: Engine, quarter: Quarter, codes: list[str]) -> list[Figure]:
-    """Every provider's credibility report for the quarter, from the warehouse's accepted returns."""
-    return report.compute(inputs.quarter_data(engine, quarter, codes), codes)
+    """Every provider's credibility report for the quarter, from the warehouse's accepted returns (their figures
+    as stored, worked out and stored first for returns that have none)."""
+    return store.report(engine, quarter, codes)
 
 
 def provider_report(engine: Engine, quarter: Quarter, code: str, codes: list[str]) -> list[Figure]:
     """One provider's report (``codes`` for the national figures); only its own history is read in full."""
-    data = inputs.quarter_data(engine, quarter, codes, history_for=[code])
-    return report.compute(data, [code])
+    return store.report(engine, quarter, codes, history_for=[code])

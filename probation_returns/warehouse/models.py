@@ -447,6 +447,32 @@ class IntegritySignalRow(Base):
     explanation: Mapped[str] = mapped_column(Text)
 
 
+class CredibilityTallies(Base):
+    """One accepted return's credibility figures (``{"family|figure": [count, base]}``), worked out once under the
+    version of their definition (``credibility.figures.DEFINITION``): they depend only on that return's records."""
+
+    __tablename__ = "credibility_tallies"
+    __table_args__ = (UniqueConstraint("submission_id", "definition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    definition: Mapped[str] = mapped_column(String(20))
+    tallies: Mapped[dict] = mapped_column(JSON)
+
+
+class CredibilityVanished(Base):
+    """Cases active at the end of the previous counted return that this one neither lists nor ends, over those
+    active: a pair of returns' figure, so keyed by both."""
+
+    __tablename__ = "credibility_vanished"
+    __table_args__ = (UniqueConstraint("submission_id", "previous_submission_id", "definition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    previous_submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    definition: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)
+    base: Mapped[int] = mapped_column(Integer)
+
+
 class IntegrityCase(Base):
     """A case reference behind a flagged signal (``case_ref`` only: no PNC id or other personal data)."""
 
