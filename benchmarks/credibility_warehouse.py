@@ -13,7 +13,9 @@ of ``--repeats`` runs:
 - ``all stored``: a rebuild, or the contract manager's page: nothing read back but stored figures.
 
 Each state also prints the sha256 of ``credibility.csv``'s rows (``credibility.table.frame``): they must agree.
-Peak resident memory (VmHWM) at the end.
+Peak resident memory (VmHWM) at the end. With ``--signals``, also the integrity signals' working-out for the same
+quarter (``integrity.store.ensure``, what the quarter build's integrity_signals asset does; nothing stored before,
+once): with the credibility report, what a national quarter's build spends on credibility and integrity.
 
     .venv/bin/python benchmarks/credibility_warehouse.py [--url sqlite:///...|postgresql+psycopg://...] [--scale 1.0]
 
@@ -39,6 +41,7 @@ from probation_returns import clock
 from probation_returns.calendar import Quarter
 from probation_returns.credibility.table import frame, quarter_report
 from probation_returns.integrity.model import HISTORY_QUARTERS
+from probation_returns.integrity.store import ensure as stored_signals
 from probation_returns.integrity.synthetic import quarter_data
 from probation_returns.pseudonym import hash_values
 from probation_returns.reference import providers
@@ -50,6 +53,9 @@ from probation_returns.warehouse.models import (
     AcceptedContact,
     CredibilityTallies,
     CredibilityVanished,
+    IntegrityCase,
+    IntegrityComputation,
+    IntegritySignalRow,
     Submission,
 )
 
@@ -126,6 +132,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quarter", default="2017Q3")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--signals", action="store_true", help="also time the integrity signals (once)")
     args = parser.parse_args()
     quarter = Quarter.parse(args.quarter)
     codes = list(providers())
@@ -147,6 +154,14 @@ def main() -> None:
             timed.setdefault(state, []).append(time.perf_counter() - t)
             digests.setdefault(state, set()).add(hashlib.sha256(frame(rows).write_csv().encode()).hexdigest())
             print(f"{state}: {timed[state][-1]:.2f} s, {len(rows):,} rows", flush=True)
+    if args.signals:
+        with session_scope(engine) as session:
+            for model in (IntegrityCase, IntegritySignalRow, IntegrityComputation):
+                session.execute(delete(model))
+        t = time.perf_counter()
+        signals = stored_signals(engine, quarter, codes)
+        timed["integrity signals, nothing stored"] = [time.perf_counter() - t]
+        print(f"integrity signals: {timed['integrity signals, nothing stored'][0]:.2f} s, {len(signals.rows):,} rows")
     backend = engine.dialect.name
     result = {
         "what": f"credibility.table.quarter_report from the warehouse ({backend}), {quarter} with its previous "
@@ -162,7 +177,8 @@ def main() -> None:
     }
     print(json.dumps(result, indent=1))
     if args.scale == 1.0:
-        out = ROOT / "benchmarks" / "results" / f"credibility_warehouse_{backend}.json"
+        name = f"credibility_warehouse_{backend}{'_signals' if args.signals else ''}.json"
+        out = ROOT / "benchmarks" / "results" / name
         out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 

@@ -17,6 +17,7 @@ from assets.lib.partitions import (
     split_return_key,
 )
 from assets.lib.resources import Folders, Warehouse
+from probation_returns.credibility.store import keep_return
 from probation_returns.measures.figures import quarter_figures
 from probation_returns.measures.quarter import cohort_results, provider_levels, store_cohorts, store_levels
 from probation_returns.measures.reoffending_extract import ExtractError, latest_registered, load, register
@@ -66,6 +67,9 @@ def provider_measures(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """The provider's service levels, reported-only measures and service credits for the quarter."""
     quarter, provider = split_return_key(context)
     params = for_quarter(quarter)
+    # before the measures, which let go of the records this run just stored: the quarter's credibility report
+    # then reads this return's figures instead of its records
+    credibility_figures = keep_return(warehouse.engine, provider, quarter)
     result = provider_levels(warehouse.engine, provider, quarter)
     with session_scope(warehouse.engine) as session:
         store_levels(session, quarter, result, params)
@@ -74,6 +78,7 @@ def provider_measures(context: dg.AssetExecutionContext, warehouse: Warehouse):
         metadata={
             "submission_id": result.submission_id if result.submission_id else "none (no valid return)",
             "parameter_version": params.version,
+            "credibility_figures_worked_out": credibility_figures,
             "statuses": dg.MetadataValue.json(statuses),
             "service_credits_gbp": str(sum((c.amount_gbp for c in result.credits), Decimal("0.00"))),
         }

@@ -13,6 +13,7 @@ a rerun stores nothing twice and two runs at once store one row each.
 
 from __future__ import annotations
 
+import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -21,7 +22,8 @@ from probation_returns.calendar import Quarter
 from probation_returns.credibility.figures import COLUMNS, DEFINITION, Tally, tallies, vanished
 from probation_returns.credibility.report import Figure, assemble
 from probation_returns.integrity.model import HISTORY_QUARTERS
-from probation_returns.measures.quarter import accepted_submission, accepted_tables
+from probation_returns.measures.quarter import TABLE_MODELS, accepted_submission, accepted_tables, as_stored
+from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import read_scope, session_scope
 from probation_returns.warehouse.models import CredibilityTallies, CredibilityVanished
 
@@ -78,7 +80,8 @@ def ensure(engine: Engine, quarter: Quarter, codes: list[str], history_for: list
     needed = set(missing) | {(code, k + d) for code, k in missing_pairs for d in (0, 1)}
     if not needed:
         return ids, figures, lost, 0
-    tables = {key: accepted_tables(engine, ids[key], columns=COLUMNS) for key in sorted(needed)}
+    only_cases = needed - set(missing) - {(code, k) for code, k in missing_pairs}  # an earlier return of a pair
+    tables = {key: _records(engine, ids[key], key in only_cases) for key in sorted(needed)}
     new_figures = {(code, k): tallies(quarter - k, tables[(code, k)]) for code, k in missing}
     new_lost = {(code, k): vanished(quarter - k, tables[(code, k + 1)], tables[(code, k)]) for code, k in missing_pairs}
     with session_scope(engine) as session:
@@ -109,6 +112,24 @@ def ensure(engine: Engine, quarter: Quarter, codes: list[str], history_for: list
             ],
         )
     return ids, figures | new_figures, lost | new_lost, len(new_figures) + len(new_lost)
+
+
+def _records(engine: Engine, submission_id: int, only_cases: bool) -> dict[str, pl.DataFrame]:
+    """The return's accepted records: as this process just stored them when it did (the provider's run), else
+    read back."""
+    kept = recent.recall(engine, submission_id)
+    if kept is not None and set(TABLE_MODELS) <= set(kept):
+        return {name: as_stored(name, kept[name], COLUMNS) for name in TABLE_MODELS}
+    return accepted_tables(
+        engine, submission_id, only=("cases",) if only_cases else tuple(TABLE_MODELS), columns=COLUMNS
+    )
+
+
+def keep_return(engine: Engine, provider: str, quarter: Quarter) -> int:
+    """Work out and store the figures of the provider's counted return for the quarter (and its vanished cases
+    against last quarter's) while the provider's run still holds its records, so the quarter's build reads them
+    as stored. The number of figures' rows worked out (0: stored already, or no return counts)."""
+    return ensure(engine, quarter, [provider], history_for=[])[3]
 
 
 def _insert(session: Session, model, rows: list[dict]) -> None:
