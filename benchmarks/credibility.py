@@ -7,8 +7,9 @@ figures for the five quarters (service levels by the measures' own counts), the 
 cases and the tests, as the quarter build and the portal page compute them once the records are read. Median of
 ``--repeats`` runs (default 3) in this process; peak resident memory (VmHWM) at the end.
 
-Reading the records back from the warehouse is not in this figure (see docs/performance.md: reading one
-quarter's accepted records of 22 returns took 8.4 s on SQLite).
+Reading the records back from the warehouse is not in this figure, and the quarter build no longer computes the
+report this way (each return's figures are stored once): ``benchmarks/credibility_warehouse.py`` times the report
+end to end from a populated warehouse.
 
     .venv/bin/python benchmarks/credibility.py [--scale 1.0] [--repeats 3]
 

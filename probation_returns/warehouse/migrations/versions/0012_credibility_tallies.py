@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0010"  # re-point at 0011 (queries) when that migration is merged first
 branch_labels = None
 depends_on = None
 
