@@ -10,6 +10,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from probation_returns import clock
+from probation_returns.calendar import Quarter
+from probation_returns.credibility.inputs import provider_history
 from probation_returns.pnc import mask_identifiers
 from probation_returns.provisional import provisional_performance
 from probation_returns.spec import TABLES
@@ -185,6 +187,7 @@ def validate_submission(
         header = _header(submission)
     if done is not None:
         return done
+    history = provider_history(engine, Quarter.parse(quarter), provider)  # its own quarters only (RET-004)
     try:
         result = validate_files(
             [p for p, _ in files],
@@ -192,6 +195,7 @@ def validate_submission(
             quarter,
             previous_cases=previous,
             previous_active=active_before,
+            previous_returns=history,
             names=[n for _, n in files],
         )
     except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
