@@ -40,6 +40,7 @@ SUITES = {
     "test_validation_rules.py": (INTEGRATION,),
     "test_version_diff.py": (INTEGRATION, SLOW),
     "test_vanished_cases.py": (INTEGRATION,),
+    "test_figure_history.py": (INTEGRATION,),
     "test_warehouse.py": (INTEGRATION,),
     "test_automation.py": (INTEGRATION, SLOW),
     "test_crash_and_concurrency.py": (INTEGRATION, SLOW),

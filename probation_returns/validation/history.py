@@ -79,7 +79,7 @@ def _psi(v: Decimal | None) -> str:
 
 
 def _before(quarter: Quarter, previous: tuple[Decimal | None, ...], shown) -> str:
-    return "; ".join(f"{quarter - k} {shown(v)}" for k, v in enumerate(previous, start=1))
+    return "; ".join(f"{quarter - k}: {shown(v)}" for k, v in enumerate(previous, start=1))
 
 
 def _share_rule(own: dict[str, float]) -> str:
@@ -107,9 +107,9 @@ def _words(quarter: Quarter, f: Figure, lim: dict[str, dict[str, float]]) -> dic
     ending = " If this is right, no action is needed; if not, check {}."
     if f.family == "totals":
         table, column, check = TOTAL_CHECKS[f.figure]
-        what = f"The return has {f.count:,} {f.figure}"
+        what = f"The number of {f.figure} in the return is {f.count:,}"
         before = _before(quarter, f.previous, _count)
-        moved = f"{float(f.change):+.0%} on last quarter (z {float(f.statistic):.2f})"
+        moved = f"{float(f.change):+.1%} on last quarter (z {float(f.statistic):.2f})"
         rule = (
             f"a change of {own['change']:.0%} or more either way with |z| at least {own['z']:g}, and at least "
             f"{int(own['minimum'])} in either quarter"
