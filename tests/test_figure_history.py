@@ -52,7 +52,9 @@ def _return(q: Quarter, phone: int) -> dict[str, list[list[str]]]:
 
 
 def _typed(tables: dict[str, list[list[str]]]) -> dict[str, pl.DataFrame]:
-    frames = {t: pl.DataFrame(rows, schema={c: pl.String for c in TABLES[t]}, orient="row") for t, rows in tables.items()}
+    frames = {
+        t: pl.DataFrame(rows, schema={c: pl.String for c in TABLES[t]}, orient="row") for t, rows in tables.items()
+    }
     return typed_records(frames)
 
 

@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 from markupsafe import escape
 
+from probation_returns.calendar import Quarter
 from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation import rule_catalogue
 from probation_returns.validation.cascade import CASCADE
-from probation_returns.calendar import Quarter
 from probation_returns.validation.checking import typed_records, validate_files
 from tests.support.returns import write_csvs
 
@@ -133,8 +133,7 @@ def _previous_returns(base: dict, quarter: Quarter, copies: list[int]) -> dict:
     for k, n in enumerate(copies, start=1):
         refs = {"case_ref": [f"P{k}{i:05d}" for i in range(n)], "breach_ref": [f"PB{k}{i:05d}" for i in range(n)]}
         tables = {
-            t: pl.DataFrame({c: refs[c] if c in refs else [base["rows"][t][c]] * n for c in TABLES[t]})
-            for t in TABLES
+            t: pl.DataFrame({c: refs[c] if c in refs else [base["rows"][t][c]] * n for c in TABLES[t]}) for t in TABLES
         }
         out[quarter - k] = typed_records(tables)
     return out
