@@ -34,6 +34,7 @@ QUARTERS = quarter_range("2016Q3..2017Q3")
 
 
 def main() -> None:
+    os.environ.setdefault("RETURNS_PSEUDONYM_KEY", "benchmark-key-for-synthetic-data-only")
     root = Path(tempfile.mkdtemp(prefix="ret004-"))
     generate(root / "landing", QUARTERS, [PROVIDER], scale=1.0, seed=7, faults=0.0)
     url = f"sqlite:///{root / 'warehouse.db'}"
