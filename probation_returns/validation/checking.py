@@ -18,6 +18,7 @@ from probation_returns.validation.engine import FINDING_SCHEMA, run_table, whole
 from probation_returns.validation.outcome import decide
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 from probation_returns.validation.result import ValidationResult
+from probation_returns.validation.tolerance import Allowance, with_tolerated, within
 
 DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
 
@@ -46,13 +47,15 @@ def validate_files(
     previous_active: Sequence[str] | None = None,
     tolerance: float | None = None,
     names: list[str] | None = None,
+    allowances: dict[str, Allowance] | None = None,
 ) -> ValidationResult:
     """Validate the files of one return (``names``: the names they were sent under, if archived).
 
     ``previous_cases`` and ``previous_active`` describe the provider's accepted return for the quarter before
     (its row count; the case references still active at that quarter's end); None when there is none.
 
-    The rejection tolerance comes from the quarter's contract parameters unless given.
+    The rejection tolerance comes from the quarter's contract parameters unless given; ``allowances`` are the
+    tolerances a contract manager granted the provider for the quarter, by rule.
     """
     from probation_returns.parameters import for_quarter
 
@@ -62,6 +65,7 @@ def validate_files(
         raw,
         params_for(provider, quarter, previous_cases, previous_active),
         tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
+        allowances=allowances,
     )
     result.parameter_version = contract.version
     return result
@@ -84,7 +88,13 @@ def _file_findings(raw: RawReturn) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FINDING_SCHEMA)
 
 
-def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
+def validate(
+    raw: RawReturn,
+    params: Params,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    allowances: dict[str, Allowance] | None = None,
+) -> ValidationResult:
     parts = [_file_findings(raw)]
     gx: dict[str, list[dict]] = {}
     unusable = raw.fatal or not raw.tables
@@ -138,6 +148,7 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
     parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
     findings = mask_identifiers(pl.concat(parts))
     tables = _table_counts(raw, findings, flooded, checked=not unusable)
+    tables = with_tolerated(tables, findings, within(findings, tables, allowances))
     outcome, reasons = decide(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)

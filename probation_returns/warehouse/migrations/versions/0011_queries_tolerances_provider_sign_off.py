@@ -64,9 +64,7 @@ def upgrade() -> None:
         sa.Column("query_id", sa.Integer(), nullable=True),
         sa.Column("granted_by", sa.Text(), nullable=False),
         sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "(max_records IS NULL) <> (max_share IS NULL)", name=op.f("ck_tolerances_records_or_share")
-        ),
+        sa.CheckConstraint("(max_records IS NULL) <> (max_share IS NULL)", name=op.f("ck_tolerances_records_or_share")),
         sa.ForeignKeyConstraint(
             ["provider_code"], ["providers.code"], name=op.f("fk_tolerances_provider_code_providers")
         ),
