@@ -28,11 +28,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from govuk_frontend_wtf.main import WTFormsHelpers
 
-    from portal import admin, auth, integrity, manager, provider, security
+    from portal import admin, auth, conversation, integrity, manager, provider, security
 
     WTFormsHelpers(app)
     security.init_app(app)
-    for blueprint in (auth.bp, provider.bp, manager.bp, admin.bp, integrity.bp):
+    for blueprint in (auth.bp, provider.bp, manager.bp, admin.bp, integrity.bp, conversation.bp):
         app.register_blueprint(blueprint)
     _errors(app)
     return app

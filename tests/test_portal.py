@@ -16,7 +16,7 @@ from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AuditEvent, CreditDecision, SignOff, Upload
 from tests.support.portal_fixtures import ACCOUNTS, PASSWORD, seed, sign_in, token
 
-ROLES = ("provider", "manager", "admin")
+ROLES = ("provider", "manager", "admin", "officer")
 
 
 @pytest.fixture
@@ -42,6 +42,18 @@ def _routes(p):
         ("GET", f"/submissions/{own_sub}", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/files/findings.csv", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/provisional", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/queries", ("provider", "officer", "manager")),
+        ("GET", f"/submissions/{own_sub}/queries/new", ("provider",)),
+        ("POST", f"/submissions/{own_sub}/queries/new", ("provider",)),
+        ("GET", f"/queries/{p.query}", ("provider", "officer", "manager")),
+        ("GET", f"/queries/{p.query}/decide", ("manager",)),
+        ("POST", f"/queries/{p.query}/decide", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/queries", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/tolerances", ("manager",)),
+        ("POST", "/manage/quarters/2017Q3/providers/C05/tolerances", ("manager",)),
+        ("GET", "/sign-off", ("officer",)),
+        ("GET", "/sign-off/2017Q3", ("officer",)),
+        ("POST", "/sign-off/2017Q3", ("officer",)),
         ("GET", "/manage/", ("manager",)),
         ("GET", "/manage/quarters/2017Q3", ("manager",)),
         ("GET", "/manage/providers/C05", ("manager",)),
@@ -81,7 +93,7 @@ def test_every_route_of_the_application_is_in_the_authorisation_table(portal):
     assert listed and rules
 
 
-HOME = {"provider": "/returns", "manager": "/manage/", "admin": "/admin/audit"}
+HOME = {"provider": "/returns", "manager": "/manage/", "admin": "/admin/audit", "officer": "/sign-off"}
 
 
 def _allowed_outcome(p, role, method, path):
@@ -90,6 +102,8 @@ def _allowed_outcome(p, role, method, path):
         return 302, HOME[role]
     if path == "/manage/":
         return 302, "/manage/quarters/2017Q3"  # the latest quarter
+    if path == "/sign-off":
+        return 302, "/sign-off/2017Q3"  # the open quarter's
     if path == "/manage/providers/C05/integrity":
         return 302, "/manage/quarters/2017Q3/providers/C05/integrity"  # the open quarter's signals
     if method == "GET":
@@ -100,6 +114,10 @@ def _allowed_outcome(p, role, method, path):
         f"/manage/builds/{p.build}": (400, None),  # the sign-off not confirmed
         "/manage/quarters/2017Q3/rebuild": (302, f"/manage/rebuilds/{p.rebuild + 1}"),  # the new rebuild's page
         f"/admin/accounts/{p.other_provider_user}": (400, None),  # no action chosen
+        f"/submissions/{p.own_submission}/queries/new": (400, None),  # no finding chosen, no explanation
+        f"/queries/{p.query}/decide": (400, None),  # no decision chosen
+        "/manage/quarters/2017Q3/providers/C05/tolerances": (400, None),  # no rule chosen
+        "/sign-off/2017Q3": (400, None),  # the declaration not confirmed
     }[path]
 
 
