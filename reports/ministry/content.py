@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from probation_returns import __version__
+from probation_returns import __version__, conversation
 from probation_returns.calendar import Quarter
 from probation_returns.integrity.table import INTEGRITY, quarter_signals
 from probation_returns.integrity.table import frame as integrity_frame
@@ -43,6 +43,9 @@ SUBMISSIONS = {
     "outcome": pl.String,
     "counted": pl.String,
     "counted_submission_id": pl.Int64,
+    "provider_signed_off": pl.String,
+    "provider_signed_off_on": pl.String,
+    "open_queries": pl.Int64,
 }
 DATA_QUALITY = {
     "quarter": pl.String,
@@ -151,6 +154,7 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
             for s in session.scalars(select(Submission).where(Submission.quarter == q).order_by(Submission.version))
         }
         counted = {code: accepted_submission(session, code, q) for code in providers()}
+        declared = conversation.declarations(session, q)
         sub_rows, quality_rows = [], []
         for code in providers():
             s, c = latest.get(code), counted.get(code)
@@ -182,6 +186,9 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
                     s.outcome if s else None,
                     state,
                     c.id if c else None,
+                    "yes" if declared[code].signed else "no",
+                    conversation.signed_on(declared[code].signed) or None,
+                    declared[code].open_queries,
                 )
             )
             quality_rows.extend(_quality(session, q, code, c or s))
