@@ -344,3 +344,43 @@ def test_every_new_post_without_a_csrf_token_is_400_and_changes_nothing(portal):
         assert conversation.queries(s, "C14", "2017Q3")[0].state == "open"
         assert conversation.tolerances(s, "2017Q3") == []
         assert conversation.declaration(s, "C14", "2017Q3").signed is None
+
+
+def test_the_submissions_sheet_marks_unsigned_returns_and_open_queries(portal, monkeypatch):
+    """C14's version 2 signed off on 2017-10-25 with its query decided; C05 unsigned with one open query."""
+    from probation_returns.calendar import Quarter
+    from reports.ministry.content import gather
+    from reports.ministry.dictionary import frame as dictionary
+    from reports.ministry.layout import SUBMISSIONS
+
+    monkeypatch.setenv("RETURNS_CLOCK", "2017-10-25T10:00:00+00:00")
+    with session_scope(portal.engine) as s:
+        conversation.decide_query(s, portal.query, True, "Fine.", "manager@moj.example")
+    with session_scope(portal.engine) as s:
+        conversation.sign_off_return(s, "C14", "2017Q3", "officer@c14.example")
+    with session_scope(portal.engine) as s:
+        c05 = s.scalar(select(Submission).where(Submission.provider_code == "C05"))
+        c05.outcome = "Accepted with record rejections"  # so that its query can be raised on a counted version
+        conversation.raise_query(s, c05, "CAS-005", "The code is right.", "clerk@c05.example")
+    rows = {r["provider_code"]: r for r in gather(portal.engine, Quarter.parse("2017Q3")).submissions.to_dicts()}
+    assert {k: rows["C14"][k] for k in ("provider_signed_off", "provider_signed_off_on", "open_queries")} == {
+        "provider_signed_off": "yes",
+        "provider_signed_off_on": "2017-10-25",
+        "open_queries": 0,
+    }
+    assert (rows["C05"]["provider_signed_off"], rows["C05"]["provider_signed_off_on"], rows["C05"]["open_queries"]) == (
+        "no",
+        None,
+        1,
+    )
+    assert (rows["C01"]["provider_signed_off"], rows["C01"]["open_queries"]) == ("no", 0)  # sent nothing
+    keys = [c.key for c in SUBMISSIONS.columns]
+    assert keys[keys.index("counted") + 1 : keys.index("counted") + 4] == [
+        "provider_signed_off",
+        "provider_signed_off_on",
+        "open_queries",
+    ]
+    described = {d["column"]: d for d in dictionary({"submissions": list(rows["C14"])}).to_dicts()}
+    assert described["open_queries"]["unit"] == "count" and described["provider_signed_off_on"]["meaning"] == (
+        "The date of that sign-off (empty: not signed off)."
+    )
