@@ -212,6 +212,7 @@ def all_accounts(session: Session) -> list[User]:
 DEMO_ACCOUNTS = (
     ("c14.clerk@demo.invalid", "provider", "C14", "C14 data clerk"),
     ("contract.manager@demo.invalid", "manager", None, "Contract manager"),
+    ("c14.officer@demo.invalid", "officer", "C14", "C14 accountable officer"),
 )
 
 

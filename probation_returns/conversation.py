@@ -393,3 +393,46 @@ def signed_on(signed: ProviderSignOff | None) -> str:
         return ""
     moment = signed.signed_at if signed.signed_at.tzinfo else signed.signed_at.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).date().isoformat()
+
+
+DEMO_BY = "contract.manager@demo.invalid"
+
+
+def demo_conversation(session: Session, quarter: str, prefer: str = "C14") -> list[str]:
+    """For the demo: one open query and one tolerance, on the preferred provider's version that counts when it has
+    a warning or an error (else the first provider's that has), so a newcomer sees both. Safe to repeat: nothing
+    is added when the quarter has a query or a tolerance already. Says what is in place."""
+    if session.scalar(select(Query.id).where(Query.quarter == quarter)) is None and not tolerances(session, quarter):
+        for code in sorted(providers(), key=lambda c: c != prefer):
+            counted = accepted_submission(session, code, quarter)
+            found = rule_states(session, counted) if counted else []
+            if found:
+                first, last = found[0], found[-1]
+                raise_query(
+                    session,
+                    counted,
+                    first.rule_id,
+                    "These records are right as they are: our case system records this differently (the demo's "
+                    "example of an answer to a finding).",
+                    f"{code.lower()}.clerk@demo.invalid",
+                )
+                grant_tolerance(
+                    session,
+                    code,
+                    quarter,
+                    last.rule_id,
+                    "The demo's example: a known gap in the provider's case system, agreed for this quarter.",
+                    DEMO_BY,
+                    max_records=last.records,
+                )
+                break
+    said = [
+        f"open query {q.id}: {q.provider_code} on {q.subject}"
+        for q in queries(session, None, quarter)
+        if q.state == "open"
+    ]
+    said += [
+        f"tolerance: {t.provider_code} {t.rule_id} {Allowance(t.rule_id, t.max_records, t.max_share).words()}"
+        for t in tolerances(session, quarter)
+    ]
+    return said

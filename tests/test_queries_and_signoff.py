@@ -384,3 +384,16 @@ def test_the_submissions_sheet_marks_unsigned_returns_and_open_queries(portal, m
     assert described["open_queries"]["unit"] == "count" and described["provider_signed_off_on"]["meaning"] == (
         "The date of that sign-off (empty: not signed off)."
     )
+
+
+def test_the_demo_leaves_one_open_query_and_one_tolerance_and_says_so_each_time(portal):
+    with session_scope(portal.engine) as s:
+        s.delete(s.get(conversation.QueryMessage, 1))
+        s.flush()
+        s.delete(s.get(conversation.Query, portal.query))  # the fixture's own query: the demo starts from none
+    with session_scope(portal.engine) as s:
+        said = conversation.demo_conversation(s, "2017Q3")
+    with session_scope(portal.engine) as s:
+        assert conversation.demo_conversation(s, "2017Q3") == said  # safe to repeat: nothing added
+        (query,) = conversation.queries(s, None, "2017Q3")
+    assert said == [f"open query {query.id}: C14 on CAS-019", "tolerance: C14 CAS-019 up to 2 records"]
