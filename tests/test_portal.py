@@ -461,11 +461,12 @@ def test_the_demo_accounts_get_new_passwords_each_time_and_no_password_is_in_the
         first = accounts.demo_accounts(s)
     with session_scope(engine) as s:
         second = accounts.demo_accounts(s)
-        assert len(accounts.all_accounts(s)) == 2
+        assert len(accounts.all_accounts(s)) == 3
         for (account, old), (_, new) in zip(first, second):
             assert old != new and accounts.authenticate(s, account.email, new) is not None
             assert accounts.authenticate(s, account.email, old) is None
-    assert [a.role for a, _ in second] == ["provider", "manager"] and second[0][0].provider_code == "C14"
+    assert [a.role for a, _ in second] == ["provider", "manager", "officer"] and second[0][0].provider_code == "C14"
+    assert second[2][0].provider_code == "C14"  # C14's accountable officer
     source = (Path(accounts.__file__)).read_text()
     assert all(password not in source for _, password in first + second)
 
