@@ -61,6 +61,7 @@ SUITES = {
     "test_portal_uploads_burst.py": (INTEGRATION, SLOW),
     "test_production_guarantees.py": (INTEGRATION, SLOW),
     "test_provisional_performance.py": (INTEGRATION, SLOW),
+    "test_queries_and_signoff.py": (INTEGRATION, SLOW),
     "test_scale_out.py": (INTEGRATION, SLOW),
     "test_validation_generated.py": (INTEGRATION, SLOW),
     "test_feedback_in_a_browser.py": (BROWSER, SLOW),

@@ -19,6 +19,7 @@ from probation_returns.validation.history import moved_figures
 from probation_returns.validation.outcome import decide
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 from probation_returns.validation.result import ValidationResult
+from probation_returns.validation.tolerance import Allowance, with_tolerated, within
 
 DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
 
@@ -48,6 +49,7 @@ def validate_files(
     previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
     tolerance: float | None = None,
     names: list[str] | None = None,
+    allowances: dict[str, Allowance] | None = None,
 ) -> ValidationResult:
     """Validate the files of one return (``names``: the names they were sent under, if archived).
 
@@ -56,7 +58,8 @@ def validate_files(
     ``previous_returns``: the provider's own accepted returns for its previous quarters (typed, by quarter), for
     RET-004; None or empty: not compared.
 
-    The rejection tolerance comes from the quarter's contract parameters unless given.
+    The rejection tolerance comes from the quarter's contract parameters unless given; ``allowances`` are the
+    tolerances a contract manager granted the provider for the quarter, by rule.
     """
     from probation_returns.parameters import for_quarter
 
@@ -67,6 +70,7 @@ def validate_files(
         params_for(provider, quarter, previous_cases, previous_active),
         tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
         previous_returns=previous_returns,
+        allowances=allowances,
     )
     result.parameter_version = contract.version
     return result
@@ -95,6 +99,7 @@ def validate(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
+    allowances: dict[str, Allowance] | None = None,
 ) -> ValidationResult:
     parts = [_file_findings(raw)]
     gx: dict[str, list[dict]] = {}
@@ -149,6 +154,7 @@ def validate(
     parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
     findings = mask_identifiers(pl.concat(parts))
     tables = _table_counts(raw, findings, flooded, checked=not unusable)
+    tables = with_tolerated(tables, findings, within(findings, tables, allowances))
     outcome, reasons = decide(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
     if previous_returns and outcome != "Rejected":
@@ -158,6 +164,7 @@ def validate(
         if moved.height:
             findings = pl.concat([findings, mask_identifiers(moved)])
             tables = _table_counts(raw, findings, flooded, checked=not unusable)
+            tables = with_tolerated(tables, findings, within(findings, tables, allowances))
             outcome, reasons = decide(findings, tables, tolerance, unusable)
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
 

@@ -22,6 +22,7 @@ from probation_returns.validation.feedback import FeedbackContent, feedback_cont
 from probation_returns.validation.header import about
 from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.validation.store import STORED, previous_accepted_cases, previous_active_cases, store
+from probation_returns.validation.tolerance import granted
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
@@ -184,6 +185,7 @@ def validate_submission(
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
         active_before = previous_active_cases(session, provider, quarter)
+        allowances = granted(session, provider, quarter)
         header = _header(submission)
     if done is not None:
         return done
@@ -197,6 +199,7 @@ def validate_submission(
             previous_active=active_before,
             previous_returns=history,
             names=[n for _, n in files],
+            allowances=allowances,
         )
     except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
