@@ -106,15 +106,25 @@ def demo(
         console.print(f"  {label:<28} {where}")
     console.print("  Open the Dagster UI with:    make ui   (then http://127.0.0.1:3000)")
     from probation_returns.accounts import demo_accounts
+    from probation_returns.conversation import demo_conversation
     from probation_returns.warehouse.db import engine_for, session_scope
 
     with session_scope(engine_for(db_url)) as session:
         made = demo_accounts(session)
+    with session_scope(engine_for(db_url)) as session:
+        talk = demo_conversation(session, str(q))
     console.print("  Open the portal with:        make portal   (then http://127.0.0.1:8000)", soft_wrap=True)
     console.print(f"  Portal accounts for {q} (passwords made now, shown once):", soft_wrap=True)
     for account, password in made:
-        who = f"{account.provider_code} submitter" if account.provider_code else "contract manager"
+        who = {"provider": f"{account.provider_code} submitter", "officer": f"{account.provider_code} officer"}.get(
+            account.role, "contract manager"
+        )
         console.print(f"    {who:<17} {account.email:<30} {password}", soft_wrap=True)
+    console.print(
+        f"  In the portal's queries for {q} (after this build, so not in its Submissions sheet):", soft_wrap=True
+    )
+    for line in talk or ["none: no version that counts has a warning or an error"]:
+        console.print(f"    {line}", soft_wrap=True)
     if run.failed:
         _fail(f"pipeline steps failed for: {', '.join(run.failed)}; see the Dagster UI for why", 1)
 

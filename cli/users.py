@@ -14,9 +14,15 @@ from cli.app import _fail, _warehouse_ready, users_app
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's email address: what they sign in with.")],
     role: Annotated[
-        str, typer.Option(help="provider (a provider's submitter), manager (a contract manager) or admin.")
+        str,
+        typer.Option(
+            help="provider (a provider's submitter), officer (a provider's accountable officer, who signs off "
+            "its return), manager (a contract manager) or admin."
+        ),
     ],
-    provider: Annotated[str | None, typer.Option(help="For a provider submitter: the provider, e.g. C14.")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="For a provider submitter or officer: the provider, e.g. C14.")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="The person's name, as shown in the portal.")] = None,
     generate: Annotated[
         bool,

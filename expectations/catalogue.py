@@ -62,6 +62,19 @@ class CaseListRule:
     check: Callable[[Params, dict[str, pl.DataFrame]], list[tuple[str, str]]]  # (case_ref, message) per case
 
 
+@dataclass(frozen=True)
+class HistoryRule:
+    """A return rule that compares the return's figures with the provider's own previous quarters, one finding per
+    figure. Its figures, thresholds and tests are the credibility report's (``probation_returns.credibility``, above
+    this package), so the domain runs it (``probation_returns.validation.history``) on the records the return would
+    have accepted; this is its declaration, for the advice and the rule catalogue."""
+
+    rule_id: str
+    table: str
+    severity: str
+    action: str
+
+
 RECORD_RULES: list[RecordRule] = []
 RETURN_RULES: list[ReturnRule] = []
 CASE_LIST_RULES: list[CaseListRule] = []
@@ -295,3 +308,14 @@ def vanished_cases(p: Params, t: dict[str, pl.DataFrame]) -> list[tuple[str, str
         )
         for ref in sorted(set(p.previous_active) - present)
     ]
+
+
+HISTORY_RULES: list[HistoryRule] = [
+    HistoryRule(
+        "RET-004",
+        "return",
+        "W",
+        "If the figure is right, no action is needed; if not, check the column the finding names in this quarter's "
+        "records, and that every record of the quarter is in the return.",
+    )
+]

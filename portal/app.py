@@ -28,12 +28,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from govuk_frontend_wtf.main import WTFormsHelpers
 
-    from portal import admin, auth, changes, credibility, integrity, manager, provider, rules, security
+    from portal import admin, auth, changes, conversation, credibility, integrity, manager, provider, rules, security
 
     WTFormsHelpers(app)
     security.init_app(app)
     blueprints = (auth.bp, provider.bp, manager.bp, admin.bp, integrity.bp, credibility.bp, changes.bp, rules.bp)
-    for blueprint in blueprints:
+    for blueprint in (*blueprints, conversation.bp):
         app.register_blueprint(blueprint)
     _errors(app)
     return app

@@ -45,7 +45,12 @@ def _throttled(which: str):
 
 
 def _home_for(role: str) -> str:
-    return {"provider": "provider.home", "manager": "manager.home", "admin": "admin.audit_log"}[role]
+    return {
+        "provider": "provider.home",
+        "officer": "conversation.sign_off_home",
+        "manager": "manager.home",
+        "admin": "admin.audit_log",
+    }[role]
 
 
 def _safe_next(target: str | None) -> str | None:

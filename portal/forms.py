@@ -8,11 +8,21 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovFileInput,
     GovPasswordInput,
     GovRadioInput,
+    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    MultipleFileField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length
 
 
@@ -83,3 +93,82 @@ class AccountActionForm(FlaskForm):
 
 class RebuildForm(FlaskForm):
     submit = SubmitField("Rebuild the quarter", widget=GovSubmitInput())
+
+
+class QueryForm(FlaskForm):
+    """A provider's answer to a warning or an error found in a version: the rule, some rows or none, and why."""
+
+    rule = RadioField(
+        "Which finding are you answering?",
+        widget=GovRadioInput(),
+        choices=[],
+        validators=[InputRequired("Choose the finding you are answering")],
+    )
+    rows = StringField(
+        "Rows (optional)",
+        widget=GovTextInput(),
+        description="The row numbers your answer is about, separated by commas, for example 4, 17, 230. "
+        "Leave it empty to answer for every row the rule found.",
+        validators=[Length(max=2000)],
+    )
+    explanation = TextAreaField(
+        "Your explanation",
+        widget=GovTextArea(),
+        description="Say why the data is right as it is. The contract manager reads it and decides. "
+        "Do not include anyone's personal details.",
+        validators=[InputRequired("Enter your explanation"), Length(max=2000)],
+    )
+    submit = SubmitField("Send your answer", widget=GovSubmitInput())
+
+
+class QueryDecisionForm(FlaskForm):
+    decision = RadioField(
+        "Do you accept the explanation?",
+        widget=GovRadioInput(),
+        choices=[("accepted", "Accept it"), ("rejected", "Reject it")],
+        validators=[InputRequired("Choose whether you accept the explanation")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        description="The provider reads it. Kept in the thread with your name.",
+        validators=[InputRequired("Enter the reason for your decision"), Length(max=2000)],
+    )
+    submit = SubmitField("Record decision", widget=GovSubmitInput())
+
+
+class ToleranceForm(FlaskForm):
+    rule = SelectField(
+        "Rule",
+        widget=GovSelect(),
+        choices=[],
+        validators=[InputRequired("Choose the rule")],
+    )
+    records = StringField(
+        "Up to this many records",
+        widget=GovTextInput(),
+        description="A whole number. Leave it empty to give a percentage instead.",
+        validators=[Length(max=10)],
+    )
+    percent = StringField(
+        "Or up to this percentage of the table's records",
+        widget=GovTextInput(),
+        description="For example 2.5. Leave it empty when you gave a number of records.",
+        validators=[Length(max=12)],
+    )
+    reason = TextAreaField(
+        "Reason",
+        widget=GovTextArea(),
+        description="The provider reads it. Kept with your name.",
+        validators=[InputRequired("Enter the reason for the tolerance"), Length(max=2000)],
+    )
+    submit = SubmitField("Grant the tolerance", widget=GovSubmitInput())
+
+
+class ReturnSignOffForm(FlaskForm):
+    confirm = BooleanField(
+        "I declare that this return is an accurate account of the provider's work",
+        widget=GovCheckboxInput(),
+        validators=[DataRequired("Confirm that the return is an accurate account of the provider's work")],
+    )
+    submit = SubmitField("Sign off the return", widget=GovSubmitInput())

@@ -10,7 +10,7 @@ from portal.charts import service_level_chart
 from portal.forms import DecisionForm, RebuildForm, SignOffForm
 from portal.presentation import BUILD_DOWNLOADS, STATUS_TAGS
 from portal.security import db, roles
-from probation_returns import audit, overview, rebuilds, signoff
+from probation_returns import audit, conversation, overview, rebuilds, signoff
 from probation_returns.calendar import Quarter
 from probation_returns.integrity import store as integrity_store
 from probation_returns.measures.decisions import DecisionError, current_credits, decide
@@ -181,6 +181,8 @@ def build(build_id: int):
         reason = overview.out_of_date_reason(overview.decisions_since(s, build))
         included = overview.decisions_included(s, build)
         rebuilding = overview.rebuild_in_progress(s, build.quarter)
+        declared = list(conversation.declarations(s, build.quarter).values())
+        s.expunge_all()
     problem = None
     if this["latest"] and this["sign_off"] is None and form.validate_on_submit():
         try:
@@ -215,6 +217,8 @@ def build(build_id: int):
         included=included,
         rebuilding=rebuilding,
         rebuild_form=RebuildForm(),
+        declared=declared,
+        signed_on=conversation.signed_on,
     ), 400 if problem or any(f.errors for f in form) else 200
 
 

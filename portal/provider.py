@@ -204,6 +204,7 @@ def feedback(submission_id: int):
         counts, why = overview.why_counted(s, s.get(Submission, submission.id))
         counted = accepted_submission(s, submission.provider_code, submission.quarter)
         counts_now = counted.version if counted else None
+        previous = overview.previous_version(s, submission.provider_code, submission.quarter, submission.version)
     days_now = business_days_left(Quarter.parse(submission.quarter), clock.today())
     sendable = current_user.role == "provider" and Quarter.parse(submission.quarter) <= _open_quarter()
     resent = None
@@ -225,6 +226,7 @@ def feedback(submission_id: int):
         sendable=sendable,
         resent=resent,
         counts_now=counts_now,
+        previous=previous,
         days_now=days_now,
         words=OUTCOME_WORDS.get(summary["outcome"], ""),
         findings=rows,

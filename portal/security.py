@@ -90,9 +90,9 @@ def roles(*allowed: str):
 
 def may_see_provider(code: str) -> None:
     """404 unless the signed-in user may see this provider's returns."""
-    if current_user.role == "provider" and current_user.provider != code:
+    if current_user.role in accounts.PROVIDER_ROLES and current_user.provider != code:
         abort(404)
-    if current_user.role not in ("provider", "manager"):
+    if current_user.role not in (*accounts.PROVIDER_ROLES, "manager"):
         abort(404)
 
 

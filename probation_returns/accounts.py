@@ -21,7 +21,13 @@ from probation_returns import clock
 from probation_returns.reference import providers
 from probation_returns.warehouse.models import User
 
-ROLES = {"provider": "Provider submitter", "manager": "Contract manager", "admin": "Administrator"}
+ROLES = {
+    "provider": "Provider submitter",
+    "manager": "Contract manager",
+    "admin": "Administrator",
+    "officer": "Provider's accountable officer",
+}
+PROVIDER_ROLES = ("provider", "officer")  # bound to one provider
 MIN_PASSWORD = 12
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 LOCK_AFTER = 10  # wrong passwords in a row
@@ -62,9 +68,9 @@ def add_user(
         raise AccountError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    if role == "provider":
+    if role in PROVIDER_ROLES:
         if not provider or provider.upper() not in providers():
-            raise AccountError("a provider submitter needs --provider, one of the 28 codes (e.g. C14)")
+            raise AccountError(f"a {ROLES[role].lower()} needs --provider, one of the 28 codes (e.g. C14)")
         provider = provider.upper()
     elif provider:
         raise AccountError(f"a {ROLES[role].lower()} sees every provider: leave out --provider")
@@ -206,6 +212,7 @@ def all_accounts(session: Session) -> list[User]:
 DEMO_ACCOUNTS = (
     ("c14.clerk@demo.invalid", "provider", "C14", "C14 data clerk"),
     ("contract.manager@demo.invalid", "manager", None, "Contract manager"),
+    ("c14.officer@demo.invalid", "officer", "C14", "C14 accountable officer"),
 )
 
 

@@ -28,6 +28,11 @@ ACTIONS = {
     "account_enabled": "Enabled an account",
     "password_reset": "Reset a password",
     "account_unlocked": "Unlocked an account",
+    "query_raised": "Answered a finding (a query)",
+    "query_accepted": "Accepted a query",
+    "query_rejected": "Rejected a query",
+    "tolerance_granted": "Granted a tolerance",
+    "return_signed_off": "Signed off a return as accurate (accountable officer)",
 }
 
 

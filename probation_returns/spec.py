@@ -136,6 +136,7 @@ RULES: tuple[Rule, ...] = (
     Rule("RET-001", "W", "return", "cases row count differs from the previous accepted return by over 25%"),
     Rule("RET-002", "W", "return", "more than 20% of contacts are PHONE"),
     Rule("RET-003", "W", "return", "a case active at the end of the previous accepted return is missing from this one"),
+    Rule("RET-004", "W", "return", "a figure of the return moved implausibly against the provider's previous quarters"),
 )
 RULES_BY_ID = {r.rule_id: r for r in RULES}
 

@@ -16,7 +16,7 @@ from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import AuditEvent, CreditDecision, SignOff, Upload
 from tests.support.portal_fixtures import ACCOUNTS, PASSWORD, seed, sign_in, token
 
-ROLES = ("provider", "manager", "admin")
+ROLES = ("provider", "manager", "admin", "officer")
 
 
 @pytest.fixture
@@ -48,6 +48,18 @@ def _routes(p):
         ("GET", f"/submissions/{own_sub}/provisional", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/changes", ("provider", "manager")),
         ("GET", f"/submissions/{own_sub}/changes.csv", ("provider", "manager")),
+        ("GET", f"/submissions/{own_sub}/queries", ("provider", "officer", "manager")),
+        ("GET", f"/submissions/{own_sub}/queries/new", ("provider",)),
+        ("POST", f"/submissions/{own_sub}/queries/new", ("provider",)),
+        ("GET", f"/queries/{p.query}", ("provider", "officer", "manager")),
+        ("GET", f"/queries/{p.query}/decide", ("manager",)),
+        ("POST", f"/queries/{p.query}/decide", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/queries", ("manager",)),
+        ("GET", "/manage/quarters/2017Q3/providers/C05/tolerances", ("manager",)),
+        ("POST", "/manage/quarters/2017Q3/providers/C05/tolerances", ("manager",)),
+        ("GET", "/sign-off", ("officer",)),
+        ("GET", "/sign-off/2017Q3", ("officer",)),
+        ("POST", "/sign-off/2017Q3", ("officer",)),
         ("GET", "/manage/", ("manager",)),
         ("GET", "/manage/quarters/2017Q3", ("manager",)),
         ("GET", "/manage/providers/C05", ("manager",)),
@@ -91,7 +103,7 @@ def test_every_route_of_the_application_is_in_the_authorisation_table(portal):
     assert listed and rules
 
 
-HOME = {"provider": "/returns", "manager": "/manage/", "admin": "/admin/audit"}
+HOME = {"provider": "/returns", "manager": "/manage/", "admin": "/admin/audit", "officer": "/sign-off"}
 
 
 def _allowed_outcome(p, role, method, path):
@@ -100,6 +112,8 @@ def _allowed_outcome(p, role, method, path):
         return 302, HOME[role]
     if path == "/manage/":
         return 302, "/manage/quarters/2017Q3"  # the latest quarter
+    if path == "/sign-off":
+        return 302, "/sign-off/2017Q3"  # the open quarter's
     if path == "/manage/providers/C05/integrity":
         return 302, "/manage/quarters/2017Q3/providers/C05/integrity"  # the open quarter's signals
     if path.endswith("/changes.csv"):
@@ -114,6 +128,10 @@ def _allowed_outcome(p, role, method, path):
         f"/manage/builds/{p.build}": (400, None),  # the sign-off not confirmed
         "/manage/quarters/2017Q3/rebuild": (302, f"/manage/rebuilds/{p.rebuild + 1}"),  # the new rebuild's page
         f"/admin/accounts/{p.other_provider_user}": (400, None),  # no action chosen
+        f"/submissions/{p.own_submission}/queries/new": (400, None),  # no finding chosen, no explanation
+        f"/queries/{p.query}/decide": (400, None),  # no decision chosen
+        "/manage/quarters/2017Q3/providers/C05/tolerances": (400, None),  # no rule chosen
+        "/sign-off/2017Q3": (400, None),  # the declaration not confirmed
     }[path]
 
 
@@ -460,11 +478,12 @@ def test_the_demo_accounts_get_new_passwords_each_time_and_no_password_is_in_the
         first = accounts.demo_accounts(s)
     with session_scope(engine) as s:
         second = accounts.demo_accounts(s)
-        assert len(accounts.all_accounts(s)) == 2
+        assert len(accounts.all_accounts(s)) == 3
         for (account, old), (_, new) in zip(first, second):
             assert old != new and accounts.authenticate(s, account.email, new) is not None
             assert accounts.authenticate(s, account.email, old) is None
-    assert [a.role for a, _ in second] == ["provider", "manager"] and second[0][0].provider_code == "C14"
+    assert [a.role for a, _ in second] == ["provider", "manager", "officer"] and second[0][0].provider_code == "C14"
+    assert second[2][0].provider_code == "C14"  # C14's accountable officer
     source = (Path(accounts.__file__)).read_text()
     assert all(password not in source for _, password in first + second)
 

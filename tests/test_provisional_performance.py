@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from probation_returns.ingest import discover, receive
+from probation_returns.measures.quarter import accepted_submission
 from probation_returns.pnc import format_pnc
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import session_scope
@@ -432,3 +433,175 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
         expected = f"{Decimal(line['performance']) * 100:.1f}%" if line["performance"] else ""
         assert performance == expected and target == f"{Decimal(line['target']) * 100:.1f}%"
         assert credit == f"£{Decimal(line['credit_gbp']):,.2f}", measure  # to the penny
+
+
+TABLES_JS = """() => [...document.querySelectorAll('main table')].map(t => [
+    t.caption ? t.caption.innerText.trim() : '',
+    [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText.trim()))])"""
+
+
+def _tables(page) -> dict[str, list[list[str]]]:
+    return dict(page.evaluate(TABLES_JS))
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_return_shows_the_counted_one(
+    tmp_path, monkeypatch, database_url
+):
+    """C14 sends the small return (SL002R 8 of 10, a day late for two licences) before the deadline through the
+    portal, reads its provisional figures, then sends version 2 with one of those first appointments a day earlier
+    (9 of 10), opens "What changed since version 1" from the feedback page (and finds it in History) and reads the
+    record changed and SL002R's credit moving as worked out by hand. The quarter's ministry return, built
+    afterwards, shows version 2's provisional figures to the penny. axe on every page; both backends."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from orchestration.instance import prepare
+    from orchestration.runner.quarter import run_quarter
+    from portal.app import create_app
+    from portal.presentation import PROVISIONAL_STATUS
+    from portal.settings import Settings
+    from probation_returns import accounts
+    from probation_returns.calendar import Quarter
+    from probation_returns.warehouse.db import engine_for, upgrade
+    from tests.test_portal_in_a_browser import PASSWORD, Visitor, _browser, _wait_for_feedback
+
+    monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("RETURNS_CLOCK", CLOCK)  # both versions sent before the deadline, Friday 27 October 2017
+    prepare(tmp_path / "dagster")
+    upgrade(database_url)
+    first = small_return()
+    second = small_return()
+    second["cases"][18][12] = "2017-09-21"  # P000019's first appointment a day earlier: within SL002R's deadline
+    files = {}
+    for version, tables in ((1, first), (2, second)):
+        for row in tables["cases"]:
+            row[2] = "C14"
+        files[version] = [str(p) for p in write_csvs(tmp_path / f"v{version}", tables, provider="C14")]
+    engine = engine_for(database_url)
+    with session_scope(engine) as s:
+        accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
+        accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
+    settings = Settings(
+        database_url=database_url,
+        landing=tmp_path / "portal-landing",
+        archive=tmp_path / "archive",
+        output=tmp_path / "output",
+        dagster_home=tmp_path / "dagster",
+        secret_key="browser-test-key",
+        alerts=tmp_path / "alerts",
+        open_quarter="2017Q3",
+        secure_cookies=False,
+    )
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    shown = {}
+    try:
+        with sync_playwright() as p:
+            browser = _browser(p)
+            context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
+            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v.sign_in("clerk@c14.example")
+            for version in (1, 2):
+                v.go("/returns/2017Q3/send", f"provider-send-v{version}")
+                v.page.set_input_files("#files", files[version])
+                v.page.fill("#declared_by", "Sam Clerk")
+                v.page.check("#declaration")
+                v.page.click("button:has-text('Send return')")
+                _wait_for_feedback(v)
+                v.check(f"provider-accepted-v{version}")
+                assert v.page.inner_text("h1").startswith("Accepted")
+                feedback_url = v.page.url
+                main = v.page.inner_text("main")
+                assert ("What changed since version 1" in main) == (version == 2)
+                v.page.click("text=Provisional service levels, credits and cohort")
+                v.check(f"provider-provisional-v{version}")
+                text = v.page.inner_text("main")
+                assert "These figures are provisional." in text and "2017-10-20" in text
+                shown[version] = {
+                    row[0].rsplit("(", 1)[1].rstrip(")"): row
+                    for row in v.page.eval_on_selector_all(
+                        "main table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+                    )
+                }
+                # C14's fee is £2,400,000.00: 0.25% of it, £6,000.00, a point below 95%, at most 2.5%, £60,000.00
+                # a measure: version 1, 80.0%, 15 points short, £90,000.00 capped to £60,000.00; version 2,
+                # 90.0%, 5 points short, £30,000.00
+                met, rate, credit = {1: ("8", "80.0%", "£60,000.00"), 2: ("9", "90.0%", "£30,000.00")}[version]
+                assert shown[version]["SL002R"][1:] == [met, "10", rate, "95.0%", "Missed", credit]
+                assert shown[version]["SL001R"][1:] == ["10", "10", "100.0%", "95.0%", "Met", "£0.00"]
+                assert f"Service credits: {credit}, within the quarter's cap of £240,000.00" in text
+                v.page.goto(feedback_url)
+
+            v.page.click("text=What changed since version 1")
+            v.check("provider-changes-v1-v2")
+            assert v.page.inner_text("h1") == "What changed from version 1 to version 2"
+            tables = _tables(v.page)
+            levels = {row[0]: row[1:] for row in tables["Each service level and its credit, version 1 and version 2"]}
+            assert levels["SL002R"] == [
+                "8 of 10 (80.0%): missed",
+                "9 of 10 (90.0%): missed",
+                "£60,000.00",
+                "£30,000.00",
+                "−£30,000.00",
+            ]
+            assert levels["SL001R"] == ["10 of 10 (100.0%): met"] * 2 + ["£0.00", "£0.00", "no change"]
+            assert levels["Total"] == ["", "", "£60,000.00", "£30,000.00", "−£30,000.00"]
+            assert [m for m, row in levels.items() if row[-1] not in ("no change", "–")] == ["SL002R", "Total"]
+            records = tables[
+                "Records in each table: rows received, records accepted, and those added, removed and changed"
+            ]
+            assert records == [
+                ["cases", "20", "20", "0", "0", "1"],
+                ["contacts", "0", "0", "0", "0", "0"],
+                ["breaches", "0", "0", "0", "0", "0"],
+            ]
+            assert tables["Each record added or removed, and each field changed"] == [
+                ["cases", "P000019", "P000019", "changed", "first_appointment_date", "2017-09-22", "2017-09-21"]
+            ]
+            v.go("/returns/history", "provider-history-two-versions")
+            v.page.click("text=What changed since version 1")
+            v.check("provider-changes-from-history")
+            assert v.page.inner_text("h1") == "What changed from version 1 to version 2"
+            manager = Visitor(
+                browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900}).new_page(), v.base
+            )
+            manager.sign_in("manager@moj.example")
+            manager.go("/manage/providers/C14", "manager-provider-returns-sent")
+            manager.page.click("text=What changed since version 1")
+            manager.check("manager-changes-v1-v2")
+            assert (
+                _tables(manager.page)["Each service level and its credit, version 1 and version 2"]
+                == tables["Each service level and its credit, version 1 and version 2"]
+            )
+            browser.close()
+    finally:
+        server.shutdown()
+    run = run_quarter(  # the quarter's return, built afterwards from the same landing folder
+        Quarter.parse("2017Q3"),
+        ["C14"],
+        landing=settings.landing,
+        archive=settings.archive,
+        output=settings.output,
+        database_url=database_url,
+    )
+    assert run.failed == []
+    with session_scope(engine) as s:
+        assert accepted_submission(s, "C14", "2017Q3").version == 2  # the return counts version 2, nothing new
+    engine.dispose()
+    out = settings.output / "2017Q3"
+    ministry = {r["measure"]: r for r in _csv(out / "service_levels.csv") if r["provider_code"] == "C14"}
+    assert len(shown[2]) == 7 and set(shown[2]) <= set(ministry)  # the return also has measures without credits
+    for measure, (_, met, counted, performance, target, status, credit) in shown[2].items():
+        line = ministry[measure]
+        assert status == PROVISIONAL_STATUS[line["status"]][0]
+        assert (met, counted) == (line["numerator"], line["denominator"])
+        expected = f"{Decimal(line['performance']) * 100:.1f}%" if line["performance"] else ""
+        assert performance == expected and target == f"{Decimal(line['target']) * 100:.1f}%"
+        assert credit == f"£{Decimal(line['credit_gbp']):,.2f}", measure  # to the penny
+    assert ministry["SL002R"]["credit_gbp"] == "30000.00"
+    (payment,) = [r for r in _csv(out / "payments.csv") if r["provider_code"] == "C14"]
+    assert Decimal(payment["service_credits_gbp"]) == Decimal("30000.00")

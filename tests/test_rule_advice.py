@@ -55,6 +55,7 @@ EXPECTED = {
     "RET-001": "every active case is in the return",
     "RET-002": "face to face",
     "RET-003": "if the case ended, report it with its termination date and reason",
+    "RET-004": "If the figure is right, no action is needed",
     CASCADE: "Fix the case in the cases table",
 }
 DATE_FORMAT_ADVICE = "YYYY-MM-DD"

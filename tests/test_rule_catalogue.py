@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 from markupsafe import escape
 
+from probation_returns.calendar import Quarter
 from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation import rule_catalogue
 from probation_returns.validation.cascade import CASCADE
-from probation_returns.validation.checking import validate_files
+from probation_returns.validation.checking import typed_records, validate_files
 from tests.support.returns import write_csvs
 
 CATALOGUE = rule_catalogue.catalogue()
@@ -28,11 +29,11 @@ IDS = sorted(r.rule_id for r in CATALOGUE)
 
 
 def test_the_catalogue_lists_every_rule_that_runs_and_no_other():
-    from expectations.catalogue import CASE_LIST_RULES, RECORD_RULES, RETURN_RULES
+    from expectations.catalogue import CASE_LIST_RULES, HISTORY_RULES, RECORD_RULES, RETURN_RULES
     from probation_returns.validation.engine import expectations
 
     suites = {e.rule_id for table in TABLES for e in expectations(table)}
-    python = {r.rule_id for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES)}
+    python = {r.rule_id for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES, *HISTORY_RULES)}
     files = {r for r in RULES_BY_ID if r.startswith("FIL-")}
     assert set(IDS) == suites | python | files | {CASCADE}
     assert set(IDS) == set(RULES_BY_ID) | {CASCADE}  # and the specification's table as this service keeps it
@@ -66,7 +67,7 @@ def test_severities_agree_with_the_specification_and_are_in_words():
 
 def test_rules_added_by_the_service_say_so_and_when():
     service = {r.rule_id: r for r in CATALOGUE if r.entered == "service"}
-    assert set(service) == {"FIL-007", "FIL-008", "RET-003"}  # the three the specification's table lacks
+    assert set(service) == {"FIL-007", "FIL-008", "RET-003", "RET-004"}  # the four the specification's table lacks
     assert service["RET-003"].entered_words.startswith(
         "Added by this service on 2026-12-06, after specification version 1. Specification version 1 does not have it"
     )
@@ -120,7 +121,22 @@ def _return_for(example: rule_catalogue.Example, folder: Path) -> tuple[list[Pat
         (folder / name).write_text("note\r\nchecked by the team leader\r\n", encoding="utf-8")
         paths.append(folder / name)
     kwargs = {k: spec[k] for k in ("previous_cases", "previous_active") if k in spec}
+    if "previous_quarters" in spec:
+        kwargs["previous_returns"] = _previous_returns(base, Quarter.parse(quarter), spec["previous_quarters"])
     return paths, {"provider": provider, "quarter": quarter, **kwargs}
+
+
+def _previous_returns(base: dict, quarter: Quarter, copies: list[int]) -> dict:
+    """The provider's earlier accepted returns of an example: each ``n`` copies of the example case, each with its
+    contact and breach (references made distinct), the quarter before first."""
+    out = {}
+    for k, n in enumerate(copies, start=1):
+        refs = {"case_ref": [f"P{k}{i:05d}" for i in range(n)], "breach_ref": [f"PB{k}{i:05d}" for i in range(n)]}
+        tables = {
+            t: pl.DataFrame({c: refs[c] if c in refs else [base["rows"][t][c]] * n for c in TABLES[t]}) for t in TABLES
+        }
+        out[quarter - k] = typed_records(tables)
+    return out
 
 
 def _run(example, folder):

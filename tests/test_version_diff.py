@@ -354,6 +354,11 @@ def test_the_contract_manager_sees_the_counted_version_against_the_one_that_coun
     client = _client(portal, "manager")
     provider_page = client.get("/manage/providers/C14").get_data(as_text=True)
     assert "2017Q3: what changed from version 2 to version 3, which counts" in provider_page
+    v2, v3, v4 = portal.versions  # the "Returns sent" table links each version after the first to its changes
+    for sid, before in ((v2, 1), (v3, 2), (v4, 3)):
+        link = f'href="/submissions/{sid}/changes">What changed since version {before}<span'
+        assert link in provider_page, sid
+    assert provider_page.count("What changed since version") == 3 and "First version" in provider_page
     text = client.get("/manage/quarters/2017Q3/providers/C14/changes").get_data(as_text=True)
     assert "What changed from version 2 to version 3" in text and "−£24,545.45" in text
     assert "Version 3 counts for the quarter; version 2 counted before it was accepted." in text

@@ -167,6 +167,7 @@ def _over(tables: dict[str, dict], tolerance: float) -> dict[str, bool]:
         rows, rejected = counts.get("rows"), counts.get("rejected")
         if table_state(counts) != "read" or not rows or rejected is None:
             return 0.0
+        rejected -= counts.get("tolerated") or 0  # within a tolerance granted for the quarter: not counted
         return (rejected - (counts.get("rejected_by_cascade") or 0 if own else 0)) / rows
 
     cases_over = share(tables.get("cases", {}), own=True) > tolerance

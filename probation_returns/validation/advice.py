@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from expectations.catalogue import CASE_LIST_RULES, RETURN_RULES
+from expectations.catalogue import CASE_LIST_RULES, HISTORY_RULES, RETURN_RULES
 from probation_returns.spec import TABLES
 from probation_returns.validation.cascade import CASCADE
 
@@ -32,6 +32,7 @@ def rule_actions() -> dict[str, str]:
     out = {t.rule_id: t.action for t in RECORD_RULES}
     out.update({t.rule_id: t.action for t in RETURN_RULES})
     out.update({t.rule_id: t.action for t in CASE_LIST_RULES})
+    out.update({t.rule_id: t.action for t in HISTORY_RULES})
     for table in TABLES:
         for e in expectations(table):
             out.setdefault(e.rule_id, e.meta.get("action", ""))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -15,9 +15,11 @@ from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, TABLES
 from probation_returns.validation import engine as _engine
 from probation_returns.validation.cascade import CASCADE, cascade
 from probation_returns.validation.engine import FINDING_SCHEMA, run_table, whole_return_finding
+from probation_returns.validation.history import moved_figures
 from probation_returns.validation.outcome import decide
 from probation_returns.validation.reader import ROW, RawReturn, read_return
 from probation_returns.validation.result import ValidationResult
+from probation_returns.validation.tolerance import Allowance, with_tolerated, within
 
 DEFAULT_TOLERANCE = 0.01  # the specification's default; validate_files takes it from the contract parameters
 
@@ -44,15 +46,20 @@ def validate_files(
     *,
     previous_cases: int | None = None,
     previous_active: Sequence[str] | None = None,
+    previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
     tolerance: float | None = None,
     names: list[str] | None = None,
+    allowances: dict[str, Allowance] | None = None,
 ) -> ValidationResult:
     """Validate the files of one return (``names``: the names they were sent under, if archived).
 
     ``previous_cases`` and ``previous_active`` describe the provider's accepted return for the quarter before
     (its row count; the case references still active at that quarter's end); None when there is none.
+    ``previous_returns``: the provider's own accepted returns for its previous quarters (typed, by quarter), for
+    RET-004; None or empty: not compared.
 
-    The rejection tolerance comes from the quarter's contract parameters unless given.
+    The rejection tolerance comes from the quarter's contract parameters unless given; ``allowances`` are the
+    tolerances a contract manager granted the provider for the quarter, by rule.
     """
     from probation_returns.parameters import for_quarter
 
@@ -62,6 +69,8 @@ def validate_files(
         raw,
         params_for(provider, quarter, previous_cases, previous_active),
         tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
+        previous_returns=previous_returns,
+        allowances=allowances,
     )
     result.parameter_version = contract.version
     return result
@@ -84,7 +93,14 @@ def _file_findings(raw: RawReturn) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FINDING_SCHEMA)
 
 
-def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLERANCE) -> ValidationResult:
+def validate(
+    raw: RawReturn,
+    params: Params,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
+    allowances: dict[str, Allowance] | None = None,
+) -> ValidationResult:
     parts = [_file_findings(raw)]
     gx: dict[str, list[dict]] = {}
     unusable = raw.fatal or not raw.tables
@@ -138,8 +154,18 @@ def validate(raw: RawReturn, params: Params, *, tolerance: float = DEFAULT_TOLER
     parts.extend(frame.cast(FINDING_SCHEMA) for frame in raw.cell_findings)
     findings = mask_identifiers(pl.concat(parts))
     tables = _table_counts(raw, findings, flooded, checked=not unusable)
+    tables = with_tolerated(tables, findings, within(findings, tables, allowances))
     outcome, reasons = decide(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
+    if previous_returns and outcome != "Rejected":
+        # RET-004 reads the records this return has accepted; its warnings reject nothing, so they stay accepted.
+        accepted = _accepted(raw.tables, findings)
+        moved = moved_figures(params.quarter, params.provider_code, accepted, dict(previous_returns))
+        if moved.height:
+            findings = pl.concat([findings, mask_identifiers(moved)])
+            tables = _table_counts(raw, findings, flooded, checked=not unusable)
+            tables = with_tolerated(tables, findings, within(findings, tables, allowances))
+            outcome, reasons = decide(findings, tables, tolerance, unusable)
     return ValidationResult(params.provider_code, params.quarter, outcome, findings, tables, accepted, gx, reasons)
 
 
@@ -200,3 +226,15 @@ def _accepted(tables: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[s
         )
         out[table] = mask_identifiers(typed.rename({ROW: "row_number"}))  # e.g. a PNC id typed into breach_ref
     return out
+
+
+def typed_records(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Records as read (text, one frame per table) typed as accepted records are, none rejected: to give a
+    provider's earlier returns by hand (the rule catalogue's examples, tests)."""
+    numbered = {
+        t: f.with_columns(pl.col(pl.String).replace("", None))  # a blank cell is read as no value
+        .with_row_index(ROW, offset=2)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
+        for t, f in tables.items()
+    }
+    return _accepted(numbered, pl.DataFrame([], schema=FINDING_SCHEMA))

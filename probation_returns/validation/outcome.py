@@ -20,7 +20,7 @@ def why_rejected(fatal_rules: list[str], tables: dict[str, dict], tolerance: flo
         parts = [
             f"{name}: more than {share(tolerance)} of its records were rejected"
             for name, t in tables.items()
-            if t.get("rows") and (t.get("rejected") or 0) / t["rows"] > tolerance
+            if t.get("rows") and counted(t) / t["rows"] > tolerance
         ]
     return "; ".join(parts) or "FIL-001: the files could not be read (fatal at any count)"
 
@@ -48,22 +48,38 @@ def decide(
         )
         return "Rejected", [why + (reasons[0] if reasons else "FIL-001: the files could not be read."), *reasons[1:]]
     over = [
-        f"{name}: {t['rejected']:,} of {t['rows']:,} records rejected "
-        f"({share(t['rejected'], t['rows'], tolerance)}), above "
-        f"the {share(tolerance)} allowed."
+        f"{name}: {counted(t):,} of {t['rows']:,} records rejected "
+        f"({share(counted(t), t['rows'], tolerance)}), above "
+        f"the {share(tolerance)} allowed{_besides(t)}."
         for name, t in tables.items()
-        if t["rows"] and t["rejected"] / t["rows"] > tolerance
+        if t["rows"] and counted(t) / t["rows"] > tolerance
     ]
     if over:
         return "Rejected", over
     if (findings["severity"] == "E").any():
         rejected = sum(t["rejected"] for t in tables.values())
+        tolerated = sum(t.get("tolerated") or 0 for t in tables.values())
         return "Accepted with record rejections", [
-            f"{rejected:,} records were rejected; no table is over the {share(tolerance)} of its rows allowed."
+            f"{rejected:,} records were rejected; no table is over the {share(tolerance)} of its rows allowed"
+            + (
+                f" ({tolerated:,} of them are within a tolerance granted for the quarter and do not count toward it)."
+                if tolerated
+                else "."
+            )
         ]
     if (findings["severity"] == "W").any():
         return "Accepted with warnings", ["No record was rejected; some records have warnings."]
     return "Accepted", []
+
+
+def counted(table: dict) -> int:
+    """The table's rejected records that count toward rejecting the return: those within a tolerance do not."""
+    return (table.get("rejected") or 0) - (table.get("tolerated") or 0)
+
+
+def _besides(table: dict) -> str:
+    tolerated = table.get("tolerated") or 0
+    return f" (besides {tolerated:,} within a tolerance granted for the quarter)" if tolerated else ""
 
 
 def share(part: float, whole: float = 1, limit: float | None = None) -> str:

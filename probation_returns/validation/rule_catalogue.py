@@ -19,7 +19,7 @@ from importlib import resources
 
 import polars as pl
 
-from expectations.catalogue import CASE_LIST_RULES, RECORD_RULES, RETURN_RULES
+from expectations.catalogue import CASE_LIST_RULES, HISTORY_RULES, RECORD_RULES, RETURN_RULES
 from probation_returns.files.csv import neutralise
 from probation_returns.spec import RULES, RULES_BY_ID, SPEC_VERSION, TABLES
 from probation_returns.validation import reader
@@ -127,7 +127,7 @@ def notes() -> dict:
 def running_rule_ids() -> set[str]:
     """The id of every rule that runs: the suites', the catalogue's, the file rules and the cascade."""
     ids = {e.rule_id for table in TABLES for e in expectations(table)}
-    ids |= {r.rule_id for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES)}
+    ids |= {r.rule_id for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES, *HISTORY_RULES)}
     ids |= {r.rule_id for r in RULES if r.table == "file"}
     return ids | {CASCADE}
 
@@ -138,7 +138,7 @@ def _severities() -> dict[str, set[str]]:
     for table in TABLES:
         for e in expectations(table):
             out.setdefault(e.rule_id, set()).add(e.meta["severity"])
-    for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES):
+    for r in (*RECORD_RULES, *RETURN_RULES, *CASE_LIST_RULES, *HISTORY_RULES):
         out.setdefault(r.rule_id, set()).add(r.severity)
     for r in RULES:
         if r.table == "file":
@@ -292,6 +292,12 @@ def example(rule_id: str, spec: dict) -> Example:
     if "previous_active" in spec:
         refs = spec["previous_active"]
         words.append("cases active at the end of the previous accepted return: " + ", ".join(refs))
+    for k, n in enumerate(spec.get("previous_quarters", []), start=1):
+        when = "the quarter before" if k == 1 else f"{k} quarters before"
+        words.append(
+            f"the provider's accepted return for {when} held {n} case{'' if n == 1 else 's'} like the example's, "
+            "each with its contact and breach"
+        )
     if not words:
         words.append("the example return, unchanged")
     return Example(table, row, words, spec)

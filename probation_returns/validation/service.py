@@ -10,6 +10,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from probation_returns import clock
+from probation_returns.calendar import Quarter
+from probation_returns.credibility.inputs import provider_history
 from probation_returns.pnc import mask_identifiers
 from probation_returns.provisional import provisional_performance
 from probation_returns.spec import TABLES
@@ -20,6 +22,7 @@ from probation_returns.validation.feedback import FeedbackContent, feedback_cont
 from probation_returns.validation.header import about
 from probation_returns.validation.result import RULES_VERSION, ValidationResult
 from probation_returns.validation.store import STORED, previous_accepted_cases, previous_active_cases, store
+from probation_returns.validation.tolerance import granted
 from probation_returns.warehouse import recent
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.locks import hold
@@ -182,9 +185,11 @@ def validate_submission(
         files = [(Path(f.archive_path), f.file_name) for f in submission.files]
         previous = previous_accepted_cases(session, provider, quarter)
         active_before = previous_active_cases(session, provider, quarter)
+        allowances = granted(session, provider, quarter)
         header = _header(submission)
     if done is not None:
         return done
+    history = provider_history(engine, Quarter.parse(quarter), provider)  # its own quarters only (RET-004)
     try:
         result = validate_files(
             [p for p, _ in files],
@@ -192,7 +197,9 @@ def validate_submission(
             quarter,
             previous_cases=previous,
             previous_active=active_before,
+            previous_returns=history,
             names=[n for _, n in files],
+            allowances=allowances,
         )
     except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException; the provider must hear back
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):

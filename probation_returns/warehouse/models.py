@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -480,3 +481,70 @@ class IntegrityCase(Base):
     signal_id: Mapped[int] = mapped_column(ForeignKey("integrity_signals.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)  # a case may be behind two events
     case_ref: Mapped[str] = mapped_column(String(20))
+
+
+class Query(Base):
+    """A provider's answer to a warning or an error rule found in one version of its return (or to an integrity
+    signal): open until the contract manager accepts or rejects it, with a reason. Its thread is in
+    ``query_messages``."""
+
+    __tablename__ = "queries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"), index=True)
+    quarter: Mapped[str] = mapped_column(String(6))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(60))  # a rule id (CAS-012) or a signal (signal:deadline_heaping)
+    rows: Mapped[list | None] = mapped_column(JSON)  # the row numbers chosen (None: the rule as a whole)
+    state: Mapped[str] = mapped_column(String(10))  # open, accepted, rejected
+    raised_by: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QueryMessage(Base):
+    """One step of a query's thread: the provider's explanation, or the contract manager's decision and reason."""
+
+    __tablename__ = "query_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("queries.id"), index=True)
+    written_by: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    step: Mapped[str] = mapped_column(String(10))  # raised, accepted, rejected
+    words: Mapped[str] = mapped_column(Text)
+
+
+class Tolerance(Base):
+    """A contract manager's allowance: rule X accepted for provider P in quarter Q up to N records, or up to a
+    share of the table's records. Beyond it the rule counts again, every record of it. One per rule."""
+
+    __tablename__ = "tolerances"
+    __table_args__ = (
+        UniqueConstraint("provider_code", "quarter", "rule_id"),
+        CheckConstraint("(max_records IS NULL) <> (max_share IS NULL)", name="records_or_share"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    quarter: Mapped[str] = mapped_column(String(6))
+    rule_id: Mapped[str] = mapped_column(String(10))
+    max_records: Mapped[int | None] = mapped_column(Integer)
+    max_share: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))  # 0.05 = 5% of the table's records
+    reason: Mapped[str] = mapped_column(Text)
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("queries.id"))
+    granted_by: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ProviderSignOff(Base):
+    """The provider's accountable officer declaring the version that counts an accurate account of the
+    provider's work: one per provider, quarter and version."""
+
+    __tablename__ = "provider_sign_offs"
+    __table_args__ = (UniqueConstraint("provider_code", "quarter", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_code: Mapped[str] = mapped_column(ForeignKey("providers.code"))
+    quarter: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    signed_by: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from probation_returns import __version__
+from probation_returns import __version__, conversation
 from probation_returns.calendar import Quarter
 from probation_returns.credibility.table import CREDIBILITY, quarter_report
 from probation_returns.credibility.table import frame as credibility_frame
@@ -46,6 +46,9 @@ SUBMISSIONS = {
     "outcome": pl.String,
     "counted": pl.String,
     "counted_submission_id": pl.Int64,
+    "provider_signed_off": pl.String,
+    "provider_signed_off_on": pl.String,
+    "open_queries": pl.Int64,
 }
 DATA_QUALITY = {
     "quarter": pl.String,
@@ -156,6 +159,7 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
             for s in session.scalars(select(Submission).where(Submission.quarter == q).order_by(Submission.version))
         }
         counted = {code: accepted_submission(session, code, q) for code in providers()}
+        declared = conversation.declarations(session, q)
         sub_rows, quality_rows = [], []
         for code in providers():
             s, c = latest.get(code), counted.get(code)
@@ -187,6 +191,9 @@ def gather(engine: Engine, quarter: Quarter) -> ReturnContent:
                     s.outcome if s else None,
                     state,
                     c.id if c else None,
+                    "yes" if declared[code].signed else "no",
+                    conversation.signed_on(declared[code].signed) or None,
+                    declared[code].open_queries,
                 )
             )
             quality_rows.extend(_quality(session, q, code, c or s))

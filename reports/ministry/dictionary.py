@@ -173,6 +173,19 @@ _COLUMNS = {
         ),
         ("counted", "Whether a submission counts for the quarter, and why not.", "text"),
         ("counted_submission_id", "The submission whose data the figures use (empty: none counts).", "identifier"),
+        (
+            "provider_signed_off",
+            "yes when the provider's accountable officer declared the version that counts an accurate account of "
+            "the provider's work before this build; no otherwise (an unsigned return, or none counts).",
+            "text",
+        ),
+        ("provider_signed_off_on", "The date of that sign-off (empty: not signed off).", "date, UTC, ISO 8601"),
+        (
+            "open_queries",
+            "The provider's queries on its findings for the quarter that the contract manager had not yet "
+            "accepted or rejected when this build was made.",
+            "count",
+        ),
     ],
     "integrity": [
         _COMMON[0],

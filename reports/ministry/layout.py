@@ -277,12 +277,24 @@ SUBMISSIONS = Table(
             empty=lambda row: "[x]" if row.get("submission_id") is None else "not yet validated",
         ),
         Column("counted", "Counts for the quarter", "text", 34),
+        Column("provider_signed_off", "Signed off by the provider's accountable officer", "text", 14),
+        Column(
+            "provider_signed_off_on",
+            "Date signed off (UTC)",
+            "text",
+            12,
+            empty=lambda row: "not signed off",
+        ),
+        Column("open_queries", "Open queries (number)", "count", 9),
         Column("file_sha256", "Each file's checksum (SHA-256) and name", "text", 80, wrap=True, empty=_no_submission),
     ),
     about=(
         "The latest submission of each provider. Delivered: when it arrived (this decides lateness against the "
         "deadline). Received: when this service took it in, which is later for a backlog, a rerun or synthetic "
-        "test data. Each file's checksum is what sha256sum prints for the file the provider holds.",
+        "test data. Each file's checksum is what sha256sum prints for the file the provider holds. Signed off: "
+        "whether the provider's accountable officer declared the version that counts an accurate account of the "
+        "provider's work, as the build found it; open queries: the provider's answers to findings the contract "
+        "manager had not yet decided.",
     ),
 )
 

@@ -15,7 +15,7 @@ from probation_returns.ingest import discover, receive
 from probation_returns.uploads import Incoming, place, store
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import engine_for, session_scope, upgrade
-from probation_returns.warehouse.models import BuildRequest, Credit, Provider, ReturnBuild
+from probation_returns.warehouse.models import BuildRequest, Credit, Provider, Query, QueryMessage, ReturnBuild
 from reports.feedback import with_feedback
 from tests.support.returns import clean_tables, set_value, write_csvs
 
@@ -25,6 +25,7 @@ ACCOUNTS = {
     "other_provider": "clerk@c05.example",
     "manager": "manager@moj.example",
     "admin": "admin@moj.example",
+    "officer": "officer@c14.example",  # C14's accountable officer
 }
 
 
@@ -41,6 +42,7 @@ class Seeded:
     workbook: Path
     users: dict  # role -> user id
     rebuild: int  # a failed rebuild request of 2017Q3
+    query: int | None = None  # an open query on C14's version
 
     @property
     def provider_user(self) -> int:
@@ -86,6 +88,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
         accounts.add_user(s, ACCOUNTS["other_provider"], "provider", PASSWORD, provider="C05", name="C05 Clerk")
         accounts.add_user(s, ACCOUNTS["manager"], "manager", PASSWORD, name="Contract Manager")
         accounts.add_user(s, ACCOUNTS["admin"], "admin", PASSWORD, name="Administrator")
+        accounts.add_user(s, ACCOUNTS["officer"], "officer", PASSWORD, provider="C14", name="C14 Officer")
         users = {a.email: a.id for a in accounts.all_accounts(s)}
     submissions, upload_ids = {}, {}
     for provider, faulty in (("C14", False), ("C05", True)):
@@ -144,6 +147,20 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
         s.add(failed)
         s.flush()
         rebuild_id = failed.id
+        query = Query(  # as if C14 had answered a warning (its return has none: the thread is what is tested)
+            provider_code="C14",
+            quarter="2017Q3",
+            submission_id=submissions["C14"],
+            subject="CAS-019",
+            state="open",
+            raised_by=ACCOUNTS["provider"],
+        )
+        s.add(query)
+        s.flush()
+        s.add(
+            QueryMessage(query_id=query.id, written_by=ACCOUNTS["provider"], step="raised", words="Attended by phone.")
+        )
+        query_id = query.id
         assert s.get(Provider, "C05") is not None
     app = create_app(settings)
     app.config["TESTING"] = True
@@ -159,6 +176,7 @@ def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
         workbook,
         {role: users[email] for role, email in ACCOUNTS.items()},
         rebuild_id,
+        query_id,
     )
 
 

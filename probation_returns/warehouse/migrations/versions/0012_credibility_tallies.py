@@ -5,14 +5,14 @@ definition (unique: a rerun, or two runs at once, store one); ``credibility_vani
 of a return against the return that counted the quarter before (unique on both and the definition).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"  # re-point at 0011 (queries) when that migration is merged first
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
