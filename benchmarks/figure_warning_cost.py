@@ -22,7 +22,7 @@ from pathlib import Path
 
 from probation_returns import clock
 from probation_returns.calendar import Quarter, quarter_range
-from probation_returns.credibility import inputs
+from probation_returns.credibility import store
 from probation_returns.generator.dataset import generate
 from probation_returns.ingest import discover, receive
 from probation_returns.validation import service
@@ -65,8 +65,8 @@ def main() -> None:
     files = sorted((root / "landing").rglob(f"{PROVIDER}_2017Q3*"))
     q = Quarter.parse("2017Q3")
     t = time.perf_counter()
-    history = inputs.provider_history(engine, q, PROVIDER)
-    print(f"reading the four previous quarters: {time.perf_counter() - t:.2f} s")
+    history = store.provider_history(engine, q, PROVIDER)
+    print(f"the four previous quarters' figures (stored by the first validation): {time.perf_counter() - t:.2f} s")
     plain: list[float] = []
     given: list[float] = []
     for _ in range(3):
@@ -74,7 +74,7 @@ def main() -> None:
         validate_files(files, PROVIDER, str(q))
         plain.append(time.perf_counter() - t)
         t = time.perf_counter()
-        found = validate_files(files, PROVIDER, str(q), previous_returns=history)
+        found = validate_files(files, PROVIDER, str(q), previous_figures=history)
         given.append(time.perf_counter() - t)
     print(f"validate_files without history: median {statistics.median(plain):.2f} s")
     print(f"validate_files with four previous quarters: median {statistics.median(given):.2f} s")

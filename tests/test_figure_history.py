@@ -18,6 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from probation_returns.calendar import Quarter
+from probation_returns.credibility.figures import tallies
 from probation_returns.ingest import discover, receive
 from probation_returns.spec import TABLES
 from probation_returns.validation.checking import typed_records
@@ -58,8 +59,13 @@ def _typed(tables: dict[str, list[list[str]]]) -> dict[str, pl.DataFrame]:
     return typed_records(frames)
 
 
+def _figures(q: Quarter, phone: int):
+    """The figures of an earlier accepted return, as the warehouse keeps them for RET-004."""
+    return tallies(q, _typed(_return(q, phone)))
+
+
 def test_a_figure_that_moved_past_the_credibility_threshold_is_one_warning_each():
-    found = moved_figures(Q3, "C05", _typed(_return(Q3, phone=40)), {Q2: _typed(_return(Q2, phone=10))})
+    found = moved_figures(Q3, "C05", _typed(_return(Q3, phone=40)), {Q2: _figures(Q2, phone=10)})
     assert found["rule_id"].to_list() == ["RET-004", "RET-004"]
     assert set(found["severity"]) == {"W"} and found["row_number"].to_list() == [None, None]
     assert found.select("table", "column", "value").rows() == [
@@ -79,7 +85,7 @@ def test_a_figure_that_moved_past_the_credibility_threshold_is_one_warning_each(
 
 
 def test_a_figure_within_chance_and_drift_is_no_warning():
-    assert moved_figures(Q3, "C05", _typed(_return(Q3, phone=15)), {Q2: _typed(_return(Q2, phone=10))}).height == 0
+    assert moved_figures(Q3, "C05", _typed(_return(Q3, phone=15)), {Q2: _figures(Q2, phone=10)}).height == 0
 
 
 # ---------------------------------------------------------------------------------------------- through validation
@@ -110,6 +116,23 @@ def test_validation_warns_of_a_moved_figure_from_the_providers_own_counted_retur
 
     sheet = [[c.value for c in row] for row in load_workbook(done.feedback / "feedback.xlsx")["Findings"].iter_rows()]
     assert sum("RET-004" in row for row in sheet) == 2
+
+
+def test_the_previous_quarters_figures_are_worked_out_once_and_kept(engine, tmp_path, monkeypatch):
+    from sqlalchemy import func, select
+
+    from probation_returns.warehouse.models import CredibilityTallies
+
+    def kept():
+        with session_scope(engine) as session:
+            return session.scalar(select(func.count()).select_from(CredibilityTallies))
+
+    _send(engine, tmp_path, monkeypatch, _return(Q2, phone=10), Q2, "2017-07-10T09:00:00+00:00")
+    assert kept() == 0  # the first quarter has nothing before it to keep
+    first = _send(engine, tmp_path, monkeypatch, _return(Q3, phone=40), Q3, "2017-10-10T09:00:00+00:00")
+    assert kept() == 1  # 2017Q2's counted return, kept for the next validation and the quarter's report
+    again = validate_submission(engine, first.submission_id, tmp_path / "feedback", force=True)
+    assert kept() == 1 and again.rule_counts["RET-004"] == 2  # read back, not worked out again: the same warnings
 
 
 def test_validation_gives_no_warning_when_the_figures_held(engine, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 from markupsafe import escape
 
 from probation_returns.calendar import Quarter
+from probation_returns.credibility.figures import tallies
 from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation import rule_catalogue
 from probation_returns.validation.cascade import CASCADE
@@ -122,20 +123,20 @@ def _return_for(example: rule_catalogue.Example, folder: Path) -> tuple[list[Pat
         paths.append(folder / name)
     kwargs = {k: spec[k] for k in ("previous_cases", "previous_active") if k in spec}
     if "previous_quarters" in spec:
-        kwargs["previous_returns"] = _previous_returns(base, Quarter.parse(quarter), spec["previous_quarters"])
+        kwargs["previous_figures"] = _previous_figures(base, Quarter.parse(quarter), spec["previous_quarters"])
     return paths, {"provider": provider, "quarter": quarter, **kwargs}
 
 
-def _previous_returns(base: dict, quarter: Quarter, copies: list[int]) -> dict:
-    """The provider's earlier accepted returns of an example: each ``n`` copies of the example case, each with its
-    contact and breach (references made distinct), the quarter before first."""
+def _previous_figures(base: dict, quarter: Quarter, copies: list[int]) -> dict:
+    """The figures of the provider's earlier accepted returns of an example: each ``n`` copies of the example case,
+    each with its contact and breach (references made distinct), the quarter before first."""
     out = {}
     for k, n in enumerate(copies, start=1):
         refs = {"case_ref": [f"P{k}{i:05d}" for i in range(n)], "breach_ref": [f"PB{k}{i:05d}" for i in range(n)]}
         tables = {
             t: pl.DataFrame({c: refs[c] if c in refs else [base["rows"][t][c]] * n for c in TABLES[t]}) for t in TABLES
         }
-        out[quarter - k] = typed_records(tables)
+        out[quarter - k] = tallies(quarter - k, typed_records(tables))
     return out
 
 

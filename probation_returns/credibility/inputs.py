@@ -4,7 +4,6 @@ from the return that counts for each, with the columns the figures need (the sig
 
 from __future__ import annotations
 
-import polars as pl
 from sqlalchemy import Engine
 
 from probation_returns.calendar import Quarter
@@ -32,12 +31,3 @@ def quarter_data(
     current = {code: tables[(code, quarter)] for code in codes if (code, quarter) in tables}
     history = {code: {q: tables[(code, q)] for q in wanted[:-1] if (code, q) in tables} for code in codes}
     return QuarterData(quarter, current, history)
-
-
-def provider_history(engine: Engine, quarter: Quarter, code: str) -> dict[Quarter, dict[str, pl.DataFrame]]:
-    """One provider's own counted returns for the previous four quarters of ``quarter`` (those it has), for
-    validation's RET-004: no other provider's records are read."""
-    wanted = [quarter - k for k in range(1, HISTORY_QUARTERS + 1)]
-    with read_scope(engine) as session:
-        counted = {q: s.id for q in wanted if (s := accepted_submission(session, code, str(q))) is not None}
-    return {q: accepted_tables(engine, sid, columns=COLUMNS) for q, sid in counted.items()}

@@ -125,6 +125,37 @@ def _records(engine: Engine, submission_id: int, only_cases: bool) -> dict[str, 
     )
 
 
+def provider_history(engine: Engine, quarter: Quarter, code: str) -> dict[Quarter, dict[tuple[str, str], Tally]]:
+    """The figures of one provider's own counted returns for the previous four quarters of ``quarter`` (those it
+    has), for validation's RET-004: read when stored, else worked out from the return's records and stored. No
+    other provider's records or figures are read."""
+    with read_scope(engine) as session:
+        ids = {
+            (code, k): s.id
+            for k in range(1, HISTORY_QUARTERS + 1)
+            if (s := accepted_submission(session, code, str(quarter - k))) is not None
+        }
+        figures, _ = stored(session, ids)
+    worked_out = {
+        key: tallies(quarter - key[1], _records(engine, ids[key], False)) for key in ids if key not in figures
+    }
+    if worked_out:
+        with session_scope(engine) as session:
+            _insert(
+                session,
+                CredibilityTallies,
+                [
+                    {
+                        "submission_id": ids[key],
+                        "definition": DEFINITION,
+                        "tallies": {SEPARATOR.join(name): [t.count, t.base] for name, t in found.items()},
+                    }
+                    for key, found in worked_out.items()
+                ],
+            )
+    return {quarter - k: found for (_, k), found in (figures | worked_out).items()}
+
+
 def keep_return(engine: Engine, provider: str, quarter: Quarter) -> int:
     """Work out and store the figures of the provider's counted return for the quarter (and its vanished cases
     against last quarter's) while the provider's run still holds its records, so the quarter's build reads them

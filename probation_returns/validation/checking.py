@@ -9,6 +9,7 @@ import polars as pl
 
 from expectations.catalogue import CASE_LIST_RULES, RETURN_RULES, Params
 from probation_returns.calendar import Quarter
+from probation_returns.credibility.figures import Tally
 from probation_returns.pnc import mask_identifiers
 from probation_returns.reference import providers
 from probation_returns.spec import DATE_COLUMNS, RULES_BY_ID, TABLES
@@ -46,7 +47,7 @@ def validate_files(
     *,
     previous_cases: int | None = None,
     previous_active: Sequence[str] | None = None,
-    previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
+    previous_figures: Mapping[Quarter, dict[tuple[str, str], Tally]] | None = None,
     tolerance: float | None = None,
     names: list[str] | None = None,
     allowances: dict[str, Allowance] | None = None,
@@ -55,8 +56,8 @@ def validate_files(
 
     ``previous_cases`` and ``previous_active`` describe the provider's accepted return for the quarter before
     (its row count; the case references still active at that quarter's end); None when there is none.
-    ``previous_returns``: the provider's own accepted returns for its previous quarters (typed, by quarter), for
-    RET-004; None or empty: not compared.
+    ``previous_figures``: the credibility figures of the provider's own accepted returns for its previous quarters
+    (by quarter: ``credibility.store.provider_history``), for RET-004; None or empty: not compared.
 
     The rejection tolerance comes from the quarter's contract parameters unless given; ``allowances`` are the
     tolerances a contract manager granted the provider for the quarter, by rule.
@@ -69,7 +70,7 @@ def validate_files(
         raw,
         params_for(provider, quarter, previous_cases, previous_active),
         tolerance=contract.rejection_tolerance if tolerance is None else tolerance,
-        previous_returns=previous_returns,
+        previous_figures=previous_figures,
         allowances=allowances,
     )
     result.parameter_version = contract.version
@@ -98,7 +99,7 @@ def validate(
     params: Params,
     *,
     tolerance: float = DEFAULT_TOLERANCE,
-    previous_returns: Mapping[Quarter, dict[str, pl.DataFrame]] | None = None,
+    previous_figures: Mapping[Quarter, dict[tuple[str, str], Tally]] | None = None,
     allowances: dict[str, Allowance] | None = None,
 ) -> ValidationResult:
     parts = [_file_findings(raw)]
@@ -157,10 +158,10 @@ def validate(
     tables = with_tolerated(tables, findings, within(findings, tables, allowances))
     outcome, reasons = decide(findings, tables, tolerance, unusable)
     accepted = {} if outcome == "Rejected" else (lambda: _accepted(raw.tables, findings))
-    if previous_returns and outcome != "Rejected":
+    if previous_figures and outcome != "Rejected":
         # RET-004 reads the records this return has accepted; its warnings reject nothing, so they stay accepted.
         accepted = _accepted(raw.tables, findings)
-        moved = moved_figures(params.quarter, params.provider_code, accepted, dict(previous_returns))
+        moved = moved_figures(params.quarter, params.provider_code, accepted, dict(previous_figures))
         if moved.height:
             findings = pl.concat([findings, mask_identifiers(moved)])
             tables = _table_counts(raw, findings, flooded, checked=not unusable)

@@ -15,10 +15,10 @@ from decimal import Decimal
 import polars as pl
 
 from probation_returns.calendar import Quarter
-from probation_returns.credibility.figures import COLUMNS, MIX, VANISHED
+from probation_returns.credibility.figures import COLUMNS, MIX, VANISHED, Tally, tallies
 from probation_returns.credibility.limits import limits
-from probation_returns.credibility.report import BASES, LABELS, Figure, compute
-from probation_returns.integrity.model import HISTORY_QUARTERS, QuarterData
+from probation_returns.credibility.report import BASES, LABELS, Figure, assemble
+from probation_returns.integrity.model import HISTORY_QUARTERS
 from probation_returns.spec import TABLES
 from probation_returns.validation.engine import FINDING_SCHEMA
 
@@ -155,12 +155,13 @@ def moved_figures(
     quarter: Quarter | str,
     provider: str,
     tables: dict[str, pl.DataFrame],
-    previous: dict[Quarter, dict[str, pl.DataFrame]],
+    previous: dict[Quarter, dict[tuple[str, str], Tally]],
     lim: dict[str, dict[str, float]] | None = None,
 ) -> pl.DataFrame:
     """RET-004's findings: one per figure of ``tables`` (the accepted records of the provider's return for
-    ``quarter``, typed) that the credibility report would flag against ``previous`` (the provider's own accepted
-    returns for its previous quarters, by quarter; up to four are read)."""
+    ``quarter``, typed) that the credibility report would flag against ``previous`` (the figures of the provider's
+    own accepted returns for its previous quarters, by quarter, as ``credibility.figures.tallies`` counts them and
+    ``credibility.store`` keeps them; up to four are read)."""
     q = Quarter.parse(str(quarter))
     if any(c not in tables.get(t, pl.DataFrame()).columns for t, cols in NEEDED.items() for c in cols):
         return pl.DataFrame([], schema=FINDING_SCHEMA)  # a table or column missing: its own rules say so
@@ -168,6 +169,7 @@ def moved_figures(
     if q - 1 not in history:  # every figure is compared with last quarter: nothing to compare
         return pl.DataFrame([], schema=FINDING_SCHEMA)
     lim = lim or limits()
-    rows = compute(QuarterData(q, {provider: tables}, {provider: history}), [provider], lim)
+    figures = {(provider, 0): tallies(q, tables)} | {(provider, q.ordinal - p.ordinal): t for p, t in history.items()}
+    rows = assemble(q, [provider], figures, {}, lim)  # vanished cases are RET-003's: none counted here
     found = [_words(q, f, lim) for f in rows if f.flagged and (f.family, f.figure) not in NOT_REPEATED]
     return pl.DataFrame(found, schema=FINDING_SCHEMA)

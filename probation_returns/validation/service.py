@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from probation_returns import clock
 from probation_returns.calendar import Quarter
-from probation_returns.credibility.inputs import provider_history
+from probation_returns.credibility.store import provider_history
 from probation_returns.pnc import mask_identifiers
 from probation_returns.provisional import provisional_performance
 from probation_returns.spec import TABLES
@@ -189,7 +189,7 @@ def validate_submission(
         header = _header(submission)
     if done is not None:
         return done
-    history = provider_history(engine, Quarter.parse(quarter), provider)  # its own quarters only (RET-004)
+    history = provider_history(engine, Quarter.parse(quarter), provider)  # its own quarters' figures (RET-004)
     try:
         result = validate_files(
             [p for p, _ in files],
@@ -197,7 +197,7 @@ def validate_submission(
             quarter,
             previous_cases=previous,
             previous_active=active_before,
-            previous_returns=history,
+            previous_figures=history,
             names=[n for _, n in files],
             allowances=allowances,
         )
