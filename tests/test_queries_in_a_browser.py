@@ -129,7 +129,9 @@ def test_a_query_a_tolerance_and_the_officers_sign_off_click_by_click_each_audit
         assert _rows(officer) == [[f"Query {query_id}", "CAS-019", "Open"]]
         assert REFUSAL in officer.page.inner_text(".govuk-warning-text")
         officer.page.check("#confirm")
-        officer.page.click("button:has-text('Sign off the return')")
+        with officer.page.expect_response(lambda r: r.request.method == "POST") as posted:
+            officer.page.click("button:has-text('Sign off the return')")
+        assert posted.value.status == 400
         officer.check("officer-sign-off-refused")
         assert officer.page.inner_text(".govuk-error-summary__list") == REFUSAL
         assert _summary(officer)["Signed off"] == "No"
@@ -192,7 +194,9 @@ def test_a_query_a_tolerance_and_the_officers_sign_off_click_by_click_each_audit
             "Confirm that the return is an accurate account of the provider's work"
         )
         officer.page.check("#confirm")
-        officer.page.click("button:has-text('Sign off the return')")
+        with officer.page.expect_response(lambda r: r.request.method == "POST") as posted:
+            officer.page.click("button:has-text('Sign off the return')")
+        assert posted.value.status == 302
         officer.check("officer-signed-off")
         assert "You signed off C14's return for 2017Q3." in officer.page.inner_text("body")
         assert _summary(officer)["Signed off"] == "Yes, by officer@c14.example on 25 October 2017"
