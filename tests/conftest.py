@@ -67,6 +67,7 @@ SUITES = {
     "test_feedback_in_a_browser.py": (BROWSER, SLOW),
     "test_portal_in_a_browser.py": (BROWSER, SLOW),
     "test_integrity_in_a_browser.py": (BROWSER, SLOW),
+    "test_queries_in_a_browser.py": (BROWSER, SLOW),
     "test_dagster_ui_in_a_browser.py": (BROWSER, SLOW),
 }
 COSTS = (UNIT, INTEGRATION, BROWSER)
