@@ -91,15 +91,14 @@ def _page(diff, *, back: str, csv_href: str, others: list[tuple[int, str]], mana
 
 
 @bp.route("/submissions/<int:submission_id>/changes")
-@roles("provider", "manager")
+@roles("provider", "officer", "manager")
 def page(submission_id: int):
     submission = _submission(submission_id)
     pair = _pair(submission)
-    back = (
-        url_for("provider.history")
-        if current_user.role == "provider"
-        else url_for("manager.provider", code=submission.provider_code)
-    )
+    back = {
+        "provider": url_for("provider.history"),
+        "officer": url_for("provider.feedback", submission_id=submission.id),
+    }.get(current_user.role) or url_for("manager.provider", code=submission.provider_code)
     with db() as s:
         versions = overview.quarter_versions(s, submission.provider_code, submission.quarter)
     others = [
@@ -115,7 +114,7 @@ def page(submission_id: int):
 
 
 @bp.route("/submissions/<int:submission_id>/changes.csv")
-@roles("provider", "manager")
+@roles("provider", "officer", "manager")
 def download(submission_id: int):
     submission = _submission(submission_id)
     pair = _pair(submission)

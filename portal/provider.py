@@ -183,7 +183,7 @@ def _stored(submission: Submission):
 
 
 @bp.route("/submissions/<int:submission_id>")
-@roles("provider", "manager")
+@roles("provider", "officer", "manager")
 def feedback(submission_id: int):
     submission = _submission(submission_id)
     stored = _stored(submission)
@@ -257,7 +257,7 @@ def feedback(submission_id: int):
 
 
 @bp.route("/submissions/<int:submission_id>/provisional")
-@roles("provider", "manager")
+@roles("provider", "officer", "manager")
 def provisional(submission_id: int):
     """The version's provisional performance: its service levels, credits and cohort as its feedback worked
     them out (summary.json's ``provisional_performance``), before the quarter's ministry return."""
@@ -293,7 +293,7 @@ def _pagination(page: int, pages: int, href) -> dict | None:
 
 
 @bp.route("/submissions/<int:submission_id>/files/<name>")
-@roles("provider", "manager")
+@roles("provider", "officer", "manager")
 def feedback_file(submission_id: int, name: str):
     submission = _submission(submission_id)
     if name not in DOWNLOADS:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_feedback_in_a_browser import chromium
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.slow
 

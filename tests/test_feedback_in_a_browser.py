@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.support.browser import chromium
 from tests.support.returns import clean_tables, set_value, write_csvs
-
-
-def chromium() -> str:
-    found = os.environ.get("RETURNS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("RETURNS_REQUIRE_CHROMIUM"):
-        pytest.fail("RETURNS_REQUIRE_CHROMIUM is set but Chromium is not installed (.ci/run installs it)")
-    pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
 
 
 def test_a_rejected_returns_feedback_page_leads_with_what_to_fix(tmp_path):

@@ -4,11 +4,7 @@ flagged signal, from the signals the quarter build stored. ``RETURNS_SCREENSHOTS
 
 from __future__ import annotations
 
-import threading
-
-from werkzeug.serving import make_server
-
-from tests.test_portal_in_a_browser import PASSWORD, Visitor, _browser
+from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served
 
 Q = "2016Q4"
 CODES = ["C01", "C02", "C03", "C04", "C05", "C06"]
@@ -20,7 +16,6 @@ def test_the_quarter_tag_and_the_integrity_charts_pass_axe_and_reflow(tmp_path, 
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.generator.dataset import generate
@@ -53,26 +48,12 @@ def test_the_quarter_tag_and_the_integrity_charts_pass_axe_and_reflow(tmp_path, 
     engine = engine_for(url)
     with session_scope(engine) as s:
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
-    app = create_app(
-        Settings(
-            database_url=url,
-            landing=tmp_path / "portal-landing",
-            archive=tmp_path / "archive",
-            output=tmp_path / "output",
-            dagster_home=tmp_path / "dagster",
-            secret_key="browser-test-key",
-            alerts=tmp_path / "alerts",
-            open_quarter=Q,
-            secure_cookies=False,
-        )
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    app = create_app(portal_settings(tmp_path, url, Q))
+    with served(app) as base:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = open_browser(p)
             context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
-            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v = Visitor(context.new_page(), base)
             v.sign_in("manager@moj.example")
             v.check("manager-quarter-integrity-tags")
             tags = v.page.locator("main a .govuk-tag--orange")
@@ -87,6 +68,4 @@ def test_the_quarter_tag_and_the_integrity_charts_pass_axe_and_reflow(tmp_path, 
             assert charts.first.locator("title").text_content().startswith("deadline_heaping SL001R")
             assert v.page.locator("table:has(caption:text('the figures in the chart'))").count() == charts.count()
             browser.close()
-    finally:
-        server.shutdown()
-        engine.dispose()
+    engine.dispose()

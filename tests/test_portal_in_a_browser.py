@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.test_feedback_in_a_browser import chromium
-
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
-PASSWORD = "a-long-test-password"
+from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served, wait_for_feedback
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +24,6 @@ def live(tmp_path_factory):
     """A quarter run through the pipeline for C05 (credits and a build), accounts, and the portal serving it."""
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.generator.dataset import generate
@@ -62,89 +56,16 @@ def live(tmp_path_factory):
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
         accounts.add_user(s, "admin@moj.example", "admin", PASSWORD, name="Sam Admin")
-    settings = Settings(
-        database_url=url,
-        landing=tmp / "portal-landing",
-        archive=tmp / "archive",
-        output=tmp / "output",
-        dagster_home=tmp / "dagster",
-        secret_key="browser-test-key",
-        alerts=tmp / "alerts",
-        open_quarter="2017Q3",
-        secure_cookies=False,
-    )
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "tmp": tmp, "engine": engine}
+        with served(create_app(portal_settings(tmp, url))) as base:
+            yield {"base": base, "tmp": tmp, "engine": engine}
     finally:
-        server.shutdown()
         engine.dispose()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-class Visitor:
-    """A browser page that checks every page it lands on with axe-core and keeps a screenshot of it."""
-
-    def __init__(self, page, base: str):
-        self.page, self.base, self.seen = page, base, []
-
-    def check(self, name: str) -> None:
-        self.page.wait_for_load_state("load")
-        self.page.add_script_tag(content=AXE)
-        result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        bad = [
-            (v["id"], v["impact"], v["nodes"][0]["target"])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not bad, f"{name} ({self.page.url}): {bad}"
-        self.page.set_viewport_size({"width": 320, "height": 800})  # reflow (WCAG 1.4.10): no sideways scrolling
-        wide = self.page.evaluate("() => document.documentElement.scrollWidth")
-        culprits = self.page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > 321
-                    && !(e.parentElement && e.parentElement.closest('.app-table-scroll')))
-                .slice(0, 5)
-                .map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).overflowX + ' '
-                    + e.getBoundingClientRect().right)"""
-        )
-        self.page.set_viewport_size({"width": 1200, "height": 900})
-        assert wide <= 320, f"{name} ({self.page.url}) scrolls sideways at 320 px: {wide} px wide, {culprits}"
-        self.seen.append(name)
-        folder = os.environ.get("RETURNS_SCREENSHOTS")
-        if folder:
-            self.page.screenshot(path=str(Path(folder) / f"portal-{name}.png"), full_page=True)
-
-    def go(self, path: str, name: str) -> None:
-        self.page.goto(self.base + path)
-        self.check(name)
-
-    def sign_in(self, email: str) -> None:
-        self.go("/sign-in", "sign-in")
-        self.page.fill("#email", email)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("button:has-text('Sign in')")
-
-
-def _browser(p):
-    return p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-
-
-def _wait_for_feedback(visitor: Visitor, timeout: float = 180) -> None:
-    """The follow page refreshes itself until the feedback is ready, then goes to it."""
-    end = time.monotonic() + timeout
-    while "/submissions/" not in visitor.page.url:
-        assert time.monotonic() < end, f"no feedback after {timeout:.0f} s: {visitor.page.inner_text('main')}"
-        assert "could not be checked" not in visitor.page.inner_text("main"), visitor.page.inner_text("main")
-        time.sleep(0.5)
-    visitor.page.wait_for_load_state("load")
 
 
 def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live, tmp_path):
@@ -155,7 +76,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
     broken.parent.mkdir()
     broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])  # cut short in transfer: cannot be opened
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = open_browser(p)
         context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
         v = Visitor(context.new_page(), live["base"])
         v.sign_in("clerk@c14.example")
@@ -171,7 +92,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         v.page.check("#declaration")
         v.page.click("button:has-text('Send return')")
         v.check("provider-follow")
-        _wait_for_feedback(v)
+        wait_for_feedback(v)
         v.check("provider-rejected")
         assert v.page.inner_text("h1") == "Rejected"
         first_reason = v.page.locator("ol.govuk-list--number li").first.inner_text()
@@ -184,7 +105,7 @@ def test_a_provider_sends_a_faulty_return_reads_why_then_sends_a_fixed_one(live,
         v.page.fill("#declared_by", "Sam Clerk")
         v.page.check("#declaration")
         v.page.click("button:has-text('Send return')")
-        _wait_for_feedback(v)
+        wait_for_feedback(v)
         v.check("provider-accepted")
         assert v.page.inner_text("h1").startswith("Accepted")
         versions = v.page.locator("table").last.inner_text()
@@ -209,7 +130,7 @@ def test_a_contract_manager_waives_a_credit_rebuilds_signs_off_and_downloads_the
         assert credit is not None, "the fixture's quarter should have a C05 service credit to decide on"
         measure = credit.measure
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = open_browser(p)
         context = browser.new_context(bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900})
         v = Visitor(context.new_page(), live["base"])
         v.sign_in("manager@moj.example")
@@ -283,7 +204,7 @@ def test_an_upload_that_could_not_be_checked_and_a_failed_rebuild_pass_axe_and_r
         rebuilds.finish(s, request, "run-of-the-failed-rebuild", "ministry_return: the disk is full")
     words = "The check stopped while your return was being checked against the rules (the disk is full)."
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = open_browser(p)
         context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
         v = Visitor(context.new_page(), live["base"])
         v.sign_in("clerk@c14.example")
@@ -308,7 +229,7 @@ def test_the_help_page_and_an_administrators_pages_pass_axe_and_reflow(live):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = open_browser(p)
         context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
         v = Visitor(context.new_page(), live["base"])
         v.go("/help", "help")

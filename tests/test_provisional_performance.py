@@ -346,21 +346,18 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
     """C14 uploads an accepted return before the deadline through the portal (the real worker through Dagster),
     opens its provisional performance (axe: no serious or critical violation; no sideways scroll at 320 px), and
     the quarter's ministry return, built afterwards, shows the same service levels and credits to the penny."""
-    import threading
 
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
     from portal.presentation import PROVISIONAL_STATUS
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import engine_for, upgrade
-    from tests.test_portal_in_a_browser import PASSWORD, Visitor, _browser, _wait_for_feedback
+    from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served, wait_for_feedback
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
@@ -372,31 +369,19 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
     engine = engine_for(url)
     with session_scope(engine) as s:
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
-    settings = Settings(
-        database_url=url,
-        landing=tmp_path / "portal-landing",
-        archive=tmp_path / "archive",
-        output=tmp_path / "output",
-        dagster_home=tmp_path / "dagster",
-        secret_key="browser-test-key",
-        alerts=tmp_path / "alerts",
-        open_quarter="2017Q3",
-        secure_cookies=False,
-    )
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    settings = portal_settings(tmp_path, url)
+    with served(create_app(settings)) as base:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = open_browser(p)
             context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
-            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v = Visitor(context.new_page(), base)
             v.sign_in("clerk@c14.example")
             v.go("/returns/2017Q3/send", "provider-send")
             v.page.set_input_files("#files", [str(tmp_path / "generated" / "C14" / "C14_2017Q3.xlsx")])
             v.page.fill("#declared_by", "Sam Clerk")
             v.page.check("#declaration")
             v.page.click("button:has-text('Send return')")
-            _wait_for_feedback(v)
+            wait_for_feedback(v)
             v.check("provider-accepted")
             assert v.page.inner_text("h1").startswith("Accepted")
             v.page.click("text=Provisional service levels, credits and cohort")
@@ -410,8 +395,6 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
                 )
             }
             browser.close()
-    finally:
-        server.shutdown()
     run = run_quarter(  # the quarter's return, built afterwards from the same landing folder
         Quarter.parse("2017Q3"),
         ["C14"],
@@ -453,20 +436,17 @@ def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_re
     (9 of 10), opens "What changed since version 1" from the feedback page (and finds it in History) and reads the
     record changed and SL002R's credit moving as worked out by hand. The quarter's ministry return, built
     afterwards, shows version 2's provisional figures to the penny. axe on every page; both backends."""
-    import threading
 
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
     from portal.presentation import PROVISIONAL_STATUS
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.warehouse.db import engine_for, upgrade
-    from tests.test_portal_in_a_browser import PASSWORD, Visitor, _browser, _wait_for_feedback
+    from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served, wait_for_feedback
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
@@ -485,25 +465,13 @@ def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_re
     with session_scope(engine) as s:
         accounts.add_user(s, "clerk@c14.example", "provider", PASSWORD, provider="C14", name="Sam Clerk")
         accounts.add_user(s, "manager@moj.example", "manager", PASSWORD, name="Alex Manager")
-    settings = Settings(
-        database_url=database_url,
-        landing=tmp_path / "portal-landing",
-        archive=tmp_path / "archive",
-        output=tmp_path / "output",
-        dagster_home=tmp_path / "dagster",
-        secret_key="browser-test-key",
-        alerts=tmp_path / "alerts",
-        open_quarter="2017Q3",
-        secure_cookies=False,
-    )
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = portal_settings(tmp_path, database_url)
     shown = {}
-    try:
+    with served(create_app(settings)) as base:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = open_browser(p)
             context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
-            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v = Visitor(context.new_page(), base)
             v.sign_in("clerk@c14.example")
             for version in (1, 2):
                 v.go("/returns/2017Q3/send", f"provider-send-v{version}")
@@ -511,7 +479,7 @@ def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_re
                 v.page.fill("#declared_by", "Sam Clerk")
                 v.page.check("#declaration")
                 v.page.click("button:has-text('Send return')")
-                _wait_for_feedback(v)
+                wait_for_feedback(v)
                 v.check(f"provider-accepted-v{version}")
                 assert v.page.inner_text("h1").startswith("Accepted")
                 feedback_url = v.page.url
@@ -578,8 +546,6 @@ def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_re
                 == tables["Each service level and its credit, version 1 and version 2"]
             )
             browser.close()
-    finally:
-        server.shutdown()
     run = run_quarter(  # the quarter's return, built afterwards from the same landing folder
         Quarter.parse("2017Q3"),
         ["C14"],

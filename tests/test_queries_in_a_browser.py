@@ -7,12 +7,10 @@ keeps the pages as PNGs (the README's)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.test_portal_in_a_browser import Visitor, _browser
+from tests.support.browser import Visitor, open_browser
+from tests.support.browser import served as serving
 from tests.test_queries_and_signoff import portal  # noqa: F401 (the fixture: C14's version 2 with CAS-019 twice)
 
 SIGNED = "2017-10-25T10:00:00+00:00"  # the clock on the day of the sign-off, before the quarter's build is final
@@ -43,12 +41,8 @@ def served(portal, monkeypatch):  # noqa: F811
         s.delete(s.get(conversation.Query, portal.query))
     portal.settings.secure_cookies = False  # plain HTTP on 127.0.0.1
     portal.app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False, TESTING=False)
-    server = make_server("127.0.0.1", 0, portal.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield portal, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(portal.app) as base:
+        yield portal, base
 
 
 def _visitor(browser, base: str, email: str) -> Visitor:
@@ -78,7 +72,7 @@ def test_a_query_a_tolerance_and_the_officers_sign_off_click_by_click_each_audit
     seeded, base = served
     v2 = seeded.v2
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = open_browser(p)
 
         # C14's clerk answers CAS-019 (two records found in version 2) from the feedback page
         clerk = _visitor(browser, base, "clerk@c14.example")

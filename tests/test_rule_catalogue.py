@@ -336,22 +336,18 @@ def test_the_feedback_page_kept_as_a_file_links_each_rule_when_the_portals_addre
 def test_the_rule_list_and_a_rule_page_pass_axe_and_reflow_without_signing_in(tmp_path):
     """Chromium, not signed in: the list, a rule's page and the 404 of an unknown id; axe finds no serious or
     critical violation and nothing scrolls sideways at 320 px. ``RETURNS_SCREENSHOTS=<folder>`` keeps them."""
-    import threading
 
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
+    from tests.support.browser import Visitor, open_browser, served
     from tests.support.portal_fixtures import seed
-    from tests.test_portal_in_a_browser import Visitor, _browser
 
     seeded = seed(tmp_path, f"sqlite:///{tmp_path / 'warehouse.db'}")
-    server = make_server("127.0.0.1", 0, seeded.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with served(seeded.app) as base:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = open_browser(p)
             context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
-            v = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+            v = Visitor(context.new_page(), base)
             v.go("/rules", "rules")
             assert v.page.inner_text("h1") == "Validation rules"
             assert v.page.locator("table tbody tr").count() == len(CATALOGUE)
@@ -365,6 +361,4 @@ def test_the_rule_list_and_a_rule_page_pass_axe_and_reflow_without_signing_in(tm
             v.go("/rules/NO-SUCH-RULE", "rule-not-found")
             assert v.page.inner_text("h1") == "Page not found"
             browser.close()
-    finally:
-        server.shutdown()
         seeded.engine.dispose()

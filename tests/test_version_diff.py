@@ -378,30 +378,23 @@ def test_the_contract_manager_sees_the_counted_version_against_the_one_that_coun
 @pytest.mark.browser
 def test_the_what_changed_pages_in_chromium_pass_axe_and_reflow(portal):
     """Both pages in Chromium, checked with axe-core and at 320 px (screenshots with RETURNS_SCREENSHOTS)."""
-    import threading
 
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
+    from tests.support.browser import Visitor, open_browser, served
     from tests.support.portal_fixtures import ACCOUNTS
-    from tests.test_portal_in_a_browser import Visitor, _browser
 
     _, v3, _ = portal.versions
-    server = make_server("127.0.0.1", 0, portal.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(portal.app) as base:
         with sync_playwright() as p:
-            browser = _browser(p)
+            browser = open_browser(p)
             for role, path, name in (
                 ("provider", f"/submissions/{v3}/changes", "provider-changes"),
                 ("manager", "/manage/quarters/2017Q3/providers/C14/changes", "manager-counted-changes"),
             ):
                 context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})  # for axe only
-                visitor = Visitor(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+                visitor = Visitor(context.new_page(), base)
                 visitor.sign_in(ACCOUNTS[role])
                 visitor.go(path, name)
                 assert "What changed from version 2 to version 3" in visitor.page.content()
             browser.close()
-    finally:
-        server.shutdown()

@@ -49,6 +49,8 @@ CSV_TWIN = ("service_levels", "reoffending", "payments", "data_quality", "submis
 
 ID_COLUMNS = {"submission_id", "counted_submission_id", "supersedes_id"}
 CLOCK_COLUMNS = {"received_at"}  # the wall clock at intake: differs between any two separate runs
+# the wall clock when the feedback's provisional performance was worked out (summary.json): the same
+JSON_CLOCK_KEYS = {"worked_out_at", "worked_out_on"}
 
 
 def generate_landing(folder: Path, providers: str = "C05,C14,C08,N03", scale: float = 0.02, seed: int = 7) -> Path:
@@ -469,6 +471,8 @@ def _normalise_json(value, ids: dict[int, str]):
             k: (
                 ids.get(v, f"<unknown submission {v}>")
                 if k in ID_COLUMNS and isinstance(v, int)
+                else "<clock>"
+                if k in JSON_CLOCK_KEYS
                 else _normalise_json(v, ids)
             )
             for k, v in value.items()
