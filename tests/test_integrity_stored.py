@@ -232,3 +232,36 @@ def test_the_demo_switches_one_providers_gaming_on_and_says_what_the_signals_fla
     rejected = sorted(r["provider_code"] for r in sent if r["outcome"] == "Rejected")
     assert "C05" not in rejected  # gaming passes every rule: it is never a rejection
     assert f"{len(rejected)} of {len(sent)} returns rejected: {', '.join(rejected)};" in said
+
+
+def test_the_inputs_key_names_submissions_by_natural_key_not_by_database_id(engine):
+    """A killed run can spend database ids (a PostgreSQL sequence is not rolled back), so after its rerun the same
+    submissions carry other ids: the stored signals must still be found as current."""
+    import datetime as dt
+
+    from probation_returns.calendar import Quarter
+    from probation_returns.integrity.store import inputs_key
+    from probation_returns.warehouse.db import session_scope
+    from probation_returns.warehouse.models import Submission
+
+    when = dt.datetime(2017, 10, 20, 9, tzinfo=dt.UTC)
+
+    def sent(session, code: str) -> Submission:
+        row = Submission(
+            provider_code=code, quarter="2017Q3", version=1, sha256="0" * 64, file_names=[f"{code}_2017Q3.xlsx"],
+            received_at=when, delivered_at=when, status="validated", outcome="Accepted",
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        return row
+
+    with session_scope(engine) as s:
+        sent(s, "C05"), sent(s, "C14")
+        before = inputs_key(s, Quarter.parse("2017Q3"), ["C05", "C14"])
+    with session_scope(engine) as s:
+        for row in s.query(Submission).all():
+            s.delete(row)
+        s.flush()
+        sent(s, "C14"), sent(s, "C05")  # other ids, and in the other order
+        after = inputs_key(s, Quarter.parse("2017Q3"), ["C05", "C14"])
+    assert after == before

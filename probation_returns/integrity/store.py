@@ -2,8 +2,8 @@
 out, read by the ministry return (``integrity.csv`` and its sheet) and the contract manager's pages.
 
 A computation is keyed by its inputs (``inputs_key``): every submission of the quarter and its previous four
-quarters, the stored reoffending results of their cohorts, the contract parameters' versions, the thresholds
-and the signals' names. Stored rows are current
+quarters (by its natural key), the stored reoffending results of their cohorts, the contract parameters' versions,
+the thresholds and the signals' names. Stored rows are current
 only while that key is the key of the warehouse as it is now: a resubmission, a validation finishing or a new
 threshold makes them out of date, and the readers then say so instead of showing them as current. Every query
 about stored signals is here (the portal's views call these functions and import no SQLAlchemy).
@@ -50,7 +50,6 @@ def inputs_key(session: Session, quarter: Quarter, codes: list[str]) -> str:
     wanted = [str(quarter - k) for k in range(HISTORY_QUARTERS, -1, -1)]
     submissions = session.execute(
         select(
-            Submission.id,
             Submission.provider_code,
             Submission.quarter,
             Submission.version,
@@ -59,7 +58,7 @@ def inputs_key(session: Session, quarter: Quarter, codes: list[str]) -> str:
             Submission.received_at,
         )
         .where(Submission.quarter.in_(wanted))
-        .order_by(Submission.id)
+        .order_by(Submission.provider_code, Submission.quarter, Submission.version)
     ).all()
     described = {
         "codes": codes,
@@ -67,7 +66,9 @@ def inputs_key(session: Session, quarter: Quarter, codes: list[str]) -> str:
         "thresholds": thresholds(),
         "parameters": {q: for_quarter(q).version for q in wanted if _in_contract(Quarter.parse(q))},
         "submissions": [
-            [s.id, s.provider_code, s.quarter, s.version, s.outcome, _moment(s.delivered_at or s.received_at)]
+            # by natural key, never the surrogate id: PostgreSQL spends an id on a killed run's insert, so the
+            # same submissions can carry other ids after a rerun
+            [s.provider_code, s.quarter, s.version, s.outcome, _moment(s.delivered_at or s.received_at)]
             for s in submissions
         ],
         # binary_vs_frequency reads the stored cohorts: a new extract that changes them changes the key
