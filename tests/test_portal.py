@@ -231,22 +231,6 @@ def test_a_provider_asking_for_another_providers_things_gets_404_whatever_the_ur
     assert "C05" not in page.replace("C05_", "")  # nothing of C05's on C14's pages
 
 
-def test_the_accountable_officer_reads_what_it_signs_but_cannot_send(portal):
-    """The officer's sign-off page links to the counted version's feedback and provisional figures; the feedback
-    page offers no upload and leads back to the sign-off."""
-    client = portal.app.test_client()
-    sign_in(client, "officer")
-    page = client.get("/sign-off/2017Q3").get_data(as_text=True)
-    counted = re.search(r'href="/submissions/(\d+)">its feedback</a>', page)
-    assert counted and f'href="/submissions/{counted[1]}/provisional"' in page
-    feedback = client.get(f"/submissions/{counted[1]}")
-    assert feedback.status_code == 200
-    text = feedback.get_data(as_text=True)
-    assert "Send a corrected return" not in text and 'href="/returns' not in text
-    assert 'class="govuk-back-link" href="/sign-off/2017Q3"' in text
-    assert client.get(f"/submissions/{counted[1]}/provisional").status_code == 200
-
-
 def test_the_other_provider_sees_its_own_feedback_with_the_fatal_and_error_findings(portal):
     client = portal.app.test_client()
     sign_in(client, "other_provider")

@@ -257,6 +257,22 @@ def test_sign_off_is_refused_while_a_query_is_open_and_accepted_once_it_is_decid
     assert ("return_signed_off", "C14 2017Q3 version 2") in _actions(portal.engine)
 
 
+def test_the_accountable_officer_reads_what_it_signs_but_cannot_send(portal):
+    """The officer's sign-off page links to the counted version's feedback and provisional figures; the feedback
+    page offers no upload and leads back to the sign-off."""
+    client = _client(portal, "officer")
+    page = client.get("/sign-off/2017Q3").get_data(as_text=True)
+    assert f'href="/submissions/{portal.v2}">its feedback</a>' in page
+    assert f'href="/submissions/{portal.v2}/provisional">' in page
+    feedback = client.get(f"/submissions/{portal.v2}")
+    assert feedback.status_code == 200
+    text = feedback.get_data(as_text=True)
+    assert "Send a corrected return" not in text and 'href="/returns' not in text
+    assert '<a href="/sign-off/2017Q3" class="govuk-back-link"' in text
+    assert client.get(f"/submissions/{portal.v2}/provisional").status_code == 200
+    assert client.get(f"/submissions/{portal.v2}/changes").status_code == 200
+
+
 def test_the_portal_journey_answer_decide_and_grant_each_audited(portal):
     clerk, manager = _client(portal, "provider"), _client(portal, "manager")
     feedback = clerk.get(f"/submissions/{portal.v2}").get_data(as_text=True)
