@@ -424,6 +424,7 @@ def _inputs(paid: str = PAID, cohorts: dict = SMALL_COHORTS, levels: dict = SMAL
         quality.append((Q, code, i, "whole return", "the files' names", None, None, 0, 0, "none", None))
         subs.append(
             (Q, code, i, 1, None, None, "f.csv", "0" * 64 + "  f.csv", "1" * 64, "validated", "Accepted", "yes", i)
+            + ("no", None, 0)  # not signed off by the provider, no open query
         )
     return (
         pl.DataFrame(level_rows, schema=SERVICE_LEVELS, orient="row"),
