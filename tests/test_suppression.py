@@ -158,6 +158,9 @@ def _publish(levels: pl.DataFrame, cohorts: pl.DataFrame | None = None) -> dict[
                 "Accepted",
                 "yes",
                 i,
+                "no",  # not signed off by the provider
+                None,
+                0,  # no open query
             )
         )
     tables = tidy.return_tables(
