@@ -21,7 +21,18 @@ import pytest
 from sqlalchemy import String, inspect, select, text
 
 from probation_returns import spec
+from probation_returns.conversation import STATES as QUERY_STATES
+from probation_returns.credibility.figures import DEFINITION
 from probation_returns.ingest import discover, receive
+from probation_returns.integrity import (
+    binary_vs_frequency,
+    case_mix_drift,
+    contact_intensity,
+    deadline_heaping,
+    exclusion_drift,
+    late_flip,
+)
+from probation_returns.integrity.signals import SIGNALS
 from probation_returns.measures.decisions import DECISIONS
 from probation_returns.measures.service_levels import STATUSES
 from probation_returns.validation.cascade import CASCADE
@@ -109,7 +120,7 @@ VALUES = {
     "alerts.run_id": ["f" * 36],
     "alerts.notified_via": ["webhook, email"],
     "users.email": ["x" * 254],
-    "users.role": ["provider", "manager", "admin"],
+    "users.role": ["provider", "manager", "admin", "officer"],
     "audit_events.action": ["x" * 40],
     "audit_events.provider_code": ["C01"],
     "audit_events.quarter": ["2017Q3"],
@@ -122,6 +133,31 @@ VALUES = {
     "build_requests.quarter": ["2017Q3"],
     "build_requests.status": ["received", "building", "done", "failed"],
     "build_requests.run_id": ["f" * 36],
+    "integrity_computations.quarter": ["2017Q3"],
+    "integrity_computations.inputs_sha256": ["f" * 64],
+    "integrity_signals.provider_code": ["C01"],
+    "integrity_signals.signal": list(SIGNALS),
+    "integrity_signals.measure": [
+        *deadline_heaping.MEASURES,
+        exclusion_drift.MEASURE,
+        *contact_intensity.BANDS,
+        *case_mix_drift.MEASURES,
+        *late_flip.MEASURES,
+        *binary_vs_frequency.MEASURES,
+    ],
+    "integrity_cases.case_ref": ["X123456"],
+    "credibility_tallies.definition": [DEFINITION],
+    "credibility_vanished.definition": [DEFINITION],
+    "queries.provider_code": ["C01"],
+    "queries.quarter": ["2017Q3"],
+    "queries.subject": [r.rule_id for r in spec.RULES] + [f"signal:{name}" for name in SIGNALS],
+    "queries.state": list(QUERY_STATES),
+    "query_messages.step": ["raised", *QUERY_STATES],
+    "tolerances.provider_code": ["C01"],
+    "tolerances.quarter": ["2017Q3"],
+    "tolerances.rule_id": [r.rule_id for r in spec.RULES],
+    "provider_sign_offs.provider_code": ["C01"],
+    "provider_sign_offs.quarter": ["2017Q3"],
 }
 
 
