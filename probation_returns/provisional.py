@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from probation_returns import clock
 from probation_returns.calendar import LONDON, Quarter
@@ -26,7 +26,7 @@ from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
 from probation_returns.standing import deadline_words, position
 from probation_returns.warehouse.db import read_scope
-from probation_returns.warehouse.models import Submission
+from probation_returns.warehouse.models import Submission, ValidationRun
 
 LABEL = "provisional"
 ZERO = Decimal("0.00")
@@ -117,6 +117,11 @@ def provisional_performance(engine: Engine, submission_id: int, rules_version: s
             submission.outcome,
         )
         counted_version, why, _ = position(session, submission)
+        # dated by the validation it is worked out from, so feedback written again after a kill or a lost file
+        # says the same (the figures are the same: the same records, parameters and rules)
+        validated = session.scalar(
+            select(ValidationRun.finished_at).where(ValidationRun.submission_id == submission_id)
+        )
     quarter = Quarter.parse(q)
     params = for_quarter(quarter)
     accepted = outcome != "Rejected"
@@ -131,7 +136,8 @@ def provisional_performance(engine: Engine, submission_id: int, rules_version: s
     before = sum((c.unscaled_gbp for c in result.credits), ZERO) if is_crc else None
     cohort_size = submission_cohort_size(engine, quarter, submission_id) if accepted else None
     when = deadline_words(quarter)
-    now = clock.now()
+    now = clock.now() if validated is None else validated
+    now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)  # SQLite gives the stored UTC time back naive
     on = f"{now.astimezone(LONDON).date():%d %B %Y}".lstrip("0")
     if accepted:
         headline = (
