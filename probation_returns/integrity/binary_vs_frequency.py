@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from probation_returns.integrity.model import QuarterData, Reoffending, Signal, dp, no_return, pct
+from probation_returns.integrity.model import QuarterData, Reoffending, Signal, dp, no_return, nothing, pct
 from probation_returns.integrity.statistics import smallest_count, two_proportion_z
 from probation_returns.reoffending import cohort
 
@@ -63,18 +63,12 @@ def compute(data: QuarterData, codes: list[str], limits: dict[str, float]) -> li
 
 
 def _no_result(data: QuarterData, code: str, measure: str) -> Signal:
-    return Signal(
-        str(data.quarter),
+    return nothing(
+        data.quarter,
         code,
         NAME,
         measure,
-        None,
-        None,
-        None,
-        None,
-        None,
         "nothing: no reoffending result",
-        False,
         "No proven reoffending result for the quarter's cohort yet (no extract), so there is nothing to look at.",
     )
 

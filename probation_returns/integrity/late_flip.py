@@ -19,7 +19,7 @@ import math
 
 import polars as pl
 
-from probation_returns.integrity.model import QuarterData, Signal, Versions, dp, no_return, pct
+from probation_returns.integrity.model import QuarterData, Signal, Versions, dp, no_return, nothing, pct
 from probation_returns.integrity.statistics import proportion_z
 from probation_returns.measures.service_levels import DEADLINE_MEASURES, deadline_population, service_levels
 from probation_returns.parameters import for_quarter
@@ -89,18 +89,12 @@ def compute(data: QuarterData, codes: list[str], limits: dict[str, float]) -> li
 
 
 def _one_version(data: QuarterData, code: str, measure: str) -> Signal:
-    return Signal(
-        str(data.quarter),
+    return nothing(
+        data.quarter,
         code,
         NAME,
         measure,
-        None,
-        None,
-        None,
-        None,
-        None,
         "nothing: one version only",
-        False,
         "Only one version of the return was accepted for the quarter, so there are no changes to look at.",
     )
 

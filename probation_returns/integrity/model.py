@@ -81,18 +81,17 @@ def pct(value: float) -> str:
     return f"{Decimal(repr(100 * value)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
+def nothing(quarter: Quarter, code: str, signal: str, measure: str, compared_with: str, explanation: str) -> Signal:
+    """A row with nothing to look at: no statistic, never flagged, and why in words."""
+    return Signal(str(quarter), code, signal, measure, None, None, None, None, None, compared_with, False, explanation)
+
+
 def no_return(quarter: Quarter, code: str, signal: str, measure: str) -> Signal:
-    return Signal(
-        str(quarter),
+    return nothing(
+        quarter,
         code,
         signal,
         measure,
-        None,
-        None,
-        None,
-        None,
-        None,
         "nothing: no accepted return",
-        False,
         "No accepted return for the quarter, so there is nothing to look at.",
     )
