@@ -18,6 +18,7 @@ from cli.main import app
 from probation_returns.ingest import discover, receive
 from probation_returns.validation.checking import validate_files
 from probation_returns.validation.feedback import feedback_content
+from probation_returns.validation.result import RULES_VERSION
 from probation_returns.validation.service import validate_submission
 from probation_returns.validation.store import store
 from probation_returns.warehouse.db import session_scope
@@ -102,6 +103,22 @@ def test_a_submission_is_stored_once_with_hashed_identifiers(engine, tmp_path):
         assert session.get(Submission, sid).outcome == "Rejected"
         assert {f.rule_id for f in session.scalars(select(Finding))} == {"CAS-009", "CASCADE"}
     assert (tmp_path / "feedback" / "C05" / "2017Q3" / f"submission-{sid}" / "feedback.xlsx").exists()
+
+
+def test_a_validation_stored_under_an_earlier_rules_version_is_checked_again(engine, tmp_path):
+    # spec-1 lacked RET-003 and RET-004: a return checked then must not keep that verdict under spec-1.2
+    sid = _received(engine, tmp_path, clean_tables())
+    first = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
+    with session_scope(engine) as session:
+        session.get(ValidationRun, first.validation_run_id).rules_version = "spec-1"
+    again = with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback"))
+    assert not again.reused
+    with session_scope(engine) as session:
+        assert session.scalars(select(ValidationRun.rules_version)).all() == [RULES_VERSION]
+        assert session.scalar(select(func.count()).select_from(AcceptedCase)) == 3  # replaced, not stored twice
+    summary = json.loads((again.feedback / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rules_version"] == RULES_VERSION == "spec-1.2"
+    assert with_feedback(engine, validate_submission(engine, sid, tmp_path / "feedback")).reused
 
 
 def test_accepted_records_are_stored_typed_and_a_rerun_gives_the_same_rows(engine, tmp_path):

@@ -36,7 +36,7 @@ from probation_returns.integrity.signals import SIGNALS
 from probation_returns.measures.decisions import DECISIONS
 from probation_returns.measures.service_levels import STATUSES
 from probation_returns.validation.cascade import CASCADE
-from probation_returns.validation.result import OUTCOMES
+from probation_returns.validation.result import OUTCOMES, RULES_VERSION
 from probation_returns.validation.service import validate_submission
 from probation_returns.warehouse.db import session_scope
 from probation_returns.warehouse.models import Base, Submission
@@ -68,7 +68,7 @@ VALUES = {
     "submissions.outcome": list(OUTCOMES),
     "submission_files.sha256": ["f" * 64],
     "validation_runs.outcome": list(OUTCOMES),
-    "validation_runs.rules_version": ["spec-1"],
+    "validation_runs.rules_version": [RULES_VERSION],
     "validation_runs.reference_version": ["reference-2026-11"],
     "validation_runs.software_version": ["0.1.0"],
     "findings.table_name": [*spec.TABLES, "file", "return", "reoffending"],

@@ -5,6 +5,7 @@ line show it to anyone; and every finding on a feedback page links to its rule's
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation import rule_catalogue
 from probation_returns.validation.cascade import CASCADE
 from probation_returns.validation.checking import typed_records, validate_files
+from probation_returns.validation.result import RULES_REVISIONS, RULES_VERSION
 from tests.support.returns import write_csvs
 
 CATALOGUE = rule_catalogue.catalogue()
@@ -70,7 +72,8 @@ def test_rules_added_by_the_service_say_so_and_when():
     service = {r.rule_id: r for r in CATALOGUE if r.entered == "service"}
     assert set(service) == {"FIL-007", "FIL-008", "RET-003", "RET-004"}  # the four the specification's table lacks
     assert service["RET-003"].entered_words.startswith(
-        "Added by this service on 2026-12-06, after specification version 1. Specification version 1 does not have it"
+        "Added by this service on 2026-12-06 (rules version spec-1.2), after specification version 1. "
+        "Specification version 1 does not have it"
     )
     assert all(
         r.entered_words.startswith("Specification version 1 (rules version spec-1).")
@@ -193,7 +196,8 @@ def test_a_cell_that_would_be_a_formula_is_neutralised(monkeypatch):
 
 def test_the_json_holds_every_rule_with_its_examples_and_history():
     document = json.loads(rule_catalogue.as_json())
-    assert document["rules_version"] == "spec-1"
+    assert document["rules_version"] == "spec-1.2"
+    assert [r["version"] for r in document["revisions"]] == ["spec-1", "spec-1.1", "spec-1.2"]
     assert document["example_return"]["provider"] == "C05"
     rules = {r["rule_id"]: r for r in document["rules"]}
     assert sorted(rules) == IDS
@@ -238,7 +242,7 @@ def test_every_rule_page_the_list_and_the_downloads_open_without_signing_in(port
     assert client.get("/rules/cas-005").status_code == 404  # ids are exact, as in the feedback
     csv_response = client.get("/rules.csv")
     assert csv_response.status_code == 200 and csv_response.mimetype == "text/csv"
-    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="rules_spec-1.csv"'
+    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="rules_spec-1.2.csv"'
     assert csv_response.get_data(as_text=True) == rule_catalogue.as_csv()
     json_response = client.get("/rules.json")
     assert json_response.status_code == 200 and json_response.mimetype == "application/json"
@@ -362,3 +366,41 @@ def test_the_rule_list_and_a_rule_page_pass_axe_and_reflow_without_signing_in(tm
             assert v.page.inner_text("h1") == "Page not found"
             browser.close()
         seeded.engine.dispose()
+
+
+def test_the_rules_cannot_change_without_a_new_rules_version():
+    last = RULES_REVISIONS[-1]
+    assert rule_catalogue.fingerprint() == last["fingerprint"], (
+        "the rules that run changed: add a revision to expectations/rules_version.toml (a new version, the date, "
+        f'what changed) with fingerprint = "{rule_catalogue.fingerprint()}"'
+    )
+    assert RULES_VERSION == last["version"] == "spec-1.2"
+    assert RULES_REVISIONS[0]["version"] == "spec-1" and RULES_REVISIONS[0]["added"] == []
+    versions = [r["version"] for r in RULES_REVISIONS]
+    assert len(set(versions)) == len(versions)
+
+
+def test_each_rule_the_service_added_is_in_the_revision_that_added_it_and_its_history_says_so():
+    added = [rule_id for r in RULES_REVISIONS for rule_id in r["added"]]
+    assert sorted(added) == sorted(r.rule_id for r in CATALOGUE if r.entered == "service")
+    assert len(added) == len(set(added))
+    for revision in RULES_REVISIONS[1:]:
+        for rule_id in revision["added"]:
+            entry = rule_catalogue.by_id()[rule_id]
+            assert f"on {revision['on']} (rules version {revision['version']})" in entry.entered_words
+            assert rule_catalogue.notes()["rules"][rule_id]["entered_on"] == revision["on"]
+
+
+def test_the_fingerprint_moves_with_what_a_rule_checks_and_not_with_its_words(monkeypatch):
+    before = rule_catalogue.fingerprint()
+    entries = list(CATALOGUE)
+    at = next(i for i, r in enumerate(entries) if r.rule_id == "CAS-005")
+
+    def with_cas005(**changes):
+        changed = dataclasses.replace(entries[at], **changes)
+        monkeypatch.setattr(rule_catalogue, "catalogue", lambda: (*entries[:at], changed, *entries[at + 1 :]))
+        return rule_catalogue.fingerprint()
+
+    assert with_cas005(why="Other words.", action="Other advice.") == before
+    assert with_cas005(checks_that_run=[*entries[at].checks_that_run, "one more"]) != before
+    assert with_cas005(severity="F") != before

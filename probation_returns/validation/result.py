@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 
 import polars as pl
 
-from probation_returns.spec import RULES_BY_ID, SPEC_VERSION, TABLES
+from probation_returns.spec import RULES_BY_ID, TABLES
 from probation_returns.validation.advice import rule_actions
 from probation_returns.validation.cascade import CASCADE
 
-RULES_VERSION = f"spec-{SPEC_VERSION}"
+# Each revision of the rules that run (expectations/rules_version.toml); the last is the version every output
+# stamps and a stored validation must match to be reused.
+RULES_REVISIONS: tuple[dict, ...] = tuple(
+    tomllib.loads(resources.files("expectations").joinpath("rules_version.toml").read_text(encoding="utf-8"))[
+        "revisions"
+    ]
+)
+RULES_VERSION: str = RULES_REVISIONS[-1]["version"]
 OUTCOMES = ("Rejected", "Accepted with record rejections", "Accepted with warnings", "Accepted")
 
 

@@ -10,6 +10,7 @@ to the rules that run. The portal's /rules pages, its CSV and JSON downloads and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -27,7 +28,7 @@ from probation_returns.validation.advice import rule_actions
 from probation_returns.validation.cascade import CASCADE
 from probation_returns.validation.engine import expectations
 from probation_returns.validation.feedback import SEVERITY_WORDS
-from probation_returns.validation.result import RULES_VERSION
+from probation_returns.validation.result import RULES_REVISIONS, RULES_VERSION
 
 SEVERITY_MEANING = {
     "F": "Fatal: one finding rejects the whole return.",
@@ -303,12 +304,29 @@ def example(rule_id: str, spec: dict) -> Example:
     return Example(table, row, words, spec)
 
 
-def _entered_words(note: dict) -> str:
+def revision_adding(rule_id: str) -> dict:
+    """The revision of the rules that added a rule (the first, the specification's own, for its rules)."""
+    return next((r for r in RULES_REVISIONS if rule_id in r["added"]), RULES_REVISIONS[0])
+
+
+def _entered_words(rule_id: str, note: dict) -> str:
+    version = revision_adding(rule_id)["version"]
     if note["entered"] == "spec-1":
-        base = f"Specification version {SPEC_VERSION} (rules version {RULES_VERSION})."
+        base = f"Specification version {SPEC_VERSION} (rules version {version})."
         return base + (f" {note['entered_why']}" if note.get("entered_why") else "")
-    added = f"Added by this service on {note['entered_on']}, after specification version {SPEC_VERSION}."
+    added = (
+        f"Added by this service on {note['entered_on']} (rules version {version}), "
+        f"after specification version {SPEC_VERSION}."
+    )
     return f"{added} {note['entered_why']}"
+
+
+def fingerprint() -> str:
+    """A digest of the rules that run: each rule's id, severity and the checks that run, in words made from the
+    suites and the catalogue. It changes when a rule is added or removed or what it checks changes, and not when
+    only the words around a rule (why, examples, advice) do; the last revision of the rules must record it."""
+    rules = [[r.rule_id, r.severity, r.checks_that_run] for r in catalogue()]
+    return hashlib.sha256(json.dumps(rules, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -334,7 +352,7 @@ def catalogue() -> tuple[RuleEntry, ...]:
                 failing=example(rule_id, note["fail"]),
                 passing=example(rule_id, note["pass"]),
                 entered=note["entered"],
-                entered_words=_entered_words(note),
+                entered_words=_entered_words(rule_id, note),
                 changes=[dict(c) for c in note.get("changes", [])],
             )
         )
@@ -353,6 +371,10 @@ def example_return() -> dict:
 def as_json() -> str:
     document = {
         "rules_version": RULES_VERSION,
+        "revisions": [
+            {"version": r["version"], "on": r.get("on"), "what": r["what"], "added": list(r["added"])}
+            for r in RULES_REVISIONS
+        ],
         "example_return": example_return(),
         "rules": [r.to_json() for r in catalogue()],
     }
