@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal import downloads, processing
 from portal.forms import UploadForm
 from portal.presentation import FEEDBACK_DOWNLOADS as DOWNLOADS
-from portal.presentation import STATUS_TAGS, provisional_line, provisional_rows
+from portal.presentation import STATUS_TAGS
 from portal.security import db, may_see_provider, roles
 from probation_returns import audit, clock, overview, uploads
 from probation_returns.calendar import Quarter
@@ -26,6 +26,7 @@ from probation_returns.validation.feedback import (
     stored_feedback,
 )
 from probation_returns.warehouse.models import Submission, Upload
+from reports.provisional import provisional_line, provisional_rows
 
 bp = Blueprint("provider", __name__)
 PAGE = 50

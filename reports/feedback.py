@@ -42,6 +42,7 @@ from probation_returns.validation.feedback import (
 )
 from probation_returns.validation.service import SubmissionValidation, stored_content
 from reports.ministry.layout import MEASURE_NAMES
+from reports.provisional import provisional_line, provisional_rows
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
@@ -60,6 +61,17 @@ PROVISIONAL_HEADINGS = [
     "Status",
     "Service credit (£)",
     "Before the quarter's cap (£)",
+]
+
+# feedback.html's table: the portal's columns (the measure's name and id in one), the credit after the cap
+PROVISIONAL_PAGE_HEADINGS = [
+    "Service level",
+    "Met in time",
+    "Counted",
+    "Performance",
+    "Target",
+    "Status",
+    "Service credit",
 ]
 
 
@@ -354,4 +366,8 @@ def _html_page(content: FeedbackContent) -> str:
         part_headings=PART_HEADINGS,
         part_counts=PART_COUNTS,
         rule_headings=RULE_HEADINGS,
+        provisional_headings=PROVISIONAL_PAGE_HEADINGS,
+        provisional_rows=provisional_rows,
+        provisional_line=provisional_line,
+        pounds=lambda text: f"£{Decimal(text):,.2f}",
     )

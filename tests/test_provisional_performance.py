@@ -4,8 +4,10 @@ from the same code, and equal to what the ministry return later shows."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -341,6 +343,27 @@ def test_the_workbook_has_a_provisional_performance_sheet_with_the_summarys_figu
     assert labels["Service credits"].startswith("Service credits: £183,750.00")
 
 
+def test_the_feedback_page_kept_as_a_file_shows_the_provisional_figures_of_the_summary(engine, tmp_path, stopped_clock):
+    done, summary = _send(engine, tmp_path, small_return())
+    page = (done.feedback / "feedback.html").read_text(encoding="utf-8")
+    section = page[page.index("<h2>Provisional performance</h2>") :]
+    assert "These figures are provisional. The quarter's ministry return is what counts." in section
+    assert "From this version: 1 of 7 service levels met, 1 missed; service credits £183,750.00." in section
+    rows = re.findall(r"<tr>(.*?)</tr>", section)
+    cells = [re.findall(r"<t[dh]>(.*?)</t[dh]>", row) for row in rows]
+    assert ["Service level", "Met in time", "Counted", "Performance", "Target", "Status", "Service credit"] in cells
+    assert ["Initial contact, community sentences (SL001R)", "10", "10", "100.0%", "95.0%", "Met", "£0.00"] in cells
+    assert [c[1:] for c in cells if c[0].endswith("(SL002R)")] == [
+        ["8", "10", "80.0%", "95.0%", "Missed", "£183,750.00"]
+    ]
+    assert ["Total", "", "", "", "", "", "£183,750.00"] in cells
+    assert [c[5] for c in cells if c[0].endswith("(SL003)")] == ["Too few to measure"]
+    assert ["Worked out at (UTC)", "2017-10-20T09:00:00Z"] in cells and ["Validation rules", "spec-1.2"] in cells
+    p = summary["provisional_performance"]
+    for words in (p["credits_words"], p["cohort_words"], *p["what_can_change"]):
+        assert html.escape(words) in section
+
+
 @pytest.mark.browser
 def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_later_shows(tmp_path, monkeypatch):
     """C14 uploads an accepted return before the deadline through the portal (the real worker through Dagster),
@@ -352,11 +375,11 @@ def test_in_a_browser_a_provider_sees_provisional_figures_the_ministry_return_la
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
-    from portal.presentation import PROVISIONAL_STATUS
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.generator.dataset import generate
     from probation_returns.warehouse.db import engine_for, upgrade
+    from reports.provisional import PROVISIONAL_STATUS
     from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served, wait_for_feedback
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
@@ -442,10 +465,10 @@ def test_in_a_browser_a_provider_sends_two_versions_sees_what_changed_and_the_re
     from orchestration.instance import prepare
     from orchestration.runner.quarter import run_quarter
     from portal.app import create_app
-    from portal.presentation import PROVISIONAL_STATUS
     from probation_returns import accounts
     from probation_returns.calendar import Quarter
     from probation_returns.warehouse.db import engine_for, upgrade
+    from reports.provisional import PROVISIONAL_STATUS
     from tests.support.browser import PASSWORD, Visitor, open_browser, portal_settings, served, wait_for_feedback
 
     monkeypatch.setenv("RETURNS_PSEUDONYM_KEY", "test-key-for-synthetic-data-only")
