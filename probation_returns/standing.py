@@ -113,13 +113,13 @@ def position(session: Session, submission: Submission) -> tuple[int | None, str,
         why = f"Version {version} does not count yet: it has not been checked."
     if late:
         send_again = (
-            f"The deadline ({when}) passed before this version was delivered: a version sent now is late "
+            f"The deadline, the {when}, passed before this version was delivered: a version sent now is late "
             f"and changes nothing; {holds}."
         )
     else:
         replaced = f"version {counted_version}" if counted_version else "no version"
         send_again = (
-            f"Until the deadline ({when}), a corrected version replaces {replaced} if it is accepted; "
+            f"Until the deadline, the {when}, a corrected version replaces {replaced} if it is accepted; "
             f"if it is rejected, {holds}. After the deadline, a new version is late and changes nothing."
         )
     return counted_version, why, send_again

@@ -261,14 +261,14 @@ def test_the_feedback_says_which_version_counts_what_sending_again_does_and_the_
         "still counts: a rejected version never replaces an accepted one."
     )
     assert v2["send_again"] == (
-        "Until the deadline (end of Friday 27 October 2017 (UK time)), a corrected version "
+        "Until the deadline, the end of Friday 27 October 2017 (UK time), a corrected version "
         "replaces version 1 if it is accepted; if it is rejected, version 1 keeps counting. "
         "After the deadline, a new version is late and changes nothing."
     )
     assert v3["why"].startswith("Version 3 does not count: it was delivered after the deadline")
     assert v3["why"].endswith("Version 1 counts.")
     assert v3["send_again"].startswith(
-        "The deadline (end of Friday 27 October 2017 (UK time)) passed before this "
+        "The deadline, the end of Friday 27 October 2017 (UK time), passed before this "
         "version was delivered: a version sent now is late and changes nothing"
     )
     for s in standing[1:]:

@@ -347,6 +347,9 @@ def test_the_feedback_page_kept_as_a_file_shows_the_provisional_figures_of_the_s
     done, summary = _send(engine, tmp_path, small_return())
     page = (done.feedback / "feedback.html").read_text(encoding="utf-8")
     section = page[page.index("<h2>Provisional performance</h2>") :]
+    assert done.rule_counts == {}  # nothing found: the page says so rather than showing empty tables
+    assert "<h2>Rules that found problems</h2>\n<p>No rule found a problem.</p>" in page
+    assert "<h2>Findings, in the order to fix them (0)</h2><p>There is nothing to fix.</p>" in page
     assert "These figures are provisional. The quarter's ministry return is what counts." in section
     assert "From this version: 1 of 7 service levels met, 1 missed; service credits £183,750.00." in section
     rows = re.findall(r"<tr>(.*?)</tr>", section)
