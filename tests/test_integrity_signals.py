@@ -56,7 +56,7 @@ def test_each_gaming_profile_is_flagged_by_its_signal_and_no_honest_provider_is_
     assert false_flags == []
 
 
-FOCUS_SEEN = 17  # seeds of the 20 in which the signal sees reoffending_focus at scale 0.05 (measured, docs/integrity.md)
+FOCUS_SEEN = 16  # seeds of the 20 in which the signal sees reoffending_focus at scale 0.05 (measured, docs/integrity.md)
 FOCUS_SCALE = 0.25  # C11's cohort about 870 people a quarter: a quarter of its real size (about 3,500 at full scale)
 
 
@@ -252,12 +252,12 @@ def test_binary_vs_frequency_flags_fewer_reoffenders_each_reoffending_more_by_ha
         Decimal("-3.84"),
     )
     # further reoffences: 240 by 60 against 720 by 360; p = 60/420, mean 960 p = 137.14,
-    # z = (240 - 137.14) / sqrt(3 x 137.14 x (1 - p)) = 5.48
+    # z = (240 - 137.14) / sqrt(2.9 x 137.14 x (1 - p)) = 5.57 (the dispersion 2.9)
     assert (freq.count, freq.statistic, freq.expected, freq.z) == (
         60,
         Decimal("5.0000"),
         Decimal("3.0000"),
-        Decimal("5.48"),
+        Decimal("5.57"),
     )
     assert binary.flagged and freq.flagged and binary.compared_with == "previous 4 cohorts"
     assert binary.cases == ("A000001", "A000002")  # the quarter's cohort
