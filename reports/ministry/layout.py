@@ -327,6 +327,16 @@ def _integrity_empty(row: dict) -> str:
     return "[x]" if row.get("count") is None else "[z]"  # no accepted return; or too few to test, or not a test
 
 
+# measures of the Integrity sheet whose statistic, expected and threshold are not proportions (shown as percentages)
+INTEGRITY_KINDS = {"ogrs3_mean": "dec2", "rosh_mix": "dec4", "frequency": "dec2", "missed_to_met": "count"}
+
+
+def _integrity_kind(row: dict) -> str:
+    """A proportion as a percentage; a mean OGRS3 score or reoffences per reoffender to 2 places; a population
+    stability index to 4; the number of service levels flipped as a whole number."""
+    return INTEGRITY_KINDS.get(row.get("measure"), "pct")
+
+
 INTEGRITY = Table(
     "Credibility and integrity",
     "Integrity",
@@ -337,9 +347,9 @@ INTEGRITY = Table(
         Column("signal", "Signal", "code", 18, notes=("Integrity signals",)),
         Column("measure", "Measure", "code", 22),
         Column("count", "Counted (count)", "count", 10, empty=_integrity_empty),
-        Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty),
-        Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty),
-        Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty),
+        Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
+        Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
+        Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
         Column("z", "z (standard deviations)", "dec2", 13, empty=_integrity_empty),
         Column("compared_with", "Compared with", "text", 18, wrap=True),
         Column("flagged", "Flagged", "text", 8),
@@ -348,8 +358,9 @@ INTEGRITY = Table(
     about=(
         "Internal only, never published. One row per provider, signal and measure, flagged or not. A flag is "
         "information for a contract manager to look into, never a rejection and never a change to the money.",
-        "Proportions are from 0 to 1; ogrs3_mean is a mean OGRS3 score; rosh_mix is a population stability index. "
-        "Each signal's method, threshold and weaknesses: docs/integrity.md.",
+        "Proportions are shown as percentages (integrity.csv holds them from 0 to 1); ogrs3_mean is a mean OGRS3 "
+        "score; frequency is reoffences per reoffender; rosh_mix is a population stability index; missed_to_met counts "
+        "service levels. Each signal's method, threshold and weaknesses: docs/integrity.md.",
     ),
 )
 
