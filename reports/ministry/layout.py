@@ -474,7 +474,7 @@ CREDIBILITY = Table(
             kind_of=_credibility_kind("statistic"),
         ),
         Column("flagged", "Flagged", "text", 8),
-        Column("explanation", "Explanation", "text", 54, wrap=True),
+        Column("explanation", "Explanation", "text", 46, wrap=True),
     ),
     about=(
         "Internal only, never published. One row per provider with an accepted return and figure, flagged or not. "
