@@ -232,7 +232,6 @@ def test_a_gaming_provider_is_flagged_on_the_figure_its_profile_moves():
     assert {code for code, _, _ in flagged} == {"C08"}  # honest providers unflagged
 
 
-
 def test_the_sheet_shows_counts_as_whole_numbers_and_shares_as_percentages_with_the_csv_figures(tmp_path):
     """Each value column holds counts on one row and shares on the next: every cell's number format is its row's
     (a count never as 620.0000), and the number under the format is the CSV's figure."""

@@ -56,7 +56,7 @@ def test_each_gaming_profile_is_flagged_by_its_signal_and_no_honest_provider_is_
     assert false_flags == []
 
 
-FOCUS_SEEN = 16  # seeds of the 20 in which the signal sees reoffending_focus at scale 0.05 (measured, docs/integrity.md)
+FOCUS_SEEN = 16  # seeds of the 20 in which the signal sees reoffending_focus at scale 0.05 (docs/integrity.md)
 FOCUS_SCALE = 0.25  # C11's cohort about 870 people a quarter: a quarter of its real size (about 3,500 at full scale)
 
 
