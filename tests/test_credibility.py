@@ -232,6 +232,50 @@ def test_a_gaming_provider_is_flagged_on_the_figure_its_profile_moves():
     assert {code for code, _, _ in flagged} == {"C08"}  # honest providers unflagged
 
 
+def test_the_sheet_shows_counts_as_whole_numbers_and_shares_as_percentages_with_the_csv_figures(tmp_path):
+    """Each value column holds counts on one row and shares on the next: every cell's number format is its row's
+    (a count never as 620.0000), and the number under the format is the CSV's figure."""
+    from openpyxl import Workbook
+
+    from probation_returns.credibility.table import frame
+    from reports.ministry import tidy
+    from reports.ministry.layout import CREDIBILITY
+    from reports.ministry.workbook import write_table
+
+    q = Quarter.parse("2016Q4")
+    rows = tidy.with_names(frame(compute(synthetic_data(3, q, ["C05"], 0.05, reoffending=False), ["C05"])))
+    rows.write_csv(tmp_path / "credibility.csv")
+    wb = Workbook()
+    write_table(wb.active, CREDIBILITY, rows.to_dicts(), title="t", marking="m", footer="f")
+    wb.save(tmp_path / "c.xlsx")
+    ws = load_workbook(tmp_path / "c.xlsx").active
+    header = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Provider code")
+    col = {str(ws.cell(header, c).value).split(" [note")[0]: c for c in range(1, ws.max_column + 1)}
+    by_figure = {(r["family"], r["figure"]): header + 1 + i for i, r in enumerate(_csv(tmp_path / "credibility.csv"))}
+
+    def cell(family, figure, heading):
+        return ws.cell(by_figure[(family, figure)], col[heading])
+
+    formats = {  # (family, figure): this quarter, change on last quarter, threshold, test statistic
+        ("totals", "cases"): ("#,##0", "+0.0%;-0.0%;0.0%", "0.0%", "0.00"),
+        ("contact_type", "PHONE"): ("0.0%", '+0.0%" points";-0.0%" points";0.0%" points"', '0.0%" points"', "0.00"),
+        ("service_level", "SL001R"): ("0.0%", '+0.0%" points";-0.0%" points";0.0%" points"', '0.0%" points"', "0.00"),
+        ("rosh_level", "mix"): ("0.0000", None, "0.0000", "0.0000"),
+        ("vanished_cases", "vanished_cases"): ("#,##0", "+#,##0;-#,##0;0", "#,##0", None),
+    }
+    headings = ("This quarter (number)", "Change on last quarter (number)", "Threshold (number)")
+    for key, expected in formats.items():
+        for heading, fmt in zip((*headings, "Test statistic (number)"), expected, strict=True):
+            if fmt is not None:
+                assert cell(*key, heading).number_format == fmt, (key, heading)
+    cases = cell("totals", "cases", "This quarter (number)").value
+    assert isinstance(cases, int) and cases > 100  # a whole number, not 620.0000
+    for r in _csv(tmp_path / "credibility.csv"):  # the same figures as the CSV, under whatever format
+        for heading, key in zip(headings, ("value", "change", "threshold"), strict=True):
+            shown = ws.cell(by_figure[(r["family"], r["figure"])], col[heading]).value
+            assert shown == "[z]" if r[key] == "" else Decimal(str(shown)) == Decimal(r[key]), (r["figure"], key)
+
+
 COLUMNS = [
     "quarter",
     "provider_code",

@@ -47,11 +47,32 @@ def test_each_gaming_profile_is_flagged_by_its_signal_and_no_honest_provider_is_
         for code, (profile, signal, measures) in GAMED.items():
             missed += [(seed, code, profile, m) for m in measures if (code, signal, m) not in flagged]
         false_flags += [(seed, *f) for f in flagged if f[0] in HONEST]
-    # reoffending_focus at C11's size (about 175 people a cohort at this scale) is seen in 14 of the 20 seeds
-    # (docs/integrity.md): its cohorts are too small here for every seed's shift to pass both tests
-    focus = [m for m in missed if m[1] == "C11"]
-    assert len({m[0] for m in focus}) <= 6
+    # reoffending_focus at C11's size at this scale (about 175 people a cohort, a twentieth of a real one) is seen in
+    # FOCUS_SEEN of the 20 seeds (docs/integrity.md): the binary rate's fall is within chance in the others.
+    # At a realistic cohort size it is seen in every seed (the next test).
+    focus = {m[0] for m in missed if m[1] == "C11"}
+    assert len(focus) == 20 - FOCUS_SEEN, sorted(focus)
     assert [m for m in missed if m[1] != "C11"] == []
+    assert false_flags == []
+
+
+FOCUS_SEEN = 16  # seeds of the 20 in which the signal sees reoffending_focus at scale 0.05 (docs/integrity.md)
+FOCUS_SCALE = 0.25  # C11's cohort about 870 people a quarter: a quarter of its real size (about 3,500 at full scale)
+
+
+@pytest.mark.slow
+def test_reoffending_focus_is_flagged_in_every_one_of_20_seeds_at_a_quarter_of_a_real_cohort():
+    """binary_vs_frequency at C11 gaming from the quarter, beside honest providers, at a quarter of the full scale:
+    flagged in every seed, and no honest provider flagged (the thresholds are the ones measured on honest seeds
+    disjoint from these: docs/integrity.md)."""
+    codes = ["C11", "C01", "C02", "C03", "N01"]
+    gaming = {"C11": Gaming("reoffending_focus", Q)}
+    seen, false_flags = [], []
+    for seed in SEEDS:
+        rows = binary_vs_frequency.compute(quarter_data(seed, Q, codes, FOCUS_SCALE, gaming), codes, BVF)
+        seen += [seed] if all(r.flagged for r in rows if r.provider_code == "C11") else []  # both rows flag together
+        false_flags += [(seed, r.provider_code, r.measure) for r in rows if r.flagged and r.provider_code != "C11"]
+    assert seen == list(SEEDS)
     assert false_flags == []
 
 
@@ -231,12 +252,12 @@ def test_binary_vs_frequency_flags_fewer_reoffenders_each_reoffending_more_by_ha
         Decimal("-3.84"),
     )
     # further reoffences: 240 by 60 against 720 by 360; p = 60/420, mean 960 p = 137.14,
-    # z = (240 - 137.14) / sqrt(3 x 137.14 x (1 - p)) = 5.48
+    # z = (240 - 137.14) / sqrt(2.9 x 137.14 x (1 - p)) = 5.57 (the dispersion 2.9)
     assert (freq.count, freq.statistic, freq.expected, freq.z) == (
         60,
         Decimal("5.0000"),
         Decimal("3.0000"),
-        Decimal("5.48"),
+        Decimal("5.57"),
     )
     assert binary.flagged and freq.flagged and binary.compared_with == "previous 4 cohorts"
     assert binary.cases == ("A000001", "A000002")  # the quarter's cohort

@@ -110,7 +110,7 @@ def _signal(data, code, measure, window, events, tally, limits) -> Signal:
         n,
         dp(share),
         dp(expected),
-        dp(bound),
+        dp(bound) if bound <= 1 else None,  # no share reaches it: not a share (the words say so)
         dp(z, 2),
         compared,
         flagged,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from probation_returns.credibility.figures import MIX, VANISHED
 from reports.ministry.tidy import SUMMARY_MEASURES
 
 FORMATS = {
@@ -22,6 +23,10 @@ FORMATS = {
     "count": "#,##0",
     "pct": "0.0%",  # a proportion 0-1 shown to 0.1 percentage point (service levels)
     "rate": "0.00%",  # a proportion 0-1 shown to 0.01 percentage point (reoffending rates, mean p1)
+    "change": "+0.0%;-0.0%;0.0%",  # a relative change (0.25 = up by a quarter), signed
+    "points": '+0.0%" points";-0.0%" points";0.0%" points"',  # a change of a proportion, in percentage points
+    "count_change": "+#,##0;-#,##0;0",  # a change of a count, signed
+    "points_size": '0.0%" points"',  # a size of change in percentage points (a threshold), unsigned
     "money": '"£"#,##0.00;[Red]-"£"#,##0.00',
     "dec2": "0.00",
     "dec3": "0.000",
@@ -30,7 +35,20 @@ FORMATS = {
     "datetime": "yyyy-mm-dd hh:mm",
     "date": "yyyy-mm-dd",
 }
-NUMERIC_KINDS = {"count", "pct", "rate", "money", "dec2", "dec3", "dec4", "id"}
+NUMERIC_KINDS = {
+    "count",
+    "pct",
+    "rate",
+    "change",
+    "points",
+    "count_change",
+    "points_size",
+    "money",
+    "dec2",
+    "dec3",
+    "dec4",
+    "id",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,12 @@ class Column:
     notes: tuple[str, ...] = ()  # the Notes items the heading refers to, shown as [note N]
     words: Callable[[dict], str | None] | None = None  # what the cell says instead of its value (None: the value)
     empty: Callable[[dict], str] | None = None  # what an empty (text) cell says: never a blank inside a table
+    # a numeric column whose rows hold figures of different kinds (a count on one row, a share on the next):
+    # each row's kind, which decides its cell's number format (``kind`` is the column's default)
+    kind_of: Callable[[dict], str] | None = None
+
+    def kind_for(self, row: dict) -> str:
+        return self.kind_of(row) if self.kind_of is not None else self.kind
 
 
 STATUS_FILL = {"missed": "FCE4D6", "no valid return": "FCE4D6", "insufficient volume": "EDEDED"}
@@ -303,6 +327,16 @@ def _integrity_empty(row: dict) -> str:
     return "[x]" if row.get("count") is None else "[z]"  # no accepted return; or too few to test, or not a test
 
 
+# measures of the Integrity sheet whose statistic, expected and threshold are not proportions (shown as percentages)
+INTEGRITY_KINDS = {"ogrs3_mean": "dec2", "rosh_mix": "dec4", "frequency": "dec2", "missed_to_met": "count"}
+
+
+def _integrity_kind(row: dict) -> str:
+    """A proportion as a percentage; a mean OGRS3 score or reoffences per reoffender to 2 places; a population
+    stability index to 4; the number of service levels flipped as a whole number."""
+    return INTEGRITY_KINDS.get(row.get("measure"), "pct")
+
+
 INTEGRITY = Table(
     "Credibility and integrity",
     "Integrity",
@@ -313,9 +347,9 @@ INTEGRITY = Table(
         Column("signal", "Signal", "code", 18, notes=("Integrity signals",)),
         Column("measure", "Measure", "code", 22),
         Column("count", "Counted (count)", "count", 10, empty=_integrity_empty),
-        Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty),
-        Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty),
-        Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty),
+        Column("statistic", "Statistic (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
+        Column("expected", "Expected (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
+        Column("threshold", "Threshold (number)", "dec4", 11, empty=_integrity_empty, kind_of=_integrity_kind),
         Column("z", "z (standard deviations)", "dec2", 13, empty=_integrity_empty),
         Column("compared_with", "Compared with", "text", 18, wrap=True),
         Column("flagged", "Flagged", "text", 8),
@@ -324,14 +358,37 @@ INTEGRITY = Table(
     about=(
         "Internal only, never published. One row per provider, signal and measure, flagged or not. A flag is "
         "information for a contract manager to look into, never a rejection and never a change to the money.",
-        "Proportions are from 0 to 1; ogrs3_mean is a mean OGRS3 score; rosh_mix is a population stability index. "
-        "Each signal's method, threshold and weaknesses: docs/integrity.md.",
+        "Proportions are shown as percentages (integrity.csv holds them from 0 to 1); ogrs3_mean is a mean OGRS3 "
+        "score; frequency is reoffences per reoffender; rosh_mix is a population stability index; missed_to_met counts "
+        "service levels. Each signal's method, threshold and weaknesses: docs/integrity.md.",
     ),
 )
 
 
 def _credibility_empty(row: dict) -> str:
     return "[z]"  # not compared (no return that quarter, too few to judge) or not a figure of this kind
+
+
+def _credibility_kind(role: str) -> Callable[[dict], str]:
+    """A Credibility column's number format on a row, by the row's figure: counts (totals, vanished cases) as
+    whole numbers, with a total's change relative (+25.0%) and vanished cases' in cases (+3); shares and service
+    levels as percentages, their changes and thresholds in percentage points; a mix's population stability
+    index and test statistics as plain numbers (a z to 2 places)."""
+
+    def kind(row: dict) -> str:
+        family, psi = row.get("family"), row.get("figure") == MIX
+        if role == "statistic":
+            return "dec4" if psi else "dec2"
+        if psi:
+            return "dec4"
+        counted = family in ("totals", VANISHED)
+        if role == "figure":
+            return "count" if counted else "pct"
+        if role == "change":
+            return "change" if family == "totals" else "count_change" if family == VANISHED else "points"
+        return "pct" if family == "totals" else "count" if family == VANISHED else "points_size"  # threshold
+
+    return kind
 
 
 CREDIBILITY = Table(
@@ -345,29 +402,88 @@ CREDIBILITY = Table(
         Column("figure", "Figure", "code", 16),
         Column("count", "Count (count)", "count", 9, empty=_credibility_empty),
         Column("base", "Of (count)", "count", 9, empty=_credibility_empty),
-        Column("value", "This quarter (number)", "dec4", 11, empty=_credibility_empty),
-        Column("q_minus_1", "Last quarter (number)", "dec4", 11, empty=_credibility_empty),
-        Column("q_minus_2", "2 quarters before (number)", "dec4", 11, empty=_credibility_empty),
-        Column("q_minus_3", "3 quarters before (number)", "dec4", 11, empty=_credibility_empty),
-        Column("q_minus_4", "4 quarters before (number)", "dec4", 11, empty=_credibility_empty),
-        Column("national", "National (number)", "dec4", 11, empty=_credibility_empty),
-        Column("change", "Change on last quarter (number)", "dec4", 11, empty=_credibility_empty),
         Column(
-            "change_vs_mean", "Change on the previous quarters' mean (number)", "dec4", 13, empty=_credibility_empty
+            "value", "This quarter (number)", "dec4", 11, empty=_credibility_empty, kind_of=_credibility_kind("figure")
         ),
-        Column("threshold", "Threshold (number)", "dec4", 11, empty=_credibility_empty),
+        Column(
+            "q_minus_1",
+            "Last quarter (number)",
+            "dec4",
+            11,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("figure"),
+        ),
+        Column(
+            "q_minus_2",
+            "2 quarters before (number)",
+            "dec4",
+            11,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("figure"),
+        ),
+        Column(
+            "q_minus_3",
+            "3 quarters before (number)",
+            "dec4",
+            11,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("figure"),
+        ),
+        Column(
+            "q_minus_4",
+            "4 quarters before (number)",
+            "dec4",
+            11,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("figure"),
+        ),
+        Column(
+            "national", "National (number)", "dec4", 11, empty=_credibility_empty, kind_of=_credibility_kind("figure")
+        ),
+        Column(
+            "change",
+            "Change on last quarter (number)",
+            "dec4",
+            14,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("change"),
+        ),
+        Column(
+            "change_vs_mean",
+            "Change on the previous quarters' mean (number)",
+            "dec4",
+            14,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("change"),
+        ),
+        Column(
+            "threshold",
+            "Threshold (number)",
+            "dec4",
+            13,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("threshold"),
+        ),
         Column("test", "Test", "text", 12, wrap=True),
-        Column("statistic", "Test statistic (number)", "dec4", 11, empty=_credibility_empty),
+        Column(
+            "statistic",
+            "Test statistic (number)",
+            "dec4",
+            11,
+            empty=_credibility_empty,
+            kind_of=_credibility_kind("statistic"),
+        ),
         Column("flagged", "Flagged", "text", 8),
-        Column("explanation", "Explanation", "text", 54, wrap=True),
+        Column("explanation", "Explanation", "text", 46, wrap=True),
     ),
     about=(
         "Internal only, never published. One row per provider with an accepted return and figure, flagged or not. "
         "A flag is information for a contract manager to look into, never a rejection and never a change to the "
         "money.",
-        "Counts are whole numbers; shares and rates are from 0 to 1 and change in proportion points; a count's "
-        "change is relative (0.25 = 25%); a mix row is a population stability index against last quarter. Each "
-        "figure's method, threshold and weaknesses: docs/credibility.md.",
+        "Counts are whole numbers, and a count's change is relative (+25.0%: up by a quarter); shares and service "
+        "levels are percentages, and their changes and thresholds are in percentage points; a mix row is a "
+        "population stability index against last quarter. credibility.csv holds the same figures, with shares as "
+        "proportions from 0 to 1. Each figure's method, threshold and weaknesses: docs/credibility.md.",
     ),
 )
 

@@ -195,7 +195,7 @@ def _shown(column: Column, row: dict):
     if value is None and column.kind in NUMERIC_KINDS:
         value = row.get(marker(column.key))  # [c], [x] or [z]: the reason there is no figure
     else:
-        value = _value(value, column.kind)
+        value = _value(value, column.kind_for(row))
     if value is None and column.empty is not None:
         value = column.empty(row)
     return value
@@ -314,7 +314,7 @@ def write_table(
         for i, (column, value) in enumerate(zip(table.columns, values), start=1):
             fill = STATUS_FILL.get(row.get(column.shade_key)) if column.shade_key else None
             align = WRAPPED if column.wrap else (TEXT if i > 1 else FIRST)
-            _put(ws, header + offset, i, value, column.kind, align, fill)
+            _put(ws, header + offset, i, value, column.kind_for(row), align, fill)
     last = header + max(len(rows), 1)
     ref = f"A{header}:{get_column_letter(len(table.columns))}{last}"
     excel = ExcelTable(displayName=table.name, ref=ref, tableStyleInfo=STYLE)
