@@ -178,6 +178,12 @@ def _busy_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / CLK  # all but idle and iowait
 
 
+def _upload_of(args: list[str]) -> int | None:
+    """The upload a worker started for one upload was started for; None for the intake pool's processes."""
+    after = args[args.index("orchestration.runner.portal_intake") + 1 :]
+    return int(after[0]) if after and after[0].isdigit() else None
+
+
 class Sampler(threading.Thread):
     """Every TICK: the validation workers and web processes (memory, CPU, slot locks) and the load."""
 
@@ -245,9 +251,8 @@ class Sampler(threading.Thread):
                         "cpu_s": 0.0,
                         "hwm_kib": 0,
                         "cpu0": cpu if table is self.web else 0.0,
-                        "upload": int(args[args.index("orchestration.runner.portal_intake") + 1])
-                        if table is self.workers
-                        else None,
+                        "upload": _upload_of(args) if table is self.workers else None,
+                        "pool": table is self.workers and _upload_of(args) is None,
                     },
                 )
                 row["last"] = now
@@ -296,10 +301,12 @@ class Portal:
         keep: bool,
         form_memory: int | str | None = "shipped",
         process_uploads: bool = True,
+        intake: str = "pool",
     ):
         self.form_memory, self.process_uploads = form_memory, process_uploads
         self.tmp = Path(tempfile.mkdtemp(prefix=f"portal-feedback-{label}-", dir=tempfile.gettempdir()))
         self.keep, self.server = keep, server
+        self.pool = server == "gunicorn" and intake == "pool" and process_uploads
         self.url = f"sqlite:///{self.tmp / 'returns.db'}"
         self.env = {
             "RETURNS_DATABASE_URL": self.url,
@@ -353,6 +360,7 @@ class Portal:
                 "300",
                 "--access-logfile",
                 "-",
+                *(["--config", "python:portal.gunicorn_conf"] if self.pool else []),  # the intake pool
                 f"portal_feedback:{factory}",
             ]
         else:  # werkzeug's threaded server in a child process
@@ -381,6 +389,19 @@ class Portal:
                     + (self.tmp / "server.log").read_text()[-3000:]
                 )
             time.sleep(0.2)
+
+    def wait_for_pool(self, limit: float = 180) -> float | None:
+        """Until each intake pool worker says it is ready (its imports done, the job built): as in service, where
+        the pool starts with the server, long before an upload. The seconds it took after the portal answered."""
+        if not self.pool:
+            return None
+        began, deadline = time.monotonic(), time.monotonic() + limit
+        size = int(os.environ.get("RETURNS_PORTAL_WORKERS") or min(os.cpu_count() or 1, 4))
+        while (self.tmp / "server.log").read_text(errors="replace").count("intake pool worker ready") < size:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the intake pool was not ready within {limit:.0f} s; see {self.tmp / 'server.log'}")
+            time.sleep(0.2)
+        return round(time.monotonic() - began, 1)
 
     web_workers = 2
 
@@ -427,6 +448,7 @@ class Portal:
                     "uploaded_at": _epoch(upload.uploaded_at),
                     "finished_at": _epoch(upload.finished_at),
                     "submission": upload.submission_id,
+                    "worker": upload.worker,
                     "version": sub.version if sub else None,
                     "outcome": sub.outcome if sub else None,
                 }
@@ -708,6 +730,10 @@ def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
     """Where one upload's time went, in seconds from the end of its POST."""
     mine = [w for w in workers.values() if w["upload"] == row.get("upload")]
     srv = server.get(row.get("upload"), {})
+    pooled = None
+    if not mine and srv.get("worker"):  # taken by an intake pool worker (its host:pid is on the upload)
+        pooled = workers.get(int(srv["worker"].rpartition(":")[2]))
+        mine = [pooled] if pooled else []
     row.update({k: srv.get(k) for k in ("status", "outcome", "version", "error", "steps")})
     t0 = row["t0"]
     w = min(mine, key=lambda w: w["seen"]) if mine else None
@@ -728,7 +754,14 @@ def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
         row["worker_cpu_s"] = round(sum(x["cpu_s"] for x in mine), 1)
         if w.get("cpu_before_slot_s") is not None:
             row["worker_cpu_before_slot_s"] = round(w["cpu_before_slot_s"], 2)
-    if marks["slot"] and marks["run_start"] and marks["run_end"] and marks["finished_at"] and row.get("t_end"):
+    if pooled and marks["run_start"] and marks["run_end"] and marks["finished_at"] and row.get("t_end"):
+        row["phases_s"] = {
+            "a pool worker takes it and creates the run": round(marks["run_start"] - t0, 2),
+            "validation run (Dagster)": round(marks["run_end"] - marks["run_start"], 2),
+            "tie to submission": round(marks["finished_at"] - marks["run_end"], 2),
+            "noticed and feedback page loaded": round(row["t_end"] - marks["finished_at"], 2),
+        }
+    elif marks["slot"] and marks["run_start"] and marks["run_end"] and marks["finished_at"] and row.get("t_end"):
         row["phases_s"] = {
             "worker process start and wait for a slot": round(max(0.0, marks["slot"] - t0), 2),
             "slot to run start (imports, begin, run created)": round(marks["run_start"] - max(t0, marks["slot"]), 2),
@@ -755,7 +788,10 @@ def single(args) -> dict:
                 whole_return=False,
             )
         )
-    portal = Portal("single", [args.crc], args.server, args.web_workers, args.keep, form_memory=args.form_memory)
+    portal = Portal(
+        "single", [args.crc], args.server, args.web_workers, args.keep, form_memory=args.form_memory, intake=args.intake
+    )
+    pool_ready_s = portal.wait_for_pool()
     sampler = Sampler(portal.slots)
     sampler.start()
     runs = []
@@ -789,6 +825,8 @@ def single(args) -> dict:
         "scale": args.crc_scale,
         "faults": args.faults,
         "poll_s": args.poll,
+        "intake": args.intake if portal.pool else "a worker per upload",
+        "pool_ready_after_portal_s": pool_ready_s,
         "runs": len(runs),
         "ok": len(ok),
         "median_s": round(statistics.median(ok), 2) if ok else None,
@@ -809,7 +847,10 @@ def single(args) -> dict:
 def national(args) -> dict:
     codes = CODES[: args.providers]
     folder = generated(f"national-s{args.scale:g}-seed7-f0.002-rows", CODES, args.scale, 7, 0.002, whole_return=False)
-    portal = Portal("national", codes, args.server, args.web_workers, args.keep, form_memory=args.form_memory)
+    portal = Portal(
+        "national", codes, args.server, args.web_workers, args.keep, form_memory=args.form_memory, intake=args.intake
+    )
+    pool_ready_s = portal.wait_for_pool()
     sampler = Sampler(portal.slots)
     users = [Provider(portal, code, i) for i, code in enumerate(codes)]
     for user in users:
@@ -835,7 +876,7 @@ def national(args) -> dict:
             t.join(args.timeout + 120)
         total = max((r["t_end"] for r in rows.values() if "t_end" in r), default=start) - start
         print(f"  all {len(codes)} uploads ended after {total:.1f} s", flush=True)
-        portal.wait_for_workers(list(sampler.workers))
+        portal.wait_for_workers([p for p, w in sampler.workers.items() if not w["pool"]])
         load = sampler.finish()
         server = portal.server_side([r["upload"] for r in rows.values() if r.get("upload")])
         for row in rows.values():
@@ -859,7 +900,9 @@ def national(args) -> dict:
         "scale": args.scale,
         "seed": 7,
         "faults": "0.002 (row faults only)",
-        "poll": "browser (1 s, then 1.5 s)",
+        "poll": "browser (follow.js's pace)",
+        "intake": args.intake if portal.pool else "a worker per upload",
+        "pool_ready_after_portal_s": pool_ready_s,
         "all_ok": len(ok) == len(codes),
         "ok": len(ok),
         "total_s": round(max(from_start), 1) if len(ok) == len(codes) else None,
@@ -899,7 +942,9 @@ def national(args) -> dict:
         ),
         "slot_hold_sum_s": round(sum(w["last"] - w["slot"] for w in sampler.workers.values() if w["slot"]), 1),
         "rows": _total_rows(ordered),
-        "max_alive_workers_note": "every upload's worker process starts at once and waits for one of the slots",
+        "max_alive_workers_note": "the intake pool's processes, running before the uploads"
+        if portal.pool
+        else "every upload's worker process starts at once and waits for one of the slots",
         "web_peak_mib_max": round(max((w["hwm_kib"] for w in sampler.web.values()), default=0) / 1024),
         "status_poll_max_s": max((r.get("poll_max_s", 0) for r in ordered), default=None),
         "load": load,
@@ -1025,6 +1070,13 @@ def main() -> None:
     parser.add_argument("--providers", type=int, default=28, help="providers uploading at once (0: skip)")
     parser.add_argument("--scale", type=float, default=1.0, help="national scale of the simultaneous uploads")
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument(
+        "--intake",
+        choices=("pool", "per-upload"),
+        default="pool",
+        help="pool: gunicorn with portal.gunicorn_conf, as returns serve (the warm intake pool); per-upload: "
+        "without it (a worker process started for each upload)",
+    )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--timeout", type=float, default=600, help="per upload (s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
