@@ -154,9 +154,12 @@ def test_two_claims_at_once_let_one_through(intake):
         thread.start()
         if s.get_bind().dialect.name == "postgresql":  # until the second claim waits on the row
             end = time.monotonic() + BOUND
-            while not s.connection().engine.connect().execute(
-                text("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            ).scalar():
+            while (
+                not s.connection()
+                .engine.connect()
+                .execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+                .scalar()
+            ):
                 assert time.monotonic() < end
                 time.sleep(0.05)
         else:
