@@ -32,6 +32,11 @@ def when_ready(server) -> None:  # noqa: ANN001 - gunicorn's arbiter
         [sys.executable, "-m", MODULE, "--pool", str(size)],
         env={**os.environ, **settings.worker_environment()},
         stdin=subprocess.DEVNULL,
+        # Its own session, as each worker per upload has always had (portal.processing): a signal to gunicorn's
+        # process group (a terminal's Ctrl+C) does not cut a run short; gunicorn stops the pool in on_exit, and
+        # the pool stops itself if gunicorn's master is gone. Where the kernel groups CPU time by session
+        # (autogroup, on by default), the validations also get their own share beside the web workers'.
+        start_new_session=True,
     )
     server.log.info("Intake pool started (pid %s): %s workers", _pool.pid, size)
 

@@ -334,8 +334,10 @@ def pool(home: Path, size: int) -> int:
                 due[i] = now + pause[i]
                 del children[i]
             if now >= due[i]:
-                children[i] = subprocess.Popen(
-                    [sys.executable, "-m", MODULE, "--pool-worker", str(i)], stdin=subprocess.DEVNULL
+                children[i] = subprocess.Popen(  # its own session, as a worker per upload has (see gunicorn_conf)
+                    [sys.executable, "-m", MODULE, "--pool-worker", str(i)],
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
                 started[i] = now
         stop.wait(0.5)
