@@ -946,9 +946,9 @@ def national(args) -> dict:
         },
         "slots_busy_span_s": round(max(w["last"] for w in sampler.workers.values()) - slots[0], 1) if slots else None,
         "worker_peak_mib": round(peak["hwm_kib"] / 1024) if peak else None,
-        "worker_peak_upload": next(
-            (r["provider"] for r in ordered if peak and r.get("upload") == peak["upload"]), None
-        ),
+        "worker_peak_upload": "a pool worker"
+        if peak and peak.get("pool")
+        else next((r["provider"] for r in ordered if peak and r.get("upload") == peak["upload"]), None),
         "worker_processes": len(sampler.workers),
         "worker_cpu_sum_s": round(sum(w["cpu_s"] for w in sampler.workers.values()), 1),
         "worker_cpu_before_slot_sum_s": round(
