@@ -748,7 +748,7 @@ def breakdown(row: dict, server: dict, workers: dict[int, dict]) -> None:
     if not mine and srv.get("worker"):  # taken by an intake pool worker (its host:pid is on the upload)
         pooled = workers.get(int(srv["worker"].rpartition(":")[2]))
         mine = [pooled] if pooled else []
-    row.update({k: srv.get(k) for k in ("status", "outcome", "version", "error", "steps")})
+    row.update({k: srv.get(k) for k in ("status", "outcome", "version", "error", "steps", "worker")})
     t0 = row["t0"]
     w = min(mine, key=lambda w: w["seen"]) if mine else None
     if len(mine) > 1:
@@ -950,6 +950,9 @@ def national(args) -> dict:
         if peak and peak.get("pool")
         else next((r["provider"] for r in ordered if peak and r.get("upload") == peak["upload"]), None),
         "worker_processes": len(sampler.workers),
+        "worker_processes_kinds": sorted(
+            "pool" if w["pool"] else f"per upload ({w['upload']})" for w in sampler.workers.values()
+        ),
         "worker_cpu_sum_s": round(sum(w["cpu_s"] for w in sampler.workers.values()), 1),
         "worker_cpu_before_slot_sum_s": round(
             sum(w.get("cpu_before_slot_s") or 0 for w in sampler.workers.values()), 1
@@ -1149,7 +1152,7 @@ def _save(results: dict, args, started: float) -> None:
         else "werkzeug threaded",
         "database": "SQLite (WAL) warehouse file in a fresh folder under /tmp; Dagster instance: SQLite under "
         "DAGSTER_HOME in the same folder",
-        "validation_slots": int(os.environ.get("RETURNS_PORTAL_WORKERS", "2")),
+        "validation_slots": int(os.environ.get("RETURNS_PORTAL_WORKERS") or min(os.cpu_count() or 1, 4)),  # pool size
         "max_form_memory_size_in_timed_runs": args.form_memory
         if args.form_memory == "shipped"
         else f"{args.form_memory} (changed from the portal's 64 KiB by served_app: as shipped the uploads are refused)",
