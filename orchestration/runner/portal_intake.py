@@ -8,8 +8,8 @@ builds the job once, when it starts, then takes uploads from the warehouse's ``u
 pays only for its validation run and the writing of its feedback.
 
 ``python -m orchestration.runner.portal_intake UPLOAD_ID`` is the worker the web process starts for an upload
-when no pool is running (``gunicorn portal.wsgi:app`` on its own, a pool stopped or killed). At most
-``RETURNS_PORTAL_WORKERS`` of those work at once: one takes a slot (a locked file) before it imports anything
+when no pool is running (``gunicorn portal.wsgi:app`` on its own, a pool stopped or killed). At most as many of
+those work at once as a pool would have: one takes a slot (a locked file) before it imports anything
 heavy, so workers queued behind the slots cost no CPU, and then validates every upload still waiting.
 
 Either way, every upload is received and validated through the ``provider_intake`` job (a run in the Dagster
@@ -40,12 +40,14 @@ POLL = 0.5  # s: how often an idle pool worker looks at the queue when no doorbe
 MAX_POOL = 4
 
 
-def wanted() -> int:
-    """How many uploads are validated at once: ``RETURNS_PORTAL_WORKERS``, or the machine's cores, at most 4."""
-    value = os.environ.get("RETURNS_PORTAL_WORKERS")
-    if value:
-        return max(0, int(value))
+def _cores() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_POOL))
+
+
+def wanted() -> int:
+    """The intake pool's size: ``RETURNS_PORTAL_WORKERS``, or the machine's cores, at most 4 (0: no pool)."""
+    value = os.environ.get("RETURNS_PORTAL_WORKERS")
+    return max(0, int(value)) if value else _cores()
 
 
 def pool_folder(home: Path) -> Path:
@@ -96,7 +98,7 @@ def ring(folder: Path) -> None:
 def _slot(folder: Path) -> int:
     """Wait for one of the worker slots (a locked file; the kernel frees it when the process ends)."""
     folder.mkdir(parents=True, exist_ok=True)
-    slots = max(1, wanted())
+    slots = wanted() or _cores()  # without a pool (0), as many as a pool would have
     while True:
         for i in range(slots):
             fd = os.open(folder / f"slot-{i}", os.O_CREAT | os.O_RDWR, 0o600)
