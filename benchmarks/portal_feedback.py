@@ -1,7 +1,9 @@
 """Timing: the web portal, from the end of an upload to the feedback page showing the return's outcome.
 
 Two measurements, each against a real server (gunicorn, as ``returns serve`` runs it: 2 worker
-processes, 4 threads each) over a fresh SQLite warehouse, landing, archive, output folder and
+processes, 4 threads each, and ``portal.gunicorn_conf``, whose master starts the intake pool; the
+benchmark waits until the pool's workers are ready; ``--intake per-upload``: without the pool, a
+worker process per upload) over a fresh SQLite warehouse, landing, archive, output folder and
 Dagster instance in a new temporary folder under /tmp:
 
 1. One typical CRC return (default C05 at scale 1.0: about 12,500 cases and 49,000 contacts, sent as
