@@ -1,7 +1,10 @@
-"""Starting the validation of an upload: a worker process (``python -m orchestration.runner.portal_intake``) per upload.
+"""Starting the validation of an upload.
 
-The web process only starts it and records its host:pid on the upload, so a page that finds the
-worker gone (killed, or the machine restarted) can start another; the intake is safe to repeat.
+When the intake pool is running (``returns serve`` starts it beside gunicorn: ``portal.gunicorn_conf``), the
+upload waits in the warehouse for one of its workers, which are already running with their imports done: the
+web process only rings their doorbell. Without a pool, it starts a worker process for the upload
+(``python -m orchestration.runner.portal_intake UPLOAD_ID``) and records its host:pid on the upload, so a page
+that finds the worker gone (killed, or the machine restarted) can start another; the intake is safe to repeat.
 A thread waits for each child so that none is left a zombie (which would look alive).
 """
 
@@ -14,6 +17,7 @@ import sys
 import threading
 
 from orchestration.instance import prepare
+from orchestration.runner.portal_intake import pool_alive, pool_folder, ring
 from portal.security import db
 from portal.settings import Settings
 from probation_returns.uploads import worker_alive
@@ -50,7 +54,15 @@ def start_build(request_id: int, settings: Settings) -> None:
 
 
 def start(upload_id: int, settings: Settings) -> None:
+    """The upload to the intake pool if one is running (its waiting workers woken), otherwise to a worker of its own.
+
+    Called again by a page that finds the upload stalled: with a pool running, an upload still waiting is the
+    pool's (a pool worker that died with it is replaced, and its upload taken again)."""
     if not settings.process_uploads:
+        return
+    folder = pool_folder(settings.dagster_home)
+    if pool_alive(folder):
+        ring(folder)
         return
     child = _child("orchestration.runner.portal_intake", upload_id, settings)
     with db() as s:

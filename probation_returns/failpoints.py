@@ -11,6 +11,7 @@ import os
 import time
 
 EXTRACT_FINDINGS = "extract-findings"  # the extract's findings staging file exists, nothing written yet
+UPLOAD_CLAIMED = "upload-claimed"  # a portal upload claimed by an intake worker, its run not started
 
 
 def reached(name: str) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from probation_returns import clock
@@ -224,16 +224,30 @@ def worker_alive(worker: str | None) -> bool:
 
 
 def claim(session: Session, upload_id: int, worker: str) -> Upload | None:
-    """Take the upload to validate it, unless it is done or another live worker has it. Row-locked on
-    PostgreSQL, and SQLite's write lock is taken by the transaction, so two workers never both take it."""
-    upload = session.get(Upload, upload_id, with_for_update=True)
-    if upload is None or upload.status == "done":
+    """Take the upload to validate it, unless it is done or another live worker has it.
+
+    The claim is one conditional update: it changes the row only if the row is still as it was read (the same
+    status and worker). Two workers that read it at once (two pool workers, or a pool worker and a worker
+    started for the upload) both try; the database lets one update through (PostgreSQL re-reads the row once
+    the first commits; SQLite's write lock orders them) and the other changes nothing and leaves it."""
+    seen = session.execute(select(Upload.status, Upload.worker).where(Upload.id == upload_id)).one_or_none()
+    if seen is None or seen.status == "done":
         return None
-    if upload.status == "validating" and upload.worker != worker and worker_alive(upload.worker):
+    if seen.status == "validating" and seen.worker != worker and worker_alive(seen.worker):
         return None
-    upload.status, upload.worker, upload.error = "validating", worker, None
-    session.flush()
-    return upload
+    taken = session.execute(
+        update(Upload)
+        .where(
+            Upload.id == upload_id,
+            Upload.status == seen.status,
+            Upload.worker.is_(None) if seen.worker is None else Upload.worker == seen.worker,
+        )
+        .values(status="validating", worker=worker, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return None
+    return session.get(Upload, upload_id, populate_existing=True)
 
 
 def next_waiting(session: Session) -> int | None:

@@ -59,6 +59,7 @@ SUITES = {
     "test_portal_rebuild.py": (INTEGRATION, SLOW),
     "test_portal_served.py": (INTEGRATION, SLOW),
     "test_portal_uploads_burst.py": (INTEGRATION, SLOW),
+    "test_portal_intake_pool.py": (INTEGRATION, SLOW),
     "test_production_guarantees.py": (INTEGRATION, SLOW),
     "test_provisional_performance.py": (INTEGRATION, SLOW),
     "test_queries_and_signoff.py": (INTEGRATION, SLOW),

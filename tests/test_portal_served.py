@@ -166,3 +166,42 @@ def test_every_file_a_providers_and_a_managers_pages_link_to_downloads(served):
     assert len(feedback) == 2  # C05's and C14's
     got = _download_all(manager, base, feedback, r"/submissions/\d+/files/[^\"]+")
     assert len(got) == 10
+
+
+def test_an_upload_is_checked_by_the_intake_pool_the_server_started(served):
+    """`returns serve` starts the intake pool with gunicorn: an upload is validated by one of its workers (started
+    before the upload, Dagster imported), not by a process started for it, and its feedback opens."""
+    from probation_returns.calendar import Quarter
+    from probation_returns.generator.dataset import generate
+    from probation_returns.warehouse.db import engine_for, read_scope
+    from probation_returns.warehouse.models import Upload
+
+    base, root = served["base"], served["root"]
+    sent = root / "sent"
+    generate(out=sent, quarters=[Quarter.parse("2017Q3")], codes=["C14"], scale=0.02, seed=11)
+    files = sorted((sent / "C14").iterdir())  # a workbook or three CSVs, as the generator made them
+    clerk = _signed_in(base, "clerk@c14.example")
+    form = TOKEN.search(clerk.get(base + "/returns/2017Q3/send").text).group(1)
+    response = clerk.post(
+        base + "/returns/2017Q3/send",
+        data={"csrf_token": form, "declaration": "y", "declared_by": "A Clerk"},
+        files=[("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in files],
+        allow_redirects=False,
+    )
+    assert response.status_code == 302 and "/uploads/" in response.headers["Location"], response.text[:300]
+    upload_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    end, nxt = time.monotonic() + 300, None  # a bound against a hang (the pool may still be starting)
+    while nxt is None:
+        assert time.monotonic() < end, "no feedback within five minutes"
+        time.sleep(0.5)
+        nxt = clerk.get(f"{base}/uploads/{upload_id}/status").json()["next"]
+    assert "/submissions/" in nxt
+    page = clerk.get(base + nxt)
+    assert page.status_code == 200 and "No feedback" not in page.text
+    engine = engine_for(f"sqlite:///{root / 'var/returns.db'}")
+    with read_scope(engine) as s:
+        worker = s.get(Upload, upload_id).worker
+    engine.dispose()
+    pid = int(worker.rpartition(":")[2])
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"orchestration.runner.portal_intake" in command and b"--pool-worker" in command
