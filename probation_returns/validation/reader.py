@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from probation_returns.calendar import Quarter
@@ -352,6 +351,8 @@ def _has_long_line(data: bytes, end: int) -> bool:
 
 def _long_line(name: str, data: bytes, end: int) -> str:
     """The message for the longest line (only computed when there is one over the limit)."""
+    import numpy as np
+
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[:end] == 10)
     starts = np.concatenate(([0], ends + 1))
     lengths = np.concatenate((ends, [end])) - starts
@@ -480,6 +481,8 @@ _REF = re.compile(rb'\br="([A-Z]{0,7})(\d{1,10})"')
 
 def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tuple[int, int]:
     """Cells in one part and its inflated size, read in 1 MB steps so that a lying header cannot blow memory."""
+    import numpy as np
+
     cells = inflated = run = last_row = last_col = 0
     tail = b""
     with z.open(info) as stream:
