@@ -59,6 +59,7 @@ SUPPORTED = {
 # blank or junk rows): listing them all would take gigabytes. The return is rejected (FIL-001) and the
 # first rows of each rule are listed, enough to show what is wrong.
 MAX_FINDINGS = 1_000_000
+DATE_FORMAT = "%Y-%m-%d"  # the specification's, for every date column
 LISTED_WHEN_FLOODED = 1_000
 
 
@@ -106,8 +107,12 @@ def _resolve(value, values: dict):
     return value
 
 
-def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
-    """The rows ``exp`` finds unexpected, as GX's pandas engine decides them."""
+def compile_expectation(exp: Expectation, values: dict, dated: tuple[str, ...] = ()) -> pl.Expr:
+    """The rows ``exp`` finds unexpected, as GX's pandas engine decides them.
+
+    ``dated``: columns whose ``<column>__date`` helper (the column read as %Y-%m-%d, as ``_evaluation_plan``
+    makes it) is in the frame; a %Y-%m-%d format check reads it instead of parsing the column again.
+    """
     k = {key: _resolve(v, values) for key, v in exp.kwargs.items()}
     t = exp.type
     if t == "expect_column_values_to_not_be_null":
@@ -121,6 +126,8 @@ def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
     if t == "expect_column_values_to_be_unique":
         return present & col.is_duplicated()
     if t == "expect_column_values_to_match_strftime_format":
+        if k["strftime_format"] == DATE_FORMAT and k["column"] in dated:
+            return present & pl.col(f"{k['column']}__date").is_null()  # the date parsed once, for every rule
         return present & col.str.to_date(k["strftime_format"], strict=False).is_null()
     if t == "expect_column_values_to_be_between":
         out = pl.lit(False)
@@ -168,7 +175,14 @@ def _message(template: str, column: str) -> pl.Expr:
 
 
 def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
-    """Each case reference once, with its start and termination dates (for contacts and breaches)."""
+    """Each case reference once, with its start and termination dates (for contacts and breaches).
+
+    ``cases`` is the table as read, or its evaluation frame (whose date helpers are then used as they are)."""
+
+    def date(column: str) -> pl.Expr:
+        helper = f"{column}__date"
+        return pl.col(helper) if helper in cases.columns else pl.col(column).str.to_date(DATE_FORMAT, strict=False)
+
     return (
         cases.lazy()
         .filter(pl.col("case_ref").is_not_null())
@@ -176,8 +190,8 @@ def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
         .select(
             "case_ref",
             pl.lit(True).alias("case__known"),
-            pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("case__start_date__date"),
-            pl.col("termination_date").str.to_date("%Y-%m-%d", strict=False).alias("case__termination_date__date"),
+            date("start_date").alias("case__start_date__date"),
+            date("termination_date").alias("case__termination_date__date"),
         )
         .collect()
     )
@@ -197,7 +211,7 @@ def _evaluation_plan(
     table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], shared: dict | None = None
 ) -> pl.LazyFrame:
     out = frame.lazy().with_columns(
-        pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
+        pl.col(c).str.to_date(DATE_FORMAT, strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
     )
     if table in ("contacts", "breaches") and "cases" in tables:
         shared = {} if shared is None else shared
@@ -236,7 +250,7 @@ def run_table(
                 exp.meta["severity"],
                 exp.meta.get("column") or exp.columns()[0],
                 exp.meta["message"],
-                compile_expectation(exp, values),
+                compile_expectation(exp, values, DATE_COLUMNS[table]),
                 exp,
             )
         )
@@ -248,6 +262,8 @@ def run_table(
 
     # One pass: every rule's mask as a column of the table, computed together with the date helpers.
     flagged = evaluated.with_columns(expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)).collect()
+    if table == "cases" and shared is not None and "case_dates" not in shared:
+        shared["case_dates"] = case_dates(flagged)  # the dates just parsed, for contacts and breaches
     counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     flooded = sum(counts) if sum(counts) > MAX_FINDINGS else 0
     errors = [f"__x{i}" for i, check in enumerate(checks) if check[1] in ("E", "F")]
