@@ -234,7 +234,8 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
             )
         )
         return None, False, False
-    problem = _csv_shape(path.name, data)
+    census = data.translate(None, _NOT_CENSUS)  # its line ends and control characters, in one pass over the bytes
+    problem = _csv_shape(path.name, data, census.count(b"\n"))
     if problem:
         out.findings.append(_finding("FIL-001", table, problem))
         return None, False, False
@@ -282,12 +283,13 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
             )
         )
         return None, False, False
-    control = _has_control(data)
+    control = _has_control(census)  # a blank tail cut off holds none: only commas, spaces, tabs and line ends
     return frame, control, ascii and not control and _plain(data)
 
 
 # Every byte but the control characters: what is left after deleting them all is the file's control bytes.
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_BYTES.fullmatch(bytes([b])))
+_NOT_CENSUS = _NOT_CONTROL.replace(b"\n", b"")  # ... and the line ends kept too, to be counted
 
 
 def _has_control(data: bytes) -> bool:
@@ -300,7 +302,9 @@ def _plain(data: bytes) -> bool:
     text Polars reads is the text the rules see. Without a quote, a space, a tab or a carriage return other
     than a line end's, every cell is unquoted, has no white space at either end, and is empty only when it
     is missing (read as null). A search for a byte is far cheaper than trimming every cell."""
-    return not (b'"' in data or b" " in data or b"\t" in data) and data.count(b"\r") == data.count(b"\r\n")
+    if b'"' in data or b" " in data or b"\t" in data:
+        return False
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
 
 
 def _blank_tail(data: bytes) -> int:
@@ -323,8 +327,9 @@ def _first_line(exc: BaseException) -> str:
     return re.sub(CONTROL, "\ufffd", text)[:160]
 
 
-def _csv_shape(name: str, data: bytes) -> str | None:
-    """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns."""
+def _csv_shape(name: str, data: bytes, lines: int) -> str | None:
+    """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns.
+    ``lines``: how many line ends ``data`` holds."""
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         return (
@@ -335,7 +340,6 @@ def _csv_shape(name: str, data: bytes) -> str | None:
     header = data[: first if first >= 0 else len(data)]
     columns = header.count(b",") + 1
     end = len(data)
-    lines = data.count(b"\n")
     if lines * columns > MAX_CSV_CELLS:  # trailing blank rows are not records (see _conform)
         end = _blank_tail(data)
         lines = data.count(b"\n", 0, end)
