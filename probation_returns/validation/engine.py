@@ -233,8 +233,10 @@ def _distinct(frame: pl.DataFrame, exps: list[Expectation]) -> dict[int, bool]:
     tests = []
     for i, exp in enumerate(exps):
         columns = list(exp.kwargs.get("column_list") or [exp.kwargs["column"]])
-        key = pl.col(columns[0]) if len(columns) == 1 else pl.struct(columns)
-        hashes = key.hash().filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns])).sort()
+        key = pl.col(columns[0]).hash()
+        for seed, column in enumerate(columns[1:], start=1):  # equal keys, equal hashes: each column its own seed
+            key = key ^ pl.col(column).hash(seed=seed)
+        hashes = key.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns])).sort()
         tests.append((hashes == hashes.shift(1)).any().alias(f"__d{i}"))
     repeated = frame.select(tests).row(0)
     return {id(exp): not maybe for exp, maybe in zip(exps, repeated)}
