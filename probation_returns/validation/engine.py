@@ -215,7 +215,13 @@ def _evaluation_plan(
         shared = {} if shared is None else shared
         if "case_dates" not in shared:
             shared["case_dates"] = case_dates(tables["cases"])
-        out = out.join(shared["case_dates"].lazy(), on="case_ref", how="left")  # row order is not needed
+        dates = shared["case_dates"].lazy()
+        if ROW not in frame.columns:
+            return out.join(dates, on="case_ref", how="left")
+        # Only the reference is joined, and the case's columns put back in the table's row order beside its own
+        # columns: a join of the whole table would copy every column of it (a quarter of a GB for 2M contacts).
+        looked_up = frame.lazy().select(ROW, "case_ref").join(dates, on="case_ref", how="left").sort(ROW)
+        out = pl.concat([out, looked_up.drop(ROW, "case_ref")], how="horizontal")
     return out
 
 
