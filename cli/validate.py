@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +24,7 @@ def validate(
     Exit code 0 when the return would be accepted (with or without warnings or record rejections),
     1 when it would be rejected, 2 for a usage error.
     """
+    _import_meanwhile("openpyxl", "jinja2")  # the feedback's writers, imported while the return is read
     from probation_returns.calendar import Quarter
     from probation_returns.reference import provider_codes
     from probation_returns.validation.checking import validate_files
@@ -56,3 +59,19 @@ def validate(
     if len(rules) > 15:
         console.print(f"  and {len(rules) - 15} more rules: see {out / 'findings.csv'}")
     raise typer.Exit(1 if result.outcome == "Rejected" else 0)
+
+
+def _import_meanwhile(*modules: str) -> None:
+    """Import ``modules`` in a background thread. Polars reads and checks the return outside Python's global
+    lock, so the imports the feedback's writers need (a third of a second: openpyxl, with numpy, and jinja2)
+    take place meanwhile instead of after. They are packages the validation itself never imports; an import
+    that fails here is left for the writer's own import to report."""
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S110 - the import where the module is used says what is wrong
+                pass
+
+    threading.Thread(target=load, name="import-meanwhile", daemon=True).start()

@@ -1,7 +1,8 @@
 """Quarters and England & Wales business days.
 
 A quarter is a calendar quarter written ``YYYYQn`` (Q1 = January to March). Business days are
-Monday to Friday excluding England & Wales bank holidays, taken from the ``holidays`` library.
+Monday to Friday excluding England & Wales bank holidays, as the ``holidays`` library gives them
+(``probation_returns.bank_holidays`` holds them written out, checked against the library by the tests).
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-import numpy as np
+from probation_returns import bank_holidays as _table
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _QUARTER = re.compile(r"^\s*(\d{4})\s*[Qq]([1-4])\s*$")
 
@@ -95,34 +99,38 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 # Business days -------------------------------------------------------------------------------
 
-_FIRST_YEAR, _LAST_YEAR = 1990, 2045
+_FIRST_YEAR, _LAST_YEAR = _table.FIRST_YEAR, _table.LAST_YEAR
 
 
 @lru_cache(maxsize=1)
 def bank_holidays() -> tuple[dt.date, ...]:
     """England & Wales bank holidays (the ``holidays`` library, subdivision ENG, which Wales shares)."""
-    calendar = holidays.country_holidays("GB", subdiv="ENG", years=range(_FIRST_YEAR, _LAST_YEAR + 1))
-    return tuple(sorted(calendar))
+    return _table.dates()
+
+
+@lru_cache(maxsize=1)
+def _holiday_set() -> frozenset[dt.date]:
+    return frozenset(bank_holidays())
 
 
 @lru_cache(maxsize=1)
 def _busdaycalendar() -> np.busdaycalendar:
+    import numpy as np
+
     return np.busdaycalendar(weekmask="1111100", holidays=np.array(bank_holidays(), dtype="datetime64[D]"))
 
 
 def is_business_day(day: dt.date) -> bool:
-    return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=_busdaycalendar()))
+    return day.weekday() < 5 and day not in _holiday_set()
 
 
 def business_days_from(today: dt.date, last: dt.date) -> int:
     """Business days from ``today`` to ``last``, both counted (0 once ``last`` has passed)."""
     if today > last:
         return 0
-    return int(
-        np.busday_count(
-            np.datetime64(today, "D"), np.datetime64(last + dt.timedelta(days=1), "D"), busdaycal=_busdaycalendar()
-        )
-    )
+    weeks, rest = divmod((last - today).days + 1, 7)
+    weekdays = weeks * 5 + sum((today.weekday() + i) % 7 < 5 for i in range(rest))
+    return weekdays - sum(1 for day in _holiday_set() if today <= day <= last and day.weekday() < 5)
 
 
 def add_business_days(days, n):
@@ -132,10 +140,20 @@ def add_business_days(days, n):
     that is itself not a business day counts from the business day before it, so the first business
     day after Saturday is Monday.
     """
-    scalar = isinstance(days, dt.date)
-    arr = np.asarray(np.datetime64(days, "D") if scalar else days, dtype="datetime64[D]")
-    out = np.busday_offset(arr, n, roll="backward", busdaycal=_busdaycalendar())
-    return out.astype(dt.date) if scalar else out
+    if isinstance(days, dt.date):  # one date: counted here, without numpy
+        day = days
+        while not is_business_day(day):
+            day -= dt.timedelta(days=1)
+        step = dt.timedelta(days=1 if n >= 0 else -1)
+        for _ in range(abs(n)):
+            day += step
+            while not is_business_day(day):
+                day += step
+        return day
+    import numpy as np
+
+    arr = np.asarray(days, dtype="datetime64[D]")
+    return np.busday_offset(arr, n, roll="backward", busdaycal=_busdaycalendar())
 
 
 LONDON = ZoneInfo("Europe/London")

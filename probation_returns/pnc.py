@@ -7,11 +7,14 @@ year and NNNNNNN the seven-digit serial (the algorithm UK justice systems use to
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from expectations.catalogue import ALPHABET  # the rules own the definition (CAS-003)
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CANONICAL = re.compile(r"^(\d{4})/(\d{7})([A-Z])$")
 CANONICAL_PATTERN = CANONICAL.pattern
@@ -34,6 +37,8 @@ def is_valid(pnc_id: str | None) -> bool:
 
 def format_many(years: np.ndarray, serials: np.ndarray) -> np.ndarray:
     """Vectorised :func:`format_pnc` for whole arrays."""
+    import numpy as np
+
     years = np.asarray(years, dtype=np.int64)
     serials = np.asarray(serials, dtype=np.int64)
     letters = np.frombuffer(ALPHABET.encode(), dtype="S1")[((years % 100) * 10_000_000 + serials) % 23]

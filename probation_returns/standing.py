@@ -13,15 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from probation_returns.calendar import Quarter, business_days_from, submission_deadline
 from probation_returns.parameters import for_quarter
 from probation_returns.reference import providers
-from probation_returns.warehouse.db import read_scope
-from probation_returns.warehouse.models import Submission
+
+if TYPE_CHECKING:  # the warehouse is imported where it is read: a feedback's header needs no SQLAlchemy
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from probation_returns.warehouse.models import Submission
 
 
 def deadline_words(quarter: Quarter) -> str:
@@ -60,7 +62,10 @@ def _delivered(submission: Submission) -> dt.datetime:
 
 def position(session: Session, submission: Submission) -> tuple[int | None, str, str]:
     """The version that counts (None: none), whether this one counts and why, and what sending again would do."""
+    from sqlalchemy import select
+
     from probation_returns.measures.quarter import accepted_submission
+    from probation_returns.warehouse.models import Submission
 
     provider, q, version = submission.provider_code, submission.quarter, submission.version
     quarter = Quarter.parse(q)
@@ -127,6 +132,9 @@ def position(session: Session, submission: Submission) -> tuple[int | None, str,
 
 def standing(engine: Engine, submission_id: int) -> Standing:
     """Where the submission stands now, among its quarter's versions, and the quarter's credits as they stand."""
+    from probation_returns.warehouse.db import read_scope
+    from probation_returns.warehouse.models import Submission
+
     with read_scope(engine) as session:
         submission = session.get(Submission, submission_id)
         provider, quarter, version = submission.provider_code, Quarter.parse(submission.quarter), submission.version

@@ -15,6 +15,7 @@ import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import polars as pl
@@ -24,7 +25,6 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Engine
 
 from probation_returns import clock
 from probation_returns.files.csv import write_csv
@@ -40,9 +40,13 @@ from probation_returns.validation.feedback import (
     severity_word,
     shown,
 )
-from probation_returns.validation.service import SubmissionValidation, stored_content
 from reports.ministry.layout import MEASURE_NAMES
 from reports.provisional import provisional_line, provisional_rows
+
+if TYPE_CHECKING:  # the warehouse is imported where it is read: writing feedback needs no SQLAlchemy
+    from sqlalchemy import Engine
+
+    from probation_returns.validation.service import SubmissionValidation
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_WORKBOOK_FINDINGS = 100_000
@@ -113,6 +117,8 @@ def write_feedback(content: FeedbackContent, folder: Path) -> dict[str, Path]:
 def with_feedback(engine: Engine, validation: SubmissionValidation) -> SubmissionValidation:
     """Write a validated submission's feedback: a fresh validation's content, or, when the files of an earlier one
     were lost after it was stored (a kill, a full disk), its stored content again. Returns the validation."""
+    from probation_returns.validation.service import stored_content
+
     if validation.content is not None:
         write_feedback(validation.content, validation.feedback)
     elif not complete(validation.feedback):

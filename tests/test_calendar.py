@@ -52,3 +52,31 @@ def test_add_months_clamps_to_month_end():
     assert add_months(dt.date(2017, 1, 31), 1) == dt.date(2017, 2, 28)
     assert add_months(dt.date(2017, 9, 30), 18) == dt.date(2019, 3, 30)
     assert add_months(dt.date(2015, 8, 31), 6) == dt.date(2016, 2, 29)
+
+
+def test_the_written_out_bank_holidays_are_the_holidays_librarys():
+    """probation_returns.bank_holidays spares `returns validate` importing the library: it must say the same."""
+    from probation_returns import bank_holidays
+
+    assert bank_holidays.generate() == bank_holidays.TABLE
+    assert bank_holidays.dates()[0] == dt.date(1990, 1, 1) and dt.date(2022, 9, 19) in bank_holidays.dates()
+
+
+def test_business_days_of_one_date_are_numpys_for_every_day_of_the_table():
+    """The scalar paths count without numpy; they agree with numpy's business-day calendar on every day."""
+    from probation_returns.calendar import _busdaycalendar, business_days_from
+
+    calendar = _busdaycalendar()
+    first = dt.date(1990, 1, 1)
+    for k in range(0, 365 * 55, 2):
+        day = first + dt.timedelta(days=k)
+        assert is_business_day(day) == bool(np.is_busday(np.datetime64(day, "D"), busdaycal=calendar))
+        for n in (0, 1, 10, -3):
+            expected = np.busday_offset(np.datetime64(day, "D"), n, roll="backward", busdaycal=calendar)
+            assert add_business_days(day, n) == expected.astype(dt.date)
+        for span in (0, 6, 40):
+            last = day + dt.timedelta(days=span)
+            expected = np.busday_count(
+                np.datetime64(day, "D"), np.datetime64(last + dt.timedelta(days=1), "D"), busdaycal=calendar
+            )
+            assert business_days_from(day, last) == int(expected)

@@ -281,3 +281,30 @@ def test_users_disable_enable_unlock_and_reset_password_each_audited(tmp_path, m
         result = runner.invoke(app, ["users", *args], input=stdin)
         assert result.exit_code == 2 and says in result.output, result.output
     engine.dispose()
+
+
+def test_validate_imports_only_what_it_uses(tmp_path):
+    """Issue 29: checking a return before sending it imports no warehouse (SQLAlchemy, Alembic), no Dagster, no Great
+    Expectations and no holiday library: a fresh `returns validate` process pays for Polars and the feedback's
+    writers only."""
+    import subprocess
+    import sys
+
+    from tests.support.returns import clean_tables, write_csvs
+
+    files = write_csvs(tmp_path, clean_tables())
+    script = (
+        "import sys\n"
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(sys.argv[1:], prog_name='returns')\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 0, stop.code\n"
+        "heavy = ('sqlalchemy', 'alembic', 'dagster', 'great_expectations', 'holidays', 'pandas', 'flask')\n"
+        "print('imported:', *sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    args = ["validate", *map(str, files), "--provider", "C05", "--quarter", "2017Q3", "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "imported:"
+    assert (tmp_path / "out" / "feedback.xlsx").exists() and (tmp_path / "out" / "feedback.html").exists()

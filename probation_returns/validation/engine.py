@@ -59,6 +59,7 @@ SUPPORTED = {
 # blank or junk rows): listing them all would take gigabytes. The return is rejected (FIL-001) and the
 # first rows of each rule are listed, enough to show what is wrong.
 MAX_FINDINGS = 1_000_000
+DATE_FORMAT = "%Y-%m-%d"  # the specification's, for every date column
 LISTED_WHEN_FLOODED = 1_000
 
 
@@ -106,8 +107,12 @@ def _resolve(value, values: dict):
     return value
 
 
-def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
-    """The rows ``exp`` finds unexpected, as GX's pandas engine decides them."""
+def compile_expectation(exp: Expectation, values: dict, dated: tuple[str, ...] = ()) -> pl.Expr:
+    """The rows ``exp`` finds unexpected, as GX's pandas engine decides them.
+
+    ``dated``: columns whose ``<column>__date`` helper (the column read as %Y-%m-%d, as ``_evaluation_plan``
+    makes it) is in the frame; a %Y-%m-%d format check reads it instead of parsing the column again.
+    """
     k = {key: _resolve(v, values) for key, v in exp.kwargs.items()}
     t = exp.type
     if t == "expect_column_values_to_not_be_null":
@@ -121,6 +126,8 @@ def compile_expectation(exp: Expectation, values: dict) -> pl.Expr:
     if t == "expect_column_values_to_be_unique":
         return present & col.is_duplicated()
     if t == "expect_column_values_to_match_strftime_format":
+        if k["strftime_format"] == DATE_FORMAT and k["column"] in dated:
+            return present & pl.col(f"{k['column']}__date").is_null()  # the date parsed once, for every rule
         return present & col.str.to_date(k["strftime_format"], strict=False).is_null()
     if t == "expect_column_values_to_be_between":
         out = pl.lit(False)
@@ -167,20 +174,25 @@ def _message(template: str, column: str) -> pl.Expr:
     return pl.format(fmt, *args) if args else pl.lit(fmt)
 
 
-def case_dates(cases: pl.DataFrame) -> pl.DataFrame:
-    """Each case reference once, with its start and termination dates (for contacts and breaches)."""
-    return (
-        cases.lazy()
-        .filter(pl.col("case_ref").is_not_null())
-        .unique(subset="case_ref", keep="first", maintain_order=False)
-        .select(
-            "case_ref",
-            pl.lit(True).alias("case__known"),
-            pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("case__start_date__date"),
-            pl.col("termination_date").str.to_date("%Y-%m-%d", strict=False).alias("case__termination_date__date"),
-        )
-        .collect()
-    )
+def case_dates(cases: pl.DataFrame, unique: bool = True) -> pl.DataFrame:
+    """Each case reference once, with its start and termination dates (for contacts and breaches).
+
+    ``cases`` is the table as read, or its evaluation frame (whose date helpers are then used as they are);
+    ``unique=False`` when no reference is known to be repeated (nothing to drop)."""
+
+    def date(column: str) -> pl.Expr:
+        helper = f"{column}__date"
+        return pl.col(helper) if helper in cases.columns else pl.col(column).str.to_date(DATE_FORMAT, strict=False)
+
+    known = cases.lazy().filter(pl.col("case_ref").is_not_null())
+    if unique:
+        known = known.unique(subset="case_ref", keep="first", maintain_order=False)
+    return known.select(
+        "case_ref",
+        pl.lit(True).alias("case__known"),
+        date("start_date").alias("case__start_date__date"),
+        date("termination_date").alias("case__termination_date__date"),
+    ).collect()
 
 
 def evaluation_frame(
@@ -197,14 +209,43 @@ def _evaluation_plan(
     table: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], shared: dict | None = None
 ) -> pl.LazyFrame:
     out = frame.lazy().with_columns(
-        pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
+        pl.col(c).str.to_date(DATE_FORMAT, strict=False).alias(f"{c}__date") for c in DATE_COLUMNS[table]
     )
     if table in ("contacts", "breaches") and "cases" in tables:
         shared = {} if shared is None else shared
         if "case_dates" not in shared:
             shared["case_dates"] = case_dates(tables["cases"])
-        out = out.join(shared["case_dates"].lazy(), on="case_ref", how="left")  # row order is not needed
+        dates = shared["case_dates"].lazy()
+        if ROW not in frame.columns:
+            return out.join(dates, on="case_ref", how="left")
+        # Only the reference is joined, and the case's columns put back in the table's row order beside its own
+        # columns: a join of the whole table would copy every column of it (a quarter of a GB for 2M contacts).
+        looked_up = frame.lazy().select(ROW, "case_ref").join(dates, on="case_ref", how="left").sort(ROW)
+        out = pl.concat([out, looked_up.drop(ROW, "case_ref")], how="horizontal")
     return out
+
+
+_UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def _distinct(frame: pl.DataFrame, exps: list[Expectation]) -> dict[int, bool]:
+    """For each uniqueness expectation (by ``id``): True when no two of its keys (rows with a value in one of its
+    columns) can be alike. Each key's 64-bit hash, sorted, has no two neighbours equal: equal keys have equal
+    hashes, so no key is repeated, and the rule can find nothing. Hashing and sorting numbers is many times
+    cheaper than searching the text for repeats; equal hashes (a repeat, or two keys that happen to share a
+    hash) leave the rule to search as it always has."""
+    if not exps or frame.height == 0:
+        return {}
+    tests = []
+    for i, exp in enumerate(exps):
+        columns = list(exp.kwargs.get("column_list") or [exp.kwargs["column"]])
+        key = pl.col(columns[0]).hash()
+        for seed, column in enumerate(columns[1:], start=1):  # equal keys, equal hashes: each column its own seed
+            key = key ^ pl.col(column).hash(seed=seed)
+        hashes = key.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns])).sort()
+        tests.append((hashes == hashes.shift(1)).any().alias(f"__d{i}"))
+    repeated = frame.select(tests).row(0)
+    return {id(exp): not maybe for exp, maybe in zip(exps, repeated)}
 
 
 @dataclass
@@ -226,17 +267,18 @@ def run_table(
     """Every expectation of the table's suite and every catalogue rule, over the whole table at once."""
     values = parameters(params)
     evaluated = _evaluation_plan(table, frame, tables, shared)
+    suite = [exp for exp in expectations(table) if not missing & set(exp.columns())]
+    distinct = _distinct(frame, [exp for exp in suite if exp.type in _UNIQUENESS])
     checks: list[tuple[str, str, str, str, pl.Expr, Expectation | None]] = []
-    for exp in expectations(table):
-        if missing & set(exp.columns()):
-            continue
+    for exp in suite:
         checks.append(
             (
                 exp.rule_id,
                 exp.meta["severity"],
                 exp.meta.get("column") or exp.columns()[0],
                 exp.meta["message"],
-                compile_expectation(exp, values),
+                # no two keys alike: no row can be a repeat, and the costly search for repeats is not made
+                pl.lit(False) if distinct.get(id(exp)) else compile_expectation(exp, values, DATE_COLUMNS[table]),
                 exp,
             )
         )
@@ -248,6 +290,10 @@ def run_table(
 
     # One pass: every rule's mask as a column of the table, computed together with the date helpers.
     flagged = evaluated.with_columns(expr.alias(f"__x{i}") for i, (*_, expr, _) in enumerate(checks)).collect()
+    if table == "cases" and shared is not None and "case_dates" not in shared:
+        # the dates just parsed, for contacts and breaches; each reference once already when none is repeated
+        once = any(distinct.get(id(exp)) and exp.columns() == ["case_ref"] for exp in suite)
+        shared["case_dates"] = case_dates(flagged, unique=not once)
     counts = flagged.select(pl.col(f"__x{i}").sum() for i in range(len(checks))).row(0) if checks else ()
     flooded = sum(counts) if sum(counts) > MAX_FINDINGS else 0
     errors = [f"__x{i}" for i, check in enumerate(checks) if check[1] in ("E", "F")]

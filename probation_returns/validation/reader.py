@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from probation_returns.calendar import Quarter
@@ -87,6 +86,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
     sources: dict[str, pl.DataFrame] = {}
     from_workbook: set[str] = set()
     clean_text: set[str] = set()
+    plain_text: set[str] = set()
     for path, sent_as in zip(files, names or [f.name for f in files]):
         path = _Named(path, sent_as)
         name_match = _NAME.match(path.stem)
@@ -130,7 +130,7 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
                 if t in sheets or why:
                     out.parts[t] = Part(path.name, sheets[t].height if t in sheets else None, why)
         elif suffix == ".csv":
-            frame, control = _read_csv(path, table, out)
+            frame, control, plain = _read_csv(path, table, out)
             out.parts[table] = Part(
                 path.name,
                 frame.height if frame is not None else None,
@@ -140,6 +140,8 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
                 sources[table] = frame
                 if not control:
                     clean_text.add(table)  # no control character anywhere: the cells need not be searched
+                if plain:
+                    plain_text.add(table)  # nothing to trim or blank: the cells are used as read
         else:
             out.findings.append(
                 _finding(
@@ -164,7 +166,12 @@ def read_return(files: list[Path], provider: str, quarter: str, names: list[str]
             )
             continue
         out.tables[table] = _conform(
-            table, sources[table], out, workbook=table in from_workbook, control=table not in clean_text
+            table,
+            sources.pop(table),  # the file's frame is not kept beside the conformed one
+            out,
+            workbook=table in from_workbook,
+            control=table not in clean_text,
+            plain=table in plain_text,
         )
     if "cases" in out.tables and out.tables["cases"].height == 0:
         out.findings.append(
@@ -200,8 +207,9 @@ class _Named:
 # CSV -------------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | None, bool]:
-    """The table as text, and whether the file holds any control character; None when it cannot be read."""
+def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | None, bool, bool]:
+    """The table as text, whether the file holds any control character, and whether it is plain (no cell can
+    need trimming or be blank but not empty: see ``_plain``); None when it cannot be read."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         out.findings.append(
@@ -212,7 +220,7 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                 "Split nothing: remove columns or rows that do not belong, or ask the ministry.",
             )
         )
-        return None, False
+        return None, False, False
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -225,13 +233,15 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                 "UTF-8. Save it as 'CSV UTF-8 (comma delimited)'.",
             )
         )
-        return None, False
-    problem = _csv_shape(path.name, data)
+        return None, False, False
+    census = data.translate(None, _NOT_CENSUS)  # its line ends and control characters, in one pass over the bytes
+    problem = _csv_shape(path.name, data, census.count(b"\n"))
     if problem:
         out.findings.append(_finding("FIL-001", table, problem))
-        return None, False
+        return None, False, False
+    ascii = data.isascii()  # ASCII is UTF-8 as it is: no need to decode a copy of the file to know
     try:
-        text = data.decode("utf-8")
+        text = data[:65536].decode("ascii") if ascii else data.decode("utf-8")
     except UnicodeDecodeError as exc:
         out.findings.append(
             _finding(
@@ -241,7 +251,7 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                 "Save it as 'CSV UTF-8 (comma delimited)'.",
             )
         )
-        return None, False
+        return None, False, False
     first_line = text[:65536].split("\n", 1)[0]
     if "," not in first_line and ";" in first_line:
         out.findings.append(
@@ -252,7 +262,7 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                 "specification requires commas. Save it as 'CSV UTF-8 (comma delimited)'.",
             )
         )
-        return None, False
+        return None, False, False
     del text
     tail = _blank_tail(data)
     if len(data) - tail > 1024 * 1024:  # a long tail of blank rows: not records, and not worth parsing
@@ -272,17 +282,29 @@ def _read_csv(path: Path, table: str, out: RawReturn) -> tuple[pl.DataFrame | No
                 "Check that quotes are balanced and every row has the same number of columns.",
             )
         )
-        return None, False
-    return frame, _has_control(data)
+        return None, False, False
+    control = _has_control(census)  # a blank tail cut off holds none: only commas, spaces, tabs and line ends
+    return frame, control, ascii and not control and _plain(data)
 
 
 # Every byte but the control characters: what is left after deleting them all is the file's control bytes.
 _NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_BYTES.fullmatch(bytes([b])))
+_NOT_CENSUS = _NOT_CONTROL.replace(b"\n", b"")  # ... and the line ends kept too, to be counted
 
 
 def _has_control(data: bytes) -> bool:
     """Whether any control character is in ``data`` (a C loop over the bytes, several times faster than a regex)."""
     return bool(data.translate(None, _NOT_CONTROL))
+
+
+def _plain(data: bytes) -> bool:
+    """Whether no cell of this (ASCII, control-free) CSV can need trimming or be blank but not empty, so the
+    text Polars reads is the text the rules see. Without a quote, a space, a tab or a carriage return other
+    than a line end's, every cell is unquoted, has no white space at either end, and is empty only when it
+    is missing (read as null). A search for a byte is far cheaper than trimming every cell."""
+    if b'"' in data or b" " in data or b"\t" in data:
+        return False
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
 
 
 def _blank_tail(data: bytes) -> int:
@@ -305,8 +327,9 @@ def _first_line(exc: BaseException) -> str:
     return re.sub(CONTROL, "\ufffd", text)[:160]
 
 
-def _csv_shape(name: str, data: bytes) -> str | None:
-    """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns."""
+def _csv_shape(name: str, data: bytes, lines: int) -> str | None:
+    """Why the CSV must not be parsed, or None: NUL bytes, a line over the limit, too many header columns.
+    ``lines``: how many line ends ``data`` holds."""
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         return (
@@ -317,7 +340,6 @@ def _csv_shape(name: str, data: bytes) -> str | None:
     header = data[: first if first >= 0 else len(data)]
     columns = header.count(b",") + 1
     end = len(data)
-    lines = data.count(b"\n")
     if lines * columns > MAX_CSV_CELLS:  # trailing blank rows are not records (see _conform)
         end = _blank_tail(data)
         lines = data.count(b"\n", 0, end)
@@ -352,6 +374,8 @@ def _has_long_line(data: bytes, end: int) -> bool:
 
 def _long_line(name: str, data: bytes, end: int) -> str:
     """The message for the longest line (only computed when there is one over the limit)."""
+    import numpy as np
+
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[:end] == 10)
     starts = np.concatenate(([0], ends + 1))
     lengths = np.concatenate((ends, [end])) - starts
@@ -480,6 +504,8 @@ _REF = re.compile(rb'\br="([A-Z]{0,7})(\d{1,10})"')
 
 def _scan_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> tuple[int, int]:
     """Cells in one part and its inflated size, read in 1 MB steps so that a lying header cannot blow memory."""
+    import numpy as np
+
     cells = inflated = run = last_row = last_col = 0
     tail = b""
     with z.open(info) as stream:
@@ -532,7 +558,7 @@ def _column_number(letters: bytes) -> int:
 
 
 def _conform(
-    table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False, control: bool = True
+    table: str, frame: pl.DataFrame, out: RawReturn, workbook: bool = False, control: bool = True, plain: bool = False
 ) -> pl.DataFrame:
     """Headers matched ignoring case and spaces; text trimmed; blanks null; row numbers; no blank tail."""
     renamed: dict[str, str] = {}
@@ -568,6 +594,8 @@ def _conform(
     out.missing_columns[table] = set(missing)
 
     def blank_to_null(c: str, k: str) -> pl.Expr:
+        if plain:  # already trimmed, and a blank cell is already null (see _plain)
+            return pl.col(c).alias(k)
         text = pl.col(c).cast(pl.String).str.strip_chars()
         return pl.when(text.str.len_bytes() > 0).then(text).alias(k)
 

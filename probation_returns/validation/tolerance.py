@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import polars as pl
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from probation_returns.spec import RULES_BY_ID
 from probation_returns.validation.cascade import CASCADE
-from probation_returns.warehouse.models import Tolerance
+
+if TYPE_CHECKING:  # the warehouse is imported where it is read: checking a return needs no SQLAlchemy
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -85,5 +86,9 @@ def with_tolerated(tables: dict[str, dict], findings: pl.DataFrame, tolerated: d
 
 def granted(session: Session, provider: str, quarter: str) -> dict[str, Allowance]:
     """The tolerances granted to the provider for the quarter, by rule: what its next validation applies."""
+    from sqlalchemy import select
+
+    from probation_returns.warehouse.models import Tolerance
+
     rows = session.scalars(select(Tolerance).where(Tolerance.provider_code == provider, Tolerance.quarter == quarter))
     return {t.rule_id: Allowance(t.rule_id, t.max_records, t.max_share) for t in rows}
