@@ -153,7 +153,8 @@ class KeptConnectionSqliteRunStorage(SqliteRunStorage):
     def _engine(self) -> Engine:
         with self._kept_lock:
             if self._kept is None:
-                self._kept = create_engine(self._conn_string, pool_size=1, max_overflow=4)
+                # one connection kept; a burst of threads (the webserver) opens more, as before, and closes them
+                self._kept = create_engine(self._conn_string, pool_size=1, max_overflow=-1)
                 event.listen(self._kept, "connect", _no_fsync_per_commit)
             return self._kept
 
