@@ -9,9 +9,12 @@ output folder and Dagster instance, doing exactly what `returns run --landing L 
 registering the extract, the quarter build) and its peak resident memory (VmHWM). Medians of
 ``--repeats`` runs (default 3).
 
+``--postgres URL`` keeps the warehouse in a new scratch database on that server (made and dropped by
+each run; the Dagster instance stays SQLite files, as ``returns run`` makes it by default).
+
 A plain timing script: it measures and reports, it asserts nothing. Run from the project root:
 
-    uv run python benchmarks/national_quarter.py [--scales 0.25,1,4] [--repeats 3]
+    uv run python benchmarks/national_quarter.py [--scales 0.25,1,4] [--repeats 3] [--postgres URL]
 
 Figures go to stdout and ``benchmarks/results/national_quarter.json``; a chart of time and memory
 against rows to ``docs/images/growth.png`` when more than one scale was measured.
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,16 +84,36 @@ def vm_hwm_mib() -> float:
     return float("nan")
 
 
-def child(scale: float) -> None:
+@contextmanager
+def scratch_database(server: str):
+    """A new, empty PostgreSQL database on ``server`` for one run, dropped after it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"returns_bench_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def child(scale: float, postgres: str | None = None) -> None:
     """One run of `returns run` in this (fresh) process, with its phases timed."""
     folder = landing(scale)
     extract = next(folder.glob("reoffending_*.csv"))
-    with tempfile.TemporaryDirectory(dir=DATA) as tmp:
+    with tempfile.TemporaryDirectory(dir=DATA) as tmp, ExitStack() as stack:
         tmp = Path(tmp)
+        url = stack.enter_context(scratch_database(postgres)) if postgres else f"sqlite:///{tmp / 'returns.db'}"
         os.environ.update(
             {
                 "RETURNS_PSEUDONYM_KEY": KEY,
-                "RETURNS_DATABASE_URL": f"sqlite:///{tmp / 'returns.db'}",
+                "RETURNS_DATABASE_URL": url,
                 "DAGSTER_HOME": str(tmp / "dagster"),
                 "RETURNS_ARCHIVE": str(tmp / "archive"),
             }
@@ -155,11 +179,15 @@ def child(scale: float) -> None:
     )
 
 
-def measure(scale: float, repeats: int) -> dict:
+def measure(scale: float, repeats: int, postgres: str | None = None) -> dict:
     runs = []
     for _ in range(repeats):
         done = subprocess.run(
-            [sys.executable, __file__, "--child", str(scale)], capture_output=True, text=True, cwd=ROOT, check=False
+            [sys.executable, __file__, "--child", str(scale), *(["--postgres", postgres] if postgres else [])],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
         )
         if done.returncode:
             raise SystemExit(f"run failed:\n{done.stderr[-3000:]}")
@@ -170,6 +198,7 @@ def measure(scale: float, repeats: int) -> dict:
         print(f"  scale {scale:g}: {run['total']:.1f} s, peak {run['peak_mib']:.0f} MiB", flush=True)
     return {
         "scale": scale,
+        "warehouse": "postgresql" if postgres else "sqlite",
         "rows": rows(landing(scale)),
         "total_median_s": round(statistics.median(r["total"] for r in runs), 1),
         "totals_s": [round(r["total"], 1) for r in runs],
@@ -206,21 +235,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: the warehouse in a scratch database there")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child)
+        child(args.child, args.postgres)
         return
     DATA.mkdir(parents=True, exist_ok=True)
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         landing(scale)
-        results.append(measure(scale, args.repeats))
+        results.append(measure(scale, args.repeats, args.postgres))
         print(json.dumps(results[-1], indent=1), flush=True)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     kept = json.loads(RESULT.read_text())["results"] if RESULT.exists() else []
-    measured = {(r["scale"], r.get("workers")) for r in results}
-    merged = [r for r in kept if (r["scale"], r.get("workers")) not in measured] + results
+
+    def which(r: dict) -> tuple:
+        return r["scale"], r.get("workers"), r.get("warehouse", "sqlite")
+
+    measured = {which(r) for r in results}
+    merged = [r for r in kept if which(r) not in measured] + results
     RESULT.write_text(
         json.dumps(
             {

@@ -26,9 +26,20 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from sqlalchemy import Engine, create_engine
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
+
+
+def _no_fsync_per_commit(dbapi_connection, _record) -> None:  # noqa: ANN001
+    """Dagster's databases are in WAL mode; with ``synchronous=NORMAL`` a commit no longer waits for the disk
+    (the WAL is synced at checkpoints). A killed process loses nothing it committed (the operating system
+    has the writes); only a power cut can lose the last few events. Waiting for ``fsync`` at every event
+    was about a third of a run's bookkeeping (docs/performance.md, issue 29). The warehouse keeps
+    SQLite's full synchronous commits."""
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
 
 KEPT_RUNS = 8  # engines kept for run databases; the webserver reads many runs, a run writes one
 
@@ -59,6 +70,7 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
                 max_overflow=4,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
+            event.listen(engine, "connect", _no_fsync_per_commit)
             self._engines[shard] = engine
             runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
             for old in runs[:-KEPT_RUNS]:
@@ -121,4 +133,46 @@ class KeptConnectionsSqliteEventLogStorage(SqliteEventLogStorage):
 
     def dispose(self) -> None:
         self._dispose_engines()
+        super().dispose()
+
+
+class KeptConnectionSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage (``DAGSTER_HOME/history/runs.db``, same file, same schema), keeping one
+    engine instead of building an engine and opening a connection for every query (about 45 a run), its
+    commits not waiting for the disk (``_no_fsync_per_commit``)."""
+
+    def __init__(self, conn_string: str, inst_data=None):
+        self._kept: Engine | None = None
+        self._kept_lock = threading.Lock()
+        super().__init__(conn_string, inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # the parent returns its own class
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    def _engine(self) -> Engine:
+        with self._kept_lock:
+            if self._kept is None:
+                # one connection kept; a burst of threads (the webserver) opens more, as before, and closes them
+                self._kept = create_engine(self._conn_string, pool_size=1, max_overflow=-1)
+                event.listen(self._kept, "connect", _no_fsync_per_commit)
+            return self._kept
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engine().connect() as conn, conn.begin():
+            yield conn
+
+    def _dispose_engine(self) -> None:
+        with self._kept_lock:
+            if self._kept is not None:
+                self._kept.dispose()
+                self._kept = None
+
+    def wipe(self) -> None:
+        super().wipe()
+        self._dispose_engine()
+
+    def dispose(self) -> None:
+        self._dispose_engine()
         super().dispose()

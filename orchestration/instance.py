@@ -29,9 +29,10 @@ def prepare(home: Path) -> Path:
         return target  # the operator's own configuration
     name = "postgres.yaml" if os.environ.get("RETURNS_DAGSTER_POSTGRES_URL") else "sqlite.yaml"
     text = (TEMPLATES / name).read_text(encoding="utf-8")
-    text = text.replace(
-        "{HISTORY}", json.dumps(str((home / "history" / "runs").resolve()))
-    )  # Dagster's default place; JSON is YAML
+    history = (home / "history").resolve()  # Dagster's default places; JSON is YAML
+    text = text.replace("{HISTORY}", json.dumps(str(history / "runs"))).replace(
+        "{HISTORY_DIR}", json.dumps(str(history))
+    )
     target.write_text(f"{MARK} from {name}\n" + text, encoding="utf-8")
     return target
 

@@ -21,8 +21,10 @@ def test_the_default_instance_is_sqlite_and_a_hand_written_config_is_kept(tmp_pa
     try:  # one run at a time per partition, one quarter build at a time
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
         assert {limit["key"] for limit in limits} == {"dagster/partition", "returns/build"}
-        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.run_storage).__name__ == "KeptConnectionSqliteRunStorage"
         assert type(instance.event_log_storage).__name__ == "KeptConnectionsSqliteEventLogStorage"
+        instance.get_runs(limit=1)  # Dagster's own place for the runs, whichever class keeps them
+        assert (tmp_path / "home" / "history" / "runs.db").exists()
     finally:
         instance.dispose()
     path.write_text("telemetry:\n  enabled: true\n")

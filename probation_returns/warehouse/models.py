@@ -136,7 +136,7 @@ class AcceptedCase(Base):
     __tablename__ = "accepted_cases"
     __table_args__ = (UniqueConstraint("submission_id", "case_ref"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))  # indexed by the unique constraint (0013)
     row_number: Mapped[int] = mapped_column(Integer)
     case_ref: Mapped[str] = mapped_column(String(7))
     pnc_hash: Mapped[str] = mapped_column(String(64))  # no index: nothing looks people up by it in SQL (0007)
@@ -164,7 +164,7 @@ class AcceptedContact(Base):
     __tablename__ = "accepted_contacts"
     __table_args__ = (UniqueConstraint("submission_id", "row_number"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))  # indexed by the unique constraint (0013)
     row_number: Mapped[int] = mapped_column(Integer)
     case_ref: Mapped[str] = mapped_column(String(7))
     contact_date: Mapped[dt.date] = mapped_column(Date)
@@ -177,7 +177,7 @@ class AcceptedBreach(Base):
     __tablename__ = "accepted_breaches"
     __table_args__ = (UniqueConstraint("submission_id", "row_number"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))  # indexed by the unique constraint (0013)
     row_number: Mapped[int] = mapped_column(Integer)
     breach_ref: Mapped[str] = mapped_column(Text)  # free text of the provider's choosing
     case_ref: Mapped[str] = mapped_column(String(7))

@@ -22,6 +22,7 @@ import os
 import re
 import textwrap
 import zipfile
+from copy import copy
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -109,21 +110,38 @@ def _value(value, kind: str):
     return value
 
 
+_SHARED_ALIGNMENTS = {id(a) for a in (RIGHT, TEXT, FIRST, WRAPPED, HEADING, HEADING_RIGHT)}
+
+
 def _put(ws, row: int, col: int, value, kind: str = "text", align: Alignment | None = None, fill: str | None = None):
     cell = ws.cell(row=row, column=col)
     cell.value = value
-    if isinstance(value, str):
+    text = isinstance(value, str)
+    quoted = text and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+    if text:
         cell.data_type = "s"  # never a formula, whatever it starts with
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # Setting a style looks it up in the workbook's lists by its hash (most of the time of writing a table): a
+    # fresh cell styled like one before takes that cell's style indexes, so the file is the same byte for byte.
+    shape = "text" if text else ("format" if value is not None and kind in FORMATS else "plain")
+    key = (shape, quoted, kind, fill, id(align)) if align is None or id(align) in _SHARED_ALIGNMENTS else None
+    styles = ws.parent.__dict__.setdefault("_returns_put_styles", {})  # indexes belong to their workbook
+    fresh = cell._style is None or not any(cell._style)
+    if key is not None and fresh and key in styles:
+        cell._style = copy(styles[key])
+        return cell
+    if text:
+        if quoted:
             cell.quotePrefix = True  # and stays text if someone edits the cell
         cell.alignment = RIGHT if kind in NUMERIC_KINDS else (align or FIRST)
-    elif value is not None and kind in FORMATS:
+    elif shape == "format":
         cell.number_format = FORMATS[kind]
         cell.alignment = RIGHT if kind in NUMERIC_KINDS else (align or FIRST)
     elif align is not None:
         cell.alignment = align
     if fill:
         cell.fill = PatternFill("solid", fgColor=fill)
+    if key is not None and fresh and cell._style is not None:
+        styles[key] = copy(cell._style)
     return cell
 
 
