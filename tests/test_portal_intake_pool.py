@@ -18,6 +18,7 @@ import time
 import pytest
 from sqlalchemy import select, text
 
+from tests.support.portal_fixtures import settings_under
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 MODULE = "orchestration.runner.portal_intake"
@@ -27,7 +28,6 @@ BOUND = 400  # s: a bound against a hang, never a timing assertion
 @pytest.fixture
 def intake(tmp_path, database_url, monkeypatch):
     from orchestration.instance import prepare
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
@@ -36,16 +36,7 @@ def intake(tmp_path, database_url, monkeypatch):
     engine = engine_for(database_url)
     with session_scope(engine) as s:
         user = accounts.add_user(s, "clerk@c14.example", "provider", "a-long-test-password", provider="C14").id
-    settings = Settings(
-        database_url=database_url,
-        landing=tmp_path / "landing",
-        archive=tmp_path / "archive",
-        output=tmp_path / "output",
-        dagster_home=tmp_path / "dagster",
-        secret_key="pool-test",
-        alerts=tmp_path / "alerts",
-        open_quarter="2017Q3",
-    )
+    settings = settings_under(tmp_path, database_url, "pool-test")
     env = {**os.environ, **settings.worker_environment()}
     env.pop("RETURNS_FAILPOINT", None)
     processes: list[subprocess.Popen] = []

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from tests.support.portal_fixtures import TOKEN
+from tests.support.portal_fixtures import TOKEN, settings_under
 from tests.support.returns import clean_tables, set_value, write_csvs
 
 PASSWORD = "a-long-test-password"
@@ -24,7 +24,6 @@ SENT = 6
 def portal(tmp_path, database_url, monkeypatch):
     from orchestration.instance import prepare
     from portal.app import create_app
-    from portal.settings import Settings
     from probation_returns import accounts
     from probation_returns.warehouse.db import engine_for, session_scope, upgrade
 
@@ -35,16 +34,7 @@ def portal(tmp_path, database_url, monkeypatch):
     with session_scope(engine) as s:
         for code, email in CLERKS.items():
             accounts.add_user(s, email, "provider", PASSWORD, provider=code)
-    settings = Settings(
-        database_url=database_url,
-        landing=tmp_path / "landing",
-        archive=tmp_path / "archive",
-        output=tmp_path / "output",
-        dagster_home=tmp_path / "dagster",
-        secret_key="burst-test",
-        alerts=tmp_path / "alerts",
-        open_quarter="2017Q3",
-    )
+    settings = settings_under(tmp_path, database_url, "burst-test")
     app = create_app(settings)
     app.config["TESTING"] = True
     from portal import processing

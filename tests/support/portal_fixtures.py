@@ -66,21 +66,25 @@ def _return(tmp: Path, provider: str, faulty: bool) -> list[Path]:
     return write_csvs(tmp / "sent" / provider, tables, provider=provider)
 
 
-def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
-    upgrade(database_url)
-    engine = engine_for(database_url)
-    settings = Settings(
+def settings_under(tmp: Path, database_url: str, secret_key: str = "test-secret-key", **more) -> Settings:
+    """The portal's settings for a test, its folders under ``tmp`` (landing, archive, output, dagster, alerts)."""
+    return Settings(
         database_url=database_url,
         landing=tmp / "landing",
         archive=tmp / "archive",
         output=tmp / "output",
         dagster_home=tmp / "dagster",
-        secret_key="test-secret-key",
+        secret_key=secret_key,
         alerts=tmp / "alerts",
         open_quarter="2017Q3",
-        process_uploads=False,
-        sign_in_limit="1000 per minute",
+        **more,
     )
+
+
+def seed(tmp: Path, database_url: str, **overrides) -> Seeded:
+    upgrade(database_url)
+    engine = engine_for(database_url)
+    settings = settings_under(tmp, database_url, process_uploads=False, sign_in_limit="1000 per minute")
     for key, value in overrides.items():
         setattr(settings, key, value)
     with session_scope(engine) as s:
